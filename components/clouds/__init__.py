@@ -1,0 +1,1 @@
+"""tkestack package."""
