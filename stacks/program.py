@@ -1,0 +1,47 @@
+"""The stack program: read the environment from stack config, validate it, compose it.
+
+The same function runs under `pulumi up -s <env>` and under `tkestack render <env>` (the
+Pulumi SDK's mock runtime); nothing here knows which.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from .compose import compose
+from .loader import ENVIRONMENT_KEY, SpecError, load_environment
+
+
+def _stack_file_text(stack: str) -> tuple[str, str | None]:
+    """Name and text of `Pulumi.<stack>.yaml`, for line numbers in messages (best effort)."""
+    name = f"Pulumi.{stack}.yaml"
+    for directory in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        path = directory / name
+        if path.is_file():
+            return name, path.read_text(encoding="utf-8")
+    return name, None
+
+
+def main() -> None:
+    """Load and validate the environment, then register every resource of it.
+
+    An invalid spec stops the program before any resource is registered, with a
+    `pulumi.RunError` (reported by the CLI without a traceback) listing every problem.
+    """
+    stack = pulumi.get_stack()
+    display, text = _stack_file_text(stack)
+    config = pulumi.Config()
+    try:
+        loaded = load_environment(config.get_object("environment"), display, text)
+    except SpecError as error:
+        raise pulumi.RunError(error.report()) from None
+    for warning in loaded.warnings:
+        pulumi.log.warn(warning.render())
+    outputs = compose(loaded.spec, secret_config=config.require_secret)
+    for key, value in sorted(outputs.items()):
+        pulumi.export(key, value)
+
+
+__all__ = ["ENVIRONMENT_KEY", "main"]

@@ -1,0 +1,433 @@
+"""Rules that relate several fields of the environment spec.
+
+They run over the merged (layered) spec as plain data, next to pydantic's structural
+validation, so that one pass reports every problem with the exact key it concerns. Each rule
+looks only at the objects that are themselves well-formed (validated one by one with their
+model); whatever is malformed is already reported by pydantic.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..components import catalog
+from .problems import KeyPath, Problem
+from .spec import (
+    ClusterSpec,
+    EndpointSpec,
+    NetworkSpec,
+    NodePoolSpec,
+    TenantSpec,
+    minor_version_number,
+    supported_versions,
+)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _valid(model: type[Model], value: Any) -> Model | None:
+    """`value` as `model` when it is well-formed on its own, else None (pydantic reports it)."""
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _items(value: Any) -> Iterator[tuple[int, Any]]:
+    return enumerate(value) if isinstance(value, list) else iter(())
+
+
+def environment_problems(env: Any) -> list[Problem]:
+    """Every cross-field problem of a merged environment value (a dict from YAML)."""
+    if not isinstance(env, dict):
+        return []
+    problems: list[Problem] = []
+    tier = env.get("tier")
+    allowed_regions = env.get("allowed_regions") or []
+    clusters: dict[str, ClusterSpec] = {}
+    seen_names: dict[str, int] = {}
+    for index, raw_cluster in _items(env.get("clusters")):
+        at: KeyPath = ("clusters", index)
+        if not isinstance(raw_cluster, dict):
+            continue
+        name = raw_cluster.get("name")
+        if isinstance(name, str):
+            if name in seen_names:
+                problems.append(
+                    Problem(
+                        (*at, "name"),
+                        f"cluster name {name!r} is already used by clusters[{seen_names[name]}]",
+                    )
+                )
+            else:
+                seen_names[name] = index
+        problems.extend(_cluster_problems(raw_cluster, at, allowed_regions, tier))
+        cluster = _valid(ClusterSpec, raw_cluster)
+        if cluster is not None and cluster.name not in clusters:
+            clusters[cluster.name] = cluster
+    problems.extend(_network_overlaps(env.get("clusters")))
+    problems.extend(_tenant_problems(env.get("tenants"), clusters, tier))
+    observability = env.get("observability")
+    if isinstance(observability, dict):
+        central = observability.get("central_cluster")
+        if isinstance(central, str) and central not in seen_names:
+            problems.append(
+                Problem(
+                    ("observability", "central_cluster"),
+                    f"no cluster named {central!r} in this environment",
+                )
+            )
+    for index, region in _items(allowed_regions):
+        known = any(region in catalog.regions(cloud) for cloud in ("aws", "tencentcloud"))
+        if isinstance(region, str) and not known:
+            problems.append(Problem(("allowed_regions", index), f"unknown region {region!r}"))
+    return problems
+
+
+def _cluster_problems(
+    raw: dict[str, Any], at: KeyPath, allowed_regions: list[str], tier: Any
+) -> list[Problem]:
+    problems: list[Problem] = []
+    cloud = raw.get("cloud")
+    if cloud not in ("aws", "tencentcloud", "attached"):
+        return problems  # pydantic reports the cloud itself
+    region = raw.get("region")
+    network = _valid(NetworkSpec, raw.get("network", {}))
+    if cloud == "attached":
+        if raw.get("attached") is None:
+            problems.append(
+                Problem((*at, "attached"), "an attached cluster needs attached.kubeconfig_secret")
+            )
+        if network is not None and network.vpc_cidr is not None:
+            problems.append(
+                Problem(
+                    (*at, "network", "vpc_cidr"),
+                    "vpc_cidr does not apply to an attached cluster: its network is not ours",
+                )
+            )
+    else:
+        if raw.get("attached") is not None:
+            problems.append(
+                Problem((*at, "attached"), f"applies only to cloud: attached, not {cloud}")
+            )
+        if region is None:
+            problems.append(Problem((*at, "region"), f"required for cloud {cloud}"))
+        elif isinstance(region, str) and region not in catalog.regions(cloud):
+            problems.append(
+                Problem(
+                    (*at, "region"),
+                    f"{region!r} is not a known {cloud} region"
+                    f" (known: {', '.join(catalog.regions(cloud))})",
+                )
+            )
+        elif allowed_regions and region not in allowed_regions:
+            problems.append(
+                Problem(
+                    (*at, "region"),
+                    f"{region!r} is not in allowed_regions ({', '.join(allowed_regions)})",
+                )
+            )
+        if network is not None and network.vpc_cidr is None:
+            problems.append(
+                Problem(
+                    (*at, "network", "vpc_cidr"),
+                    "required for a cluster whose VPC we create (a /16 to /24 IPv4 CIDR)",
+                )
+            )
+    version = raw.get("kubernetes_version")
+    cluster_minor: int | None = None
+    if isinstance(version, str):
+        try:
+            cluster_minor = minor_version_number(version)
+        except ValueError:
+            cluster_minor = None  # pydantic reports the format
+        supported = supported_versions(cloud)
+        if cluster_minor is not None and version not in supported:
+            problems.append(
+                Problem(
+                    (*at, "kubernetes_version"),
+                    f"{version} is outside the supported window for {cloud}:"
+                    f" {', '.join(supported)}",
+                )
+            )
+    endpoint = _valid(EndpointSpec, raw.get("endpoint", {}))
+    if endpoint is not None:
+        if endpoint.exposure != "private" and not endpoint.public_access_cidrs:
+            problems.append(
+                Problem(
+                    (*at, "endpoint", "public_access_cidrs"),
+                    "a public endpoint needs the internet CIDRs allowed to reach it"
+                    " (write 0.0.0.0/0 out if that is really meant)",
+                )
+            )
+        if endpoint.exposure == "private" and endpoint.public_access_cidrs:
+            problems.append(
+                Problem(
+                    (*at, "endpoint", "public_access_cidrs"),
+                    "applies only to a public endpoint (exposure is private)",
+                )
+            )
+    pool_names: dict[str, int] = {}
+    for index, raw_pool in _items(raw.get("node_pools")):
+        pool_at: KeyPath = (*at, "node_pools", index)
+        pool = _valid(NodePoolSpec, raw_pool)
+        if pool is None:
+            continue
+        if pool.name in pool_names:
+            problems.append(
+                Problem(
+                    (*pool_at, "name"),
+                    f"pool name {pool.name!r} is already used by"
+                    f" node_pools[{pool_names[pool.name]}]",
+                )
+            )
+        else:
+            pool_names[pool.name] = index
+        problems.extend(_pool_problems(pool, pool_at, cloud, cluster_minor))
+    return problems
+
+
+def _pool_problems(
+    pool: NodePoolSpec, at: KeyPath, cloud: str, cluster_minor: int | None
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if pool.min_size > pool.max_size:
+        problems.append(
+            Problem((*at, "max_size"), f"{pool.max_size} is below min_size ({pool.min_size})")
+        )
+    elif pool.desired_size is not None and not (
+        pool.min_size <= pool.desired_size <= pool.max_size
+    ):
+        problems.append(
+            Problem(
+                (*at, "desired_size"),
+                f"{pool.desired_size} is outside min_size..max_size"
+                f" ({pool.min_size}..{pool.max_size})",
+            )
+        )
+    accelerator = pool.accelerator
+    if (
+        accelerator is not None
+        and accelerator.replicas is not None
+        and accelerator.sharing != "time-slicing"
+    ):
+        problems.append(
+            Problem(
+                (*at, "accelerator", "replicas"),
+                f"applies only to sharing: time-slicing (sharing is {accelerator.sharing})",
+            )
+        )
+    if pool.kubernetes_version is not None and cluster_minor is not None:
+        try:
+            pool_minor = minor_version_number(pool.kubernetes_version)
+        except ValueError:
+            pool_minor = None
+        if pool_minor is not None and pool_minor > cluster_minor:
+            problems.append(
+                Problem(
+                    (*at, "kubernetes_version"),
+                    f"1.{pool_minor} is ahead of the control plane (1.{cluster_minor});"
+                    " pools follow the control plane",
+                )
+            )
+        elif pool_minor is not None and cluster_minor - pool_minor > 1:
+            problems.append(
+                Problem(
+                    (*at, "kubernetes_version"),
+                    f"1.{pool_minor} is more than one minor version behind the control plane"
+                    f" (1.{cluster_minor}); upgrade the pool first",
+                )
+            )
+    if cloud == "attached":
+        if pool.spot:
+            problems.append(
+                Problem((*at, "spot"), "spot capacity is not ours to choose on an attached cluster")
+            )
+        if pool.architecture is None:
+            problems.append(
+                Problem(
+                    (*at, "architecture"),
+                    "required on attached clusters: their hardware is not in the catalog",
+                )
+            )
+        return problems
+    problems.extend(_hardware_problems(pool, at, cloud))
+    return problems
+
+
+def _hardware_problems(pool: NodePoolSpec, at: KeyPath, cloud: str) -> list[Problem]:
+    """Instance types against the catalog: known, one architecture, GPUs matching the spec."""
+    problems: list[Problem] = []
+    known = []
+    for index, type_name in enumerate(pool.instance_types):
+        found = catalog.instance_type(cloud, type_name)
+        if found is None:
+            problems.append(
+                Problem(
+                    (*at, "instance_types", index),
+                    f"{type_name!r} is not a {cloud} instance type in the catalog"
+                    " (components/catalog/instances.yaml)",
+                )
+            )
+        else:
+            known.append((index, found))
+    architectures = sorted({found.architecture for _, found in known})
+    if len(architectures) > 1:
+        detail = ", ".join(f"{found.name} ({found.architecture})" for _, found in known)
+        problems.append(
+            Problem(
+                (*at, "instance_types"),
+                f"mixes architectures ({detail}); one pool is one architecture",
+            )
+        )
+    elif architectures and pool.architecture is not None and pool.architecture != architectures[0]:
+        problems.append(
+            Problem(
+                (*at, "architecture"),
+                f"says {pool.architecture} but the instance types are {architectures[0]}",
+            )
+        )
+    accelerator = pool.accelerator
+    for index, found in known:
+        if accelerator is None:
+            if found.gpu_count:
+                problems.append(
+                    Problem(
+                        (*at, "instance_types", index),
+                        f"{found.name} has {found.gpu_count} {found.gpu_model} GPU(s): declare"
+                        " `accelerator` so the pool gets the GPU image, labels and taint",
+                    )
+                )
+            continue
+        if found.gpu_model != accelerator.model:
+            has = f"{found.gpu_count} {found.gpu_model}" if found.gpu_count else "no GPU"
+            problems.append(
+                Problem(
+                    (*at, "instance_types", index),
+                    f"{found.name} has {has}, not the {accelerator.model} the accelerator asks for",
+                )
+            )
+        elif accelerator.count is not None and found.gpu_count != accelerator.count:
+            problems.append(
+                Problem(
+                    (*at, "accelerator", "count"),
+                    f"{accelerator.count} GPUs per node, but {found.name} has {found.gpu_count}",
+                )
+            )
+    gpu_counts = {found.gpu_count for _, found in known if accelerator is not None}
+    if accelerator is not None and accelerator.count is None and len(gpu_counts) > 1:
+        problems.append(
+            Problem(
+                (*at, "instance_types"),
+                "instance types with different GPU counts in one pool; split the pool",
+            )
+        )
+    return problems
+
+
+def _network_overlaps(raw_clusters: Any) -> list[Problem]:
+    """VPC and pod CIDRs are routable: no two clusters of an environment may overlap."""
+    problems: list[Problem] = []
+    seen: list[tuple[ipaddress.IPv4Network, str]] = []
+    for index, raw in _items(raw_clusters):
+        if not isinstance(raw, dict):
+            continue
+        network = _valid(NetworkSpec, raw.get("network", {}))
+        if network is None:
+            continue
+        own = [(key, cidr) for key in ("vpc_cidr", "pod_cidr") if (cidr := getattr(network, key))]
+        for key, cidr in own:
+            where = f"clusters[{index}].network.{key}"
+            for other, other_where in seen:
+                if cidr.overlaps(other):
+                    problems.append(
+                        Problem(
+                            ("clusters", index, "network", key),
+                            f"{cidr} overlaps {other} ({other_where})",
+                        )
+                    )
+            seen.append((cidr, where))
+        if network.service_cidr is not None:
+            for key, cidr in own:
+                if network.service_cidr.overlaps(cidr):
+                    problems.append(
+                        Problem(
+                            ("clusters", index, "network", "service_cidr"),
+                            f"{network.service_cidr} overlaps this cluster's {key} ({cidr})",
+                        )
+                    )
+    return problems
+
+
+def _tenant_problems(
+    raw_tenants: Any, clusters: dict[str, ClusterSpec], tier: Any
+) -> list[Problem]:
+    problems: list[Problem] = []
+    names: dict[str, int] = {}
+    namespaces: dict[tuple[str, str], str] = {}
+    for index, raw in _items(raw_tenants):
+        at: KeyPath = ("tenants", index)
+        tenant = _valid(TenantSpec, raw)
+        if tenant is None:
+            continue
+        if tenant.name in names:
+            problems.append(
+                Problem(
+                    (*at, "name"),
+                    f"tenant {tenant.name!r} is already declared at tenants[{names[tenant.name]}]",
+                )
+            )
+            continue
+        names[tenant.name] = index
+        if tenant.pod_security == "baseline" and not tenant.pod_security_reason:
+            problems.append(
+                Problem(
+                    (*at, "pod_security_reason"),
+                    "pod_security: baseline needs the reason written down",
+                )
+            )
+        for cluster_index, cluster_name in enumerate(tenant.clusters):
+            cluster = clusters.get(cluster_name)
+            if cluster is None:
+                problems.append(
+                    Problem(
+                        (*at, "clusters", cluster_index),
+                        f"no cluster named {cluster_name!r} in this environment"
+                        f" (clusters: {', '.join(sorted(clusters)) or 'none valid'})",
+                    )
+                )
+                continue
+            for ns_index, namespace in enumerate(tenant.namespaces or [tenant.name]):
+                owner = namespaces.get((cluster_name, namespace))
+                if owner is not None:
+                    path = (*at, "namespaces", ns_index) if tenant.namespaces else (*at, "name")
+                    problems.append(
+                        Problem(
+                            path,
+                            f"namespace {namespace!r} on cluster {cluster_name!r} already belongs"
+                            f" to tenant {owner!r}",
+                        )
+                    )
+                namespaces[(cluster_name, namespace)] = tenant.name
+            gpu_pools = [pool for pool in cluster.node_pools if pool.accelerator is not None]
+            if tenant.quota.gpus and not gpu_pools:
+                problems.append(
+                    Problem(
+                        (*at, "quota", "gpus"),
+                        f"cluster {cluster_name!r} has no GPU pool for a GPU quota",
+                    )
+                )
+            hami_pools = [p for p in gpu_pools if p.accelerator and p.accelerator.sharing == "hami"]
+            if tenant.quota.gpu_memory_mib and not hami_pools:
+                problems.append(
+                    Problem(
+                        (*at, "quota", "gpu_memory_mib"),
+                        f"cluster {cluster_name!r} has no HAMi-shared GPU pool for a GPU memory"
+                        " quota",
+                    )
+                )
+    return problems

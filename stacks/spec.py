@@ -1,0 +1,351 @@
+"""The environment spec: what a platform team declares in `Pulumi.<env>.yaml`.
+
+Pure data: pydantic v2 models with `extra="forbid"`, no Pulumi types. The models check
+shapes and single fields; every rule that relates two fields (min <= max, a region known
+for its cloud, instance types against the accelerator, overlapping CIDRs, references between
+sections) lives in `stacks.rules`, which names the exact offending key and runs even when
+other parts of the spec are invalid, so one pass reports every problem.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..components import catalog
+
+Tier = Literal["dev", "staging", "prod"]
+CloudName = Literal["aws", "tencentcloud", "attached"]
+Architecture = Literal["x86_64", "arm64"]
+SharingMode = Literal["exclusive", "time-slicing", "hami"]
+
+DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
+"""Lower-case DNS label, at most 32 characters: names reach cloud resource names and URNs."""
+
+KUBERNETES_MINOR = re.compile(r"^1\.(\d{2})$")
+
+Name = Annotated[str, Field(pattern=DNS_LABEL, description="Lower-case DNS label, <= 32 chars.")]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown keys are errors, values are immutable after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def minor_version_number(version: str) -> int:
+    """The minor number of a `1.NN` Kubernetes version string (`"1.32"` -> 32)."""
+    match = KUBERNETES_MINOR.match(version)
+    if match is None:
+        raise ValueError(f"Kubernetes version must look like '1.32' (major.minor), got {version!r}")
+    return int(match.group(1))
+
+
+def _check_minor_format(version: str) -> str:
+    minor_version_number(version)
+    return version
+
+
+class AcceleratorSpec(SpecModel):
+    """The GPUs of a node pool. Images, labels, taints and the GPU stack derive from it."""
+
+    vendor: Literal["nvidia"] = "nvidia"
+    """GPU vendor. Only NVIDIA is supported today."""
+    model: str = Field(min_length=1)
+    """GPU model as the catalog names it, lower case: `t4`, `t4g`, `a10g`, `l4`, `l40s`, `a100`,
+    `h100`, `v100`. Must match the GPUs of every instance type in the pool."""
+    count: int | None = Field(default=None, ge=1, le=16)
+    """GPUs per node. Default: derived from the instance types (they must agree)."""
+    sharing: SharingMode = "exclusive"
+    """How pods share a GPU: `exclusive` (one pod per GPU), `time-slicing` (the device plugin
+    advertises `replicas` virtual GPUs per GPU, no memory isolation) or `hami` (HAMi memory and
+    core slicing with its scheduler extender)."""
+    replicas: int | None = Field(default=None, ge=2, le=64)
+    """Virtual GPUs per physical GPU; only with `sharing: time-slicing` (default 4 there)."""
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        known = catalog.gpu_models()
+        if model not in known:
+            raise ValueError(f"unknown GPU model {model!r}; known: {', '.join(known)}")
+        return model
+
+
+class TaintSpec(SpecModel):
+    """A Kubernetes taint added to every node of a pool."""
+
+    key: str = Field(min_length=1, max_length=253)
+    value: str = Field(default="", max_length=63)
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class NodePoolSpec(SpecModel):
+    """One pool of identical-architecture nodes. Everything else is derived from these fields."""
+
+    name: Name
+    """Pool name, unique within its cluster."""
+    instance_types: list[str] = Field(min_length=1, max_length=20)
+    """Cloud instance types (`m7g.xlarge`, `S5.LARGE8`); all of one architecture and, for GPU
+    pools, all carrying the accelerator's GPU model. More than one type only helps spot pools."""
+    architecture: Architecture | None = None
+    """Optional statement of intent; derived from the instance types and checked against them."""
+    min_size: int = Field(default=1, ge=0, le=1000)
+    """Fewest nodes."""
+    max_size: int = Field(default=3, ge=1, le=1000)
+    """Most nodes; >= min_size."""
+    desired_size: int | None = Field(default=None, ge=0, le=1000)
+    """Initial node count, between min and max. Default: min_size."""
+    autoscaler_owns_desired_size: bool = True
+    """When true the cluster autoscaler owns the node count: drift in the desired size is
+    ignored by Pulumi instead of being reset on every `pulumi up`."""
+    spot: bool = False
+    """Run on spot/preemptible capacity."""
+    accelerator: AcceleratorSpec | None = None
+    """GPUs of the pool; absent for CPU pools."""
+    disk_size_gib: int = Field(default=100, ge=20, le=16384)
+    """Root volume size in GiB (encrypted on every cloud)."""
+    kubernetes_version: str | None = None
+    """Pool's Kubernetes minor version during an upgrade; default: the cluster's. At most one
+    minor behind the control plane, never ahead of it."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Extra node labels, merged over the derived ones (pool, arch, accelerator)."""
+    taints: list[TaintSpec] = Field(default_factory=list)
+    """Extra taints, added to the derived ones (GPU taint, optional ARM taint)."""
+
+    _check_version = field_validator("kubernetes_version")(
+        lambda cls, v: v if v is None else _check_minor_format(v)
+    )
+
+
+class NetworkSpec(SpecModel):
+    """Addresses of a cluster's network. CIDRs of one environment's clusters never overlap."""
+
+    vpc_cidr: ipaddress.IPv4Network | None = None
+    """VPC CIDR (/16 to /24) for clusters whose network we create; absent for attached ones."""
+    service_cidr: ipaddress.IPv4Network | None = None
+    """Kubernetes service CIDR; default: the cloud's default (EKS 172.20.0.0/16)."""
+    pod_cidr: ipaddress.IPv4Network | None = None
+    """Pod CIDR for clouds with a separate pod network (TKE global router); default derived."""
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_size(cls, cidr: ipaddress.IPv4Network | None) -> ipaddress.IPv4Network | None:
+        if cidr is not None and not 16 <= cidr.prefixlen <= 24:
+            raise ValueError(f"vpc_cidr {cidr} must be between /16 and /24")
+        return cidr
+
+
+class EndpointSpec(SpecModel):
+    """How the Kubernetes API endpoint is reached."""
+
+    exposure: Literal["private", "public", "public-and-private"] = "private"
+    """`private`: only from inside the VPC (required in prod by policy). `public`/
+    `public-and-private`: also from the internet, limited to `public_access_cidrs`."""
+    public_access_cidrs: list[ipaddress.IPv4Network] = Field(default_factory=list)
+    """Internet CIDRs allowed to reach a public endpoint. Required when exposure is public."""
+
+
+class AttachedSpec(SpecModel):
+    """An existing cluster whose lifecycle is not ours; everything installed inside is."""
+
+    kubeconfig_secret: str = Field(pattern=r"^[a-zA-Z][-a-zA-Z0-9_]*$")
+    """Name of the secret stack config key (in the project namespace) holding its kubeconfig:
+    set it with `pulumi config set --secret <name> < kubeconfig`."""
+    context: str | None = None
+    """Kubeconfig context to use; default: the kubeconfig's current context."""
+    oidc_issuer: str | None = Field(default=None, pattern=r"^https://")
+    """The cluster's OIDC issuer URL, when its API server trusts one (for identity mapping)."""
+
+
+class ClusterSpec(SpecModel):
+    """One Kubernetes cluster of the environment."""
+
+    name: Name
+    """Cluster name, unique in the environment; part of every cloud resource name."""
+    cloud: CloudName
+    """`aws` (EKS), `tencentcloud` (TKE) or `attached` (an existing cluster by kubeconfig)."""
+    region: str | None = None
+    """Cloud region (`us-east-1`, `ap-guangzhou`); required except for attached clusters,
+    where it is a free-form location label."""
+    kubernetes_version: str
+    """Control plane minor version, `1.NN`, within the cloud's supported window."""
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    endpoint: EndpointSpec = Field(default_factory=EndpointSpec)
+    arm_opt_in_taint: bool = False
+    """Taint ARM pools with `kubernetes.io/arch=arm64:NoSchedule` so only workloads that
+    tolerate it land there (for clusters adopting ARM gradually)."""
+    attached: AttachedSpec | None = None
+    """Only for `cloud: attached`: where its kubeconfig comes from."""
+    node_pools: list[NodePoolSpec] = Field(default_factory=list)
+    """Node pools; attached clusters list the pools they already have, for scheduling."""
+
+    _check_version = field_validator("kubernetes_version")(lambda cls, v: _check_minor_format(v))
+
+
+def supported_versions(cloud: str) -> list[str]:
+    """Versions a cluster of `cloud` may run; attached clusters: any version a managed cloud
+    we support still runs, since we install the same add-ons there."""
+    if cloud == "attached":
+        versions = set(catalog.supported_kubernetes_versions("aws"))
+        versions |= set(catalog.supported_kubernetes_versions("tencentcloud"))
+        return sorted(versions, key=minor_version_number)
+    return catalog.supported_kubernetes_versions(cloud)
+
+
+class RegistrySpec(SpecModel):
+    """The image registry of every cluster: ECR on AWS, TCR on Tencent Cloud, Harbor on
+    attached clusters."""
+
+    enabled: bool = True
+    immutable_tags: bool = True
+    """Tags cannot be overwritten once pushed."""
+    scan_on_push: bool = True
+    """Vulnerability scan of every pushed image (where the registry offers it)."""
+    untagged_expiry_days: int = Field(default=14, ge=1, le=3650)
+    """Untagged images are deleted after this many days."""
+    keep_last_images: int = Field(default=50, ge=1, le=10000)
+    """Tagged images kept per repository; older ones are expired."""
+    replicate: bool = True
+    """Replicate images to the environment's other regions of the same cloud."""
+    pull_through_caches: list[Literal["docker-hub", "quay", "ghcr", "k8s", "ecr-public"]] = Field(
+        default_factory=lambda: ["ecr-public", "k8s", "quay"]
+    )
+    """Upstream registries cached by the platform registry (ECR pull-through cache rules)."""
+    tencent_edition: Literal["basic", "standard", "premium"] = "standard"
+    """TCR instance edition; `premium` is needed for cross-region replication."""
+    harbor_storage_gib: int = Field(default=200, ge=10, le=65536)
+    """Harbor registry volume size on attached clusters."""
+
+
+class ObservabilitySpec(SpecModel):
+    """Metrics, logs and alerts on every cluster, with one place per environment to look."""
+
+    enabled: bool = True
+    metrics_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    """Prometheus retention; default by tier (dev 3, staging 15, prod 30)."""
+    logs_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    """Log store retention; default by tier (dev 3, staging 14, prod 30)."""
+    metrics_volume_gib: int | None = Field(default=None, ge=1, le=65536)
+    """Prometheus persistent volume; default by tier (dev none, staging 50, prod 200)."""
+    central_cluster: str | None = None
+    """Cluster hosting the environment's central Grafana, with every cluster as a data source;
+    default: the first cluster."""
+    managed_metrics: Literal["none", "amp", "tmp"] = "none"
+    """Remote-write metrics to Amazon Managed Prometheus (`amp`) or Tencent TMP (`tmp`)."""
+    alert_receiver_secret: str | None = None
+    """Secret stack config key holding an Alertmanager receiver webhook URL."""
+
+
+class GpuSpec(SpecModel):
+    """The GPU stack on clusters that have GPU pools."""
+
+    driver: Literal["image", "operator"] = "image"
+    """`image`: drivers come with the node image (EKS NVIDIA AMI, TKE GPU images) and only the
+    device plugin is installed; `operator`: the NVIDIA GPU operator installs drivers."""
+    dcgm_exporter: bool = True
+    """Export GPU metrics with DCGM exporter, scraped by Prometheus."""
+
+
+class QuotaSpec(SpecModel):
+    """Per-namespace resource quota of a tenant on each of its clusters."""
+
+    cpu: str = "8"
+    """Total CPU requests (Kubernetes quantity)."""
+    memory: str = "32Gi"
+    """Total memory requests (Kubernetes quantity)."""
+    pods: int = Field(default=100, ge=1)
+    storage: str = "200Gi"
+    """Total persistent volume claims."""
+    load_balancers: int = Field(default=0, ge=0)
+    """Services of type LoadBalancer."""
+    gpus: int = Field(default=0, ge=0)
+    """`nvidia.com/gpu` requests; needs a GPU pool on every cluster of the tenant."""
+    gpu_memory_mib: int = Field(default=0, ge=0)
+    """HAMi `nvidia.com/gpumem` (MiB); needs a HAMi-shared GPU pool."""
+
+    @field_validator("cpu", "memory", "storage")
+    @classmethod
+    def _quantity(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?", value):
+            raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. '8', '500m', '32Gi')")
+        return value
+
+
+class GroupsSpec(SpecModel):
+    """Identity-provider group names per access level."""
+
+    admins: list[str] = Field(default_factory=list)
+    developers: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
+
+
+class TenantSpec(SpecModel):
+    """A team or project: a bounded home on each cluster it is placed on."""
+
+    name: Name
+    """Tenant name, unique; namespaces and registry prefixes derive from it."""
+    clusters: list[str] = Field(min_length=1)
+    """Names of the environment's clusters the tenant is placed on."""
+    namespaces: list[Name] = Field(default_factory=list)
+    """Namespaces; default: one named after the tenant."""
+    pod_security: Literal["restricted", "baseline"] = "restricted"
+    """Pod Security admission level enforced on the tenant's namespaces."""
+    pod_security_reason: str | None = None
+    """Why a tenant needs `baseline`; required then, recorded as a namespace annotation."""
+    quota: QuotaSpec = Field(default_factory=QuotaSpec)
+    groups: GroupsSpec = Field(default_factory=GroupsSpec)
+    """Who the tenant's admins, developers and viewers are (identity-provider groups)."""
+
+
+class IdentitySpec(SpecModel):
+    """How people from the company's identity provider reach the clusters, per cloud."""
+
+    aws_role_arn_pattern: str = "arn:aws:iam::{account}:role/tkestack-{group}"
+    """IAM role that members of an identity-provider group assume on AWS; `{group}` and
+    `{account}` are substituted."""
+    aws_account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
+    """AWS account the environment's EKS clusters live in."""
+    tencent_uin: str = Field(default="100000000001", pattern=r"^\d{5,20}$")
+    """Tencent Cloud root account UIN."""
+    oidc_groups_prefix: str = "oidc:"
+    """Prefix of group names as attached clusters' OIDC authenticator presents them."""
+    break_glass_role: str = "tkestack-break-glass"
+    """The one named role bound to cluster-admin, for platform operators in an emergency."""
+
+
+class EnvironmentSpec(SpecModel):
+    """A whole environment: `pulumi up -s <name>` deploys it."""
+
+    name: Name
+    """Environment name; the stack name by convention."""
+    tier: Tier
+    """`dev`, `staging` or `prod`: selects hardened defaults and policy enforcement."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags on every taggable cloud resource; `owner` and `cost-center` are required."""
+    allowed_regions: list[str] = Field(default_factory=list)
+    """Regions clusters may use; empty: any known region."""
+    clusters: list[ClusterSpec] = Field(min_length=1)
+    registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec)
+    gpu: GpuSpec = Field(default_factory=GpuSpec)
+    identity: IdentitySpec = Field(default_factory=IdentitySpec)
+    tenants: list[TenantSpec] = Field(default_factory=list)
+
+    @field_validator("tags")
+    @classmethod
+    def _required_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        missing = [key for key in ("owner", "cost-center") if not tags.get(key)]
+        if missing:
+            raise ValueError(f"required tags missing: {', '.join(missing)}")
+        return tags
+
+    def cluster(self, name: str) -> ClusterSpec:
+        """The cluster called `name` (KeyError when absent)."""
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)

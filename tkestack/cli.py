@@ -1,0 +1,212 @@
+"""`tkestack`: the offline command line (render; review and graph join it).
+
+Exit codes: 0 done; 2 invalid spec or usage (message on stderr naming key and file);
+1 internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.tree import Tree
+
+from . import engine
+from .stacks.loader import SpecError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="TKEStack as code: render and review environments offline, without cloud credentials.",
+)
+stderr = Console(stderr=True)
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
+CLUSTER_TYPE = "tkestack:index:Cluster"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RenderFormat(StrEnum):
+    """Output formats of `tkestack render`."""
+
+    table = "table"
+    json = "json"
+    manifests = "manifests"
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print `message` on stderr and exit with `code`."""
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    raise typer.Exit(code)
+
+
+def find_project(start: Path) -> Path | None:
+    """The nearest directory at or above `start` holding `Pulumi.yaml`."""
+    for directory in (start.resolve(), *start.resolve().parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    return None
+
+
+def resolve_stack(env: str) -> tuple[Path, Path]:
+    """(stack config file, project directory) for ENV: a stack name or a config file path."""
+    candidate = Path(env)
+    if candidate.suffix in (".yaml", ".yml") or os.sep in env:
+        if not candidate.is_file():
+            fail(f"error: stack config file {env} does not exist", EXIT_INVALID)
+        project = find_project(candidate.parent) or find_project(Path.cwd()) or PACKAGE_ROOT
+        return candidate, project
+    project = find_project(Path.cwd()) or PACKAGE_ROOT
+    stack_file = project / f"Pulumi.{env}.yaml"
+    if not stack_file.is_file():
+        known = sorted(
+            path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+            for path in project.glob("Pulumi.*.yaml")
+        )
+        fail(
+            f"error: no stack {env!r}: {stack_file} does not exist"
+            f" (stacks here: {', '.join(known) or 'none'})",
+            EXIT_INVALID,
+        )
+    return stack_file, project
+
+
+def run_render(env: str, show_progress: bool) -> engine.Rendering:
+    """Render ENV, turning every failure into its exit code."""
+    stack_file, project = resolve_stack(env)
+    try:
+        config = engine.read_stack_config(stack_file, project)
+        if not show_progress:
+            return engine.render(config)
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), console=stderr, transient=True
+        ) as progress:
+            task = progress.add_task(f"rendering {config.stack}", total=None)
+            return engine.render(
+                config,
+                on_register=lambda count: progress.update(
+                    task, description=f"rendering {config.stack}: {count} resources"
+                ),
+            )
+    except SpecError as error:
+        fail(error.report(), EXIT_INVALID)
+    except engine.RenderError as error:
+        fail(f"error: the stack program stopped: {error}", EXIT_INTERNAL)
+    except Exception as error:
+        if os.environ.get("TKESTACK_DEBUG"):
+            traceback.print_exc()
+        fail(
+            f"internal error: {type(error).__name__}: {error}"
+            " (set TKESTACK_DEBUG=1 for the traceback)",
+            EXIT_INTERNAL,
+        )
+
+
+def cluster_of(
+    resource: engine.RenderedResource, by_urn: dict[str, engine.RenderedResource]
+) -> str | None:
+    """Name of the `Cluster` component a resource belongs to, if any."""
+    current: engine.RenderedResource | None = resource
+    while current is not None:
+        if current.type == CLUSTER_TYPE:
+            return current.name
+        current = by_urn.get(current.parent) if current.parent else None
+    return None
+
+
+def render_table(rendering: engine.Rendering) -> Tree:
+    """A tree per cloud and cluster, with resource counts by type."""
+    by_urn = rendering.by_urn()
+    counts: dict[str | None, Counter[str]] = {}
+    for resource in rendering.resources:
+        counts.setdefault(cluster_of(resource, by_urn), Counter())[resource.type] += 1
+    clusters = {resource.name: resource for resource in rendering.of_type(CLUSTER_TYPE)}
+    environment = rendering.stack_outputs.get("environment", {})
+    tier = environment.get("tier", "?") if isinstance(environment, dict) else "?"
+    tree = Tree(
+        f"[bold]{rendering.stack}[/] ({tier}) - {len(rendering.resources)} resources",
+        guide_style="dim",
+    )
+    cluster_outputs = rendering.stack_outputs.get("clusters", {})
+    by_cloud: dict[str, list[str]] = {}
+    for name in sorted(clusters):
+        info = cluster_outputs.get(name, {}) if isinstance(cluster_outputs, dict) else {}
+        by_cloud.setdefault(str(info.get("cloud", "unknown")), []).append(name)
+    for cloud in sorted(by_cloud):
+        cloud_node = tree.add(f"[bold cyan]{cloud}[/]")
+        for name in by_cloud[cloud]:
+            info = cluster_outputs.get(name, {}) if isinstance(cluster_outputs, dict) else {}
+            total = sum(counts.get(name, Counter()).values())
+            label = (
+                f"[bold]{name}[/] {info.get('region', '')} k8s {info.get('kubernetes_version', '')}"
+            )
+            cluster_node = cloud_node.add(f"{label} - {total} resources")
+            for type_, count in sorted(counts.get(name, Counter()).items()):
+                cluster_node.add(f"{count:>4}  {type_}")
+    shared = counts.get(None, Counter())
+    if shared:
+        shared_node = tree.add(f"[bold]environment-wide[/] - {sum(shared.values())} resources")
+        for type_, count in sorted(shared.items()):
+            shared_node.add(f"{count:>4}  {type_}")
+    return tree
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to `output`, or stdout when absent."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"error: cannot write {output}: {error.strerror}", EXIT_INVALID)
+
+
+@app.callback()
+def cli() -> None:
+    """TKEStack as code: render and review environments offline, without cloud credentials."""
+
+
+@app.command()
+def render(
+    env: Annotated[
+        str, typer.Argument(help="Stack name (reads Pulumi.ENV.yaml) or a stack config file.")
+    ],
+    format: Annotated[
+        RenderFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = RenderFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Render an environment offline: the real stack program under Pulumi's mock runtime."""
+    rendering = run_render(env, show_progress=format is RenderFormat.table and output is None)
+    if format is RenderFormat.json:
+        write_output(engine.render_json(rendering), output)
+    elif format is RenderFormat.manifests:
+        write_output(engine.render_manifests(rendering), output)
+    elif output is None:
+        Console().print(render_table(rendering))
+    else:
+        console = Console(record=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
+        console.print(render_table(rendering))
+        write_output(console.export_text(), output)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+"""The offline engine: run the real stack program under the Pulumi SDK's mock runtime.
+
+`render(stack_file)` reads `Pulumi.<env>.yaml`, validates the environment (stopping before
+any resource is registered when it is invalid), hands the stack config to the Pulumi runtime
+as `pulumi up` would, runs `stacks.program.main` in-process and records every resource
+registration: URN (exactly as the engine forms it), type, parent, provider, dependencies,
+options and inputs. No CLI, no plugins, no credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_in_stack
+
+from .mocks import PlatformMocks, fake_kubeconfig
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+SECRET_MARK = "[secret]"
+
+
+class RenderError(Exception):
+    """The program failed for a reason other than an invalid spec (an internal error)."""
+
+
+class SecretValue:
+    """A value the program marked secret; kept for policies, masked in every output."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.value, sort_keys=True, default=str))
+
+    def __repr__(self) -> str:
+        return SECRET_MARK
+
+
+def _number(value: float) -> int | float:
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def decode(value: Any) -> Any:
+    """A protobuf-JSON property value as Python: secrets as SecretValue, resource
+    references as their URN, numbers as int where integral."""
+    if isinstance(value, dict):
+        signature = value.get(SIG_KEY)
+        if signature == SECRET_SIG:
+            return SecretValue(decode(value.get("value")))
+        if signature == RESOURCE_SIG:
+            return value.get("urn")
+        return {key: decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [decode(item) for item in value]
+    if isinstance(value, float):
+        return _number(value)
+    return value
+
+
+def masked(value: Any) -> Any:
+    """`value` with every secret replaced by `"[secret]"` (for output)."""
+    if isinstance(value, SecretValue):
+        return SECRET_MARK
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    return value
+
+
+def revealed(value: Any) -> Any:
+    """`value` with secrets unwrapped (for policy evaluation, never for output)."""
+    if isinstance(value, SecretValue):
+        return revealed(value.value)
+    if isinstance(value, dict):
+        return {key: revealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [revealed(item) for item in value]
+    return value
+
+
+@dataclass
+class RenderedResource:
+    """One resource registration, as the engine would record it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    dependencies: list[str]
+    protect: bool
+    inputs: dict[str, Any]
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form with secrets masked and keys in a stable order."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "provider": self.provider,
+            "dependencies": self.dependencies,
+            "protect": self.protect,
+            "options": masked(self.options),
+            "inputs": masked(self.inputs),
+        }
+
+
+@dataclass
+class Rendering:
+    """The resource graph of one environment, sorted by URN."""
+
+    project: str
+    stack: str
+    resources: list[RenderedResource]
+    stack_outputs: dict[str, Any]
+
+    def by_urn(self) -> dict[str, RenderedResource]:
+        """Resources indexed by URN."""
+        return {resource.urn: resource for resource in self.resources}
+
+    def of_type(self, type_: str) -> list[RenderedResource]:
+        """Resources of one type token, in URN order."""
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"environment": ..., "resources": [...], "outputs": ...}`, secrets masked."""
+        return {
+            "environment": {"project": self.project, "stack": self.stack},
+            "outputs": masked(self.stack_outputs),
+            "resources": [resource.to_json() for resource in self.resources],
+        }
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, recording what the real engine would see of each resource.
+
+    It also forms URNs the way the engine does: the root stack's type is not part of its
+    children's qualified type.
+    """
+
+    def __init__(self, mocks: PlatformMocks, on_register: Callable[[int], None] | None) -> None:
+        super().__init__(mocks)
+        self.records: dict[str, RenderedResource] = {}
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
+        self._on_register = on_register
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URN as `pkg/resource/urn.go` builds it (children of the stack omit its type)."""
+        if parent and parent != self.stack_urn:
+            parent_type = parent.split("::")[2]
+            type_ = f"{parent_type}${type_}"
+        project = pulumi.get_project()
+        stack = pulumi.get_stack()
+        return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:
+        """Record the registration, then let the SDK's mock answer it."""
+        if request.type == ROOT_STACK_TYPE:
+            self.stack_urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{ROOT_STACK_TYPE}::{request.name}"  # noqa: E501
+            return super().RegisterResource(request)
+        response = super().RegisterResource(request)
+        urn = response.urn
+        inputs = decode(json_format.MessageToDict(request.object))
+        provider = request.provider.rsplit("::", 1)[0] if request.provider else None
+        options: dict[str, Any] = {}
+        if request.ignoreChanges:
+            options["ignoreChanges"] = sorted(request.ignoreChanges)
+        if request.replaceOnChanges:
+            options["replaceOnChanges"] = sorted(request.replaceOnChanges)
+        if request.additionalSecretOutputs:
+            options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+        if request.deleteBeforeReplace:
+            options["deleteBeforeReplace"] = True
+        if request.HasField("retainOnDelete") and request.retainOnDelete:
+            options["retainOnDelete"] = True
+        if request.deletedWith:
+            options["deletedWith"] = request.deletedWith
+        aliases = [json_format.MessageToDict(alias) for alias in request.aliases]
+        if aliases:
+            options["aliases"] = aliases
+        timeouts = json_format.MessageToDict(request.customTimeouts)
+        if timeouts:
+            options["customTimeouts"] = timeouts
+        parent = request.parent if request.parent and request.parent != self.stack_urn else None
+        self.records[urn] = RenderedResource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=parent,
+            provider=provider,
+            dependencies=sorted(set(request.dependencies)),
+            protect=bool(request.protect),
+            inputs=inputs,
+            property_dependencies={
+                key: sorted(set(deps.urns))
+                for key, deps in sorted(request.propertyDependencies.items())
+            },
+            options=options,
+            outputs=decode(json_format.MessageToDict(response.object)),
+        )
+        if self._on_register is not None:
+            self._on_register(len(self.records))
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        """Keep the stack's outputs."""
+        if request.urn == self.stack_urn:
+            self.stack_outputs = decode(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """A stack config file as the Pulumi CLI would hand it to the program."""
+
+    project: str
+    stack: str
+    file: Path
+    display: str
+    text: str
+    values: dict[str, Any]
+    """Plain config values by full key (`tkestack:environment`)."""
+    secrets: dict[str, str]
+    """Secret config keys, with the placeholder the offline render uses for each."""
+
+
+def project_name(project_dir: Path) -> str:
+    """The `name` in `Pulumi.yaml`: the project part of every URN."""
+    data = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
+    return str(data["name"])
+
+
+def offline_secret(key: str) -> str:
+    """What a `secure:` config value stands for offline: it cannot be decrypted without the
+    stack's secrets provider, so a deterministic stand-in of the right shape is used (a
+    kubeconfig for keys that hold one)."""
+    if "kubeconfig" in key:
+        return fake_kubeconfig(key, f"https://{key}.offline.invalid:6443", key)
+    return "offline-" + key
+
+
+def read_stack_config(stack_file: Path, project_dir: Path) -> StackConfig:
+    """Read `Pulumi.<stack>.yaml` the way the CLI does (config + `secure:` values)."""
+    from .stacks.loader import load_stack_file  # local: keep engine import light
+
+    stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+    try:
+        display = str(stack_file.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        display = str(stack_file)
+    config, text = load_stack_file(stack_file, display)
+    project = project_name(project_dir)
+    values: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
+    for key, value in config.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secrets[full_key] = offline_secret(full_key.split(":", 1)[1])
+        else:
+            values[full_key] = value
+    return StackConfig(project, stack, stack_file, display, text, values, secrets)
+
+
+def _runtime_config(config: StackConfig) -> dict[str, str]:
+    """Config as the language host receives it: strings, structured values as JSON."""
+    result = {}
+    for key, value in {**config.values, **config.secrets}.items():
+        result[key] = value if isinstance(value, str) else json.dumps(value)
+    return result
+
+
+def render(
+    config: StackConfig,
+    program: Callable[[], None] | None = None,
+    on_register: Callable[[int], None] | None = None,
+) -> Rendering:
+    """Run the stack program for `config` under mocks and return its resource graph.
+
+    Raises `stacks.loader.SpecError` for an invalid spec (before any registration) and
+    `RenderError` for anything else that stops the program.
+    """
+    from .stacks.loader import ENVIRONMENT_KEY, load_environment
+
+    load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
+    if program is None:
+        from .stacks.program import main as program
+
+    mocks = PlatformMocks()
+    monitor = RecordingMonitor(mocks, on_register)
+    pulumi_settings.reset_options(project=config.project, stack=config.stack, preview=False)
+    pulumi.runtime.set_all_config(_runtime_config(config), sorted(config.secrets))
+    settings = pulumi_mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=pulumi_mocks.MockEngine(None),
+        project=config.project,
+        stack=config.stack,
+        dry_run=False,
+        organization="organization",
+        callbacks=None,
+    )
+    pulumi_settings.configure(settings)
+    loop = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(run_in_stack(program))
+    except pulumi.RunError as error:
+        raise RenderError(str(error)) from error
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        pulumi_settings.reset_options()
+        pulumi.runtime.set_all_config({})
+    resources = sorted(monitor.records.values(), key=lambda resource: resource.urn)
+    return Rendering(config.project, config.stack, resources, monitor.stack_outputs)
+
+
+def render_json(rendering: Rendering) -> str:
+    """The `--format json` document: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(rendering.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def kubernetes_objects(rendering: Rendering) -> list[tuple[RenderedResource, dict[str, Any]]]:
+    """The Kubernetes objects of the environment (apiVersion/kind/... from their inputs)."""
+    objects = []
+    for resource in rendering.resources:
+        if not resource.custom or not resource.type.startswith("kubernetes:"):
+            continue
+        inputs = masked(resource.inputs)
+        if "apiVersion" not in inputs or "kind" not in inputs:
+            continue
+        document = {
+            key: value
+            for key, value in inputs.items()
+            if not key.startswith("__") and value is not None
+        }
+        objects.append((resource, document))
+    return objects
+
+
+def render_manifests(rendering: Rendering) -> str:
+    """The `--format manifests` document: multi-document YAML, one object per resource."""
+    parts = []
+    for resource, document in kubernetes_objects(rendering):
+        body = yaml.safe_dump(document, sort_keys=True, default_flow_style=False)
+        parts.append(f"# {resource.urn}\n{body}")
+    return "---\n".join(parts)
