@@ -300,30 +300,51 @@ def _runtime_config(config: StackConfig) -> dict[str, str]:
 
 def render(
     config: StackConfig,
-    program: Callable[[], None] | None = None,
     on_register: Callable[[int], None] | None = None,
 ) -> Rendering:
-    """Run the stack program for `config` under mocks and return its resource graph.
+    """Validate `config`'s environment, then run the stack program for it under mocks.
 
     Raises `stacks.loader.SpecError` for an invalid spec (before any registration) and
     `RenderError` for anything else that stops the program.
     """
     from .stacks.loader import ENVIRONMENT_KEY, load_environment
+    from .stacks.program import main
 
     load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
-    if program is None:
-        from .stacks.program import main as program
+    return run_program(
+        main,
+        project=config.project,
+        stack=config.stack,
+        config=_runtime_config(config),
+        secret_keys=sorted(config.secrets),
+        on_register=on_register,
+    )
 
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str = "tkestack",
+    stack: str = "test",
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    on_register: Callable[[int], None] | None = None,
+) -> Rendering:
+    """Run any Pulumi program function under the mock runtime and record its resources.
+
+    `config` holds full keys (`tkestack:environment`) with string values, as the language
+    host receives them. Used by `render` and by component tests.
+    """
     mocks = PlatformMocks()
     monitor = RecordingMonitor(mocks, on_register)
-    pulumi_settings.reset_options(project=config.project, stack=config.stack, preview=False)
-    pulumi.runtime.set_all_config(_runtime_config(config), sorted(config.secrets))
+    pulumi_settings.reset_options(project=project, stack=stack, preview=False)
+    pulumi.runtime.set_all_config(config or {}, secret_keys or [])
     settings = pulumi_mocks.MockSettings(
         monitor=monitor,
         monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
         engine=pulumi_mocks.MockEngine(None),
-        project=config.project,
-        stack=config.stack,
+        project=project,
+        stack=stack,
         dry_run=False,
         organization="organization",
         callbacks=None,
@@ -341,7 +362,7 @@ def render(
         pulumi_settings.reset_options()
         pulumi.runtime.set_all_config({})
     resources = sorted(monitor.records.values(), key=lambda resource: resource.urn)
-    return Rendering(config.project, config.stack, resources, monitor.stack_outputs)
+    return Rendering(project, stack, resources, monitor.stack_outputs)
 
 
 def render_json(rendering: Rendering) -> str:

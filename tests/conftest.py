@@ -1,0 +1,78 @@
+"""Shared fixtures: offline renders of the shipped environments, and of ad-hoc specs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tkestack import engine
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+def stack_config(stack_file: Path) -> engine.StackConfig:
+    """Read a stack config file of this project."""
+    return engine.read_stack_config(stack_file, ROOT)
+
+
+@pytest.fixture(scope="session")
+def rendered() -> Callable[[str], engine.Rendering]:
+    """Render a shipped environment (`dev`, `staging`, `prod`) once per test session."""
+    cache: dict[str, engine.Rendering] = {}
+
+    def get(env: str) -> engine.Rendering:
+        if env not in cache:
+            cache[env] = engine.render(stack_config(ROOT / f"Pulumi.{env}.yaml"))
+        return cache[env]
+
+    return get
+
+
+@pytest.fixture
+def write_stack(tmp_path: Path) -> Callable[..., Path]:
+    """Write `Pulumi.<stack>.yaml` holding `environment` (and extra config) into tmp_path."""
+
+    def write(environment: Any, stack: str = "test", **extra_config: Any) -> Path:
+        config = {"tkestack:environment": environment, **extra_config}
+        path = tmp_path / f"Pulumi.{stack}.yaml"
+        path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def render_spec(write_stack: Callable[..., Path]) -> Callable[..., engine.Rendering]:
+    """Render an environment given as a dict (layered over stacks/base.yaml and its tier)."""
+
+    def render(environment: Any, stack: str = "test", **extra_config: Any) -> engine.Rendering:
+        return engine.render(stack_config(write_stack(environment, stack, **extra_config)))
+
+    return render
+
+
+def minimal_environment(**overrides: Any) -> dict[str, Any]:
+    """A small valid environment (one EKS cluster, one x86 pool) to build test cases from."""
+    environment: dict[str, Any] = {
+        "name": "test",
+        "tier": "dev",
+        "clusters": [
+            {
+                "name": "c1",
+                "cloud": "aws",
+                "region": "us-east-1",
+                "kubernetes_version": "1.33",
+                "network": {"vpc_cidr": "10.0.0.0/16"},
+                "node_pools": [
+                    {"name": "general", "instance_types": ["m7i.xlarge"], "max_size": 3}
+                ],
+            }
+        ],
+    }
+    environment.update(overrides)
+    return environment
