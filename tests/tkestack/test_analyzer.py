@@ -1,0 +1,431 @@
+"""Drive tests/fixtures/minipack over the real analyzer gRPC protocol (no Pulumi CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import pulumi
+import pytest
+from google.protobuf import json_format
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.secret import Secret as PolicySecret
+
+from tkestack.analyzer import (
+    ARCHIVE_SIG,
+    ASSET_SIG,
+    SECRET_SIG,
+    SPECIAL_SIG_KEY,
+    UNKNOWN,
+    AnalyzerProvider,
+    AnalyzerResource,
+    LogEntry,
+    PolicyPackError,
+    PolicyPackRunner,
+    Secret,
+    Unknown,
+    decode_properties,
+    encode_properties,
+)
+
+MINIPACK = Path(__file__).resolve().parents[1] / "fixtures" / "minipack"
+PACK = "tkestack-minipack"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+RDS = "aws:rds/instance:Instance"
+
+
+def urn(type_: str, name: str) -> str:
+    return f"urn:pulumi:dev::tkestack::{type_}::{name}"
+
+
+def bucket(name: str, **props) -> AnalyzerResource:
+    return AnalyzerResource(urn=urn(BUCKET, name), type=BUCKET, name=name, properties=props)
+
+
+def database(name: str, password) -> AnalyzerResource:
+    return AnalyzerResource(
+        urn=urn(RDS, name), type=RDS, name=name, properties={"password": password}
+    )
+
+
+def bucket_policy(name: str, **kwargs) -> AnalyzerResource:
+    return AnalyzerResource(
+        urn=urn(BUCKET_POLICY, name),
+        type=BUCKET_POLICY,
+        name=name,
+        properties={"policy": "{}"},
+        **kwargs,
+    )
+
+
+def by_policy(violations, policy: str):
+    return [v for v in violations if v.policy_name == policy]
+
+
+def assert_gone(pid: int) -> None:
+    """The pack process was reaped (no zombie) and its process group is empty."""
+    assert not Path(f"/proc/{pid}").exists()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+
+
+@pytest.fixture(scope="module")
+def runner():
+    with PolicyPackRunner(MINIPACK, stack_tags={"team": "platform"}) as r:
+        yield r
+
+
+TAGGED = {"owner": "sre", "env": "dev"}
+
+
+# ------------------------------------------------------------------------------------ protocol
+
+
+def test_startup_makes_the_engine_calls_in_order(runner):
+    assert runner.calls[:5] == [
+        "Handshake",  # UNIMPLEMENTED in pulumi-policy 1.21: tolerated, as by the engine
+        "ConfigureStack",
+        "GetPluginInfo",
+        "GetAnalyzerInfo",
+        "Configure",
+    ]
+    assert runner.plugin_version  # pulumi-policy's VERSION
+    assert runner.engine_address.startswith("127.0.0.1:")
+
+
+def test_info_lists_policies_levels_and_schemas(runner):
+    name, policies = runner.info()
+    assert name == PACK
+    assert runner.pack_version == "0.1.0"  # from PulumiPolicy.yaml, as the engine does
+    info = {p.name: p for p in policies}
+    assert [p.name for p in policies] == sorted(info)
+    assert info["s3-bucket-tags"].enforcement_level == "mandatory"
+    assert info["s3-bucket-tags"].severity == "high"
+    assert info["s3-bucket-tags"].policy_type == "resource"
+    assert info["rds-password-length"].enforcement_level == "advisory"
+    assert info["rds-password-length"].display_name == "RDS password length"
+    assert info["stack-bucket-count"].policy_type == "stack"
+    assert info["bucket-acl-private"].config_schema is None
+    assert info["s3-bucket-tags"].config_schema["properties"]["requiredTags"]["type"] == "array"
+    # Schema defaults are part of the config sent with Configure.
+    assert runner.effective_config["stack-bucket-count"] == {
+        "enforcementLevel": "mandatory",
+        "maxBuckets": 2,
+    }
+
+
+def test_engine_service_handed_to_the_pack_answers(runner):
+    # pulumi-policy 1.21 never dials the engine (pulumi.log falls back to stderr), so call the
+    # Engine service the pack was given on its command line directly, as a pack could.
+    with grpc.insecure_channel(runner.engine_address) as channel:
+        engine = engine_pb2_grpc.EngineStub(channel)
+        engine.Log(
+            engine_pb2.LogRequest(severity=engine_pb2.WARNING, message="hello", urn="urn:x"),
+            timeout=5,
+        )
+        engine.SetRootResource(engine_pb2.SetRootResourceRequest(urn="urn:root"), timeout=5)
+        root = engine.GetRootResource(engine_pb2.GetRootResourceRequest(), timeout=5)
+    assert root.urn == "urn:root"
+    assert LogEntry("engine", "warning", "hello", "urn:x") in runner.logs
+
+
+# ------------------------------------------------------------------------------------ policies
+
+
+def test_mandatory_resource_policy_pass_and_fail(runner):
+    violations = runner.analyze([bucket("good", tags=TAGGED), bucket("bare")])
+    tags = by_policy(violations, "s3-bucket-tags")
+    assert [v.urn for v in tags] == [urn(BUCKET, "bare")]
+    (v,) = tags
+    assert v.enforcement_level == "mandatory" and v.mandatory
+    assert v.policy_pack == PACK and v.policy_pack_version == "0.1.0"
+    assert v.severity == "high"
+    assert v.description == "S3 buckets must be tagged."
+    assert v.message.endswith("bucket has no tags")
+
+
+def test_advisory_resource_policy_sees_secret_plaintext(runner):
+    violations = runner.analyze(
+        [
+            database("weak", Secret("hunter2")),
+            database("strong", Secret("correct-horse-battery")),
+        ]
+    )
+    pw = by_policy(violations, "rds-password-length")
+    assert [v.urn for v in pw] == [urn(RDS, "weak")]
+    assert pw[0].enforcement_level == "advisory" and not pw[0].mandatory
+    # pulumi-policy unwraps secrets for Analyze: the policy got a plain 7-character str.
+    assert "password has 7 characters; at least 12 required" in pw[0].message
+    assert "hunter2" not in pw[0].message
+    # pulumi.log in the pack goes to its stderr (no engine client in pulumi-policy 1.21).
+    logs = [e for e in runner.logs if "checked password of weak" in e.message]
+    assert logs and logs[0].source == "stderr" and "(str)" in logs[0].message
+
+
+def test_unknown_value_gives_advisory_preview_diagnostic(runner):
+    (v,) = by_policy(runner.analyze([database("later", UNKNOWN)]), "rds-password-length")
+    assert v.enforcement_level == "advisory"
+    assert v.urn == urn(RDS, "later")
+    assert "string value at .password can't be known during preview" in v.message
+
+
+def test_stack_policy_sees_all_resources(runner):
+    resources = [
+        bucket("a", tags=TAGGED),
+        bucket("b", tags=TAGGED),
+        bucket("c", tags=TAGGED),
+        database("db", Secret("correct-horse-battery")),
+        bucket_policy("p-deps", dependencies=(urn(BUCKET, "a"),)),
+        bucket_policy("p-propdeps", property_dependencies={"bucket": (urn(BUCKET, "b"),)}),
+        bucket_policy("p-orphan"),
+    ]
+    violations = runner.analyze(resources)
+    stack = by_policy(violations, "stack-bucket-count")
+    assert [v.urn for v in stack] == [None, urn(BUCKET_POLICY, "p-orphan")]
+    stack_level = stack[0]
+    assert stack_level.enforcement_level == "mandatory"
+    assert "stack dev has 3 buckets (max 2)" in stack_level.message  # PULUMI_STACK reached it
+    assert "7 resources: a, b, c, db, p-deps, p-orphan, p-propdeps" in stack_level.message
+    assert "team=platform" in stack_level.message  # ConfigureStack tags
+    assert violations[0] is stack_level  # stack-level violations sort first
+    assert runner.calls[-1] == "AnalyzeStack"
+
+
+def test_results_are_deterministic_across_order_and_concurrency(runner):
+    resources = [bucket(f"b{i}", acl="public-read") for i in range(6)]
+    resources += [database(f"db{i}", Secret("x" * i)) for i in range(6)]
+    expected = runner.analyze(resources)
+    shuffled = resources[:]
+    random.Random(7).shuffle(shuffled)
+    assert runner.analyze(shuffled) == expected
+    keys = [(v.urn is not None, v.urn or "", v.policy_name, v.message) for v in expected]
+    assert keys == sorted(keys)
+    with PolicyPackRunner(MINIPACK, stack_tags={"team": "platform"}, max_workers=1) as serial:
+        assert serial.analyze(shuffled) == expected
+
+
+def test_provider_and_options_are_accepted(runner):
+    resource = AnalyzerResource(
+        urn=urn(BUCKET, "with-provider"),
+        type=BUCKET,
+        name="with-provider",
+        properties={"tags": TAGGED, "__internal": "dropped"},
+        parent=urn("pulumi:pulumi:Stack", "tkestack-dev"),
+        provider=AnalyzerProvider(
+            urn=urn("pulumi:providers:aws", "default"),
+            type="pulumi:providers:aws",
+            name="default",
+            properties={"region": "ap-guangzhou", "secretKey": Secret("s")},
+        ),
+        protect=True,
+        ignore_changes=("tags",),
+        delete_before_replace=True,
+        aliases=(urn(BUCKET, "old-name"),),
+    )
+    assert runner.analyze([resource]) == []
+
+
+# ------------------------------------------------------------------------------------ config
+
+
+def test_config_disables_and_overrides_levels(tmp_path):
+    config_file = tmp_path / "policy-config.json"
+    config_file.write_text(
+        json.dumps(
+            {
+                "s3-bucket-tags": "disabled",
+                "stack-bucket-count": {"enforcementLevel": "advisory", "maxBuckets": 0},
+                "rds-password-length": {"minLength": 4},
+            }
+        )
+    )
+    with PolicyPackRunner(MINIPACK, config=config_file) as r:
+        assert r.effective_config["s3-bucket-tags"]["enforcementLevel"] == "disabled"
+        violations = r.analyze([bucket("bare"), database("db", Secret("hunter2"))])
+    assert by_policy(violations, "s3-bucket-tags") == []  # disabled: not run at all
+    assert by_policy(violations, "rds-password-length") == []  # minLength 4 from config
+    (stack,) = by_policy(violations, "stack-bucket-count")
+    assert stack.enforcement_level == "advisory" and "(max 0)" in stack.message
+
+
+def test_config_all_and_policy_properties():
+    config = {"all": "advisory", "s3-bucket-tags": {"requiredTags": ["owner", "cost-center"]}}
+    with PolicyPackRunner(MINIPACK, config=config) as r:
+        violations = r.analyze([bucket("half-tagged", tags={"owner": "sre"})])
+    (v,) = by_policy(violations, "s3-bucket-tags")
+    assert v.enforcement_level == "advisory"  # "all" downgraded the mandatory policy
+    assert v.message.endswith("bucket is missing required tags: cost-center")
+
+
+def test_remediate_level_rewrites_inputs_and_keeps_secrets(runner):
+    resource = bucket("public", tags=TAGGED, acl="public-read", kmsKey=Secret("k-123"))
+    (advisory,) = by_policy(runner.analyze([resource]), "bucket-acl-private")
+    assert advisory.enforcement_level == "advisory"
+
+    with PolicyPackRunner(MINIPACK, config={"bucket-acl-private": "remediate"}) as r:
+        report = r.analyze_report([resource])
+        assert r.calls[-3:] == ["Remediate", "Analyze", "AnalyzeStack"]
+    assert by_policy(report.violations, "bucket-acl-private") == []
+    (rem,) = report.remediations
+    assert rem.policy_name == "bucket-acl-private" and rem.urn == resource.urn
+    assert rem.properties["acl"] == "private"
+    assert rem.properties["kmsKey"] == Secret("k-123")  # the secret came back as a secret
+
+
+@pytest.mark.parametrize(
+    ("config", "match"),
+    [
+        ({"s3-bucket-tags": "blocking"}, "not a valid enforcement level"),
+        ({"s3-bucket-tags": {"enforcementLevel": 1}}, "must be a string"),
+        ({"s3-bucket-tags": ["mandatory"]}, "must be a string or object"),
+    ],
+)
+def test_malformed_config_is_rejected_before_launch(config, match):
+    with pytest.raises(PolicyPackError, match=match):
+        PolicyPackRunner(MINIPACK, config=config)
+
+
+@pytest.mark.parametrize(
+    ("config", "match"),
+    [
+        ({"s3-bucket-tag": "advisory"}, "does not have: s3-bucket-tag"),
+        ({"rds-password-length": {"minLength": "long"}}, r"rds-password-length: minLength"),
+        ({"stack-bucket-count": {"maxBuckets": -1}}, "stack-bucket-count: maxBuckets"),
+    ],
+)
+def test_config_not_matching_the_pack_fails_and_stops_it(config, match):
+    runner = PolicyPackRunner(MINIPACK, config=config)
+    with pytest.raises(PolicyPackError, match=match):
+        runner.start()
+    assert runner.calls[-1] == "GetAnalyzerInfo"  # Configure was never sent
+    assert_gone(runner.pid)
+
+
+def test_bad_config_file(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text("{not json")
+    with pytest.raises(PolicyPackError, match="not valid JSON"):
+        PolicyPackRunner(MINIPACK, config=path)
+
+
+# ------------------------------------------------------------------------------------ lifecycle
+
+
+def test_process_and_threads_are_gone_after_exit():
+    threads_before = set(threading.enumerate())
+    with PolicyPackRunner(MINIPACK) as r:
+        pid = r.pid
+        assert Path(f"/proc/{pid}").exists()
+        r.analyze([bucket("x", tags=TAGGED)])
+    assert_gone(pid)
+    assert r._proc.returncode == 0  # SIGINT made PolicyPack stop its server and return
+    deadline = time.monotonic() + 2
+    while set(threading.enumerate()) - threads_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(threading.enumerate()) - threads_before == set()
+    with pytest.raises(RuntimeError, match="not running"):
+        r.analyze([])
+
+
+def write_pack(directory: Path, main: str, policy_yaml: str = "runtime: python\n") -> Path:
+    directory.mkdir()
+    (directory / "PulumiPolicy.yaml").write_text(policy_yaml)
+    (directory / "__main__.py").write_text(main)
+    return directory
+
+
+def test_pack_crashing_at_startup_reports_stderr(tmp_path):
+    pack = write_pack(tmp_path / "crash", "raise SystemExit('cannot import company_rules')\n")
+    runner = PolicyPackRunner(pack)
+    with pytest.raises(PolicyPackError, match="exited") as info:
+        runner.start()
+    assert "cannot import company_rules" in info.value.stderr_tail
+    assert "cannot import company_rules" in str(info.value)
+    assert_gone(runner.pid)
+
+
+def test_pack_that_never_reports_a_port_times_out(tmp_path):
+    # It also ignores SIGINT, so shutting it down needs the SIGKILL escalation.
+    main = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)\n"
+    pack = write_pack(tmp_path / "hang", main)
+    runner = PolicyPackRunner(pack, startup_timeout=1.0, shutdown_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(PolicyPackError, match="did not report its gRPC port within 1s"):
+        runner.start()
+    assert time.monotonic() - started < 5
+    assert_gone(runner.pid)
+    assert runner._proc.returncode == -signal.SIGKILL
+
+
+def test_missing_or_foreign_project_file(tmp_path):
+    with pytest.raises(PolicyPackError, match=r"PulumiPolicy\.yaml does not exist"):
+        PolicyPackRunner(tmp_path).start()
+    pack = write_pack(tmp_path / "node", "", policy_yaml="runtime: nodejs\n")
+    with pytest.raises(PolicyPackError, match="only Python packs"):
+        PolicyPackRunner(pack).start()
+
+
+def test_policy_raising_surfaces_as_error_with_traceback(tmp_path):
+    pack = write_pack(
+        tmp_path / "boom",
+        "from pulumi_policy import PolicyPack, ResourceValidationPolicy\n"
+        "def check(args, report):\n"
+        "    raise ValueError('boom in policy')\n"
+        "PolicyPack('boom', [ResourceValidationPolicy('explodes', 'Always fails.', check)])\n",
+    )
+    runner = PolicyPackRunner(pack)
+    with runner, pytest.raises(PolicyPackError, match="Analyze failed") as info:
+        runner.analyze([bucket("x")])
+    assert "boom in policy" in str(info.value)
+    assert_gone(runner.pid)
+
+
+# ------------------------------------------------------------------------------------ encoding
+
+
+def test_encoding_matches_engine_marshalling():
+    struct = encode_properties(
+        {
+            "name": "b",
+            "count": 3,
+            "ratio": 0.5,
+            "enabled": False,
+            "nothing": None,
+            "list": [1, "two", Secret("three")],
+            "nested": {"password": Secret({"k": "v"}), "__meta": "x"},
+            "pending": Unknown("number"),
+            "__defaults": ["name"],
+            "code": pulumi.StringAsset("print(1)"),
+            "bundle": pulumi.FileArchive("./app"),
+        }
+    )
+    wire = json_format.MessageToDict(struct)
+    assert "__defaults" not in wire and "__meta" not in wire["nested"]
+    assert wire["list"][2] == {SPECIAL_SIG_KEY: SECRET_SIG, "value": "three"}
+    assert wire["nested"]["password"] == {SPECIAL_SIG_KEY: SECRET_SIG, "value": {"k": "v"}}
+    assert wire["pending"] == "3eeb2bf0-c639-47a8-9e75-3b44932eb421"
+    assert wire["code"] == {SPECIAL_SIG_KEY: ASSET_SIG, "text": "print(1)"}
+    assert wire["bundle"] == {SPECIAL_SIG_KEY: ARCHIVE_SIG, "path": "./app"}
+    # What pulumi-policy makes of it: secrets unwrapped for Analyze, kept for Remediate.
+    assert deserialize_properties(wire)["list"][2] == "three"
+    kept = deserialize_properties(wire, proxy_secrets=True)["__target"]["list"][2]
+    assert isinstance(kept, PolicySecret) and kept.value == "three"
+    decoded = decode_properties(struct)
+    assert decoded["nested"]["password"] == Secret({"k": "v"})
+    assert decoded["pending"] == Unknown("number")
+    assert decoded["count"] == 3 and decoded["ratio"] == 0.5 and decoded["nothing"] is None
+
+
+def test_encoding_rejects_unsupported_values():
+    with pytest.raises(TypeError, match=r"nested\.when"):
+        encode_properties({"nested": {"when": object()}})
+    with pytest.raises(TypeError, match="non-finite"):
+        encode_properties({"x": float("nan")})
