@@ -1,1 +1,325 @@
-"""tkestack package."""
+"""In-repo catalog of instance types, Kubernetes versions and regions per cloud.
+
+The data lives in three YAML files next to this module (``instances.yaml``,
+``kubernetes.yaml``, ``regions.yaml``); this module loads them once (``yaml.safe_load``,
+cached) and offers typed, deterministic lookups. Sources and the date of the data are
+recorded in ``docs/catalog.md``.
+
+Clouds are named ``"aws"`` and ``"tencentcloud"``.
+
+Error behaviour:
+
+* :func:`instance_type` is a "maybe" lookup: it returns ``None`` for an unknown instance
+  type *or* an unknown cloud (so callers such as policies can ask about any cloud,
+  including attached clusters), and never raises.
+* Every other function raises :class:`KeyError` with a message naming the unknown value
+  and the valid choices: an unknown cloud, a minor version the cloud does not support,
+  or an unknown region.
+
+Lists are returned in a stable order: instance types in file order, Kubernetes versions
+ascending, regions and GPU models sorted, zones in the order the cluster uses them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+
+__all__ = [
+    "Architecture",
+    "CloudName",
+    "InstanceType",
+    "KubernetesVersion",
+    "availability_zones",
+    "clouds",
+    "eks_addon_versions",
+    "gpu_models",
+    "instance_type",
+    "instance_types",
+    "kubernetes_full_version",
+    "kubernetes_version",
+    "regions",
+    "supported_kubernetes_versions",
+]
+
+Architecture = Literal["x86_64", "arm64"]
+CloudName = Literal["aws", "tencentcloud"]
+
+_ARCHITECTURES: frozenset[str] = frozenset({"x86_64", "arm64"})
+_EKS_ADDONS: tuple[str, ...] = (
+    "vpc-cni",
+    "coredns",
+    "kube-proxy",
+    "eks-pod-identity-agent",
+    "aws-ebs-csi-driver",
+)
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    """One instance type (VM size) of a cloud.
+
+    Attributes:
+        cloud: ``"aws"`` or ``"tencentcloud"``.
+        name: The type name exactly as the cloud API spells it (``m7g.large``, ``S5.LARGE8``).
+        family: The family the type belongs to (``m7g``, ``S5``).
+        vcpu: Number of vCPUs.
+        memory_gib: Memory in GiB.
+        architecture: CPU architecture, ``"x86_64"`` or ``"arm64"``.
+        gpu_vendor: ``"nvidia"`` for GPU types, ``None`` otherwise.
+        gpu_model: Lower-case short GPU model (``"t4"``, ``"a10g"``, ``"h100"``...) or ``None``.
+        gpu_count: Number of whole GPUs, ``0`` when none.
+        gpu_memory_gib: Memory per GPU in GiB, ``0`` when none.
+    """
+
+    cloud: str
+    name: str
+    family: str
+    vcpu: int
+    memory_gib: float
+    architecture: Architecture
+    gpu_vendor: str | None
+    gpu_model: str | None
+    gpu_count: int
+    gpu_memory_gib: int
+
+    @property
+    def has_gpu(self) -> bool:
+        """Whether the type carries at least one GPU."""
+        return self.gpu_count > 0
+
+
+@dataclass(frozen=True)
+class KubernetesVersion:
+    """A Kubernetes minor version a cloud can create clusters with.
+
+    Dates are ISO ``YYYY-MM-DD`` strings, or ``None`` where the catalog could not confirm them.
+    For AWS the support dates are EKS standard/extended support; for Tencent Cloud they are
+    TKE's EOM (no new clusters) and EOS.
+
+    Attributes:
+        cloud: ``"aws"`` or ``"tencentcloud"``.
+        minor: Minor version, e.g. ``"1.32"``.
+        full_version: What the cloud API takes (``"1.32"`` on EKS, ``"1.32.2"`` on TKE).
+        released: Date the cloud made the version available.
+        end_of_standard_support: End of standard support (AWS) / EOM (Tencent Cloud).
+        end_of_extended_support: End of extended support (AWS) / EOS (Tencent Cloud).
+    """
+
+    cloud: str
+    minor: str
+    full_version: str
+    released: str | None
+    end_of_standard_support: str | None
+    end_of_extended_support: str | None
+
+
+def _read_yaml(filename: str) -> dict[str, Any]:
+    """Parse one of the catalog's YAML files with ``yaml.safe_load``."""
+    text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"catalog file {filename} must hold a mapping at top level")
+    return data
+
+
+def _known(kind: str, value: str, choices: list[str]) -> KeyError:
+    """Build the KeyError raised for an unknown lookup key."""
+    return KeyError(f"unknown {kind} {value!r}; known: {', '.join(choices) or '(none)'}")
+
+
+def _minor_key(minor: str) -> tuple[int, ...]:
+    """Sort key for ``"1.32"``-style versions (numeric, so 1.100 sorts after 1.99)."""
+    return tuple(int(part) for part in minor.split("."))
+
+
+@functools.cache
+def _instances() -> dict[str, tuple[InstanceType, ...]]:
+    """All instance types per cloud, in file order."""
+    data = _read_yaml("instances.yaml")
+    catalog: dict[str, tuple[InstanceType, ...]] = {}
+    for cloud, families in data.items():
+        types: list[InstanceType] = []
+        for family in families:
+            arch = family["architecture"]
+            if arch not in _ARCHITECTURES:
+                raise ValueError(f"{cloud}/{family['family']}: bad architecture {arch!r}")
+            gpu_model = family.get("gpu_model")
+            for row in family["types"]:
+                types.append(
+                    InstanceType(
+                        cloud=cloud,
+                        name=row["name"],
+                        family=family["family"],
+                        vcpu=int(row["vcpu"]),
+                        memory_gib=float(row["memory_gib"]),
+                        architecture=arch,
+                        gpu_vendor=family.get("gpu_vendor"),
+                        gpu_model=gpu_model,
+                        gpu_count=int(row.get("gpu_count", 0)),
+                        gpu_memory_gib=int(family.get("gpu_memory_gib", 0)),
+                    )
+                )
+        catalog[cloud] = tuple(types)
+    return catalog
+
+
+@functools.cache
+def _instance_index() -> dict[tuple[str, str], InstanceType]:
+    """Instance types keyed by (cloud, name)."""
+    return {(t.cloud, t.name): t for types in _instances().values() for t in types}
+
+
+@functools.cache
+def _kubernetes() -> dict[str, dict[str, dict[str, Any]]]:
+    """Per cloud, the version entries of kubernetes.yaml keyed by minor version."""
+    data = _read_yaml("kubernetes.yaml")
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for cloud, body in data.items():
+        versions = body["versions"]
+        for minor in versions:
+            if not isinstance(minor, str):
+                raise ValueError(f"{cloud}: minor version {minor!r} must be a quoted string")
+        result[cloud] = versions
+    return result
+
+
+@functools.cache
+def _regions() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Per cloud, the three zones of every supported region."""
+    data = _read_yaml("regions.yaml")
+    return {
+        cloud: {region: tuple(zones) for region, zones in body["regions"].items()}
+        for cloud, body in data.items()
+    }
+
+
+def _versions_of(cloud: str) -> dict[str, dict[str, Any]]:
+    """The version entries of ``cloud``, raising KeyError for an unknown cloud."""
+    table = _kubernetes()
+    if cloud not in table:
+        raise _known("cloud", cloud, sorted(table))
+    return table[cloud]
+
+
+def _version_entry(cloud: str, minor: str) -> dict[str, Any]:
+    """The kubernetes.yaml entry of one minor version, raising KeyError when unsupported."""
+    versions = _versions_of(cloud)
+    if minor not in versions:
+        raise _known(f"{cloud} Kubernetes minor version", minor, sorted(versions, key=_minor_key))
+    return versions[minor]
+
+
+def clouds() -> list[str]:
+    """The clouds the catalog knows, sorted."""
+    return sorted(_instances())
+
+
+def instance_type(cloud: str, name: str) -> InstanceType | None:
+    """Look up one instance type by its exact (case-sensitive) name.
+
+    Returns ``None`` when the cloud or the name is unknown; never raises.
+    """
+    return _instance_index().get((cloud, name))
+
+
+def instance_types(cloud: str) -> list[InstanceType]:
+    """All catalogued instance types of ``cloud``, in file order (grouped by family).
+
+    Raises:
+        KeyError: ``cloud`` is unknown.
+    """
+    table = _instances()
+    if cloud not in table:
+        raise _known("cloud", cloud, sorted(table))
+    return list(table[cloud])
+
+
+def supported_kubernetes_versions(cloud: str) -> list[str]:
+    """Minor versions (``"1.32"``) new clusters can be created with, ascending.
+
+    Raises:
+        KeyError: ``cloud`` is unknown.
+    """
+    return sorted(_versions_of(cloud), key=_minor_key)
+
+
+def kubernetes_version(cloud: str, minor: str) -> KubernetesVersion:
+    """Full record (cloud version string and support dates) of one minor version.
+
+    Raises:
+        KeyError: ``cloud`` is unknown or does not support ``minor``.
+    """
+    entry = _version_entry(cloud, minor)
+    return KubernetesVersion(
+        cloud=cloud,
+        minor=minor,
+        full_version=str(entry["full_version"]),
+        released=entry.get("released"),
+        end_of_standard_support=entry.get("end_of_standard_support"),
+        end_of_extended_support=entry.get("end_of_extended_support"),
+    )
+
+
+def kubernetes_full_version(cloud: str, minor: str) -> str:
+    """The version string the cloud API wants for ``minor``.
+
+    EKS takes the minor version itself (``"1.32"``); TKE takes a full patch version
+    (``"1.32.2"``).
+
+    Raises:
+        KeyError: ``cloud`` is unknown or does not support ``minor``.
+    """
+    return str(_version_entry(cloud, minor)["full_version"])
+
+
+def eks_addon_versions(minor: str) -> dict[str, str]:
+    """Pinned EKS managed add-on versions for an EKS minor version.
+
+    The result maps add-on name to version for ``vpc-cni``, ``coredns``, ``kube-proxy``,
+    ``eks-pod-identity-agent`` and ``aws-ebs-csi-driver`` (in that order). A fresh dict is
+    returned on every call.
+
+    Raises:
+        KeyError: EKS does not support ``minor``.
+    """
+    addons: dict[str, Any] = _version_entry("aws", minor).get("addons") or {}
+    missing = [name for name in _EKS_ADDONS if name not in addons]
+    if missing:
+        raise ValueError(f"kubernetes.yaml: aws {minor} lacks add-on versions for {missing}")
+    return {name: str(addons[name]) for name in _EKS_ADDONS}
+
+
+def regions(cloud: str) -> list[str]:
+    """Regions of ``cloud`` that offer three zones to spread a cluster over, sorted.
+
+    Raises:
+        KeyError: ``cloud`` is unknown.
+    """
+    table = _regions()
+    if cloud not in table:
+        raise _known("cloud", cloud, sorted(table))
+    return sorted(table[cloud])
+
+
+def availability_zones(cloud: str, region: str) -> list[str]:
+    """The three zones (``us-east-1a``..., ``ap-guangzhou-3``...) to spread a cluster over.
+
+    Raises:
+        KeyError: ``cloud`` is unknown or ``region`` is not a catalogued region of it.
+    """
+    table = _regions()
+    if cloud not in table:
+        raise _known("cloud", cloud, sorted(table))
+    if region not in table[cloud]:
+        raise _known(f"{cloud} region", region, sorted(table[cloud]))
+    return list(table[cloud][region])
+
+
+def gpu_models() -> list[str]:
+    """Every GPU model in the catalog across clouds (lower-case short names), sorted."""
+    return sorted({t.gpu_model for t in _instance_index().values() if t.gpu_model is not None})
