@@ -1,0 +1,53 @@
+"""Project files: Pulumi.yaml valid against Pulumi's own schema; stack files well-formed."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import jsonschema
+import pytest
+import yaml
+from conftest import ROOT
+
+SCHEMA_PATH = ROOT.parent / "shared" / "schemas" / "pulumi-project.schema.json"
+
+
+@pytest.mark.skipif(not SCHEMA_PATH.exists(), reason="shared/schemas is not beside the repo")
+def test_pulumi_yaml_is_valid_against_the_project_schema() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    jsonschema.Draft202012Validator(schema).validate(project)
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == ".venv"
+    assert (ROOT / project["main"] / "__main__.py").is_file()
+
+
+def test_schema_check_rejects_a_broken_project() -> None:
+    """The schema test above can fail: a project without a runtime is rejected."""
+    if not SCHEMA_PATH.exists():
+        pytest.skip("shared/schemas is not beside the repo")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate({"name": "tkestack"})
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_stack_files_disable_default_providers(env: str) -> None:
+    path = ROOT / f"Pulumi.{env}.yaml"
+    if not path.exists():
+        pytest.skip(f"{path.name} not written yet")
+    config = yaml.safe_load(path.read_text())["config"]
+    assert config["pulumi:disable-default-providers"] == ["*"]
+    assert config["tkestack:environment"]["name"] == env
+
+
+def test_requirements_install_the_project_into_the_stack_virtualenv() -> None:
+    lines = (ROOT / "requirements.txt").read_text().split("\n")
+    assert "-e ." in lines
+
+
+def test_dependencies_are_pinned_ranges() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        assert ">=" in requirement and "<" in requirement, requirement

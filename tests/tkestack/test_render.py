@@ -1,0 +1,152 @@
+"""`tkestack render`: formats, exit codes and byte-identical output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, minimal_environment
+from typer.testing import CliRunner
+
+from tkestack.cli import app
+
+runner = CliRunner()
+
+
+def test_render_json_shape(rendered) -> None:
+    document = json.loads(
+        runner.invoke(app, ["render", str(ROOT / "Pulumi.dev.yaml"), "-f", "json"]).stdout
+    )
+    assert document["environment"] == {"project": "tkestack", "stack": "dev"}
+    resources = document["resources"]
+    assert resources, "the dev environment renders resources"
+    urns = [resource["urn"] for resource in resources]
+    assert urns == sorted(urns)
+    required = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs"}
+    for resource in resources:
+        assert required <= resource.keys()
+        assert resource["urn"].startswith("urn:pulumi:dev::tkestack::")
+        assert resource["urn"].endswith(f"::{resource['name']}")
+        # The root stack type never appears in a URN's type chain (as in the real engine).
+        assert "pulumi:pulumi:Stack" not in resource["urn"]
+
+
+def test_child_urns_carry_the_parent_type_chain(rendered) -> None:
+    rendering = rendered("dev")
+    by_urn = rendering.by_urn()
+    children = [resource for resource in rendering.resources if resource.parent]
+    for child in children:
+        parent_type_chain = by_urn[child.parent].urn.split("::")[2]
+        assert child.urn.split("::")[2] == f"{parent_type_chain}${child.type}"
+
+
+def test_custom_resources_have_explicit_providers(rendered) -> None:
+    for env in ("dev",):
+        for resource in rendered(env).resources:
+            if resource.custom and not resource.type.startswith("pulumi:providers:"):
+                assert resource.provider, f"{resource.urn} uses a default provider"
+
+
+def test_render_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> None:
+    outputs = []
+    for seed in ("0", "1", "12345"):
+        target = tmp_path / f"dev-{seed}.json"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tkestack.cli",
+                "render",
+                "dev",
+                "-f",
+                "json",
+                "-o",
+                str(target),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+            capture_output=True,
+        )
+        outputs.append(target.read_bytes())
+    assert outputs[0] and outputs[0] == outputs[1] == outputs[2]
+
+
+def test_table_format_lists_clouds_and_clusters() -> None:
+    result = runner.invoke(app, ["render", "dev"])
+    assert result.exit_code == 0, result.output
+    assert "dev (dev)" in result.stdout
+    assert "resources" in result.stdout
+
+
+def test_output_file(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "dev.json"
+    result = runner.invoke(app, ["render", "dev", "-f", "json", "-o", str(target)])
+    assert result.exit_code == 0
+    assert json.loads(target.read_text())["environment"]["stack"] == "dev"
+
+
+def test_invalid_spec_exits_2_naming_key_and_file() -> None:
+    path = ROOT / "tests/fixtures/specs/Pulumi.five-mistakes.yaml"
+    result = runner.invoke(app, ["render", str(path)])
+    assert result.exit_code == 2
+    assert "5 problems" in result.stderr
+    assert (
+        "Pulumi.five-mistakes.yaml:20: tkestack:environment.clusters[0].node_pools[0].max_size"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("", "is empty"),
+        ("config: [1, 2", "not valid YAML"),
+        ("config:\n  other:key: 1\n", "no `tkestack:environment`"),
+        ("- a\n- b\n", "must be a mapping"),
+    ],
+)
+def test_malformed_stack_files_exit_2(tmp_path: Path, content: str, fragment: str) -> None:
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text(content)
+    result = runner.invoke(app, ["render", str(path)])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_stack_and_usage_errors_exit_2() -> None:
+    result = runner.invoke(app, ["render", "nosuchenv"])
+    assert result.exit_code == 2
+    assert "no stack 'nosuchenv'" in result.stderr
+    assert runner.invoke(app, ["render", "dev", "--format", "xml"]).exit_code == 2
+
+
+def test_no_resource_is_registered_for_an_invalid_spec(write_stack, monkeypatch) -> None:
+    from tkestack import engine
+
+    calls = []
+    monkeypatch.setattr(engine, "run_program", lambda *a, **k: calls.append(a))
+    bad = minimal_environment(tier="qa")
+    with pytest.raises(Exception, match="invalid environment spec"):
+        engine.render(engine.read_stack_config(write_stack(bad), ROOT))
+    assert calls == []
+
+
+def test_internal_error_exits_1(monkeypatch) -> None:
+    from tkestack import engine
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "run_program", explode)
+    result = runner.invoke(app, ["render", "dev", "-f", "json"])
+    assert result.exit_code == 1
+    assert "internal error: RuntimeError: boom" in result.stderr
+    assert "Traceback" not in result.stderr
