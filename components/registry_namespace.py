@@ -1,0 +1,272 @@
+"""One tenant's home in the platform registry: the small API tenancy calls.
+
+The platform `Registry` (components/registry.py) owns what is shared by every tenant of a
+registry: the KMS key and pull-through caches on AWS, the TCR instance on Tencent Cloud,
+Harbor on attached clusters. It hands out a `RegistryHandle` (plain data plus a few
+Outputs); `RegistryNamespace` takes that handle and creates one tenant's namespace in it:
+
+- AWS: an ECR repository creation template for the `<tenant>/` prefix (repositories created
+  on push or by replication get the same settings) and one ECR repository per requested
+  repository, each with scan on push, immutable tags, KMS encryption and a lifecycle policy.
+- Tencent Cloud: a TCR namespace with an immutable tag rule and a tag retention rule.
+- Attached clusters (Harbor): nothing is registered yet. Harbor projects need the Harbor API
+  (the pulumiverse-harbor provider), which this distribution does not ship; the namespace
+  only exposes the `<harbor>/<tenant>` prefix. See docs/components/registry.md.
+
+Registries are regional, not per cluster: create one `RegistryNamespace` per (tenant,
+`RegistryHandle.key`), not one per cluster, or two clusters of one region would both try to
+create the same ECR repositories.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, NotRequired, Required, TypedDict
+
+import pulumi
+
+from .profile import ClusterInfo
+
+TCR_NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+"""TCR namespace names: lower-case letters and digits, separators `.`, `_`, `-` never first,
+last or doubled; 2 to 30 characters (tencentcloud_tcr_namespace `name`)."""
+TCR_NAMESPACE_LENGTH = (2, 30)
+ECR_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+"""One path segment of an ECR repository name (the full name joins segments with `/`)."""
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Registry policy shared by the platform registry and every tenant namespace in it."""
+
+    immutable_tags: bool = True
+    """Tags cannot be overwritten once pushed."""
+    scan_on_push: bool = True
+    """Vulnerability scan of every pushed image."""
+    untagged_expiry_days: int = 14
+    """Untagged images are deleted after this many days."""
+    keep_last_images: int = 50
+    """Tagged images kept per repository; older ones are expired."""
+    protect: bool = False
+    """Protect stateful pieces (repositories with images, TCR instance and namespaces, Harbor)
+    from deletion: set in prod."""
+
+
+@dataclass(frozen=True)
+class RegistryHandle:
+    """What a platform `Registry` hands to tenant namespaces: the same shape on every cloud."""
+
+    key: str
+    """Identity of the registry: `aws/<region>`, `tencentcloud/<region>`, `attached/<cluster>`.
+    One `RegistryNamespace` per (tenant, key)."""
+    cloud: Literal["aws", "tencentcloud", "attached"]
+    settings: RegistrySettings
+    endpoint: pulumi.Output[str]
+    """Registry host that image references start with (`<acct>.dkr.ecr.<region>.amazonaws.com`,
+    `<instance>.tencentcloudcr.com`, Harbor's in-cluster host)."""
+    provider: pulumi.ProviderResource | None
+    """Cloud provider of the registry's region (None for Harbor)."""
+    kms_key_arn: pulumi.Output[str] | None = None
+    """AWS: KMS key encrypting every repository."""
+    tcr_instance_id: pulumi.Output[str] | None = None
+    """Tencent Cloud: the TCR instance id."""
+
+
+def ecr_lifecycle_policy(settings: RegistrySettings) -> str:
+    """ECR lifecycle policy JSON: expire untagged images after N days, keep the last K.
+
+    The `tagStatus: any` rule must carry the highest priority number
+    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html).
+    """
+    rules = [
+        {
+            "rulePriority": 1,
+            "description": f"expire untagged images after {settings.untagged_expiry_days} days",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": settings.untagged_expiry_days,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "description": f"keep the last {settings.keep_last_images} images",
+            "selection": {
+                "tagStatus": "any",
+                "countType": "imageCountMoreThan",
+                "countNumber": settings.keep_last_images,
+            },
+            "action": {"type": "expire"},
+        },
+    ]
+    return json.dumps({"rules": rules}, sort_keys=True)
+
+
+class RegistryNamespaceArgs(TypedDict, total=False):
+    """Arguments of `RegistryNamespace`."""
+
+    cluster: Required[ClusterInfo]
+    """A cluster that uses the registry; its cloud provider creates the cloud resources."""
+    tenant: Required[str]
+    """Tenant name: the namespace (TCR, Harbor) or repository prefix (ECR)."""
+    registry: Required[RegistryHandle]
+    """The registry, `PlatformServices.registry.handle` of a cluster of the same region."""
+    repositories: NotRequired[Sequence[str]]
+    """ECR only: repositories created now as `<tenant>/<repository>` (others are created on
+    push by the creation template). Default: one named after the tenant."""
+
+
+def validate_namespace_args(args: RegistryNamespaceArgs) -> list[str]:
+    """Every problem of `args`, each naming the argument; empty when valid."""
+    problems: list[str] = []
+    tenant = args["tenant"]
+    cloud = args["registry"].cloud
+    low, high = TCR_NAMESPACE_LENGTH
+    if not TCR_NAMESPACE.match(tenant) or not low <= len(tenant) <= high:
+        problems.append(
+            f"tenant: {tenant!r} is not a registry namespace name (lower-case letters, digits,"
+            f" single '.', '_' or '-' inside, {low} to {high} characters)"
+        )
+    for index, repository in enumerate(args.get("repositories", ())):
+        if not ECR_REPOSITORY.match(repository):
+            problems.append(f"repositories[{index}]: {repository!r} is not an ECR repository name")
+    if cloud != "attached" and args["registry"].provider is None:
+        problems.append(f"registry.provider: a {cloud} registry needs its cloud provider")
+    if cloud == "aws" and args["registry"].kms_key_arn is None:
+        problems.append("registry.kms_key_arn: an ECR registry needs its KMS key")
+    if cloud == "tencentcloud" and args["registry"].tcr_instance_id is None:
+        problems.append("registry.tcr_instance_id: a TCR registry needs its instance id")
+    return problems
+
+
+class RegistryNamespace(pulumi.ComponentResource):
+    """One tenant's namespace in the platform registry of a cloud region."""
+
+    repository_prefix: pulumi.Output[str]
+    """`<registry host>/<tenant>`: where the tenant pushes and pulls images."""
+    repository_urls: dict[str, pulumi.Output[str]]
+    """ECR: URL of every repository created now, by repository name; empty elsewhere."""
+
+    def __init__(
+        self,
+        name: str,
+        args: RegistryNamespaceArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("tkestack:index:RegistryNamespace", name, None, opts)
+        problems = validate_namespace_args(args)
+        if problems:
+            raise ValueError(f"RegistryNamespace {name}: " + "; ".join(problems))
+        self._name = name
+        self._args = args
+        handle = args["registry"]
+        tenant = args["tenant"]
+        self.repository_urls = {}
+        if handle.cloud == "aws":
+            self._create_ecr()
+        elif handle.cloud == "tencentcloud":
+            self._create_tcr()
+        self.repository_prefix = handle.endpoint.apply(lambda host: f"{host}/{tenant}")
+        self.register_outputs(
+            {"repository_prefix": self.repository_prefix, "repository_urls": self.repository_urls}
+        )
+
+    def _opts(self, *, protect: bool = False) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self, provider=self._args["registry"].provider, protect=protect
+        )
+
+    def _create_ecr(self) -> None:
+        import pulumi_aws as aws  # local: single-cloud environments never import it
+
+        handle = self._args["registry"]
+        settings = handle.settings
+        tenant = self._args["tenant"]
+        mutability = "IMMUTABLE" if settings.immutable_tags else "MUTABLE"
+        policy = ecr_lifecycle_policy(settings)
+        # Repositories created later by a push or by replication get the same settings.
+        aws.ecr.RepositoryCreationTemplate(
+            f"{self._name}-template",
+            prefix=tenant,
+            applied_fors=["CREATE_ON_PUSH", "REPLICATION"],
+            description=f"tkestack tenant {tenant}",
+            image_tag_mutability=mutability,
+            encryption_configurations=[
+                aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
+                    encryption_type="KMS", kms_key=handle.kms_key_arn
+                )
+            ],
+            lifecycle_policy=policy,
+            opts=self._opts(),
+        )
+        for repository in self._args.get("repositories", (tenant,)):
+            full_name = f"{tenant}/{repository}"
+            created = aws.ecr.Repository(
+                f"{self._name}-{repository}",
+                name=full_name,
+                image_tag_mutability=mutability,
+                image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                    scan_on_push=settings.scan_on_push
+                ),
+                encryption_configurations=[
+                    aws.ecr.RepositoryEncryptionConfigurationArgs(
+                        encryption_type="KMS", kms_key=handle.kms_key_arn
+                    )
+                ],
+                # Never delete a repository that still holds images.
+                force_delete=False,
+                opts=self._opts(protect=settings.protect),
+            )
+            aws.ecr.LifecyclePolicy(
+                f"{self._name}-{repository}-lifecycle",
+                repository=created.name,
+                policy=policy,
+                opts=self._opts(),
+            )
+            self.repository_urls[full_name] = created.repository_url
+
+    def _create_tcr(self) -> None:
+        import tencentcloud_iac_pulumi as tencentcloud
+
+        handle = self._args["registry"]
+        settings = handle.settings
+        tenant = self._args["tenant"]
+        namespace = tencentcloud.tcr.Namespace(
+            f"{self._name}-namespace",
+            instance_id=handle.tcr_instance_id,
+            name=tenant,
+            is_public=False,
+            is_auto_scan=settings.scan_on_push,
+            opts=self._opts(protect=settings.protect),
+        )
+        if settings.immutable_tags:
+            tencentcloud.tcr.ImmutableTagRule(
+                f"{self._name}-immutable-tags",
+                registry_id=handle.tcr_instance_id,
+                namespace_name=namespace.name,
+                rule=tencentcloud.tcr.ImmutableTagRuleRuleArgs(
+                    repository_pattern="**",
+                    repository_decoration="repoMatches",
+                    tag_pattern="**",
+                    tag_decoration="matches",
+                    disabled=False,
+                ),
+                opts=self._opts(),
+            )
+        # TCR retention takes one rule per namespace: keep the last K pushed tags, daily.
+        tencentcloud.tcr.TagRetentionRule(
+            f"{self._name}-retention",
+            registry_id=handle.tcr_instance_id,
+            namespace_name=namespace.name,
+            cron_setting="daily",
+            retention_rule=tencentcloud.tcr.TagRetentionRuleRetentionRuleArgs(
+                key="latestPushedK", value=settings.keep_last_images
+            ),
+            disabled=False,
+            opts=self._opts(),
+        )
