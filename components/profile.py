@@ -199,6 +199,10 @@ class ClusterInfo:
     """Scheduling facts of every node pool."""
     cloud_provider: pulumi.ProviderResource | None = None
     """The explicit cloud provider of the cluster's region (None for attached)."""
+    cloud_cluster_id: pulumi.Output[str] | None = None
+    """The cloud's own handle of the cluster: the EKS cluster name, the TKE cluster id
+    (`cls-...`); None for attached clusters. Identity mapping needs it (EKS access entries and
+    pod identity associations, the TKE cluster's CAM OIDC provider)."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     """Resources that must exist before anything is installed inside (node pools, add-ons)."""
 
