@@ -1,0 +1,377 @@
+"""The platform image registry of a cluster: ECR on AWS, TCR on Tencent Cloud, Harbor attached.
+
+Registries are regional: the first cluster of a cloud region *owns* the registry (ECR's
+registry-wide settings, the TCR instance) and later clusters of that region reuse its
+`RegistryHandle` (`shared`), adding only what is per cluster (the TCR VPC attachment).
+Tenants get their namespaces through `RegistryNamespace` (components/registry_namespace.py).
+
+Nodes pull without static passwords where the cloud allows it: EKS nodes through their
+instance role (AmazonEC2ContainerRegistryReadOnly, granted by the node pools), TKE nodes
+through the TCR VPC attachment's private domain. Harbor is in-cluster; its admin password and
+secret key are random, kept secret, and handed to the chart through a Kubernetes Secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal, NotRequired, Required, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from .addon import AddonSpec, PodGroup, check_addons, install_addon
+from .profile import ClusterInfo
+from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
+
+PULL_THROUGH_UPSTREAMS: dict[str, str] = {
+    "ecr-public": "public.ecr.aws",
+    "k8s": "registry.k8s.io",
+    "quay": "quay.io",
+    "docker-hub": "registry-1.docker.io",
+    "ghcr": "ghcr.io",
+}
+"""ECR pull-through cache prefix -> upstream registry URL
+(https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-creating-rule.html)."""
+UPSTREAMS_NEEDING_CREDENTIALS = frozenset({"docker-hub", "ghcr"})
+"""Upstreams ECR only caches with a Secrets Manager credential (`ecr-pullthroughcache/...`)."""
+KMS_DELETION_WINDOW_DAYS = 30
+"""Longest window: a deleted key can be restored for a month before images become unreadable."""
+HARBOR_SECRET = "harbor-credentials"
+HARBOR_POD_GROUPS: tuple[str, ...] = (
+    "nginx",
+    "portal",
+    "core",
+    "jobservice",
+    "registry",
+    "trivy",
+    "exporter",
+    "database.internal",
+    "redis.internal",
+)
+"""Every Harbor component with its own nodeSelector/tolerations/affinity (docs/charts.md §7)."""
+HARBOR_SECRET_KEY_LENGTH = 16
+"""Harbor's `secretKey` must be exactly 16 characters."""
+
+
+class RegistryArgs(TypedDict, total=False):
+    """Arguments of `Registry`."""
+
+    cluster: Required[ClusterInfo]
+    """The cluster the registry serves (its cloud provider creates the cloud resources)."""
+    settings: Required[RegistrySettings]
+    """Tag immutability, scanning, lifecycle and protection."""
+    shared: NotRequired[RegistryHandle]
+    """The region's registry when another cluster owns it; absent: this cluster owns it."""
+    replication_regions: NotRequired[Sequence[str]]
+    """Other regions of the same cloud to replicate images to. Default: none."""
+    account_id: NotRequired[str]
+    """AWS account id (ECR registry id, replication destination). Required on AWS."""
+    pull_through_caches: NotRequired[Sequence[str]]
+    """AWS: upstreams to cache (keys of `PULL_THROUGH_UPSTREAMS`). Default: none."""
+    pull_through_credentials: NotRequired[Mapping[str, pulumi.Input[str]]]
+    """AWS: Secrets Manager ARN per upstream that needs credentials (`docker-hub`, `ghcr`)."""
+    tencent_edition: NotRequired[Literal["basic", "standard", "premium"]]
+    """TCR edition; `premium` is required for replication. Default `standard`."""
+    tcr_instance_name: NotRequired[str]
+    """TCR instance name (globally unique, its domain is `<name>.tencentcloudcr.com`).
+    Default: `<cluster>-registry`."""
+    vpc_id: NotRequired[pulumi.Input[str]]
+    """Tencent Cloud: the cluster's VPC, attached to the TCR instance (private pulls)."""
+    subnet_id: NotRequired[pulumi.Input[str]]
+    """Tencent Cloud: the subnet the TCR private endpoint is placed in."""
+    harbor_storage_gib: NotRequired[int]
+    """Attached: Harbor registry volume size, GiB. Default 200."""
+    tags: NotRequired[Mapping[str, str]]
+    """Tags on cloud resources (the AWS provider adds its default tags too)."""
+
+
+def harbor_addon(settings: RegistrySettings, storage_gib: int) -> AddonSpec:
+    """Harbor as an add-on: persistence kept on uninstall, credentials from a Secret."""
+    values = {
+        "expose": {
+            "type": "clusterIP",
+            "tls": {"enabled": True, "certSource": "auto", "auto": {"commonName": "harbor"}},
+        },
+        "externalURL": "https://harbor.harbor.svc",
+        # Credentials come from a Secret created next to the release, never from values.
+        "existingSecretAdminPassword": HARBOR_SECRET,
+        "existingSecretAdminPasswordKey": "HARBOR_ADMIN_PASSWORD",
+        "existingSecretSecretKey": HARBOR_SECRET,
+        "persistence": {
+            "enabled": True,
+            "resourcePolicy": "keep",
+            "persistentVolumeClaim": {"registry": {"size": f"{storage_gib}Gi"}},
+        },
+        "trivy": {"enabled": settings.scan_on_push},
+    }
+    return AddonSpec(
+        key="harbor",
+        chart="harbor",
+        values=values,
+        pod_groups=tuple(PodGroup(path) for path in HARBOR_POD_GROUPS),
+        create_namespace=False,
+        protect=settings.protect,
+    )
+
+
+def registry_addons(args: RegistryArgs) -> list[AddonSpec]:
+    """The Helm add-ons of the registry (Harbor on attached clusters, none elsewhere)."""
+    if args["cluster"].cloud != "attached":
+        return []
+    return [harbor_addon(args["settings"], args.get("harbor_storage_gib", 200))]
+
+
+def validate_registry_args(args: RegistryArgs) -> list[str]:
+    """Every problem of `args`, each naming its argument."""
+    problems: list[str] = []
+    cluster = args["cluster"]
+    shared = args.get("shared")
+    if cluster.cloud != "attached" and cluster.cloud_provider is None:
+        problems.append(f"cluster.cloud_provider: a {cluster.cloud} registry needs one")
+    if shared is not None and shared.cloud != cluster.cloud:
+        problems.append(f"shared: a {shared.cloud} registry cannot serve a {cluster.cloud} cluster")
+    if cluster.cloud == "aws" and shared is None:
+        if not args.get("account_id"):
+            problems.append("account_id: required for an ECR registry")
+        credentials = args.get("pull_through_credentials", {})
+        for index, upstream in enumerate(args.get("pull_through_caches", ())):
+            if upstream not in PULL_THROUGH_UPSTREAMS:
+                known = ", ".join(sorted(PULL_THROUGH_UPSTREAMS))
+                problems.append(
+                    f"pull_through_caches[{index}]: unknown {upstream!r}; known: {known}"
+                )
+            elif upstream in UPSTREAMS_NEEDING_CREDENTIALS and upstream not in credentials:
+                problems.append(
+                    f"pull_through_caches[{index}]: ECR caches {upstream} only with a Secrets"
+                    " Manager credential (pull_through_credentials)"
+                )
+    if cluster.cloud == "tencentcloud":
+        edition = args.get("tencent_edition", "standard")
+        if shared is None and args.get("replication_regions") and edition != "premium":
+            problems.append(
+                f"tencent_edition: TCR replicates only on the premium edition, not {edition}"
+            )
+        if args.get("vpc_id") is None or args.get("subnet_id") is None:
+            problems.append("vpc_id/subnet_id: TCR is reached privately through a VPC attachment")
+    return problems
+
+
+class Registry(pulumi.ComponentResource):
+    """The image registry serving one cluster."""
+
+    handle: RegistryHandle
+    """What tenant namespaces need (`RegistryNamespace`) and other clusters reuse (`shared`)."""
+    endpoint: pulumi.Output[str]
+    """Registry host image references start with."""
+    harbor_admin_password: pulumi.Output[str] | None
+    """Attached clusters: Harbor's admin password (secret)."""
+
+    def __init__(
+        self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("tkestack:index:Registry", name, None, opts)
+        problems = validate_registry_args(args)
+        problems += check_addons(registry_addons(args), args["cluster"], f"{name}.addons")
+        if problems:
+            raise ValueError(f"Registry {name}: " + "; ".join(problems))
+        self._name = name
+        self._args = args
+        self.harbor_admin_password = None
+        cloud = args["cluster"].cloud
+        shared = args.get("shared")
+        if shared is not None:
+            self.handle = shared
+        elif cloud == "aws":
+            self.handle = self._create_ecr()
+        elif cloud == "tencentcloud":
+            self.handle = self._create_tcr()
+        else:
+            self.handle = self._create_harbor()
+        if cloud == "tencentcloud":
+            self._attach_vpc()
+        self.endpoint = self.handle.endpoint
+        outputs: dict[str, object] = {"endpoint": self.endpoint}
+        if self.harbor_admin_password is not None:
+            outputs["harbor_admin_password"] = self.harbor_admin_password
+        self.register_outputs(outputs)
+
+    def _cloud_opts(self, *, protect: bool = False) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self, provider=self._args["cluster"].cloud_provider, protect=protect
+        )
+
+    def _create_ecr(self) -> RegistryHandle:
+        import pulumi_aws as aws
+
+        cluster = self._args["cluster"]
+        settings = self._args["settings"]
+        account_id = self._args["account_id"]
+        tags = dict(self._args.get("tags", {}))
+        key = aws.kms.Key(
+            f"{self._name}-kms",
+            description=f"tkestack image registry of {cluster.region}",
+            enable_key_rotation=True,
+            deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
+            tags=tags,
+            # Every image of the region is encrypted with it.
+            opts=self._cloud_opts(protect=settings.protect),
+        )
+        aws.kms.Alias(
+            f"{self._name}-kms-alias",
+            name=f"alias/tkestack/{self._name}",
+            target_key_id=key.key_id,
+            opts=self._cloud_opts(),
+        )
+        policy = ecr_lifecycle_policy(settings)
+        caches = list(self._args.get("pull_through_caches", ()))
+        credentials = self._args.get("pull_through_credentials", {})
+        for upstream in caches:
+            aws.ecr.PullThroughCacheRule(
+                f"{self._name}-cache-{upstream}",
+                ecr_repository_prefix=upstream,
+                upstream_registry_url=PULL_THROUGH_UPSTREAMS[upstream],
+                credential_arn=credentials.get(upstream),
+                opts=self._cloud_opts(),
+            )
+        if caches:
+            # Cached repositories are created by ECR on first pull: give them the same
+            # encryption, immutability and lifecycle as ours.
+            aws.ecr.RepositoryCreationTemplate(
+                f"{self._name}-cache-template",
+                prefix="ROOT",
+                applied_fors=["PULL_THROUGH_CACHE"],
+                description="tkestack pull-through caches",
+                image_tag_mutability="IMMUTABLE" if settings.immutable_tags else "MUTABLE",
+                encryption_configurations=[
+                    aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
+                        encryption_type="KMS", kms_key=key.arn
+                    )
+                ],
+                lifecycle_policy=policy,
+                resource_tags=tags,
+                opts=self._cloud_opts(),
+            )
+        regions = sorted(set(self._args.get("replication_regions", ())) - {cluster.region})
+        if regions:
+            # One replication configuration per registry (account and region).
+            aws.ecr.ReplicationConfiguration(
+                f"{self._name}-replication",
+                replication_configuration=aws.ecr.ReplicationConfigurationReplicationConfigurationArgs(
+                    rules=[
+                        aws.ecr.ReplicationConfigurationReplicationConfigurationRuleArgs(
+                            destinations=[
+                                aws.ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArgs(
+                                    region=region, registry_id=account_id
+                                )
+                                for region in regions
+                            ]
+                        )
+                    ]
+                ),
+                opts=self._cloud_opts(),
+            )
+        return RegistryHandle(
+            key=f"aws/{cluster.region}",
+            cloud="aws",
+            settings=settings,
+            endpoint=pulumi.Output.from_input(
+                f"{account_id}.dkr.ecr.{cluster.region}.amazonaws.com"
+            ),
+            provider=cluster.cloud_provider,
+            kms_key_arn=key.arn,
+        )
+
+    def _create_tcr(self) -> RegistryHandle:
+        import tencentcloud_iac_pulumi as tencentcloud
+
+        cluster = self._args["cluster"]
+        settings = self._args["settings"]
+        instance_name = self._args.get("tcr_instance_name", f"{cluster.name}-registry")
+        regions = sorted(set(self._args.get("replication_regions", ())) - {cluster.region})
+        instance = tencentcloud.tcr.Instance(
+            f"{self._name}-tcr",
+            name=instance_name,
+            instance_type=self._args.get("tencent_edition", "standard"),
+            open_public_operation=False,
+            # Keep the COS bucket with the images if the instance is ever deleted.
+            delete_bucket=False,
+            replications=[
+                tencentcloud.tcr.InstanceReplicationArgs(region_name=region) for region in regions
+            ]
+            or None,
+            tags=dict(self._args.get("tags", {})),
+            opts=self._cloud_opts(protect=settings.protect),
+        )
+        return RegistryHandle(
+            key=f"tencentcloud/{cluster.region}",
+            cloud="tencentcloud",
+            settings=settings,
+            endpoint=pulumi.Output.from_input(f"{instance_name}.tencentcloudcr.com"),
+            provider=cluster.cloud_provider,
+            tcr_instance_id=instance.id,
+        )
+
+    def _attach_vpc(self) -> None:
+        import tencentcloud_iac_pulumi as tencentcloud
+
+        cluster = self._args["cluster"]
+        tencentcloud.tcr.VpcAttachment(
+            f"{self._name}-vpc",
+            instance_id=self.handle.tcr_instance_id,
+            vpc_id=self._args["vpc_id"],
+            subnet_id=self._args["subnet_id"],
+            region_name=cluster.region,
+            # Nodes resolve the instance's domain to its private address.
+            enable_vpc_domain_dns=True,
+            opts=self._cloud_opts(),
+        )
+
+    def _create_harbor(self) -> RegistryHandle:
+        cluster = self._args["cluster"]
+        settings = self._args["settings"]
+        (addon,) = registry_addons(self._args)
+        k8s_opts = pulumi.ResourceOptions(
+            parent=self, provider=cluster.k8s_provider, depends_on=cluster.depends_on
+        )
+        # Deleting the namespace would delete the PVCs Helm keeps: protect it with the release.
+        namespace = k8s.core.v1.Namespace(
+            f"{self._name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=addon.release_namespace),
+            opts=pulumi.ResourceOptions.merge(
+                k8s_opts, pulumi.ResourceOptions(protect=settings.protect)
+            ),
+        )
+        admin = random.RandomPassword(
+            f"{self._name}-admin-password",
+            length=24,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        secret_key = random.RandomPassword(
+            f"{self._name}-secret-key",
+            length=HARBOR_SECRET_KEY_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        credentials = k8s.core.v1.Secret(
+            f"{self._name}-credentials",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=HARBOR_SECRET, namespace=namespace.metadata.name
+            ),
+            type="Opaque",
+            string_data={
+                "HARBOR_ADMIN_PASSWORD": pulumi.Output.secret(admin.result),
+                "secretKey": pulumi.Output.secret(secret_key.result),
+            },
+            opts=k8s_opts,
+        )
+        install_addon(f"{self._name}-harbor", addon, cluster, self, depends_on=[credentials])
+        self.harbor_admin_password = pulumi.Output.secret(admin.result)
+        return RegistryHandle(
+            key=f"attached/{cluster.name}",
+            cloud="attached",
+            settings=settings,
+            endpoint=pulumi.Output.from_input("harbor.harbor.svc"),
+            provider=None,
+        )

@@ -1,0 +1,211 @@
+"""Registry per cloud: ECR, TCR, Harbor; secrets stay secret; prod protects what holds images."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+from platform_clusters import cluster, pool
+from tkestack.components.registry import Registry
+from tkestack.components.registry_namespace import RegistryNamespace, RegistrySettings
+
+from tkestack import engine
+
+PROD = RegistrySettings(keep_last_images=200, untagged_expiry_days=30, protect=True)
+
+
+def render(program) -> engine.Rendering:
+    return engine.run_program(program)
+
+
+def one(rendering: engine.Rendering, type_: str) -> engine.RenderedResource:
+    (resource,) = rendering.of_type(type_)
+    return resource
+
+
+def test_ecr_registry_with_caches_replication_kms_and_tenant_repositories():
+    def program():
+        info = cluster()
+        registry = Registry(
+            "c1-registry",
+            {
+                "cluster": info,
+                "settings": PROD,
+                "account_id": "123456789012",
+                "replication_regions": ["us-west-2", "us-east-1"],
+                "pull_through_caches": ["ecr-public", "k8s", "quay"],
+            },
+        )
+        RegistryNamespace(
+            "ml-aws-us-east-1",
+            {"cluster": info, "tenant": "ml", "registry": registry.handle},
+        )
+
+    rendering = render(program)
+    key = one(rendering, "aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.protect
+    caches = rendering.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert sorted(c.inputs["upstreamRegistryUrl"] for c in caches) == [
+        "public.ecr.aws",
+        "quay.io",
+        "registry.k8s.io",
+    ]
+    replication = one(rendering, "aws:ecr/replicationConfiguration:ReplicationConfiguration")
+    (rule,) = replication.inputs["replicationConfiguration"]["rules"]
+    assert rule["destinations"] == [{"region": "us-west-2", "registryId": "123456789012"}]
+    repository = one(rendering, "aws:ecr/repository:Repository")
+    assert repository.inputs["name"] == "ml/ml"
+    assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
+    assert repository.inputs["encryptionConfigurations"][0]["kmsKey"].startswith("arn:aws:kms")
+    assert repository.protect
+    lifecycle = one(rendering, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    rules = json.loads(lifecycle.inputs["policy"])["rules"]
+    assert rules[0]["selection"]["countNumber"] == 30
+    assert rules[1]["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 200,
+    }
+    template = [
+        t
+        for t in rendering.of_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+        if t.inputs["prefix"] == "ml"
+    ]
+    assert template[0].inputs["appliedFors"] == ["CREATE_ON_PUSH", "REPLICATION"]
+    for resource in rendering.resources:
+        if resource.type.startswith("aws:"):
+            assert resource.provider.endswith("::aws-us-east-1"), resource.urn
+
+
+def test_second_cluster_of_a_region_reuses_the_registry():
+    def program():
+        first = cluster("c1")
+        registry = Registry(
+            "c1-registry",
+            {"cluster": first, "settings": RegistrySettings(), "account_id": "123456789012"},
+        )
+        second = cluster("c2")
+        Registry(
+            "c2-registry",
+            {"cluster": second, "settings": RegistrySettings(), "shared": registry.handle},
+        )
+
+    rendering = render(program)
+    assert len(rendering.of_type("aws:kms/key:Key")) == 1
+
+
+def test_docker_hub_cache_without_credentials_is_an_error_naming_the_key():
+    def program():
+        Registry(
+            "c1-registry",
+            {
+                "cluster": cluster(),
+                "settings": RegistrySettings(),
+                "account_id": "123456789012",
+                "pull_through_caches": ["k8s", "docker-hub"],
+            },
+        )
+
+    with pytest.raises(ValueError, match=r"pull_through_caches\[1\]: ECR caches docker-hub"):
+        render(program)
+
+
+def test_tcr_instance_namespace_rules_and_vpc_attachment():
+    def program():
+        info = cluster("t1", "tencentcloud", "ap-guangzhou", pools=[pool("tencentcloud", "g")])
+        registry = Registry(
+            "t1-registry",
+            {
+                "cluster": info,
+                "settings": PROD,
+                "tencent_edition": "premium",
+                "replication_regions": ["ap-shanghai"],
+                "vpc_id": "vpc-123",
+                "subnet_id": "subnet-456",
+            },
+        )
+        RegistryNamespace("ml-tc", {"cluster": info, "tenant": "ml", "registry": registry.handle})
+
+    rendering = render(program)
+    instance = one(rendering, "tencentcloud:Tcr/instance:Instance")
+    assert instance.inputs["instanceType"] == "premium"
+    assert instance.inputs["replications"] == [{"regionName": "ap-shanghai"}]
+    assert instance.inputs["deleteBucket"] is False
+    assert instance.protect
+    attachment = one(rendering, "tencentcloud:Tcr/vpcAttachment:VpcAttachment")
+    assert attachment.inputs["vpcId"] == "vpc-123"
+    assert attachment.inputs["instanceId"] == instance.outputs["id"]
+    namespace = one(rendering, "tencentcloud:Tcr/namespace:Namespace")
+    assert namespace.inputs["name"] == "ml" and namespace.protect
+    immutable = one(rendering, "tencentcloud:Tcr/immutableTagRule:ImmutableTagRule")
+    assert immutable.inputs["rule"]["tagPattern"] == "**"
+    retention = one(rendering, "tencentcloud:Tcr/tagRetentionRule:TagRetentionRule")
+    assert retention.inputs["retentionRule"] == {"key": "latestPushedK", "value": 200}
+
+
+def test_tcr_replication_needs_premium():
+    def program():
+        info = cluster("t1", "tencentcloud", "ap-guangzhou", pools=[pool("tencentcloud", "g")])
+        Registry(
+            "t1-registry",
+            {
+                "cluster": info,
+                "settings": RegistrySettings(),
+                "replication_regions": ["ap-shanghai"],
+                "vpc_id": "vpc-1",
+                "subnet_id": "subnet-1",
+            },
+        )
+
+    with pytest.raises(ValueError, match="tencent_edition: TCR replicates only on the premium"):
+        render(program)
+
+
+def test_harbor_on_attached_clusters_secret_and_protected():
+    def program():
+        info = cluster(
+            "a1",
+            "attached",
+            None,
+            pools=[pool("attached", "x86"), pool("attached", "arm", "arm")],
+        )
+        registry = Registry(
+            "a1-registry", {"cluster": info, "settings": PROD, "harbor_storage_gib": 500}
+        )
+        pulumi.export("password", registry.harbor_admin_password)
+
+    rendering = render(program)
+    release = one(rendering, "kubernetes:helm.sh/v3:Release")
+    values = release.inputs["values"]
+    assert release.inputs["version"] == "1.19.2"
+    assert release.protect
+    assert values["persistence"]["persistentVolumeClaim"]["registry"]["size"] == "500Gi"
+    assert values["persistence"]["resourcePolicy"] == "keep"
+    # Harbor images are amd64 only: every component is pinned in a mixed cluster.
+    for component in ("core", "registry", "portal", "jobservice", "nginx", "trivy", "exporter"):
+        assert values[component]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
+    assert values["database"]["internal"]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
+    assert "harborAdminPassword" not in values and "secretKey" not in values
+    namespace = one(rendering, "kubernetes:core/v1:Namespace")
+    assert namespace.protect
+    secret = one(rendering, "kubernetes:core/v1:Secret")
+    data = secret.inputs["stringData"]
+    assert isinstance(data, engine.SecretValue)
+    assert sorted(data.value) == ["HARBOR_ADMIN_PASSWORD", "secretKey"]
+    assert len(data.value["secretKey"]) == 16
+    assert any(dep == secret.urn for dep in release.dependencies)
+    assert isinstance(rendering.stack_outputs["password"], engine.SecretValue)
+    assert "[secret]" in json.dumps(engine.masked(rendering.stack_outputs))
+
+
+def test_harbor_on_an_arm_only_attached_cluster_fails_with_the_path():
+    def program():
+        info = cluster("a1", "attached", None, pools=[pool("attached", "arm", "arm")])
+        Registry("a1-registry", {"cluster": info, "settings": RegistrySettings()})
+
+    with pytest.raises(ValueError, match=r"a1-registry\.addons\.harbor\.nginx: can run on no"):
+        render(program)
