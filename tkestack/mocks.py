@@ -143,3 +143,13 @@ def _random_password(args: pulumi.runtime.MockResourceArgs, seed: str, region: s
     raw = hashlib.sha512(seed.encode()).digest()
     value = "".join(alphabet[b % len(alphabet)] for b in (raw * (length // len(raw) + 1)))
     return {"result": value[:length], "bcryptHash": "$2a$10$" + digest("bcrypt", seed)[:53]}
+
+
+@outputs_for("kubernetes:core/v1:Service")
+def _service(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    """LoadBalancer Services get the address the cloud assigns (an ELB-style hostname)."""
+    spec = args.inputs.get("spec") or {}
+    if spec.get("type") != "LoadBalancer":
+        return {}
+    host = f"internal-a{seed[:31]}.{region}.elb.amazonaws.com"
+    return {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
