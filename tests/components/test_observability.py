@@ -1,0 +1,199 @@
+"""Observability: retention by tier, logs from every node, alerts, a secret central Grafana."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+import yaml
+from platform_clusters import cluster, pool
+from tkestack.components.observability import (
+    Observability,
+    RetentionSettings,
+    default_alert_rules,
+)
+
+from tkestack import engine
+
+PROD = RetentionSettings(
+    metrics_retention_days=30, logs_retention_days=30, metrics_volume_gib=200, logs_volume_gib=100
+)
+DEV = RetentionSettings(
+    metrics_retention_days=3, logs_retention_days=3, metrics_volume_gib=None, logs_volume_gib=None
+)
+
+
+def mixed():
+    return cluster(
+        pools=[pool("aws", "general"), pool("aws", "graviton", "arm"), pool("aws", "gpu", "gpu")]
+    )
+
+
+def named(rendering: engine.Rendering, name: str) -> engine.RenderedResource:
+    (resource,) = [r for r in rendering.resources if r.name == name]
+    return resource
+
+
+def releases(rendering: engine.Rendering) -> dict[str, engine.RenderedResource]:
+    return {r.inputs["name"]: r for r in rendering.of_type("kubernetes:helm.sh/v3:Release")}
+
+
+def central_and_peer() -> engine.Rendering:
+    def program():
+        peer = Observability(
+            "c2-observability",
+            {
+                "cluster": cluster("c2"),
+                "retention": PROD,
+                "load_balancer_annotations": {
+                    "service.beta.kubernetes.io/aws-load-balancer-internal": "true"
+                },
+            },
+        )
+        central = Observability(
+            "c1-observability",
+            {"cluster": mixed(), "retention": PROD, "central": True, "peers": [peer.endpoints]},
+        )
+        pulumi.export("grafana", central.grafana_admin_password)
+
+    return engine.run_program(program)
+
+
+@pytest.fixture(scope="module")
+def prod_rendering() -> engine.Rendering:
+    return central_and_peer()
+
+
+def test_prometheus_retention_and_volume_by_tier(prod_rendering):
+    spec = releases(prod_rendering)["kube-prometheus-stack"]
+    prometheus = named(prod_rendering, "c1-observability-metrics").inputs["values"]["prometheus"][
+        "prometheusSpec"
+    ]
+    assert spec.inputs["version"] == "88.2.0"
+    assert prometheus["retention"] == "30d"
+    claim = prometheus["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "200Gi"
+    assert prometheus["serviceMonitorSelectorNilUsesHelmValues"] is False
+    assert prometheus["externalLabels"] == {"cluster": "c1"}
+
+    def dev():
+        Observability("d-observability", {"cluster": cluster(), "retention": DEV})
+
+    dev_values = releases(engine.run_program(dev))["kube-prometheus-stack"].inputs["values"]
+    assert "storageSpec" not in dev_values["prometheus"]["prometheusSpec"]
+    assert dev_values["prometheus"]["prometheusSpec"]["retention"] == "3d"
+
+
+def test_loki_retention_and_persistence(prod_rendering):
+    loki = [
+        r
+        for r in prod_rendering.of_type("kubernetes:helm.sh/v3:Release")
+        if r.name == "c1-observability-loki"
+    ]
+    values = loki[0].inputs["values"]
+    assert loki[0].inputs["version"] == "17.1.7"
+    assert values["loki"]["limits_config"]["retention_period"] == "720h"
+    assert values["loki"]["compactor"]["retention_enabled"] is True
+    assert values["singleBinary"]["persistence"] == {
+        "enabled": True,
+        "type": "pvc",
+        "size": "100Gi",
+    }
+    assert values["singleBinary"]["tolerations"] == []  # stays off GPU nodes
+
+
+def test_log_collector_runs_on_every_node_including_gpu_and_arm(prod_rendering):
+    collector = named(prod_rendering, "c1-observability-logs")
+    values = collector.inputs["values"]
+    assert values["kind"] == "DaemonSet"
+    assert values["tolerations"] == [{"operator": "Exists"}]
+    assert "nodeSelector" not in values  # fluent-bit images are multi-arch
+    assert "Host                   loki.logging.svc.cluster.local" in values["config"]["outputs"]
+    assert "cluster=c1" in values["config"]["outputs"]
+
+
+def test_only_node_agents_tolerate_the_gpu_taint(prod_rendering):
+    metrics = named(prod_rendering, "c1-observability-metrics").inputs["values"]
+    assert metrics["prometheus-node-exporter"]["tolerations"] == [{"operator": "Exists"}]
+    for path in (
+        metrics["grafana"],
+        metrics["kube-state-metrics"],
+        metrics["prometheus"]["prometheusSpec"],
+        metrics["alertmanager"]["alertmanagerSpec"],
+        metrics["prometheusOperator"],
+    ):
+        assert path["tolerations"] == []
+
+
+def test_grafana_password_is_random_secret_and_never_in_values(prod_rendering):
+    assert prod_rendering.of_type("random:index/randomPassword:RandomPassword")
+    (secret,) = [
+        s
+        for s in prod_rendering.of_type("kubernetes:core/v1:Secret")
+        if s.name == "c1-observability-grafana-admin"
+    ]
+    assert isinstance(secret.inputs["stringData"], engine.SecretValue)
+    password = secret.inputs["stringData"].value["admin-password"]
+    assert len(password) == 32
+    metrics = named(prod_rendering, "c1-observability-metrics")
+    assert metrics.inputs["values"]["grafana"]["admin"]["existingSecret"] == "grafana-admin"
+    assert secret.urn in metrics.dependencies
+    rendered = json.dumps(prod_rendering.to_json())
+    assert password not in rendered
+    assert isinstance(prod_rendering.stack_outputs["grafana"], engine.SecretValue)
+
+
+def test_central_grafana_has_every_cluster_as_a_data_source(prod_rendering):
+    peer_values = named(prod_rendering, "c2-observability-metrics")
+    assert peer_values.inputs["values"]["grafana"] == {"enabled": False}
+    (configmap,) = prod_rendering.of_type("kubernetes:core/v1:ConfigMap")
+    assert configmap.inputs["metadata"]["labels"] == {"grafana_datasource": "1"}
+    document = yaml.safe_load(configmap.inputs["data"]["tkestack-clusters.yaml"])
+    names = [source["name"] for source in document["datasources"]]
+    assert names == ["c2 metrics", "c2 logs"]
+    assert document["datasources"][0]["url"].endswith(".elb.amazonaws.com:9090")
+    services = prod_rendering.of_type("kubernetes:core/v1:Service")
+    assert sorted(s.inputs["metadata"]["name"] for s in services) == [
+        "loki-central",
+        "prometheus-central",
+    ]
+    for service in services:
+        assert service.inputs["metadata"]["annotations"] == {
+            "service.beta.kubernetes.io/aws-load-balancer-internal": "true"
+        }
+    central = named(prod_rendering, "c1-observability-metrics")
+    local = central.inputs["values"]["grafana"]["additionalDataSources"]
+    assert local[0]["url"] == "http://loki.logging.svc.cluster.local:3100"
+
+
+def test_alert_rules_cover_nodes_disks_crashloops_and_gpus(prod_rendering):
+    rules = [
+        r for r in prod_rendering.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+    ]
+    by_name = {r.name: r for r in rules}
+    central = by_name["c1-observability-alerts"].inputs["spec"]["groups"]
+    alerts = {rule["alert"] for group in central for rule in group["rules"]}
+    assert {
+        "TkestackNodeNotReady",
+        "TkestackNodeDiskFilling",
+        "TkestackPersistentVolumeFilling",
+        "TkestackPodCrashLooping",
+        "TkestackGpuXidError",
+    } <= alerts
+    peer = by_name["c2-observability-alerts"].inputs["spec"]["groups"]
+    assert "tkestack-gpus" not in [group["name"] for group in peer]  # c2 has no GPU pools
+
+
+def test_alert_rules_are_deterministic_and_well_formed():
+    assert default_alert_rules(True) == default_alert_rules(True)
+    for group in default_alert_rules(True):
+        for rule in group["rules"]:
+            assert set(rule) == {"alert", "expr", "for", "labels", "annotations"}
+            assert rule["labels"]["severity"] in {"warning", "critical"}
+
+
+def test_everything_installs_after_the_cluster_and_through_its_provider(prod_rendering):
+    for resource in prod_rendering.resources:
+        if resource.type.startswith("kubernetes:") and resource.custom:
+            assert resource.provider.rsplit("::", 1)[-1] in {"c1-k8s", "c2-k8s"}, resource.urn
