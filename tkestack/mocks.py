@@ -146,7 +146,7 @@ def _random_password(args: pulumi.runtime.MockResourceArgs, seed: str, region: s
 
 
 @outputs_for("kubernetes:core/v1:Service")
-def _service(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+def _load_balancer_service(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
     """LoadBalancer Services get the address the cloud assigns (an ELB-style hostname)."""
     spec = args.inputs.get("spec") or {}
     if spec.get("type") != "LoadBalancer":
