@@ -9,6 +9,8 @@ model); whatever is malformed is already reported by pydantic.
 from __future__ import annotations
 
 import ipaddress
+import re
+import string
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -19,6 +21,7 @@ from .problems import KeyPath, Problem
 from .spec import (
     ClusterSpec,
     EndpointSpec,
+    IdentitySpec,
     NetworkSpec,
     NodePoolSpec,
     TenantSpec,
@@ -71,6 +74,8 @@ def environment_problems(env: Any) -> list[Problem]:
             clusters[cluster.name] = cluster
     problems.extend(_network_overlaps(env.get("clusters")))
     problems.extend(_tenant_problems(env.get("tenants"), clusters, tier))
+    problems.extend(_tenant_capacity_problems(env.get("tenants"), clusters, tier))
+    problems.extend(_identity_problems(env.get("identity"), env.get("tenants")))
     observability = env.get("observability")
     if isinstance(observability, dict):
         central = observability.get("central_cluster")
@@ -430,4 +435,148 @@ def _tenant_problems(
                         " quota",
                     )
                 )
+    return problems
+
+
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$")
+_QUANTITY_FACTORS = {
+    None: 1.0,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+    "Pi": 2.0**50,
+}
+
+
+def _quantity(value: str) -> float:
+    """A Kubernetes quantity as a number (`"500m"` -> 0.5, `"2Gi"` -> 2147483648)."""
+    match = _QUANTITY.match(value)
+    if match is None:  # the spec model already refused it
+        raise ValueError(f"not a Kubernetes quantity: {value!r}")
+    return float(match.group(1)) * _QUANTITY_FACTORS[match.group(2)]
+
+
+def _tenant_capacity_problems(
+    raw_tenants: Any, clusters: dict[str, ClusterSpec], tier: Any
+) -> list[Problem]:
+    """Quotas of every tenant on a cluster (quota x namespaces) against the cluster's maximum
+    capacity (sum of pool max_size x the smallest instance type's vCPU and memory). A warning
+    in dev and staging, where overcommitting quotas is a choice; an error in prod."""
+    severity = "error" if tier == "prod" else "warning"
+    demand: dict[str, list[tuple[int, TenantSpec]]] = {}
+    for index, raw in _items(raw_tenants):
+        tenant = _valid(TenantSpec, raw)
+        if tenant is None:
+            continue
+        for cluster_name in dict.fromkeys(tenant.clusters):
+            if cluster_name in clusters:
+                demand.setdefault(cluster_name, []).append((index, tenant))
+    problems: list[Problem] = []
+    for cluster_name, placed in demand.items():
+        cluster = clusters[cluster_name]
+        if cluster.cloud == "attached":
+            continue  # its hardware is not in the catalog: capacity unknown
+        capacity = {"cpu": 0.0, "memory": 0.0}
+        for pool in cluster.node_pools:
+            types = [catalog.instance_type(cluster.cloud, name) for name in pool.instance_types]
+            known = [found for found in types if found is not None]
+            if len(known) != len(types):
+                continue  # unknown instance types are reported with their own path
+            capacity["cpu"] += pool.max_size * min(found.vcpu for found in known)
+            capacity["memory"] += pool.max_size * min(found.memory_gib for found in known)
+        for resource, unit in (("cpu", "vCPU"), ("memory", "GiB")):
+            shares = []
+            for index, tenant in placed:
+                per_namespace = _quantity(getattr(tenant.quota, resource))
+                if resource == "memory":
+                    per_namespace /= 2.0**30
+                shares.append((index, tenant, per_namespace * (len(tenant.namespaces) or 1)))
+            total = sum(share for _, _, share in shares)
+            if total <= capacity[resource] + 1e-9:
+                continue
+            detail = ", ".join(
+                f"{tenant.name} {share:g} ({getattr(tenant.quota, resource)}"
+                f" x {(len(tenant.namespaces) or 1)} namespace(s))"
+                for _, tenant, share in shares
+            )
+            last_index = shares[-1][0]
+            problems.append(
+                Problem(
+                    ("tenants", last_index, "quota", resource),
+                    f"tenants on cluster {cluster_name!r} may request {total:g} {unit} in total"
+                    f" ({detail}), over the cluster's maximum capacity of"
+                    f" {capacity[resource]:g} {unit} (node pools at max_size)",
+                    severity=severity,
+                )
+            )
+    return problems
+
+
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+=,.@_-]{0,47}$")
+"""Group names become IAM role names, Kubernetes group names and resource names
+(components/identity.py GROUP_NAME)."""
+
+
+def _identity_problems(raw_identity: Any, raw_tenants: Any) -> list[Problem]:
+    """The role ARN pattern is usable, group names can be mapped on every cloud, and no
+    tenant group maps onto the break-glass role."""
+    problems: list[Problem] = []
+    identity = _valid(IdentitySpec, raw_identity if raw_identity is not None else {})
+    pattern_ok = False
+    if identity is not None:
+        fields = {
+            name
+            for _, name, _, _ in string.Formatter().parse(identity.aws_role_arn_pattern)
+            if name is not None
+        }
+        if "group" not in fields or fields - {"account", "group"}:
+            problems.append(
+                Problem(
+                    ("identity", "aws_role_arn_pattern"),
+                    "must contain {group} and no placeholder but {account} and {group}",
+                )
+            )
+        else:
+            pattern_ok = True
+    for index, raw in _items(raw_tenants):
+        tenant = _valid(TenantSpec, raw)
+        if tenant is None:
+            continue
+        for level in ("admins", "developers", "viewers"):
+            for group_index, group in enumerate(getattr(tenant.groups, level)):
+                at: KeyPath = ("tenants", index, "groups", level, group_index)
+                if not _GROUP_NAME.match(group):
+                    problems.append(
+                        Problem(
+                            at,
+                            f"{group!r} cannot be mapped to a cloud role and Kubernetes group:"
+                            " letters, digits and + = , . @ _ - only, at most 48 characters",
+                        )
+                    )
+                    continue
+                if identity is None:
+                    continue
+                role = identity.break_glass_role
+                same_role = (
+                    pattern_ok
+                    and identity.aws_role_arn_pattern.format(
+                        account=identity.aws_account_id, group=group
+                    )
+                    == f"arn:aws:iam::{identity.aws_account_id}:role/{role}"
+                )
+                if group == role or same_role:
+                    problems.append(
+                        Problem(
+                            at,
+                            f"{group!r} would map onto the break-glass role {role!r}: only"
+                            " the break-glass role may hold cluster-admin",
+                        )
+                    )
     return problems

@@ -1,0 +1,182 @@
+"""Tenancy step of the composition: identity per cluster, registry namespace per region,
+`Tenant` per (tenant, cluster).
+
+For every cluster of the environment, a `ClusterIdentity` (`<cluster>-identity`) maps the
+identity-provider groups of the tenants placed on it and holds the cluster's one break-glass
+role. For every tenant, one `RegistryNamespace` per registry its clusters use
+(`<tenant>-registry-<cloud>-<region>`: registries are regional, not per cluster), and on each
+of its clusters a `Tenant` (`<tenant>-<cluster>`) with the tenant's namespaces, quotas,
+network policies, roles bound to its groups, and cloud workload identity where the cloud has
+one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from ..components.identity import (
+    ACCESS_LEVELS,
+    AccessLevel,
+    ClusterIdentity,
+    ClusterIdentityArgs,
+    kubernetes_group,
+)
+from ..components.profile import ClusterInfo
+from ..components.registry_namespace import RegistryHandle, RegistryNamespace
+from ..components.tenant import (
+    Tenant,
+    TenantArgs,
+    TenantQuota,
+    WorkloadIdentitySettings,
+)
+from .spec import EnvironmentSpec, TenantSpec
+
+LEVEL_GROUPS: dict[AccessLevel, str] = {
+    "admin": "admins",
+    "developer": "developers",
+    "viewer": "viewers",
+}
+"""Access level -> the `tenants[].groups` field naming its identity-provider groups."""
+
+
+def _registry_handle(services: Any) -> RegistryHandle | None:
+    """The registry handle of one cluster's platform services (`services.registry.handle`),
+    None when the platform step runs no registry there."""
+    registry = getattr(services, "registry", None)
+    handle = getattr(registry, "handle", None)
+    return handle if isinstance(handle, RegistryHandle) else None
+
+
+def _quota(tenant: TenantSpec) -> TenantQuota:
+    quota = tenant.quota
+    return TenantQuota(
+        cpu=quota.cpu,
+        memory=quota.memory,
+        pods=quota.pods,
+        storage=quota.storage,
+        load_balancers=quota.load_balancers,
+        gpus=quota.gpus,
+        gpu_memory_mib=quota.gpu_memory_mib,
+    )
+
+
+def _subjects(
+    env: EnvironmentSpec, tenant: TenantSpec, cluster: ClusterInfo
+) -> dict[AccessLevel, list[str]]:
+    prefix = env.identity.oidc_groups_prefix
+    return {
+        level: [
+            kubernetes_group(cluster.cloud, group, prefix)
+            for group in getattr(tenant.groups, LEVEL_GROUPS[level])
+        ]
+        for level in ACCESS_LEVELS
+    }
+
+
+def _workload_identity(
+    env: EnvironmentSpec, cluster: ClusterInfo, registry: RegistryHandle | None
+) -> WorkloadIdentitySettings | None:
+    """Workload identity settings where the cluster can carry it, else None (with a warning
+    naming what is missing)."""
+    if cluster.cloud == "attached":
+        return None
+    missing = []
+    if cluster.cloud_cluster_id is None:
+        missing.append("its cloud cluster id")
+    if cluster.cloud == "tencentcloud" and cluster.oidc_issuer is None:
+        missing.append("an OIDC issuer (tencentcloud_kubernetes_auth_attachment)")
+    if missing:
+        pulumi.log.warn(
+            f"cluster {cluster.name}: no workload identity for tenants: missing"
+            f" {' and '.join(missing)}"
+        )
+        return None
+    if cluster.cloud == "aws":
+        return WorkloadIdentitySettings(account=env.identity.aws_account_id)
+    return WorkloadIdentitySettings(
+        account=env.identity.tencent_uin,
+        tcr_instance_id=registry.tcr_instance_id if registry is not None else None,
+    )
+
+
+def _cluster_identity(env: EnvironmentSpec, cluster: ClusterInfo) -> ClusterIdentity:
+    groups = sorted(
+        {
+            group
+            for tenant in env.tenants
+            if cluster.name in tenant.clusters
+            for field in LEVEL_GROUPS.values()
+            for group in getattr(tenant.groups, field)
+        }
+    )
+    args: ClusterIdentityArgs = {
+        "cluster": cluster,
+        "groups": groups,
+        "break_glass_role": env.identity.break_glass_role,
+        "oidc_groups_prefix": env.identity.oidc_groups_prefix,
+        "aws_role_arn_pattern": env.identity.aws_role_arn_pattern,
+        "aws_account_id": env.identity.aws_account_id,
+    }
+    return ClusterIdentity(f"{cluster.name}-identity", args)
+
+
+def build_tenants(
+    env: EnvironmentSpec,
+    clusters: Mapping[str, ClusterInfo],
+    platform: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Register identity mapping, registry namespaces and tenants; returns the stack outputs
+    `identity` (per cluster) and `tenants` (per tenant and cluster).
+
+    `clusters` holds every cluster's `ClusterInfo` by name; `platform` the platform services
+    of each cluster by name (whose `registry.handle` hosts tenant registry namespaces), or
+    None before the platform step exists.
+    """
+    identity_outputs: dict[str, Any] = {}
+    for cluster_name in sorted(clusters):
+        identity = _cluster_identity(env, clusters[cluster_name])
+        identity_outputs[cluster_name] = {
+            "break_glass": identity.break_glass_subject,
+            "groups": identity.group_subjects,
+        }
+
+    tenant_outputs: dict[str, Any] = {}
+    for tenant in env.tenants:
+        registries: dict[str, RegistryNamespace] = {}
+        placed: dict[str, Any] = {}
+        for cluster_name in dict.fromkeys(tenant.clusters):
+            cluster = clusters[cluster_name]
+            handle = None
+            if env.registry.enabled and platform is not None:
+                handle = _registry_handle(platform.get(cluster_name))
+            registry_prefix: pulumi.Output[str] | None = None
+            if handle is not None:
+                if handle.key not in registries:
+                    registries[handle.key] = RegistryNamespace(
+                        f"{tenant.name}-registry-{handle.key.replace('/', '-')}",
+                        {"cluster": cluster, "tenant": tenant.name, "registry": handle},
+                    )
+                registry_prefix = registries[handle.key].repository_prefix
+            args: TenantArgs = {
+                "cluster": cluster,
+                "tenant": tenant.name,
+                "namespaces": tenant.namespaces or [tenant.name],
+                "pod_security": tenant.pod_security,
+                "pod_security_reason": tenant.pod_security_reason,
+                "quota": _quota(tenant),
+                "subjects": _subjects(env, tenant, cluster),
+                "registry_prefix": registry_prefix,
+                "workload_identity": _workload_identity(env, cluster, handle),
+            }
+            created = Tenant(f"{tenant.name}-{cluster_name}", args)
+            placed[cluster_name] = {
+                "namespaces": created.namespaces,
+                "roles": created.roles,
+                "registry": registry_prefix,
+                "workload_role": created.workload_identity_role,
+            }
+        tenant_outputs[tenant.name] = placed
+    return {"identity": identity_outputs, "tenants": tenant_outputs}

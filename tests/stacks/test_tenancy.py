@@ -1,0 +1,391 @@
+"""The tenancy step: one tenant spec, equivalent homes on every cloud; validation rules."""
+
+from __future__ import annotations
+
+import copy
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pulumi
+import pytest
+import tenancy_support as ts
+from conftest import minimal_environment
+from tkestack.components.registry_namespace import RegistryHandle, RegistrySettings
+from tkestack.stacks.loader import SpecError, load_environment
+from tkestack.stacks.tenancy import build_tenants
+
+from tkestack import engine
+
+CLUSTERS = [
+    {
+        "name": "eks1",
+        "cloud": "aws",
+        "region": "us-east-1",
+        "kubernetes_version": "1.33",
+        "network": {"vpc_cidr": "10.0.0.0/16"},
+        "node_pools": [
+            {"name": "general", "instance_types": ["m7i.xlarge"], "max_size": 4},
+            {
+                "name": "gpu",
+                "instance_types": ["g4dn.xlarge"],
+                "min_size": 0,
+                "max_size": 2,
+                "accelerator": {"model": "t4"},
+            },
+        ],
+    },
+    {
+        "name": "tke1",
+        "cloud": "tencentcloud",
+        "region": "ap-guangzhou",
+        "kubernetes_version": "1.32",
+        "network": {"vpc_cidr": "10.1.0.0/16"},
+        "node_pools": [
+            {"name": "general", "instance_types": ["S5.LARGE8"], "max_size": 4},
+            {
+                "name": "gpu",
+                "instance_types": ["GN7.2XLARGE32"],
+                "min_size": 0,
+                "max_size": 2,
+                "accelerator": {"model": "t4"},
+            },
+        ],
+    },
+]
+TENANTS = [
+    {
+        "name": "ml",
+        "clusters": ["eks1", "tke1"],
+        "namespaces": ["ml-train", "ml-serve"],
+        "quota": {"cpu": "4", "memory": "8Gi", "gpus": 1},
+        "groups": {"admins": ["ml-leads"], "developers": ["ml-eng"], "viewers": ["analysts"]},
+    },
+    {"name": "web", "clusters": ["eks1"], "groups": {"developers": ["web-eng", "ml-eng"]}},
+]
+
+
+def environment(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "multi",
+        "tier": "dev",
+        "clusters": copy.deepcopy(CLUSTERS),
+        "tenants": copy.deepcopy(TENANTS),
+        **overrides,
+    }
+
+
+def cluster_infos(env: Any) -> dict[str, Any]:
+    """ClusterInfos as the clusters step would hand them (pools derived from the spec)."""
+    infos = {}
+    for spec in env.clusters:
+        pools = [
+            ts.pool(
+                spec.cloud, pool.name, "gpu" if pool.accelerator else "x86", max_size=pool.max_size
+            )
+            for pool in spec.node_pools
+        ]
+        infos[spec.name] = ts.cluster(spec.name, spec.cloud, pools, spec.kubernetes_version)
+    return infos
+
+
+def render_tenancy(raw: dict[str, Any], platform: bool = False) -> engine.Rendering:
+    env = load_environment(raw, "Pulumi.multi.yaml").spec
+
+    def program() -> None:
+        clusters = cluster_infos(env)
+        services = None
+        if platform:
+            services = {name: fake_platform(info) for name, info in clusters.items()}
+        outputs = build_tenants(env, clusters, services)
+        for key, value in outputs.items():
+            pulumi.export(key, value)
+
+    return engine.run_program(program, stack="multi")
+
+
+def fake_platform(cluster: Any) -> SimpleNamespace:
+    """What the platform step hands per cluster: `services.registry.handle`."""
+    handle = RegistryHandle(
+        key=f"{cluster.cloud}/{cluster.region}",
+        cloud=cluster.cloud,
+        settings=RegistrySettings(),
+        endpoint=pulumi.Output.from_input(f"registry.{cluster.region}.example.invalid"),
+        provider=cluster.cloud_provider,
+        kms_key_arn=pulumi.Output.from_input("arn:aws:kms:us-east-1:123456789012:key/k")
+        if cluster.cloud == "aws"
+        else None,
+        tcr_instance_id=pulumi.Output.from_input("tcr-abc")
+        if cluster.cloud == "tencentcloud"
+        else None,
+    )
+    return SimpleNamespace(registry=SimpleNamespace(handle=handle))
+
+
+@pytest.fixture(scope="module")
+def rendering() -> engine.Rendering:
+    return render_tenancy(environment(), platform=True)
+
+
+def tenant_objects(rendering: engine.Rendering, tenant_urn_name: str) -> list[dict[str, Any]]:
+    """Kubernetes objects under one Tenant component, comparable across clouds."""
+    tenant_urn = next(
+        r.urn
+        for r in rendering.resources
+        if r.type == "tkestack:index:Tenant" and r.name == tenant_urn_name
+    )
+    parents = {r.urn: r.parent for r in rendering.resources}
+
+    def under(urn: str | None) -> bool:
+        while urn is not None:
+            if urn == tenant_urn:
+                return True
+            urn = parents.get(urn)
+        return False
+
+    return [doc for resource, doc in engine.kubernetes_objects(rendering) if under(resource.urn)]
+
+
+def without_cloud_identity(document: dict[str, Any]) -> dict[str, Any]:
+    """A document with what legitimately differs per cloud taken out: group names people
+    arrive under, workload-identity annotations, the pinned Pod Security version."""
+    document = copy.deepcopy(document)
+    metadata = document["metadata"]
+    if document["kind"] == "RoleBinding":
+        for subject in document["subjects"]:
+            subject["name"] = subject["name"].split(":", 1)[1]
+    if document["kind"] == "ServiceAccount":
+        metadata.pop("annotations", None)
+    if document["kind"] == "Namespace":
+        metadata["labels"] = {
+            k: v for k, v in metadata["labels"].items() if not k.endswith("-version")
+        }
+        metadata.get("annotations", {}).pop("tkestack.io/registry", None)
+    return document
+
+
+def test_a_tenant_on_two_clouds_gets_equivalent_kubernetes_objects(
+    rendering: engine.Rendering,
+) -> None:
+    on_eks = tenant_objects(rendering, "ml-eks1")
+    on_tke = tenant_objects(rendering, "ml-tke1")
+    key = lambda d: (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])  # noqa: E731
+    assert sorted(map(key, on_eks)) == sorted(map(key, on_tke))
+    kinds = {d["kind"] for d in on_eks}
+    assert kinds == {
+        "Namespace",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "Role",
+        "RoleBinding",
+        "ServiceAccount",
+    }
+    eks = {key(d): without_cloud_identity(d) for d in on_eks}
+    tke = {key(d): without_cloud_identity(d) for d in on_tke}
+    assert eks == tke
+
+
+def test_each_cloud_names_the_groups_its_own_way(rendering: engine.Rendering) -> None:
+    def developers(tenant: str) -> list[str]:
+        (binding,) = [
+            d
+            for d in tenant_objects(rendering, tenant)
+            if d["kind"] == "RoleBinding"
+            and d["metadata"]["namespace"] == "ml-train"
+            and d["metadata"]["name"] == "tenant-developer"
+        ]
+        return [s["name"] for s in binding["subjects"]]
+
+    assert developers("ml-eks1") == ["tkestack:ml-eng"]
+    assert developers("ml-tke1") == ["oidc:ml-eng"]
+
+
+def test_pod_security_is_pinned_to_each_clusters_minor(rendering: engine.Rendering) -> None:
+    for tenant, version in (("ml-eks1", "v1.33"), ("ml-tke1", "v1.32")):
+        for namespace in (d for d in tenant_objects(rendering, tenant) if d["kind"] == "Namespace"):
+            assert (
+                namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce-version"]
+                == version
+            )
+
+
+def test_every_group_is_mapped_once_per_eks_cluster(rendering: engine.Rendering) -> None:
+    entries = rendering.of_type("aws:eks/accessEntry:AccessEntry")
+    principals = sorted(e.inputs["principalArn"] for e in entries)
+    assert principals == sorted(
+        f"arn:aws:iam::123456789012:role/tkestack-{g}"
+        for g in ("analysts", "break-glass", "ml-eng", "ml-leads", "web-eng")
+    )
+    assert not [r for r in rendering.resources if r.type.startswith("tencentcloud:Cam/oidc")]
+
+
+def test_only_the_break_glass_role_is_bound_to_cluster_admin(rendering: engine.Rendering) -> None:
+    bindings = [
+        d
+        for _, d in engine.kubernetes_objects(rendering)
+        if d["kind"] in ("ClusterRoleBinding", "RoleBinding")
+        and d["roleRef"]["name"] in ("cluster-admin", "admin", "edit")
+    ]
+    assert [(d["kind"], d["subjects"]) for d in bindings] == [
+        (
+            "ClusterRoleBinding",
+            [
+                {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Group",
+                    "name": "oidc:tkestack-break-glass",
+                }
+            ],
+        )
+    ]
+    associations = rendering.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert [(a.inputs["principalArn"], a.inputs["policyArn"]) for a in associations] == [
+        (
+            "arn:aws:iam::123456789012:role/tkestack-break-glass",
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        )
+    ]
+    outputs = rendering.stack_outputs["identity"]
+    assert outputs["eks1"]["break_glass"] == "arn:aws:iam::123456789012:role/tkestack-break-glass"
+    assert outputs["tke1"]["break_glass"] == "oidc:tkestack-break-glass"
+
+
+def test_no_rendered_role_has_a_wildcard(rendering: engine.Rendering) -> None:
+    roles = [
+        d for _, d in engine.kubernetes_objects(rendering) if d["kind"] in ("Role", "ClusterRole")
+    ]
+    assert len(roles) == 3 * (2 + 2 + 1)  # levels x namespaces of ml on eks1, tke1, web on eks1
+    for role in roles:
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs"):
+                assert "*" not in rule[field], (role["metadata"], rule)
+
+
+def test_registry_namespaces_are_one_per_tenant_and_region(rendering: engine.Rendering) -> None:
+    names = sorted(
+        r.name for r in rendering.resources if r.type == "tkestack:index:RegistryNamespace"
+    )
+    assert names == [
+        "ml-registry-aws-us-east-1",
+        "ml-registry-tencentcloud-ap-guangzhou",
+        "web-registry-aws-us-east-1",
+    ]
+    (policy,) = [
+        r
+        for r in rendering.of_type("tencentcloud:Cam/policy:Policy")
+        if r.name.startswith("ml-tke1")
+    ]
+    assert "repository/tcr-abc/ml/*" in policy.inputs["document"]
+    namespace = next(d for d in tenant_objects(rendering, "ml-eks1") if d["kind"] == "Namespace")
+    assert namespace["metadata"]["annotations"]["tkestack.io/registry"] == (
+        "registry.us-east-1.example.invalid/ml"
+    )
+
+
+def test_without_the_platform_step_tenants_have_no_registry_namespace() -> None:
+    rendering = render_tenancy(environment())
+    assert not rendering.of_type("tkestack:index:RegistryNamespace")
+    assert not rendering.of_type("tencentcloud:Cam/policy:Policy")
+    assert len(rendering.of_type("tkestack:index:Tenant")) == 3
+
+
+# --- validation rules -------------------------------------------------------------------
+
+
+def problems(raw: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """{path: (severity, message)} of every problem, warnings included."""
+    try:
+        loaded = load_environment(raw, "Pulumi.multi.yaml")
+    except SpecError as error:
+        located = error.located
+    else:
+        located = loaded.warnings
+    return {i.problem.dotted: (i.problem.severity, i.problem.message) for i in located}
+
+
+def over_capacity(tier: str) -> dict[str, Any]:
+    raw = environment(tier=tier)
+    # eks1: 4 x m7i.xlarge (4 vCPU, 16 GiB) + 2 x g4dn.xlarge (4 vCPU, 16 GiB) = 24 vCPU.
+    raw["tenants"][1]["quota"] = {"cpu": "20", "memory": "8Gi"}
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("tier", "severity"), [("dev", "warning"), ("staging", "warning"), ("prod", "error")]
+)
+def test_quotas_over_a_clusters_capacity(tier: str, severity: str) -> None:
+    found = problems(over_capacity(tier))
+    assert found["tenants[1].quota.cpu"][0] == severity
+    message = found["tenants[1].quota.cpu"][1]
+    assert "'eks1'" in message and "28 vCPU" in message and "24 vCPU" in message
+    assert "ml 8 (4 x 2 namespace(s))" in message
+    assert "tenants[1].quota.memory" not in found
+
+
+def test_quotas_within_capacity_raise_nothing() -> None:
+    assert problems(environment(tier="prod")) == {}
+
+
+def test_warnings_do_not_stop_a_dev_render() -> None:
+    loaded = load_environment(over_capacity("dev"), "Pulumi.multi.yaml")
+    assert [w.problem.dotted for w in loaded.warnings] == ["tenants[1].quota.cpu"]
+
+
+def test_memory_quantities_in_every_unit_are_summed() -> None:
+    raw = environment(tier="prod")
+    raw["tenants"][1]["quota"] = {"memory": "90000M"}  # 83.8 GiB + ml 16 GiB > 96 GiB
+    found = problems(raw)
+    assert found["tenants[1].quota.memory"][0] == "error"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "fragment"),
+    [
+        (
+            lambda e: e["tenants"][0]["groups"].update(viewers=["data team"]),
+            "tenants[0].groups.viewers[0]",
+            "cannot be mapped",
+        ),
+        (
+            lambda e: e["tenants"][0]["groups"].update(admins=["break-glass"]),
+            "tenants[0].groups.admins[0]",
+            "break-glass role",
+        ),
+        (
+            lambda e: e.update(identity={"aws_role_arn_pattern": "arn:aws:iam::1:role/fixed"}),
+            "identity.aws_role_arn_pattern",
+            "{group}",
+        ),
+        (
+            lambda e: e["tenants"][1].update(quota={"gpus": 1}, clusters=["tke1", "eks1"]),
+            "tenants[1].quota.gpus",
+            None,
+        ),
+    ],
+)
+def test_identity_rules_name_the_exact_key(mutate: Any, path: str, fragment: str | None) -> None:
+    raw = environment()
+    mutate(raw)
+    found = problems(raw)
+    if fragment is None:  # a valid change: GPU pools exist on both clusters
+        assert path not in found
+        return
+    assert found[path][0] == "error"
+    assert fragment in found[path][1]
+
+
+def test_gpu_quota_on_a_cluster_without_gpu_pools_is_an_error() -> None:
+    raw = minimal_environment(tenants=[{"name": "t", "clusters": ["c1"], "quota": {"gpus": 1}}])
+    assert problems(raw)["tenants[0].quota.gpus"][0] == "error"
+
+
+def test_outputs_name_each_tenants_namespaces_per_cluster(rendering: engine.Rendering) -> None:
+    tenants = rendering.stack_outputs["tenants"]
+    assert tenants["ml"]["eks1"]["namespaces"] == ["ml-train", "ml-serve"]
+    assert tenants["web"]["eks1"]["roles"] == {
+        "admin": "tenant-admin",
+        "developer": "tenant-developer",
+        "viewer": "tenant-viewer",
+    }
+    assert json.dumps(tenants, sort_keys=True)  # plain data, serialisable
