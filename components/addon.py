@@ -123,6 +123,9 @@ class PodGroup:
     pools through it (a node selector cannot say "one of these pools")."""
     gpu_node_labels: Mapping[str, str] = field(default_factory=dict)
     """GPU groups without an affinity key: the node labels that select their pools."""
+    architectures: tuple[str, ...] | None = None
+    """Override of the add-on's architectures for this group alone (a Job whose image is
+    amd64-only in an otherwise multi-arch chart); default: the add-on's."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,12 @@ class AddonSpec:
         """`kubernetes.io/arch` values the add-on's images support."""
         return self.architectures if self.architectures is not None else self.pin.architectures
 
+    def group_architectures(self, group: PodGroup) -> tuple[str, ...]:
+        """`kubernetes.io/arch` values the images of one pod group support."""
+        if group.architectures is not None:
+            return group.architectures
+        return self.supported_architectures
+
     @property
     def release_namespace(self) -> str:
         """Namespace the release is installed into."""
@@ -194,7 +203,7 @@ def _group_tolerations(
         tolerations.extend(taint.as_toleration() for taint in sorted(extra))
         return tolerations
     arm_tainted = any(ARM_TAINT in pool.taints for pool in cluster.node_pools)
-    if "arm64" in addon.supported_architectures and arm_tainted:
+    if "arm64" in addon.group_architectures(group) and arm_tainted:
         tolerations.append(ARM_TAINT.as_toleration())
     return tolerations
 
@@ -235,17 +244,17 @@ def eligible_pools(
     return [
         pool
         for pool in candidates
-        if pool.kubernetes_arch in addon.supported_architectures and _tolerated(pool, tolerations)
+        if pool.kubernetes_arch in addon.group_architectures(group)
+        and _tolerated(pool, tolerations)
     ]
 
 
-def _arch_pin(addon: AddonSpec, cluster: ClusterInfo) -> str | None:
+def _arch_pin(supported: tuple[str, ...], cluster: ClusterInfo) -> str | None:
     """The one architecture to pin the add-on to, when the cluster has others it lacks.
 
     A cluster that lists no pools (an attached cluster we know nothing of) may have any
     architecture, so a single-arch add-on is pinned there too.
     """
-    supported = addon.supported_architectures
     present = cluster.architectures if cluster.node_pools else set(ALL_ARCHITECTURES)
     if present <= set(supported) or len(supported) != 1:
         return None
@@ -267,8 +276,8 @@ def _at(values: dict[str, Any], path: str) -> dict[str, Any]:
 def scheduled_values(addon: AddonSpec, cluster: ClusterInfo) -> dict[str, Any]:
     """The add-on's values with the scheduling of every pod group filled in for `cluster`."""
     values = copy.deepcopy(dict(addon.values))
-    arch = _arch_pin(addon, cluster)
     for group in addon.pod_groups:
+        arch = _arch_pin(addon.group_architectures(group), cluster)
         node = _at(values, group.path)
         if group.tolerations_key is not None:
             node[group.tolerations_key] = _group_tolerations(addon, group, cluster)
@@ -347,7 +356,8 @@ def check_addons(
             wanted = "GPU pools" if group.role == "gpu" else "untainted pools"
             problems.append(
                 f"{label}: can run on no node pool of cluster {cluster.name}: its images support"
-                f" {'/'.join(addon.supported_architectures)} and it needs {wanted}; pools: {pools}"
+                f" {'/'.join(addon.group_architectures(group))} and it needs {wanted};"
+                f" pools: {pools}"
             )
     return problems
 

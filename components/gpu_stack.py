@@ -1,0 +1,272 @@
+"""The GPU stack of a cluster with GPU pools: device plugins, sharing, GPU metrics.
+
+Exactly one device plugin may advertise `nvidia.com/gpu` on a node (docs/charts.md, "One
+device plugin per GPU node"), so each GPU pool is served by the one its sharing mode calls for:
+
+- `exclusive` and `time-slicing` pools (drivers in the node image): the NVIDIA device plugin,
+  one release per distinct sharing config, each selecting exactly its pools (node affinity on
+  the pool label) with that config as its default: no node label is needed to pick a config;
+- `hami` pools: HAMi (device plugin on nodes labelled `gpu=on`, which the pool profile sets,
+  and its scheduler extender with the mutating webhook that routes GPU pods to it);
+- `gpu.driver: operator`: the NVIDIA GPU operator installs drivers, toolkit, its own device
+  plugin (with the pools' time-slicing config) and DCGM exporter.
+
+DCGM exporter runs on every GPU pool with a ServiceMonitor, so Prometheus (from the
+observability stack, a declared dependency) scrapes it and the GPU alert rules fire.
+Per-tenant GPU quotas (`nvidia.com/gpu`, HAMi's `nvidia.com/gpumem`) are ResourceQuotas of
+the tenancy components.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, NotRequired, Required, TypedDict
+
+import pulumi
+import yaml
+
+from .addon import AddonSpec, PodGroup, check_addons, install_addon
+from .profile import ClusterInfo, NodePoolProfile
+
+METRICS_ADDON = "kube-prometheus-stack"
+DEVICE_PLUGIN = "nvidia-device-plugin"
+OPERATOR = "gpu-operator"
+OPERATOR_CONFIG = "tkestack-device-plugin-config"
+"""ConfigMap the GPU operator creates for its device plugin's sharing configs."""
+HAMI = "hami"
+DCGM = "dcgm-exporter"
+KUBE_SCHEDULER_IMAGE = {"registry": "registry.k8s.io", "repository": "kube-scheduler"}
+"""HAMi's default kube-scheduler image is an amd64-only mirror; the upstream image is
+multi-arch (docs/charts.md §6). The tag is left to the chart: a `helm.v3.Release` renders
+against the live cluster, so `.Capabilities.KubeVersion` is the API server's own version."""
+
+
+class GpuStackArgs(TypedDict, total=False):
+    """Arguments of `GpuStack`."""
+
+    cluster: Required[ClusterInfo]
+    """A cluster with at least one GPU pool."""
+    driver: NotRequired[Literal["image", "operator"]]
+    """`image`: drivers come with the node image; `operator`: the GPU operator installs them.
+    Default `image`."""
+    dcgm_exporter: NotRequired[bool]
+    """Export GPU metrics with DCGM exporter and a ServiceMonitor. Default True."""
+    installed_addons: NotRequired[Sequence[str]]
+    """Add-ons other components install on the cluster (`kube-prometheus-stack` brings the
+    ServiceMonitor CRD DCGM exporter needs)."""
+    after: NotRequired[Sequence[pulumi.Resource]]
+    """Resources the GPU add-ons are installed after (the observability stack, whose
+    release brings the ServiceMonitor CRD)."""
+
+
+def sharing_config_name(pool: NodePoolProfile) -> str:
+    """Name of a pool's device plugin config: `exclusive` or `time-slicing-<replicas>`."""
+    accelerator = pool.accelerator
+    if accelerator is None or accelerator.sharing == "exclusive":
+        return "exclusive"
+    return f"time-slicing-{accelerator.replicas}"
+
+
+def sharing_config(name: str) -> str:
+    """The device plugin config file for `name` (README "Shared Access to GPUs")."""
+    config: dict[str, Any] = {"version": "v1", "flags": {"migStrategy": "none"}}
+    if name.startswith("time-slicing-"):
+        replicas = int(name.removeprefix("time-slicing-"))
+        config["sharing"] = {
+            "timeSlicing": {
+                # A pod asking for 2 replicas would get no more compute than 1: reject it.
+                "failRequestsGreaterThanOne": True,
+                "resources": [{"name": "nvidia.com/gpu", "replicas": replicas}],
+            }
+        }
+    return yaml.safe_dump(config, sort_keys=True)
+
+
+def _pools_by_config(cluster: ClusterInfo) -> dict[str, list[str]]:
+    """Non-HAMi GPU pools grouped by their device plugin config, both sorted."""
+    groups: dict[str, list[str]] = {}
+    for pool in cluster.gpu_pools:
+        if pool.accelerator is not None and pool.accelerator.sharing == "hami":
+            continue
+        groups.setdefault(sharing_config_name(pool), []).append(pool.name)
+    return {name: sorted(pools) for name, pools in sorted(groups.items())}
+
+
+def _hami_pools(cluster: ClusterInfo) -> list[str]:
+    return sorted(
+        pool.name
+        for pool in cluster.gpu_pools
+        if pool.accelerator is not None and pool.accelerator.sharing == "hami"
+    )
+
+
+def device_plugin_addons(cluster: ClusterInfo) -> list[AddonSpec]:
+    """One NVIDIA device plugin release per sharing config, each serving exactly its pools."""
+    configs = _pools_by_config(cluster)
+    addons = []
+    for config, pools in configs.items():
+        key = DEVICE_PLUGIN if len(configs) == 1 else f"{DEVICE_PLUGIN}-{config}"
+        addons.append(
+            AddonSpec(
+                key=key,
+                chart=DEVICE_PLUGIN,
+                values={
+                    "config": {"map": {config: sharing_config(config)}, "default": config},
+                    # No NFD/GFD: pools are selected by our pool label, not by discovered PCI ids.
+                    "gfd": {"enabled": False},
+                    "nfd": {"enabled": False},
+                },
+                pod_groups=(PodGroup("", role="gpu"),),
+                gpu_pools=tuple(pools),
+                conflicts=(OPERATOR,),
+            )
+        )
+    return addons
+
+
+def hami_addon(cluster: ClusterInfo) -> AddonSpec:
+    """HAMi for the `hami` pools: device plugin on them, scheduler extender on CPU pools."""
+    return AddonSpec(
+        key=HAMI,
+        chart=HAMI,
+        values={
+            "scheduler": {
+                "kubeScheduler": {"image": dict(KUBE_SCHEDULER_IMAGE)},
+                "service": {"type": "ClusterIP"},
+            },
+            "devicePlugin": {"service": {"type": "ClusterIP"}},
+        },
+        pod_groups=(
+            PodGroup("scheduler", affinity_key=None),
+            # The webhook certificate Jobs' certgen images are not known to be multi-arch.
+            PodGroup("scheduler.patch", affinity_key=None, architectures=("amd64",)),
+            PodGroup(
+                "devicePlugin",
+                role="gpu",
+                node_selector_key="nvidianodeSelector",
+                affinity_key=None,
+                gpu_node_labels={"gpu": "on"},
+            ),
+        ),
+        gpu_pools=tuple(_hami_pools(cluster)),
+    )
+
+
+def dcgm_addon() -> AddonSpec:
+    """DCGM exporter on every GPU pool, scraped through its ServiceMonitor."""
+    return AddonSpec(
+        key=DCGM,
+        chart=DCGM,
+        values={"serviceMonitor": {"enabled": True}},
+        pod_groups=(PodGroup("", role="gpu"),),
+        requires=(METRICS_ADDON,),
+        conflicts=(OPERATOR,),
+    )
+
+
+def operator_addon(cluster: ClusterInfo, dcgm: bool) -> tuple[AddonSpec, list[str]]:
+    """The GPU operator (drivers, toolkit, device plugin, DCGM exporter) and its problems."""
+    problems: list[str] = []
+    configs = _pools_by_config(cluster)
+    hami_pools = _hami_pools(cluster)
+    if hami_pools and configs:
+        problems.append(
+            "driver: the GPU operator's device plugin would also claim the HAMi pools"
+            f" {hami_pools}; use driver 'image', or HAMi on every GPU pool"
+        )
+    if len(configs) > 1:
+        problems.append(
+            f"driver: the GPU operator applies one sharing config to all its pools, these differ:"
+            f" {', '.join(f'{name} {pools}' for name, pools in configs.items())}; use driver"
+            " 'image' or one sharing mode"
+        )
+    device_plugin: dict[str, Any] = {"enabled": bool(configs)}
+    if len(configs) == 1:
+        (config,) = configs
+        device_plugin["config"] = {
+            "create": True,
+            "name": OPERATOR_CONFIG,
+            "default": config,
+            "data": {config: sharing_config(config)},
+        }
+    values = {
+        "driver": {"enabled": True},
+        "devicePlugin": device_plugin,
+        "dcgmExporter": {"enabled": dcgm, "serviceMonitor": {"enabled": dcgm}},
+        "nfd": {"enabled": True},
+    }
+    addon = AddonSpec(
+        key=OPERATOR,
+        chart=OPERATOR,
+        values=values,
+        pod_groups=(
+            PodGroup("operator", node_selector_key=None),
+            # Operand DaemonSets are placed by the operator from NFD's labels; we only set
+            # what they tolerate.
+            PodGroup("daemonsets", role="gpu", node_selector_key=None, affinity_key=None),
+            PodGroup("node-feature-discovery.master"),
+            PodGroup("node-feature-discovery.gc"),
+            # NFD's worker labels every node (that is how GPU nodes are found): a node agent.
+            PodGroup("node-feature-discovery.worker", role="node-agent"),
+        ),
+        requires=(METRICS_ADDON,) if dcgm else (),
+        conflicts=(DEVICE_PLUGIN, DCGM),
+    )
+    return addon, problems
+
+
+def gpu_addons(args: GpuStackArgs) -> tuple[list[AddonSpec], list[str]]:
+    """The Helm add-ons of the GPU stack of one cluster, and the problems of its args."""
+    cluster = args["cluster"]
+    dcgm = args.get("dcgm_exporter", True)
+    problems: list[str] = []
+    if not cluster.gpu_pools:
+        problems.append(f"cluster: {cluster.name} has no GPU pool")
+        return [], problems
+    if args.get("driver", "image") == "operator":
+        operator, operator_problems = operator_addon(cluster, dcgm)
+        addons = [operator]
+        problems.extend(operator_problems)
+        if _hami_pools(cluster):
+            addons.append(hami_addon(cluster))
+        return addons, problems
+    addons = device_plugin_addons(cluster)
+    if _hami_pools(cluster):
+        addons.append(hami_addon(cluster))
+    if dcgm:
+        addons.append(dcgm_addon())
+    return addons, problems
+
+
+class GpuStack(pulumi.ComponentResource):
+    """Device plugins with per-pool sharing, HAMi or the GPU operator, and DCGM exporter."""
+
+    addon_keys: list[str]
+    """Keys of the add-ons installed."""
+    sharing: dict[str, str]
+    """Sharing mode of every GPU pool (`exclusive`, `time-slicing-4`, `hami`), by pool."""
+
+    def __init__(
+        self, name: str, args: GpuStackArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("tkestack:index:GpuStack", name, None, opts)
+        cluster = args["cluster"]
+        addons, problems = gpu_addons(args)
+        problems = [f"{name}.{problem}" for problem in problems]
+        problems += check_addons(
+            addons, cluster, f"{name}.addons", also_installed=args.get("installed_addons", ())
+        )
+        if problems:
+            raise ValueError(f"GpuStack {name}: " + "; ".join(problems))
+        self.addon_keys = [addon.key for addon in addons]
+        self.sharing = {
+            pool.name: "hami"
+            if pool.accelerator is not None and pool.accelerator.sharing == "hami"
+            else sharing_config_name(pool)
+            for pool in sorted(cluster.gpu_pools, key=lambda pool: pool.name)
+        }
+        for addon in addons:
+            install_addon(
+                f"{name}-{addon.key}", addon, cluster, self, depends_on=args.get("after", ())
+            )
+        self.register_outputs({"addon_keys": self.addon_keys, "sharing": self.sharing})

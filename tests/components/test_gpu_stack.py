@@ -1,0 +1,136 @@
+"""GPU stack: per-pool sharing, one device plugin per node, HAMi, GPU operator, DCGM."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from platform_clusters import cluster, pool
+from tkestack.components.gpu_stack import GpuStack
+from tkestack.components.profile import POOL_LABEL
+
+from tkestack import engine
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def gpu_cluster():
+    return cluster(
+        pools=[
+            pool("aws", "general"),
+            pool("aws", "graviton", "arm"),
+            pool("aws", "t4-whole", "gpu"),
+            pool("aws", "t4-sliced", "gpu", sharing="time-slicing", replicas=4),
+            pool("aws", "t4g-sliced", "gpu-arm", sharing="time-slicing", replicas=4),
+            pool("aws", "t4-hami", "gpu", sharing="hami"),
+        ]
+    )
+
+
+def render(**args) -> engine.Rendering:
+    def program():
+        GpuStack(
+            "c1-gpu",
+            {"cluster": gpu_cluster(), "installed_addons": ["kube-prometheus-stack"], **args},
+        )
+
+    return engine.run_program(program)
+
+
+def releases(rendering):
+    return {r.inputs["name"]: r.inputs for r in rendering.of_type(RELEASE)}
+
+
+def pools_selected(values):
+    terms = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    (term,) = terms["nodeSelectorTerms"]
+    (expression,) = [e for e in term["matchExpressions"] if e["key"] == POOL_LABEL]
+    return expression["values"]
+
+
+@pytest.fixture(scope="module")
+def image_driver():
+    return releases(render())
+
+
+def test_one_device_plugin_release_per_sharing_config(image_driver):
+    exclusive = image_driver["nvidia-device-plugin-exclusive"]
+    sliced = image_driver["nvidia-device-plugin-time-slicing-4"]
+    assert exclusive["version"] == sliced["version"] == "0.20.0"
+    assert pools_selected(exclusive["values"]) == ["t4-whole"]
+    assert pools_selected(sliced["values"]) == ["t4-sliced", "t4g-sliced"]
+    config = yaml.safe_load(sliced["values"]["config"]["map"]["time-slicing-4"])
+    assert config["sharing"]["timeSlicing"]["resources"] == [
+        {"name": "nvidia.com/gpu", "replicas": 4}
+    ]
+    assert sliced["values"]["config"]["default"] == "time-slicing-4"
+    assert "sharing" not in yaml.safe_load(exclusive["values"]["config"]["map"]["exclusive"])
+    for values in (exclusive["values"], sliced["values"]):
+        assert values["tolerations"] == [
+            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+        ]
+
+
+def test_hami_pools_get_hami_not_the_nvidia_device_plugin(image_driver):
+    hami = image_driver["hami"]
+    assert hami["version"] == "2.10.0"
+    values = hami["values"]
+    assert values["devicePlugin"]["nvidianodeSelector"] == {"gpu": "on"}
+    assert values["devicePlugin"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+    # the scheduler extender and its cert Jobs stay on CPU pools, the Jobs on amd64 only
+    assert values["scheduler"]["tolerations"] == []
+    assert values["scheduler"]["patch"]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
+    assert values["scheduler"]["kubeScheduler"]["image"]["registry"] == "registry.k8s.io"
+    for name, release in image_driver.items():
+        if name.startswith("nvidia-device-plugin"):
+            assert "t4-hami" not in pools_selected(release["values"])
+
+
+def test_dcgm_exporter_on_every_gpu_pool_with_a_service_monitor(image_driver):
+    dcgm = image_driver["dcgm-exporter"]["values"]
+    assert dcgm["serviceMonitor"] == {"enabled": True}
+    assert pools_selected(dcgm) == ["t4-hami", "t4-sliced", "t4-whole", "t4g-sliced"]
+
+
+def test_dcgm_exporter_requires_the_metrics_stack():
+    def program():
+        GpuStack("c1-gpu", {"cluster": gpu_cluster()})
+
+    with pytest.raises(ValueError, match=r"c1-gpu\.addons\.dcgm-exporter: requires add-on"):
+        engine.run_program(program)
+
+
+def test_gpu_operator_replaces_device_plugin_and_dcgm():
+    def program():
+        info = cluster(
+            pools=[
+                pool("aws", "general"),
+                pool("aws", "sliced", "gpu", sharing="time-slicing", replicas=2),
+            ]
+        )
+        GpuStack(
+            "c1-gpu",
+            {"cluster": info, "driver": "operator", "installed_addons": ["kube-prometheus-stack"]},
+        )
+
+    found = releases(engine.run_program(program))
+    assert sorted(found) == ["gpu-operator"]
+    values = found["gpu-operator"]["values"]
+    assert found["gpu-operator"]["version"] == "v26.7.0"
+    assert values["driver"] == {"enabled": True}
+    assert values["devicePlugin"]["config"]["default"] == "time-slicing-2"
+    assert values["dcgmExporter"]["serviceMonitor"] == {"enabled": True}
+    assert values["node-feature-discovery"]["worker"]["tolerations"] == [{"operator": "Exists"}]
+    assert values["operator"]["tolerations"] == []
+
+
+def test_gpu_operator_with_mixed_sharing_is_an_error_naming_the_driver():
+    with pytest.raises(ValueError, match=r"c1-gpu\.driver: the GPU operator"):
+        render(driver="operator")
+
+
+def test_cluster_without_gpu_pools_is_an_error():
+    def program():
+        GpuStack("c1-gpu", {"cluster": cluster()})
+
+    with pytest.raises(ValueError, match=r"c1-gpu\.cluster: c1 has no GPU pool"):
+        engine.run_program(program)
