@@ -6,25 +6,23 @@ YAML; this module is the only place where the two meet.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import pulumi
-
+from .clusters import SecretConfig, build_clusters, cluster_outputs
 from .providers import CloudProviders
 from .spec import EnvironmentSpec
 
-SecretConfig = Callable[[str], pulumi.Output[str]]
-"""Reads a secret stack config value by key (`pulumi.Config().require_secret`)."""
-
 
 def compose(env: EnvironmentSpec, secret_config: SecretConfig) -> dict[str, Any]:
-    """Register every resource of `env`; returns the stack outputs."""
+    """Register every resource of `env`; returns the stack outputs.
+
+    One step per concern, each handing its result to the next:
+    providers (one per cloud/region) -> clusters and node pools (`ClusterInfo` by name) ->
+    platform services on every cluster -> tenants on their clusters.
+    """
     providers = CloudProviders(env)
-    for cluster in env.clusters:
-        if cluster.cloud != "attached" and cluster.region is not None:
-            providers.for_region(cluster.cloud, cluster.region)
+    clusters = build_clusters(env, providers, secret_config)
     return {
         "environment": {"name": env.name, "tier": env.tier},
-        "clusters": {},
+        "clusters": cluster_outputs(clusters),
     }

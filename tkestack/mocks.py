@@ -153,3 +153,253 @@ def _load_balancer_service(args: pulumi.runtime.MockResourceArgs, seed: str, reg
         return {}
     host = f"internal-a{seed[:31]}.{region}.elb.amazonaws.com"
     return {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
+
+
+# -- clusters: AWS network, IAM, KMS, EKS (components/clouds/aws.py) --------------------------
+
+_EC2_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+}
+
+
+def _uuid(seed: str) -> str:
+    """A UUID-shaped (version 4) string from a digest."""
+    return f"{seed[:8]}-{seed[8:12]}-4{seed[13:16]}-a{seed[17:20]}-{seed[20:32]}"
+
+
+def _ipv4(first_octet: int, seed: str) -> str:
+    """A public IPv4 address in the cloud's range, from a digest."""
+    octets = bytes.fromhex(seed[:6])
+    return f"{first_octet}.{octets[0]}.{octets[1]}.{max(octets[2], 1)}"
+
+
+@outputs_for(*_EC2_ID_PREFIX)
+def _aws_ec2(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    resource_id = f"{_EC2_ID_PREFIX[args.typ]}-{seed[:17]}"
+    outputs: dict[str, Any] = {"__id": resource_id, "ownerId": AWS_ACCOUNT}
+    kind = _short(args.typ)
+    if kind in ("vpc", "subnet", "internetgateway", "routetable", "launchtemplate"):
+        resource_type = {"internetgateway": "internet-gateway", "routetable": "route-table"}
+        path = resource_type.get(kind, "launch-template" if kind == "launchtemplate" else kind)
+        outputs["arn"] = f"arn:aws:ec2:{region}:{AWS_ACCOUNT}:{path}/{resource_id}"
+    if kind == "vpc":
+        outputs["defaultSecurityGroupId"] = f"sg-{seed[17:34]}"
+        outputs["mainRouteTableId"] = f"rtb-{seed[34:51]}"
+    if kind == "eip":
+        outputs.update(allocationId=resource_id, publicIp=_ipv4(3, seed))
+    if kind == "natgateway":
+        outputs["publicIp"] = _ipv4(3, digest("nat", seed))
+    if kind == "launchtemplate":
+        outputs.update(latestVersion=1, defaultVersion=1)
+    return outputs
+
+
+@outputs_for("aws:kms/key:Key")
+def _aws_kms_key(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    key_id = _uuid(seed)
+    return {
+        "__id": key_id,
+        "keyId": key_id,
+        "arn": f"arn:aws:kms:{region}:{AWS_ACCOUNT}:key/{key_id}",
+    }
+
+
+@outputs_for("aws:kms/alias:Alias")
+def _aws_kms_alias(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    name = str(args.inputs.get("name") or f"alias/{args.name}")
+    return {"__id": name, "arn": f"arn:aws:kms:{region}:{AWS_ACCOUNT}:{name}"}
+
+
+@outputs_for("aws:iam/role:Role")
+def _aws_iam_role(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    # Auto-naming appends 7 random characters to the resource name.
+    name = str(args.inputs.get("name") or f"{args.name}-{seed[:7]}")
+    return {
+        "__id": name,
+        "name": name,
+        "arn": f"arn:aws:iam::{AWS_ACCOUNT}:role/{name}",
+        "uniqueId": "AROA" + seed[:17].upper(),
+    }
+
+
+@outputs_for("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+def _aws_oidc_provider(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    url = str(args.inputs.get("url") or "").removeprefix("https://")
+    arn = f"arn:aws:iam::{AWS_ACCOUNT}:oidc-provider/{url}"
+    return {"__id": arn, "arn": arn, "thumbprintLists": [digest("thumbprint", seed)[:40]]}
+
+
+@outputs_for("aws:cloudwatch/logGroup:LogGroup")
+def _aws_log_group(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    name = str(args.inputs.get("name") or f"{args.name}-{seed[:7]}")
+    arn = f"arn:aws:logs:{region}:{AWS_ACCOUNT}:log-group:{name}"
+    return {"__id": name, "name": name, "arn": arn}
+
+
+@outputs_for("aws:eks/cluster:Cluster")
+def _aws_eks_cluster(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    name = str(args.inputs.get("name") or f"{args.name}-{seed[:7]}")
+    oidc_id = digest("oidc", seed)[:32].upper()
+    vpc_config = dict(args.inputs.get("vpcConfig") or {})
+    vpc_config.update(
+        clusterSecurityGroupId=f"sg-{seed[:17]}", vpcId=f"vpc-{digest('vpc', seed)[:17]}"
+    )
+    return {
+        "__id": name,
+        "name": name,
+        "arn": f"arn:aws:eks:{region}:{AWS_ACCOUNT}:cluster/{name}",
+        "endpoint": f"https://{seed[:32].upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {
+            "data": base64.b64encode(fake_certificate(seed).encode()).decode()
+        },
+        "identities": [
+            {"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}
+        ],
+        "platformVersion": "eks.12",
+        "status": "ACTIVE",
+        "vpcConfig": vpc_config,
+    }
+
+
+@outputs_for("aws:eks/nodeGroup:NodeGroup")
+def _aws_eks_node_group(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    cluster = str(args.inputs.get("clusterName") or "")
+    name = str(args.inputs.get("nodeGroupName") or f"{args.name}-{seed[:7]}")
+    group_uuid = _uuid(seed)
+    return {
+        "__id": f"{cluster}:{name}",
+        "nodeGroupName": name,
+        "arn": f"arn:aws:eks:{region}:{AWS_ACCOUNT}:nodegroup/{cluster}/{name}/{group_uuid}",
+        "status": "ACTIVE",
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{group_uuid}"}]}],
+    }
+
+
+@outputs_for("aws:eks/addon:Addon")
+def _aws_eks_addon(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    cluster = str(args.inputs.get("clusterName") or "")
+    addon = str(args.inputs.get("addonName") or args.name)
+    return {
+        "__id": f"{cluster}:{addon}",
+        "arn": f"arn:aws:eks:{region}:{AWS_ACCOUNT}:addon/{cluster}/{addon}/{_uuid(seed)}",
+    }
+
+
+# -- clusters: Tencent Cloud network, KMS, TKE (components/clouds/tencentcloud.py) -------------
+
+_TENCENT_ID_PREFIX = {
+    "tencentcloud:Vpc/instance:Instance": "vpc",
+    "tencentcloud:Subnet/instance:Instance": "subnet",
+    "tencentcloud:Route/table:Table": "rtb",
+    "tencentcloud:Nat/gateway:Gateway": "nat",
+    "tencentcloud:Eip/instance:Instance": "eip",
+    "tencentcloud:Security/group:Group": "sg",
+}
+_TENCENT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _tencent_suffix(seed: str) -> str:
+    """The 8 lower-case alphanumerics of a Tencent Cloud resource id (`cls-7ph3twqe`)."""
+    return "".join(_TENCENT_ALPHABET[byte % 36] for byte in bytes.fromhex(seed[:16]))
+
+
+@outputs_for(*_TENCENT_ID_PREFIX)
+def _tencent_resource(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    outputs: dict[str, Any] = {"__id": f"{_TENCENT_ID_PREFIX[args.typ]}-{_tencent_suffix(seed)}"}
+    if args.typ == "tencentcloud:Eip/instance:Instance":
+        outputs.update(publicIp=_ipv4(43, seed), status="UNBIND")
+    if args.typ == "tencentcloud:Vpc/instance:Instance":
+        outputs.update(isDefault=False, defaultRouteTableId=f"rtb-{_tencent_suffix(seed[16:])}")
+    return outputs
+
+
+@outputs_for("tencentcloud:Route/tableEntry:TableEntry")
+def _tencent_route(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    entry = int(seed[:6], 16) % 1_000_000
+    return {"__id": f"{entry}.{args.inputs.get('routeTableId')}"}
+
+
+@outputs_for("tencentcloud:Kms/key:Key")
+def _tencent_kms_key(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    return {"__id": _uuid(seed), "keyState": "Enabled"}
+
+
+@outputs_for("tencentcloud:Security/groupRuleSet:GroupRuleSet")
+def _tencent_rule_set(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    return {"__id": str(args.inputs.get("securityGroupId"))}
+
+
+def _tke_cluster_id(seed: str) -> str:
+    return f"cls-{_tencent_suffix(seed)}"
+
+
+@outputs_for("tencentcloud:Kubernetes/cluster:Cluster")
+def _tencent_tke_cluster(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    cluster_id = _tke_cluster_id(seed)
+    auth = dict(args.inputs.get("authOptions") or {})
+    if auth.get("useTkeDefault"):
+        # DescribeClusterAuthenticationOptions: https://tencentcloud.com/document/api/457/42699
+        auth.update(
+            issuer=f"https://{cluster_id}.ccs.tencent-cloud.com",
+            jwksUri=f"https://{cluster_id}.ccs.tencent-cloud.com/openid/v1/jwks",
+        )
+    return {
+        "__id": cluster_id,
+        "domain": f"{cluster_id}.ccs.tencent-cloud.com",
+        "certificationAuthority": fake_certificate(seed),
+        "authOptions": auth,
+        # Endpoints stay closed until the cluster endpoint resource opens them.
+        "clusterExternalEndpoint": "",
+        "pgwEndpoint": "",
+        "kubeConfig": "",
+        "kubeConfigIntranet": "",
+        "userName": "admin",
+    }
+
+
+@outputs_for("tencentcloud:Kubernetes/clusterEndpoint:ClusterEndpoint")
+def _tencent_tke_endpoint(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    cluster_id = str(args.inputs.get("clusterId") or _tke_cluster_id(seed))
+    octets = bytes.fromhex(seed[:4])
+    intranet = f"https://10.{octets[0]}.{octets[1]}.8"
+    outputs: dict[str, Any] = {
+        "__id": cluster_id,
+        "pgwEndpoint": intranet,
+        "domain": f"{cluster_id}.ccs.tencent-cloud.com",
+        "certificationAuthority": fake_certificate(cluster_id),
+        "kubeConfigIntranet": fake_kubeconfig(cluster_id, intranet, f"intranet/{cluster_id}"),
+        "kubeConfig": "",
+        "clusterExternalEndpoint": "",
+        "userName": "admin",
+    }
+    if args.inputs.get("clusterInternet"):
+        external = f"https://{cluster_id}.ccs.tencent-cloud.com"
+        outputs.update(
+            clusterExternalEndpoint=external,
+            kubeConfig=fake_kubeconfig(cluster_id, external, f"internet/{cluster_id}"),
+        )
+    return outputs
+
+
+@outputs_for("tencentcloud:Kubernetes/nodePool:NodePool")
+def _tencent_tke_node_pool(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    cluster_id = str(args.inputs.get("clusterId") or "")
+    return {
+        "__id": f"{cluster_id}#np-{_tencent_suffix(seed)}",
+        "autoScalingGroupId": f"asg-{_tencent_suffix(seed[16:])}",
+        "launchConfigId": f"asc-{_tencent_suffix(seed[32:])}",
+        "status": "normal",
+        "nodeCount": args.inputs.get("desiredCapacity") or 0,
+    }
+
+
+@outputs_for("tencentcloud:Kubernetes/encryptionProtection:EncryptionProtection")
+def _tencent_tke_encryption(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    return {"__id": str(args.inputs.get("clusterId")), "status": "Opened"}

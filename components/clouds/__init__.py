@@ -1,1 +1,129 @@
-"""tkestack package."""
+"""Per-cloud cluster backends behind one small interface.
+
+The `Cluster` component (components/cluster.py) knows nothing of EKS, TKE or kubeconfigs on
+disk: it picks the backend of its cloud and drives it through three calls, in this order:
+
+1. `create_control_plane()`: network, keys, roles and the managed control plane;
+2. `create_node_pool(pool, request)`: once per `NodePool` (the pool component is the parent of
+   whatever the backend creates for it);
+3. `finish(pools)`: what needs nodes to exist (EKS add-ons that schedule pods, the TKE API
+   endpoint), returning how to reach the cluster (`ClusterAccess`).
+
+Every backend hands back the same `ClusterAccess`, so the platform services and tenants install
+the same way on every cloud. Backends are imported lazily: a single-cloud environment never
+imports the other clouds' SDKs.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+import pulumi
+
+from ..profile import NodePoolProfile
+
+if TYPE_CHECKING:
+    from ..cluster import ClusterArgs
+
+BACKEND_MODULES: dict[str, str] = {
+    "aws": "aws",
+    "tencentcloud": "tencentcloud",
+    "attached": "attached",
+}
+"""Cloud name -> module in this package that defines its `Backend` class."""
+
+
+@dataclass(frozen=True)
+class PoolRequest:
+    """A node pool as a backend builds it: the scheduling profile plus lifecycle settings."""
+
+    resource_name: str
+    """Pulumi name of the `NodePool` component (`<cluster>-<pool>`); children extend it."""
+    profile: NodePoolProfile
+    """Derived architecture, labels, taints and GPUs of the pool."""
+    kubernetes_version: str
+    """Minor version (`1.33`) of the pool's kubelets: the cluster's, or one minor behind."""
+    desired_size: int
+    """Initial node count (between min and max)."""
+    autoscaler_owns_desired_size: bool
+    """When true, drift of the desired size is ignored (the cluster autoscaler owns it)."""
+    disk_size_gib: int
+    """Size of the node's encrypted disk in GiB."""
+    install_gpu_driver: bool
+    """Whether the cloud installs the NVIDIA driver on GPU nodes (else the GPU operator does)."""
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """How to reach a cluster: what every backend returns from `finish`."""
+
+    endpoint: pulumi.Output[str]
+    """API server URL (`https://...`)."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig with credentials or exec auth; always a Pulumi secret."""
+    oidc_issuer: pulumi.Output[str] | None = None
+    """Service-account token issuer URL, where the cloud exposes one."""
+    context: str | None = None
+    """Kubeconfig context to use (None: the kubeconfig's current context)."""
+    cloud_cluster_id: pulumi.Output[str] | None = None
+    """The cloud's handle of the cluster (EKS cluster name, TKE `cls-...` id); None attached."""
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """Resources that must exist before anything is installed inside the cluster."""
+
+
+class ClusterBackend(abc.ABC):
+    """Builds one cluster on one cloud. One instance per `Cluster` component."""
+
+    cloud: ClassVar[str]
+    """Cloud this backend builds on: `aws`, `tencentcloud` or `attached`."""
+
+    def __init__(self, cluster: pulumi.ComponentResource, name: str, args: ClusterArgs) -> None:
+        self.cluster = cluster
+        """The `Cluster` component: parent of every control-plane resource."""
+        self.name = name
+        """The cluster's name; children are named `f"{name}-{role}"`."""
+        self.args = args
+        """The cluster's arguments (components/cluster.py `ClusterArgs`)."""
+
+    def child_options(
+        self, parent: pulumi.Resource | None = None, **options: object
+    ) -> pulumi.ResourceOptions:
+        """Options of a child: parent (default: the cluster) and the explicit cloud provider."""
+        provider = self.args.get("cloud_provider")
+        return pulumi.ResourceOptions(
+            parent=parent if parent is not None else self.cluster,
+            provider=provider,
+            **options,  # type: ignore[arg-type]
+        )
+
+    @abc.abstractmethod
+    def create_control_plane(self) -> None:
+        """Create the network, keys, roles and control plane."""
+
+    @abc.abstractmethod
+    def create_node_pool(
+        self, pool: pulumi.ComponentResource, request: PoolRequest
+    ) -> list[pulumi.Resource]:
+        """Create the cloud resources of one node pool, as children of `pool`."""
+
+    @abc.abstractmethod
+    def finish(self, pools: Sequence[pulumi.Resource]) -> ClusterAccess:
+        """Create what needs nodes, and return how to reach the cluster."""
+
+
+def backend_class(cloud: str) -> type[ClusterBackend]:
+    """The backend class of `cloud` (imports its module on first use)."""
+    if cloud not in BACKEND_MODULES:
+        raise ValueError(
+            f"no cluster backend for cloud {cloud!r} (known: {sorted(BACKEND_MODULES)})"
+        )
+    module = importlib.import_module(f"{__name__}.{BACKEND_MODULES[cloud]}")
+    backend: type[ClusterBackend] = module.Backend
+    return backend
+
+
+__all__ = ["BACKEND_MODULES", "ClusterAccess", "ClusterBackend", "PoolRequest", "backend_class"]

@@ -1,0 +1,576 @@
+"""EKS on AWS: VPC over three zones, KMS envelope encryption, IAM roles, the EKS control plane
+with access entries and control-plane logging, pinned core add-ons, and managed node groups.
+
+Resource graph of one cluster `<name>` (all children of the `Cluster` component, explicit
+provider of the region):
+
+    <name>-vpc, <name>-{private,public}-<zone>, <name>-igw, <name>-nat-<zone>, route tables
+    <name>-secrets-key (+ alias)        envelope encryption of Kubernetes secrets
+    <name>-cluster-role, <name>-node-role, <name>-ebs-csi-role (+ policy attachments)
+    <name>-control-plane-logs           CloudWatch log group, retention set by us
+    <name>-eks                          the control plane (API authentication mode)
+    <name>-oidc                         IAM OIDC provider (IRSA for workloads that need it)
+    <name>-{vpc-cni,kube-proxy,eks-pod-identity-agent}   add-ons the nodes need to join
+    <name>-{coredns,aws-ebs-csi-driver}                  add-ons that need nodes to run on
+
+Node pools (children of their `NodePool`): `<name>-<pool>-launch-template` and
+`<name>-<pool>-node-group`.
+
+Access entries for people (tenant groups, the break-glass role) are made by the identity
+component (components/identity.py) from `ClusterInfo.cloud_cluster_id`; the cluster itself only
+grants its creator (the identity running `pulumi up`) admin, which it needs to install the
+platform.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .. import catalog
+from ..profile import NodePoolProfile
+from . import ClusterAccess, ClusterBackend, PoolRequest
+
+CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = (
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+)
+"""Every EKS control-plane log stream: audit and authenticator logs are what an incident needs."""
+
+ADDONS_BEFORE_NODES: tuple[str, ...] = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+"""Installed before node groups: with `bootstrap_self_managed_addons=False` a node without the
+VPC CNI never becomes Ready, and the pod identity agent must run before pods ask for roles."""
+
+ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
+"""Installed after node groups: they run Deployments, which stay DEGRADED without nodes."""
+
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+"""Service account of the EBS CSI controller, which gets its IAM role through Pod Identity."""
+
+MANAGED_POLICY = "arn:aws:iam::aws:policy/{}"
+"""Catalog regions are all in the `aws` partition (no China or GovCloud regions)."""
+
+CLUSTER_ROLE_POLICIES: tuple[str, ...] = ("AmazonEKSClusterPolicy",)
+NODE_ROLE_POLICIES: tuple[str, ...] = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonSSMManagedInstanceCore",
+)
+"""Node role: join the cluster, run the VPC CNI, pull images, and be reachable through SSM
+Session Manager instead of SSH (no key pairs, no open ports)."""
+
+EBS_CSI_POLICIES: tuple[str, ...] = ("service-role/AmazonEBSCSIDriverPolicy",)
+
+CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+"""The only values CloudWatch Logs accepts for `retention_in_days`
+(https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html)."""
+
+ROOT_DEVICE = "/dev/xvda"
+"""Root device name of the EKS-optimized AL2023 AMIs."""
+
+IMDS_HOP_LIMIT = 1
+"""IMDSv2 response hop limit. 1 means a pod in its own network namespace (one extra hop) cannot
+read the node role's credentials from the instance metadata service; pods get AWS credentials
+through EKS Pod Identity or IRSA instead. The agents that need IMDS (VPC CNI, pod identity
+agent, kube-proxy) run on the host network, where the limit of 1 still reaches IMDS. (EKS's
+own default launch template uses 2, which leaves node credentials readable from every pod.)"""
+
+TAINT_EFFECTS: dict[str, str] = {
+    "NoSchedule": "NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+}
+"""Kubernetes taint effects -> the EKS API's spelling."""
+
+
+def ami_type(profile: NodePoolProfile) -> str:
+    """EKS AMI type of a pool: Amazon Linux 2023, standard or NVIDIA, for its architecture.
+
+    Per https://docs.aws.amazon.com/eks/latest/userguide/ml-eks-optimized-ami.html the AL2023
+    x86_64 NVIDIA variant covers g4dn/g5/g6/g6e/p4d/p5 and the AL2023 ARM NVIDIA variant
+    covers g5g (and the Grace p6e families).
+    """
+    if profile.is_gpu:
+        return "AL2023_ARM_64_NVIDIA" if profile.architecture == "arm64" else "AL2023_x86_64_NVIDIA"
+    return "AL2023_ARM_64_STANDARD" if profile.architecture == "arm64" else "AL2023_x86_64_STANDARD"
+
+
+def eks_taints(profile: NodePoolProfile) -> list[dict[str, str]]:
+    """The pool's taints in the EKS API's form."""
+    return [
+        {"key": taint.key, "value": taint.value, "effect": TAINT_EFFECTS[taint.effect]}
+        for taint in profile.taints
+    ]
+
+
+def log_retention(days: int) -> int:
+    """The smallest retention CloudWatch accepts that keeps logs at least `days` days."""
+    for allowed in CLOUDWATCH_RETENTION_DAYS:
+        if allowed >= days:
+            return allowed
+    return CLOUDWATCH_RETENTION_DAYS[-1]
+
+
+@dataclass(frozen=True)
+class ZoneSubnets:
+    """The subnets of one availability zone."""
+
+    zone: str
+    private_cidr: str
+    """Nodes and pods (VPC CNI gives pods VPC addresses, so this is the big one)."""
+    public_cidr: str
+    """Internet-facing load balancers and the zone's NAT gateway only."""
+
+
+def plan_subnets(vpc_cidr: str, zones: Sequence[str]) -> list[ZoneSubnets]:
+    """Split the VPC: three quarters are the zones' private subnets, the last quarter holds
+    three small public subnets (a /16 gives /18 private and /20 public subnets)."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    quarters = list(network.subnets(prefixlen_diff=2))
+    publics = list(quarters[3].subnets(prefixlen_diff=2))
+    return [
+        ZoneSubnets(zone, str(quarters[index]), str(publics[index]))
+        for index, zone in enumerate(zones[:3])
+    ]
+
+
+def build_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """Kubeconfig for an EKS cluster with `aws eks get-token` exec authentication.
+
+    No token is stored: every client (the Kubernetes provider included) asks AWS for a
+    15-minute token with the credentials of whoever runs it.
+    """
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": cluster_name,
+                "cluster": {"server": endpoint, "certificate-authority-data": ca_data},
+            }
+        ],
+        "contexts": [
+            {"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}
+        ],
+        "current-context": cluster_name,
+        "preferences": {},
+        "users": [
+            {
+                "name": cluster_name,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": [
+                            "--region",
+                            region,
+                            "eks",
+                            "get-token",
+                            "--cluster-name",
+                            cluster_name,
+                            "--output",
+                            "json",
+                        ],
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ],
+    }
+    return json.dumps(config, sort_keys=True)
+
+
+def output_field(value: Any, key: str) -> Any:
+    """A field of a nested provider output, whether the SDK hands it over typed or as a dict."""
+    return value.get(key) if isinstance(value, Mapping) else getattr(value, key)
+
+
+def oidc_issuer_of(identities: Sequence[Any]) -> str:
+    """The OIDC issuer URL in an EKS cluster's `identities` output."""
+    return str(output_field(output_field(identities[0], "oidcs")[0], "issuer"))
+
+
+def _assume_role_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole",)) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": list(actions),
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+class Backend(ClusterBackend):
+    """EKS with managed node groups."""
+
+    cloud = "aws"
+
+    def create_control_plane(self) -> None:
+        """Network, encryption key, roles, log group, control plane, identity, early add-ons."""
+        region = self.args.get("region")
+        if region is None:
+            raise ValueError(f"cluster {self.name}: an EKS cluster needs a region")
+        self.region: str = region
+        self.minor: str = self.args["kubernetes_version"]
+        self.addon_versions = catalog.eks_addon_versions(self.minor)
+        self.tags: dict[str, str] = dict(self.args.get("tags") or {})
+        self.protect = bool(self.args.get("protect", False))
+        self._create_network()
+        self._create_secrets_key()
+        self._create_roles()
+        self._create_control_plane()
+        self._create_identity()
+        self.addons_before_nodes = [self._create_addon(name) for name in ADDONS_BEFORE_NODES]
+
+    # -- network ------------------------------------------------------------------------------
+
+    def _tagged(self, name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {**self.tags, "Name": name, **(extra or {})}
+
+    def _create_network(self) -> None:
+        vpc_cidr = self.args.get("vpc_cidr")
+        if vpc_cidr is None:
+            raise ValueError(f"cluster {self.name}: an EKS cluster needs vpc_cidr")
+        zones = catalog.availability_zones("aws", self.region)
+        plan = plan_subnets(vpc_cidr, zones)
+        owned = {f"kubernetes.io/cluster/{self.name}": "owned"}
+        self.vpc = aws.ec2.Vpc(
+            f"{self.name}-vpc",
+            cidr_block=vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # required for private API endpoint resolution
+            tags=self._tagged(f"{self.name}-vpc"),
+            opts=self.child_options(protect=self.protect),
+        )
+        igw = aws.ec2.InternetGateway(
+            f"{self.name}-igw",
+            vpc_id=self.vpc.id,
+            tags=self._tagged(f"{self.name}-igw"),
+            opts=self.child_options(),
+        )
+        public_routes = aws.ec2.RouteTable(
+            f"{self.name}-public-routes",
+            vpc_id=self.vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+            tags=self._tagged(f"{self.name}-public-routes"),
+            opts=self.child_options(),
+        )
+        per_zone_nat = bool(self.args.get("high_availability_nat", False))
+        self.private_subnets: list[aws.ec2.Subnet] = []
+        self.public_subnets: list[aws.ec2.Subnet] = []
+        nat_gateways: list[aws.ec2.NatGateway] = []
+        for index, zone_plan in enumerate(plan):
+            zone = zone_plan.zone
+            public = aws.ec2.Subnet(
+                f"{self.name}-public-{zone}",
+                vpc_id=self.vpc.id,
+                cidr_block=zone_plan.public_cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,  # only load balancers and NAT live here
+                tags=self._tagged(
+                    f"{self.name}-public-{zone}", {**owned, "kubernetes.io/role/elb": "1"}
+                ),
+                opts=self.child_options(),
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{self.name}-public-{zone}",
+                subnet_id=public.id,
+                route_table_id=public_routes.id,
+                opts=self.child_options(),
+            )
+            self.public_subnets.append(public)
+            if per_zone_nat or index == 0:
+                # One NAT per zone keeps a zone outage from cutting the others' egress (prod);
+                # a single NAT saves two gateways' hourly cost (dev, staging).
+                eip = aws.ec2.Eip(
+                    f"{self.name}-nat-{zone}",
+                    domain="vpc",
+                    tags=self._tagged(f"{self.name}-nat-{zone}"),
+                    opts=self.child_options(),
+                )
+                nat_gateways.append(
+                    aws.ec2.NatGateway(
+                        f"{self.name}-nat-{zone}",
+                        allocation_id=eip.id,
+                        subnet_id=public.id,
+                        tags=self._tagged(f"{self.name}-nat-{zone}"),
+                        opts=self.child_options(depends_on=[igw]),
+                    )
+                )
+            private = aws.ec2.Subnet(
+                f"{self.name}-private-{zone}",
+                vpc_id=self.vpc.id,
+                cidr_block=zone_plan.private_cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags=self._tagged(
+                    f"{self.name}-private-{zone}",
+                    {**owned, "kubernetes.io/role/internal-elb": "1"},
+                ),
+                opts=self.child_options(),
+            )
+            private_routes = aws.ec2.RouteTable(
+                f"{self.name}-private-routes-{zone}",
+                vpc_id=self.vpc.id,
+                routes=[
+                    aws.ec2.RouteTableRouteArgs(
+                        cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateways[-1].id
+                    )
+                ],
+                tags=self._tagged(f"{self.name}-private-routes-{zone}"),
+                opts=self.child_options(),
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{self.name}-private-{zone}",
+                subnet_id=private.id,
+                route_table_id=private_routes.id,
+                opts=self.child_options(),
+            )
+            self.private_subnets.append(private)
+
+    # -- keys, roles, control plane -----------------------------------------------------------
+
+    def _create_secrets_key(self) -> None:
+        self.secrets_key = aws.kms.Key(
+            f"{self.name}-secrets-key",
+            description=f"Envelope encryption of Kubernetes secrets of EKS cluster {self.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if self.protect else 7,
+            tags=self._tagged(f"{self.name}-secrets-key"),
+            opts=self.child_options(protect=self.protect),
+        )
+        aws.kms.Alias(
+            f"{self.name}-secrets-key",
+            name=f"alias/tkestack/{self.name}/secrets",
+            target_key_id=self.secrets_key.key_id,
+            opts=self.child_options(),
+        )
+
+    def _role(
+        self, role: str, service: str, policies: Sequence[str], actions: Sequence[str]
+    ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        created = aws.iam.Role(
+            f"{self.name}-{role}",
+            assume_role_policy=_assume_role_policy(service, actions),
+            tags=self._tagged(f"{self.name}-{role}"),
+            opts=self.child_options(),
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{self.name}-{role}-{policy.rsplit('/', 1)[-1]}",
+                role=created.name,
+                policy_arn=MANAGED_POLICY.format(policy),
+                opts=self.child_options(),
+            )
+            for policy in policies
+        ]
+        return created, attachments
+
+    def _create_roles(self) -> None:
+        self.cluster_role, self.cluster_role_policies = self._role(
+            "cluster-role", "eks.amazonaws.com", CLUSTER_ROLE_POLICIES, ("sts:AssumeRole",)
+        )
+        self.node_role, self.node_role_policies = self._role(
+            "node-role", "ec2.amazonaws.com", NODE_ROLE_POLICIES, ("sts:AssumeRole",)
+        )
+        # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
+        self.ebs_csi_role, self.ebs_csi_role_policies = self._role(
+            "ebs-csi-role",
+            "pods.eks.amazonaws.com",
+            EBS_CSI_POLICIES,
+            ("sts:AssumeRole", "sts:TagSession"),
+        )
+
+    def _create_control_plane(self) -> None:
+        # EKS would create this log group itself with "never expire"; creating it first
+        # (same name) puts its retention under our control.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{self.name}-control-plane-logs",
+            name=f"/aws/eks/{self.name}/cluster",
+            retention_in_days=log_retention(int(self.args.get("log_retention_days", 30))),
+            tags=self._tagged(f"{self.name}-control-plane-logs"),
+            opts=self.child_options(),
+        )
+        exposure = self.args.get("endpoint_exposure", "private")
+        public_cidrs = list(self.args.get("public_access_cidrs") or [])
+        network_config: dict[str, Any] = {"ip_family": "ipv4"}
+        if self.args.get("service_cidr"):
+            network_config["service_ipv4_cidr"] = self.args.get("service_cidr")
+        self.eks = aws.eks.Cluster(
+            f"{self.name}-eks",
+            name=self.name,
+            version=catalog.kubernetes_full_version("aws", self.minor),
+            role_arn=self.cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=[subnet.id for subnet in self.private_subnets],
+                endpoint_private_access=True,
+                endpoint_public_access=exposure != "private",
+                public_access_cidrs=public_cidrs if exposure != "private" else None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                # Access entries only: no aws-auth ConfigMap to drift or be edited by hand.
+                authentication_mode="API",
+                # The identity running `pulumi up` must reach the API to install the platform.
+                bootstrap_cluster_creator_admin_permissions=True,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.secrets_key.arn),
+                resources=["secrets"],
+            ),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(**network_config),
+            # We install vpc-cni, kube-proxy and CoreDNS as managed add-ons, pinned per version.
+            bootstrap_self_managed_addons=False,
+            deletion_protection=bool(self.args.get("deletion_protection", False)),
+            tags=self._tagged(self.name),
+            opts=self.child_options(
+                protect=self.protect,
+                depends_on=[log_group, *self.cluster_role_policies],
+            ),
+        )
+
+    def _create_identity(self) -> None:
+        self.oidc_issuer: pulumi.Output[str] = self.eks.identities.apply(oidc_issuer_of)
+        aws.iam.OpenIdConnectProvider(
+            f"{self.name}-oidc",
+            url=self.oidc_issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=self._tagged(f"{self.name}-oidc"),
+            opts=self.child_options(),
+        )
+
+    def _create_addon(
+        self, addon: str, depends_on: Sequence[pulumi.Resource] = ()
+    ) -> aws.eks.Addon:
+        extra: dict[str, Any] = {}
+        if addon == "aws-ebs-csi-driver":
+            extra["pod_identity_associations"] = [
+                aws.eks.AddonPodIdentityAssociationArgs(
+                    role_arn=self.ebs_csi_role.arn, service_account=EBS_CSI_SERVICE_ACCOUNT
+                )
+            ]
+            depends_on = [*depends_on, *self.ebs_csi_role_policies]
+        return aws.eks.Addon(
+            f"{self.name}-{addon}",
+            cluster_name=self.eks.name,
+            addon_name=addon,
+            addon_version=self.addon_versions[addon],
+            # Take over whatever EKS put there at creation; keep later in-cluster edits.
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="PRESERVE",
+            tags=self._tagged(f"{self.name}-{addon}"),
+            opts=self.child_options(depends_on=list(depends_on)),
+            **extra,
+        )
+
+    # -- node pools ---------------------------------------------------------------------------
+
+    def create_node_pool(
+        self, pool: pulumi.ComponentResource, request: PoolRequest
+    ) -> list[pulumi.Resource]:
+        """A launch template (IMDSv2, encrypted gp3 root, tags) and a managed node group."""
+        profile = request.profile
+        name = request.resource_name
+        instance_tags = self._tagged(name, {"tkestack.io/node-pool": profile.name})
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-launch-template",
+            description=f"Nodes of pool {profile.name} of EKS cluster {self.name}",
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=ROOT_DEVICE,
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=request.disk_size_gib,
+                        volume_type="gp3",
+                        # The account's default EBS key: a customer key would need a key policy
+                        # grant for the Auto Scaling service-linked role, or nodes fail to launch.
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",  # IMDSv2 only
+                http_put_response_hop_limit=IMDS_HOP_LIMIT,
+                instance_metadata_tags="disabled",
+            ),
+            # No network_interfaces block: nodes land in private subnets that never map public
+            # IPs, and a launch-template interface would drop the EKS cluster security group.
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=resource_type, tags=instance_tags
+                )
+                for resource_type in ("instance", "volume", "network-interface")
+            ],
+            tags=self._tagged(f"{name}-launch-template"),
+            opts=self.child_options(parent=pool),
+        )
+        ignore = ["scalingConfig.desiredSize"] if request.autoscaler_owns_desired_size else []
+        node_group = aws.eks.NodeGroup(
+            f"{name}-node-group",
+            cluster_name=self.eks.name,
+            node_role_arn=self.node_role.arn,
+            subnet_ids=[subnet.id for subnet in self.private_subnets],
+            version=request.kubernetes_version,
+            ami_type=ami_type(profile),
+            capacity_type="SPOT" if profile.spot else "ON_DEMAND",
+            instance_types=list(profile.instance_types),
+            labels=dict(profile.labels),
+            taints=[aws.eks.NodeGroupTaintArgs(**taint) for taint in eks_taints(profile)],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=profile.min_size,
+                max_size=profile.max_size,
+                desired_size=request.desired_size,
+            ),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=launch_template.id,
+                version=launch_template.latest_version.apply(str),
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
+            tags=self._tagged(f"{name}-node-group"),
+            opts=self.child_options(
+                parent=pool,
+                ignore_changes=ignore,
+                depends_on=[*self.node_role_policies, *self.addons_before_nodes],
+            ),
+        )
+        return [launch_template, node_group]
+
+    # -- after the nodes ----------------------------------------------------------------------
+
+    def finish(self, pools: Sequence[pulumi.Resource]) -> ClusterAccess:
+        """CoreDNS and the EBS CSI driver (they need nodes); the exec-auth kubeconfig."""
+        after = [self._create_addon(name, depends_on=pools) for name in ADDONS_AFTER_NODES]
+        kubeconfig = pulumi.Output.all(
+            self.eks.name, self.eks.endpoint, self.eks.certificate_authority
+        ).apply(
+            lambda values: build_kubeconfig(
+                values[0], values[1], output_field(values[2], "data"), self.region
+            )
+        )
+        return ClusterAccess(
+            endpoint=self.eks.endpoint,
+            kubeconfig=pulumi.Output.secret(kubeconfig),
+            oidc_issuer=self.oidc_issuer,
+            cloud_cluster_id=self.eks.name,
+            ready=[*self.addons_before_nodes, *after],
+        )

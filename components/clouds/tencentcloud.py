@@ -1,0 +1,377 @@
+"""TKE on Tencent Cloud: VPC and node subnets over three zones with NAT egress, a managed TKE
+cluster (audit and event persistence, log agent, OIDC issuer), KMS encryption of secrets,
+deletion protection when asked, the API endpoint through the cluster endpoint resource, and
+node pools.
+
+Resource graph of one cluster `<name>` (children of the `Cluster` component, explicit provider
+of the region):
+
+    <name>-vpc, <name>-node-routes, <name>-nodes-<zone>, <name>-nat (+ EIP, default route)
+    <name>-secrets-key                  KMS key for secrets encryption
+    <name>-tke                          the managed cluster
+    <name>-secrets-encryption           TKE encryption protection with the KMS key
+    <name>-api-public (+ rules)         only for a public endpoint: who may reach the API
+    <name>-endpoint                     API endpoint (intranet; internet only when asked)
+
+Node pools (children of their `NodePool`): `<name>-<pool>-node-pool`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import tencentcloud_iac_pulumi as tencentcloud
+
+from .. import catalog
+from ..profile import NodePoolProfile
+from . import ClusterAccess, ClusterBackend, PoolRequest
+
+CLUSTER_OS = "tlinux3.1x86_64"
+"""Default OS of the cluster: TencentOS Server 3.1 (TK4), the image TKE recommends
+(https://cloud.tencent.com/document/product/457/68289)."""
+
+NODE_OS: dict[str, str] = {
+    "x86_64": "tlinux3.1x86_64",
+    # UNVERIFIED: the ARM name of TencentOS Server 3.1 is taken by analogy; confirm it with
+    # `tccli tke DescribeOSImages --region <region>` before the first real ARM pool.
+    "arm64": "tlinux3.1arm64",
+}
+"""Node image per architecture: the same OS on x86 and ARM pools."""
+
+DISK_TYPE = "CLOUD_PREMIUM"
+"""Premium cloud disk: sold with every CVM family in the catalog, GPU families included."""
+
+SYSTEM_DISK_GIB = 50
+"""System disk size. The launch configuration cannot encrypt a system disk, so everything a
+node writes for its pods (images, container layers) goes to the encrypted data disk."""
+
+RUNTIME_MOUNT = "/var/lib/containerd"
+"""Where the encrypted data disk is mounted: containerd's root (images and container layers)."""
+
+SPOT_MAX_PRICE = "1000"
+"""Spot bid cap in CNY/hour. Tencent bills spot at the market price; a cap far above any
+on-demand price means nodes are only reclaimed for capacity, never outbid (the same behaviour
+as AWS spot's default cap at the on-demand price)."""
+
+GPU_DRIVER: dict[str, str] = {"version": "535.161.07", "name": "NVIDIA-Linux-x86_64-535.161.07"}
+CUDA: dict[str, str] = {"version": "12.2.2", "name": "cuda_12.2.2_535.104.05_linux"}
+"""NVIDIA driver and CUDA that TKE installs on GPU nodes (`gpu_args`) when the driver comes
+with the node. UNVERIFIED: the versions exist upstream, but the names TKE accepts depend on
+the OS and instance family; check them in the console's node pool form before relying on them."""
+
+NAT_BANDWIDTH_MBPS = 100
+"""Egress bandwidth of the NAT gateway's EIP (pay by traffic)."""
+
+
+def node_subnets(vpc_cidr: str, zones: Sequence[str]) -> list[tuple[str, str]]:
+    """(zone, CIDR) of the node subnets: the VPC's first three quarters, one per zone. Pods
+    use the cluster's own pod CIDR (global router), not these addresses."""
+    quarters = list(ipaddress.IPv4Network(vpc_cidr).subnets(prefixlen_diff=2))
+    return [(zone, str(quarters[index])) for index, zone in enumerate(zones[:3])]
+
+
+def api_url(address: str) -> str:
+    """The API server URL of an endpoint address (TKE returns host or host:port)."""
+    return address if address.startswith("https://") else f"https://{address}"
+
+
+def issuer_of(auth_options: Any) -> str | None:
+    """The service-account issuer in a TKE cluster's `auth_options` output (typed or dict)."""
+    if auth_options is None:
+        return None
+    if isinstance(auth_options, Mapping):
+        return auth_options.get("issuer")
+    return getattr(auth_options, "issuer", None)
+
+
+def node_os(profile: NodePoolProfile) -> str:
+    """Node image of a pool."""
+    return NODE_OS[profile.architecture]
+
+
+def tke_taints(profile: NodePoolProfile) -> list[dict[str, str]]:
+    """The pool's taints as TKE takes them (Kubernetes effect names)."""
+    return [
+        {"key": taint.key, "value": taint.value, "effect": taint.effect} for taint in profile.taints
+    ]
+
+
+def charge_settings(profile: NodePoolProfile) -> dict[str, Any]:
+    """Billing of a pool's instances: pay-as-you-go, or spot."""
+    if profile.spot:
+        return {
+            "instance_charge_type": "SPOTPAID",
+            "spot_instance_type": "one-time",  # the only type TKE supports
+            "spot_max_price": SPOT_MAX_PRICE,
+        }
+    return {"instance_charge_type": "POSTPAID_BY_HOUR"}
+
+
+class Backend(ClusterBackend):
+    """A managed TKE cluster with node pools."""
+
+    cloud = "tencentcloud"
+
+    def create_control_plane(self) -> None:
+        """Network, KMS key, cluster and its encryption protection."""
+        region = self.args.get("region")
+        if region is None:
+            raise ValueError(f"cluster {self.name}: a TKE cluster needs a region")
+        pod_cidr = self.args.get("pod_cidr")
+        if pod_cidr is None:
+            raise ValueError(f"cluster {self.name}: a TKE cluster needs pod_cidr")
+        self.region: str = region
+        self.tags: dict[str, str] = dict(self.args.get("tags") or {})
+        self.protect = bool(self.args.get("protect", False))
+        self.deletion_protection = bool(self.args.get("deletion_protection", False))
+        self.exposure = self.args.get("endpoint_exposure", "private")
+        self._create_network()
+        self._create_secrets_key()
+        self._create_cluster(pod_cidr)
+
+    def _create_network(self) -> None:
+        vpc_cidr = self.args.get("vpc_cidr")
+        if vpc_cidr is None:
+            raise ValueError(f"cluster {self.name}: a TKE cluster needs vpc_cidr")
+        self.vpc = tencentcloud.vpc.Instance(
+            f"{self.name}-vpc",
+            name=self.name,
+            cidr_block=vpc_cidr,
+            is_multicast=False,
+            tags=self.tags,
+            opts=self.child_options(protect=self.protect),
+        )
+        routes = tencentcloud.route.Table(
+            f"{self.name}-node-routes",
+            vpc_id=self.vpc.id,
+            name=f"{self.name}-nodes",
+            tags=self.tags,
+            opts=self.child_options(),
+        )
+        self.subnets = [
+            tencentcloud.subnet.Instance(
+                f"{self.name}-nodes-{zone}",
+                vpc_id=self.vpc.id,
+                availability_zone=zone,
+                cidr_block=cidr,
+                name=f"{self.name}-nodes-{zone}",
+                route_table_id=routes.id,
+                is_multicast=False,
+                tags=self.tags,
+                opts=self.child_options(),
+            )
+            for zone, cidr in node_subnets(
+                vpc_cidr, catalog.availability_zones("tencentcloud", self.region)
+            )
+        ]
+        # Nodes have no public IPs: image pulls from outside Tencent Cloud leave through NAT.
+        eip = tencentcloud.eip.Instance(
+            f"{self.name}-nat",
+            name=f"{self.name}-nat",
+            internet_charge_type="TRAFFIC_POSTPAID_BY_HOUR",
+            internet_max_bandwidth_out=NAT_BANDWIDTH_MBPS,
+            tags=self.tags,
+            opts=self.child_options(),
+        )
+        nat = tencentcloud.nat.Gateway(
+            f"{self.name}-nat",
+            vpc_id=self.vpc.id,
+            name=f"{self.name}-nat",
+            assigned_eip_sets=[eip.public_ip],
+            nat_product_version=2,  # standard NAT: zone-redundant, no bandwidth tiers
+            tags=self.tags,
+            opts=self.child_options(),
+        )
+        tencentcloud.route.TableEntry(
+            f"{self.name}-default-route",
+            route_table_id=routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            next_type="NAT",
+            next_hub=nat.id,
+            description="node egress through NAT",
+            opts=self.child_options(),
+        )
+
+    def _create_secrets_key(self) -> None:
+        self.secrets_key = tencentcloud.kms.Key(
+            f"{self.name}-secrets-key",
+            alias=f"tkestack-{self.name}-secrets",
+            description=f"Encryption of Kubernetes secrets of TKE cluster {self.name}",
+            key_usage="ENCRYPT_DECRYPT",
+            is_enabled=True,
+            key_rotation_enabled=True,
+            pending_delete_window_in_days=30 if self.protect else 7,
+            tags=self.tags,
+            opts=self.child_options(protect=self.protect),
+        )
+
+    def _create_cluster(self, pod_cidr: str) -> None:
+        minor = self.args["kubernetes_version"]
+        # Keep CLS log sets and topics when the cluster goes away in protected tiers: audit
+        # trails outlive the cluster they describe.
+        delete_logs = not self.protect
+        self.tke = tencentcloud.kubernetes.Cluster(
+            f"{self.name}-tke",
+            cluster_name=self.name,
+            cluster_desc=f"tkestack cluster {self.name}",
+            cluster_version=catalog.kubernetes_full_version("tencentcloud", minor),
+            cluster_deploy_type="MANAGED_CLUSTER",
+            vpc_id=self.vpc.id,
+            network_type="GR",
+            cluster_cidr=pod_cidr,
+            service_cidr=self.args.get("service_cidr"),
+            container_runtime="containerd",
+            cluster_os=CLUSTER_OS,
+            # Endpoints are opened by the cluster endpoint resource once nodes exist.
+            cluster_internet=False,
+            cluster_intranet=False,
+            deletion_protection=self.deletion_protection,
+            cluster_audit=tencentcloud.kubernetes.ClusterClusterAuditArgs(
+                enabled=True, delete_audit_log_and_topic=delete_logs
+            ),
+            event_persistence=tencentcloud.kubernetes.ClusterEventPersistenceArgs(
+                enabled=True, delete_event_log_and_topic=delete_logs
+            ),
+            log_agent=tencentcloud.kubernetes.ClusterLogAgentArgs(enabled=True),
+            # TKE-managed service-account issuer with public discovery: the OIDC issuer that
+            # cloud identity mapping (CAM OIDC roles) trusts.
+            auth_options=tencentcloud.kubernetes.ClusterAuthOptionsArgs(
+                use_tke_default=True, auto_create_discovery_anonymous_auth=True
+            ),
+            instance_delete_mode="terminate",
+            tags=self.tags,
+            opts=self.child_options(protect=self.protect),
+        )
+        tencentcloud.kubernetes.EncryptionProtection(
+            f"{self.name}-secrets-encryption",
+            cluster_id=self.tke.id,
+            kms_configuration=tencentcloud.kubernetes.EncryptionProtectionKmsConfigurationArgs(
+                key_id=self.secrets_key.id, kms_region=self.region
+            ),
+            opts=self.child_options(),
+        )
+
+    def create_node_pool(
+        self, pool: pulumi.ComponentResource, request: PoolRequest
+    ) -> list[pulumi.Resource]:
+        """A TKE node pool: instance types, encrypted runtime disk, spot, GPU driver, labels."""
+        profile = request.profile
+        name = request.resource_name
+        types = list(profile.instance_types)
+        gpu_args = None
+        if profile.is_gpu and request.install_gpu_driver:
+            gpu_args = tencentcloud.kubernetes.NodePoolNodeConfigGpuArgsArgs(
+                driver=dict(GPU_DRIVER), cuda=dict(CUDA), mig_enable=False
+            )
+        ignore = ["desiredCapacity"] if request.autoscaler_owns_desired_size else []
+        node_pool = tencentcloud.kubernetes.NodePool(
+            f"{name}-node-pool",
+            name=profile.name,
+            cluster_id=self.tke.id,
+            vpc_id=self.vpc.id,
+            subnet_ids=[subnet.id for subnet in self.subnets],
+            multi_zone_subnet_policy="EQUALITY",
+            min_size=profile.min_size,
+            max_size=profile.max_size,
+            desired_capacity=request.desired_size,
+            enable_auto_scale=request.autoscaler_owns_desired_size,
+            scaling_mode="CLASSIC_SCALING",
+            retry_policy="INCREMENTAL_INTERVALS",
+            node_os=node_os(profile),
+            node_os_type="GENERAL",
+            labels=dict(profile.labels),
+            taints=[tencentcloud.kubernetes.NodePoolTaintArgs(**t) for t in tke_taints(profile)],
+            auto_scaling_config=tencentcloud.kubernetes.NodePoolAutoScalingConfigArgs(
+                instance_type=types[0],
+                backup_instance_types=types[1:] or None,
+                system_disk_type=DISK_TYPE,
+                system_disk_size=SYSTEM_DISK_GIB,
+                data_disks=[
+                    tencentcloud.kubernetes.NodePoolAutoScalingConfigDataDiskArgs(
+                        disk_type=DISK_TYPE,
+                        disk_size=request.disk_size_gib,
+                        encrypt=True,
+                        delete_with_instance=True,
+                    )
+                ],
+                public_ip_assigned=False,
+                internet_max_bandwidth_out=0,
+                enhanced_security_service=True,
+                enhanced_monitor_service=True,
+                **charge_settings(profile),
+            ),
+            node_config=tencentcloud.kubernetes.NodePoolNodeConfigArgs(
+                data_disks=[
+                    tencentcloud.kubernetes.NodePoolNodeConfigDataDiskArgs(
+                        disk_type=DISK_TYPE,
+                        disk_size=request.disk_size_gib,
+                        auto_format_and_mount=True,
+                        file_system="ext4",
+                        mount_target=RUNTIME_MOUNT,
+                    )
+                ],
+                gpu_args=gpu_args,
+            ),
+            delete_keep_instance=False,
+            deletion_protection=self.deletion_protection,
+            tags=self._pool_tags(profile),
+            opts=self.child_options(parent=pool, ignore_changes=ignore),
+        )
+        return [node_pool]
+
+    def _pool_tags(self, profile: NodePoolProfile) -> Mapping[str, str]:
+        return {**self.tags, "tkestack.io/node-pool": profile.name}
+
+    def finish(self, pools: Sequence[pulumi.Resource]) -> ClusterAccess:
+        """The API endpoint (TKE opens it only on a cluster with nodes) and its kubeconfig."""
+        public = self.exposure != "private"
+        security_group: pulumi.Output[str] | None = None
+        if public:
+            group = tencentcloud.security.Group(
+                f"{self.name}-api-public",
+                name=f"{self.name}-api-public",
+                description=f"Internet access to the API server of {self.name}",
+                tags=self.tags,
+                opts=self.child_options(),
+            )
+            tencentcloud.security.GroupRuleSet(
+                f"{self.name}-api-public",
+                security_group_id=group.id,
+                ingresses=[
+                    tencentcloud.security.GroupRuleSetIngressArgs(
+                        action="ACCEPT",
+                        cidr_block=cidr,
+                        protocol="TCP",
+                        port="443",
+                        description="Kubernetes API",
+                    )
+                    for cidr in self.args.get("public_access_cidrs") or []
+                ],
+                opts=self.child_options(),
+            )
+            security_group = group.id
+        endpoint = tencentcloud.kubernetes.ClusterEndpoint(
+            f"{self.name}-endpoint",
+            cluster_id=self.tke.id,
+            cluster_intranet=True,
+            cluster_intranet_subnet_id=self.subnets[0].id,
+            cluster_internet=public,
+            cluster_internet_security_group=security_group,
+            opts=self.child_options(depends_on=list(pools)),
+        )
+        if public:
+            address = endpoint.cluster_external_endpoint
+            kubeconfig = endpoint.kube_config
+        else:
+            address = endpoint.pgw_endpoint
+            kubeconfig = endpoint.kube_config_intranet
+        return ClusterAccess(
+            endpoint=address.apply(api_url),
+            kubeconfig=pulumi.Output.secret(kubeconfig),
+            oidc_issuer=self.tke.auth_options.apply(issuer_of),
+            cloud_cluster_id=self.tke.id,
+            ready=[endpoint],
+        )

@@ -1,0 +1,146 @@
+"""Clusters of an environment: one `Cluster` component (with its `NodePool`s) per cluster spec.
+
+This is where the spec's intent becomes component arguments: tier-dependent hardening (protect,
+deletion protection, one NAT per zone in prod), log retention, the GPU driver source, the
+explicit provider of each cluster's region, and an attached cluster's kubeconfig read from
+secret stack config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+
+from ..components.cluster import AttachedArgs, Cluster, ClusterArgs
+from ..components.node_pool import PoolSpec
+from ..components.profile import ClusterInfo, Taint
+from .providers import CloudProviders
+from .spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
+
+SecretConfig = Callable[[str], pulumi.Output[str]]
+"""Reads a secret stack config value by key (`pulumi.Config().require_secret`)."""
+
+LOG_RETENTION_DAYS: dict[str, int] = {"dev": 3, "staging": 14, "prod": 30}
+"""Control-plane log retention by tier when `observability.logs_retention_days` is not set
+(the same defaults the spec documents for the log store)."""
+
+
+def pool_spec(pool: NodePoolSpec) -> PoolSpec:
+    """A node pool spec as `NodePool` arguments."""
+    accelerator = pool.accelerator
+    spec: PoolSpec = {
+        "name": pool.name,
+        "instance_types": list(pool.instance_types),
+        "architecture": pool.architecture,
+        "spot": pool.spot,
+        "min_size": pool.min_size,
+        "max_size": pool.max_size,
+        "desired_size": pool.desired_size,
+        "autoscaler_owns_desired_size": pool.autoscaler_owns_desired_size,
+        "disk_size_gib": pool.disk_size_gib,
+        "kubernetes_version": pool.kubernetes_version,
+        "labels": dict(pool.labels),
+        "taints": [Taint(taint.key, taint.value, taint.effect) for taint in pool.taints],
+    }
+    if accelerator is not None:
+        spec.update(
+            accelerator_model=accelerator.model,
+            accelerator_count=accelerator.count,
+            sharing=accelerator.sharing,
+            replicas=accelerator.replicas,
+        )
+    return spec
+
+
+def cluster_args(
+    env: EnvironmentSpec,
+    cluster: ClusterSpec,
+    providers: CloudProviders,
+    secret_config: SecretConfig,
+) -> ClusterArgs:
+    """A cluster spec as `Cluster` arguments (hardened by tier)."""
+    prod = env.tier == "prod"
+    network = cluster.network
+    args: ClusterArgs = {
+        "cloud": cluster.cloud,
+        "kubernetes_version": cluster.kubernetes_version,
+        "region": cluster.region,
+        "vpc_cidr": str(network.vpc_cidr) if network.vpc_cidr is not None else None,
+        "service_cidr": str(network.service_cidr) if network.service_cidr is not None else None,
+        "pod_cidr": str(network.pod_cidr) if network.pod_cidr is not None else None,
+        "endpoint_exposure": cluster.endpoint.exposure,
+        "public_access_cidrs": [str(cidr) for cidr in cluster.endpoint.public_access_cidrs],
+        "arm_opt_in_taint": cluster.arm_opt_in_taint,
+        "node_pools": [pool_spec(pool) for pool in cluster.node_pools],
+        "tags": {
+            **env.tags,
+            "tkestack.io/environment": env.name,
+            "tkestack.io/cluster": cluster.name,
+        },
+        "protect": prod,
+        "deletion_protection": prod,
+        "high_availability_nat": prod,
+        "log_retention_days": (
+            env.observability.logs_retention_days
+            if env.observability.logs_retention_days is not None
+            else LOG_RETENTION_DAYS[env.tier]
+        ),
+        "install_gpu_driver": env.gpu.driver == "image",
+    }
+    if cluster.cloud == "attached":
+        attached = cluster.attached
+        if attached is None:  # the spec rules reject this before composition
+            raise ValueError(f"cluster {cluster.name}: attached.kubeconfig_secret is required")
+        access: AttachedArgs = {
+            "kubeconfig": secret_config(attached.kubeconfig_secret),
+            "context": attached.context,
+            "oidc_issuer": attached.oidc_issuer,
+        }
+        args["attached"] = access
+    elif cluster.region is not None:
+        args["cloud_provider"] = providers.for_region(cluster.cloud, cluster.region)
+    return args
+
+
+def build_clusters(
+    env: EnvironmentSpec, providers: CloudProviders, secret_config: SecretConfig
+) -> dict[str, ClusterInfo]:
+    """Create every cluster of `env` with its node pools; their `ClusterInfo` by name."""
+    clusters: dict[str, ClusterInfo] = {}
+    for cluster in env.clusters:
+        component = Cluster(cluster.name, cluster_args(env, cluster, providers, secret_config))
+        clusters[cluster.name] = component.info
+    return clusters
+
+
+def cluster_outputs(clusters: Mapping[str, ClusterInfo]) -> dict[str, Any]:
+    """Stack outputs per cluster, for consumers through stack references (kubeconfig secret)."""
+    outputs: dict[str, Any] = {}
+    for name, info in clusters.items():
+        outputs[name] = {
+            "cloud": info.cloud,
+            "region": info.region,
+            "kubernetes_version": info.kubernetes_version,
+            "endpoint": info.endpoint,
+            "oidc_issuer": info.oidc_issuer,
+            "kubeconfig": pulumi.Output.secret(info.kubeconfig),
+            "node_pools": {
+                pool.name: {
+                    "architecture": pool.architecture,
+                    "instance_types": list(pool.instance_types),
+                    "accelerator": (
+                        f"{pool.accelerator.vendor}-{pool.accelerator.model}"
+                        if pool.accelerator is not None
+                        else None
+                    ),
+                    "sharing": pool.accelerator.sharing if pool.accelerator is not None else None,
+                    "spot": pool.spot,
+                    "min_size": pool.min_size,
+                    "max_size": pool.max_size,
+                }
+                for pool in info.node_pools
+            },
+        }
+    return outputs
