@@ -1,0 +1,154 @@
+"""Observability rules: dashboards and metrics stay inside the network; data has retention.
+
+kube-prometheus-stack keeps Prometheus data for 10 days unless `prometheusSpec.retention` is
+set; a CloudWatch log group without `retentionInDays` keeps logs forever (and bills for
+them); a CLS topic's `period` is its retention in days.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .base import Rule, Subject, get, number, plain, schema
+from .kube import HELM_RELEASE, exposed_services_in_values
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+CLS_TOPIC = "tencentcloud:Cls/topic:Topic"
+STACK_CHART = "kube-prometheus-stack"
+DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
+DAYS_PER_UNIT = {
+    "ms": 1 / 86_400_000,
+    "s": 1 / 86_400,
+    "m": 1 / 1440,
+    "h": 1 / 24,
+    "d": 1,
+    "w": 7,
+    "y": 365,
+}
+
+
+def chart_name(release: Subject) -> str:
+    """`kube-prometheus-stack` from `prometheus-community/kube-prometheus-stack` or an OCI
+    reference."""
+    chart = get(release.props, "chart")
+    return str(chart).rstrip("/").rsplit("/", 1)[-1] if isinstance(chart, str) else ""
+
+
+def _values(release: Subject) -> Mapping[str, Any]:
+    values = plain(get(release.props, "values"))
+    return values if isinstance(values, Mapping) else {}
+
+
+def _component_values(release: Subject, component: str) -> Mapping[str, Any] | None:
+    """Values of one component (`grafana`, `prometheus`) of a monitoring release."""
+    chart = chart_name(release)
+    values = _values(release)
+    if chart == STACK_CHART:
+        found = values.get(component)
+        return found if isinstance(found, Mapping) else {}
+    if chart == component:
+        return values
+    return None
+
+
+def _not_public(component: str, *extra: str) -> Any:
+    def check(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+        for name in (component, *extra):
+            values = _component_values(resource, name)
+            if values is None:
+                continue
+            for where in exposed_services_in_values(values):
+                yield f"{name} is reachable from outside the VPC: {where}"
+
+    return check
+
+
+def parse_days(duration: Any) -> float | None:
+    """Days in a Prometheus duration (`30d`, `12h`, `1y`); None when not one."""
+    match = DURATION.match(str(duration)) if duration is not None else None
+    return int(match.group(1)) * DAYS_PER_UNIT[match.group(2)] if match else None
+
+
+def _prometheus_retention(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    chart = chart_name(resource)
+    values = _values(resource)
+    if chart == STACK_CHART:
+        retention = get(values, "prometheus.prometheusSpec.retention")
+        where = "prometheus.prometheusSpec.retention"
+    elif chart == "prometheus":
+        retention = get(values, "server.retention")
+        where = "server.retention"
+    else:
+        return
+    minimum = number(config.get("minDays")) or 0
+    days = parse_days(retention)
+    if retention is None:
+        yield f"Prometheus retention is not set ({where}; the chart default is 10d)"
+    elif days is None:
+        yield f"Prometheus retention {retention!r} is not a duration"
+    elif days < minimum:
+        yield f"Prometheus keeps {retention} of metrics (at least {minimum:g}d here)"
+
+
+def _log_retention(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    key = "retentionInDays" if resource.type == LOG_GROUP else "period"
+    days = number(get(resource.props, key))
+    minimum = number(config.get("minDays")) or 0
+    maximum = number(config.get("maxDays")) or 0
+    if not days:
+        yield f"log retention is not set ({key}: logs are kept, and billed, forever)"
+    elif days < minimum:
+        yield f"logs are kept {days:g} days (at least {minimum:g} here)"
+    elif maximum and days > maximum:
+        yield f"logs are kept {days:g} days (at most {maximum:g} here)"
+
+
+RULES = [
+    Rule(
+        name="grafana-not-public",
+        group="observability",
+        description="Grafana is not exposed outside the VPC.",
+        severity="high",
+        anchor="tkestack (internal-only dashboards)",
+        remediation="Keep Grafana's service ClusterIP or behind an internal load balancer.",
+        check=_not_public("grafana"),
+        types=frozenset({HELM_RELEASE}),
+    ),
+    Rule(
+        name="prometheus-not-public",
+        group="observability",
+        description="Prometheus and Alertmanager are not exposed outside the VPC.",
+        severity="high",
+        anchor="tkestack (unauthenticated metrics APIs stay internal)",
+        remediation="Keep the services ClusterIP or behind an internal load balancer.",
+        check=_not_public("prometheus", "alertmanager"),
+        types=frozenset({HELM_RELEASE}),
+    ),
+    Rule(
+        name="prometheus-retention-set",
+        group="observability",
+        description="Prometheus retention is set explicitly and long enough for the tier.",
+        severity="low",
+        anchor="tkestack",
+        remediation="Set `observability.metrics_retention_days`.",
+        check=_prometheus_retention,
+        types=frozenset({HELM_RELEASE}),
+        config={"minDays": schema("integer", 1, "Shortest allowed metrics retention (days).")},
+    ),
+    Rule(
+        name="log-retention-set",
+        group="observability",
+        description="Log groups/topics have a retention within the tier's bounds.",
+        severity="low",
+        anchor="checkov CKV_AWS_66",
+        remediation="Set `observability.logs_retention_days`.",
+        check=_log_retention,
+        types=frozenset({LOG_GROUP, CLS_TOPIC}),
+        config={
+            "minDays": schema("integer", 1, "Shortest allowed log retention (days)."),
+            "maxDays": schema("integer", 3653, "Longest allowed log retention (days)."),
+        },
+    ),
+]

@@ -1,0 +1,327 @@
+"""Registry rules: immutable tags, scanning, encryption, exposure, retention, image sources.
+
+Provider defaults that matter here: ECR `imageTagMutability` defaults to MUTABLE,
+`imageScanningConfiguration.scanOnPush` to false and encryption to AES256 with an AWS-owned
+key; a repository without a lifecycle policy keeps every image forever. TCR namespaces
+default to `isAutoScan: false`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .base import (
+    Rule,
+    Stack,
+    Subject,
+    boolean,
+    get,
+    items,
+    matches,
+    number,
+    plain,
+    schema,
+    string_list,
+    strings,
+)
+from .kube import (
+    HELM_RELEASE,
+    WORKLOAD_TYPES,
+    image_registry,
+    image_repository,
+    image_tag,
+    images_of_helm_values,
+    images_of_workload,
+)
+
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+ECR_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+ECR_PULL_THROUGH = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+ECR_PUBLIC_REPOSITORY = "aws:ecrpublic/repository:Repository"
+TCR_INSTANCE = "tencentcloud:Tcr/instance:Instance"
+TCR_NAMESPACE = "tencentcloud:Tcr/namespace:Namespace"
+TCR_IMMUTABLE = "tencentcloud:Tcr/immutableTagRule:ImmutableTagRule"
+TCR_RETENTION = "tencentcloud:Tcr/tagRetentionRule:TagRetentionRule"
+
+IMMUTABLE = frozenset({"IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"})
+
+
+def _document(value: Any) -> Any:
+    """A JSON policy document given as a string or as an object."""
+    value = plain(value)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _referenced(stack: Stack, types: tuple[str, ...]) -> set[str]:
+    """URNs that resources of `types` depend on."""
+    return {dep for resource in stack.of_type(*types) for dep in resource.dependencies}
+
+
+def _names(stack: Stack, type_: str, key: str) -> set[str]:
+    return {str(get(r.props, key)) for r in stack.of_type(type_) if get(r.props, key)}
+
+
+def _immutable_tags(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for repository in stack.of_type(ECR_REPOSITORY):
+        mutability = get(repository.props, "imageTagMutability", "MUTABLE")
+        if mutability not in IMMUTABLE:
+            yield (
+                repository.urn,
+                (
+                    f"image tags can be overwritten (imageTagMutability {mutability};"
+                    " unset defaults to MUTABLE)"
+                ),
+            )
+    ruled = _referenced(stack, (TCR_IMMUTABLE,)) | _names(stack, TCR_IMMUTABLE, "namespaceName")
+    for namespace in stack.of_type(TCR_NAMESPACE):
+        if namespace.urn not in ruled and get(namespace.props, "name") not in ruled:
+            yield namespace.urn, "TCR namespace has no immutable tag rule"
+
+
+def _scan_on_push(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    registry_wide = False
+    for scanning in stack.of_type(ECR_SCANNING):
+        for rule in items(get(scanning.props, "rules")):
+            filters = [get(f, "filter") for f in items(get(rule, "repositoryFilters"))]
+            if get(rule, "scanFrequency") in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN") and "*" in filters:
+                registry_wide = True
+    if not registry_wide:
+        for repository in stack.of_type(ECR_REPOSITORY):
+            if not boolean(get(repository.props, "imageScanningConfiguration.scanOnPush"), False):
+                yield (
+                    repository.urn,
+                    (
+                        "pushed images are not scanned (imageScanningConfiguration.scanOnPush is"
+                        " false or unset, and no registry-wide scanning rule covers '*')"
+                    ),
+                )
+    for namespace in stack.of_type(TCR_NAMESPACE):
+        if not boolean(get(namespace.props, "isAutoScan"), default=False):
+            yield namespace.urn, "TCR namespace does not scan pushed images (isAutoScan)"
+
+
+def _encryption(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    configs = items(get(resource.props, "encryptionConfigurations"))
+    kind = get(configs[0], "encryptionType", "AES256") if configs else "AES256"
+    if config.get("requireKms") and kind != "KMS":
+        yield f"repository is encrypted with {kind}, not a customer-managed KMS key"
+
+
+def _statement_public(statement: Any) -> bool:
+    if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+        return False
+    principal = statement.get("Principal")
+    wildcard = principal == "*" or (
+        isinstance(principal, Mapping)
+        and any(v == "*" or (isinstance(v, list) and "*" in v) for v in principal.values())
+    )
+    return wildcard and not statement.get("Condition")
+
+
+def _not_public(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    props = resource.props
+    if resource.type == ECR_PUBLIC_REPOSITORY:
+        yield "public ECR repository: anyone on the internet can pull"
+    elif resource.type == ECR_REPOSITORY_POLICY:
+        document = _document(get(props, "policy"))
+        statements = document.get("Statement") if isinstance(document, Mapping) else None
+        if isinstance(statements, Mapping):
+            statements = [statements]
+        if any(_statement_public(s) for s in statements or []):
+            yield "repository policy allows any principal ('*') without a condition"
+    elif resource.type == TCR_NAMESPACE:
+        if boolean(get(props, "isPublic"), default=False):
+            yield "TCR namespace is public (isPublic)"
+    elif resource.type == TCR_INSTANCE and boolean(get(props, "openPublicOperation"), False):
+        cidrs = [get(p, "cidrBlock") for p in items(get(props, "securityPolicies"))]
+        if not cidrs or "0.0.0.0/0" in cidrs:
+            yield "TCR instance is reachable from the whole internet"
+
+
+def _lifecycle(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    covered = _referenced(stack, (ECR_LIFECYCLE,))
+    for repository in stack.of_type(ECR_REPOSITORY):
+        if repository.urn not in covered:
+            yield repository.urn, "repository has no lifecycle policy: images are kept forever"
+    retained = _referenced(stack, (TCR_RETENTION,)) | _names(stack, TCR_RETENTION, "namespaceName")
+    for namespace in stack.of_type(TCR_NAMESPACE):
+        if namespace.urn not in retained and get(namespace.props, "name") not in retained:
+            yield namespace.urn, "TCR namespace has no tag retention rule"
+
+
+def _untagged_expiry(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    document = _document(get(resource.props, "policy"))
+    rules = document.get("rules") if isinstance(document, Mapping) else None
+    maximum = number(config.get("maxUntaggedDays")) or 0
+    untagged_days = None
+    keeps_count = False
+    for rule in rules if isinstance(rules, list) else []:
+        selection = rule.get("selection", {}) if isinstance(rule, Mapping) else {}
+        if rule.get("action", {}).get("type") != "expire":
+            continue
+        if selection.get("tagStatus") == "untagged" and selection.get("countType") == (
+            "sinceImagePushed"
+        ):
+            untagged_days = number(selection.get("countNumber"))
+        if selection.get("countType") == "imageCountMoreThan":
+            keeps_count = True
+    if untagged_days is None:
+        yield "lifecycle policy does not expire untagged images"
+    elif untagged_days > maximum:
+        yield f"untagged images are kept {untagged_days:g} days (at most {maximum:g})"
+    if config.get("requireImageCount") and not keeps_count:
+        yield "lifecycle policy keeps unlimited tagged images (no imageCountMoreThan rule)"
+
+
+def _images(resource: Subject) -> list[tuple[str, str, bool]]:
+    if resource.type == HELM_RELEASE:
+        return images_of_helm_values(plain(get(resource.props, "values")) or {})
+    return [(where, image, True) for where, image in images_of_workload(resource)]
+
+
+def _approved(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    patterns = strings(config.get("approvedRegistries"))
+    if resource.type == ECR_PULL_THROUGH:
+        upstream = get(resource.props, "upstreamRegistryUrl")
+        if isinstance(upstream, str) and not matches(upstream, patterns):
+            yield f"pull-through cache from unapproved upstream {upstream}"
+        return
+    for where, image, explicit in _images(resource):
+        if not explicit:
+            continue  # the chart's default registry: not visible here
+        repository = image_repository(image.replace(":<chart default>", ""))
+        if not (matches(image_registry(repository), patterns) or matches(repository, patterns)):
+            yield f"{where}: image {image} is not from an approved registry"
+
+
+def _no_latest(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    for where, image, _ in _images(resource):
+        if image.endswith(":<chart default>"):
+            continue
+        tag = image_tag(image)
+        if tag == "latest":
+            yield f"{where}: image {image} uses the mutable :latest tag"
+        elif tag is None and "@" not in image:
+            yield f"{where}: image {image} has no tag (pulls :latest)"
+
+
+RULES = [
+    Rule(
+        name="registry-immutable-tags",
+        group="registry",
+        description="Registry tags are immutable once pushed.",
+        severity="high",
+        anchor="checkov CKV_AWS_51",
+        remediation="Keep `registry.immutable_tags: true`.",
+        check=_immutable_tags,
+        stack=True,
+    ),
+    Rule(
+        name="registry-scan-on-push",
+        group="registry",
+        description="Every pushed image is scanned for vulnerabilities.",
+        severity="medium",
+        anchor="checkov CKV_AWS_163",
+        remediation="Keep `registry.scan_on_push: true`.",
+        check=_scan_on_push,
+        stack=True,
+    ),
+    Rule(
+        name="registry-encryption-kms",
+        group="registry",
+        description="Repositories are encrypted at rest, with a customer KMS key where required.",
+        severity="medium",
+        anchor="checkov CKV_AWS_136",
+        remediation="Set encryptionConfigurations to KMS with the environment's key.",
+        check=_encryption,
+        types=frozenset({ECR_REPOSITORY}),
+        config={"requireKms": schema("boolean", False, "Require a customer-managed KMS key.")},
+    ),
+    Rule(
+        name="registry-not-public",
+        group="registry",
+        description="Registries and repositories are not readable by the whole internet.",
+        severity="critical",
+        anchor="checkov CKV_AWS_32",
+        remediation="Remove public principals / public namespaces; pull through VPC endpoints.",
+        check=_not_public,
+        types=frozenset(
+            {ECR_PUBLIC_REPOSITORY, ECR_REPOSITORY_POLICY, TCR_NAMESPACE, TCR_INSTANCE}
+        ),
+    ),
+    Rule(
+        name="registry-lifecycle-policy",
+        group="registry",
+        description="Every repository has a lifecycle (retention) policy.",
+        severity="low",
+        anchor="tkestack (ECR lifecycle policies / TCR tag retention)",
+        remediation="Keep `registry.untagged_expiry_days` and `keep_last_images` set.",
+        check=_lifecycle,
+        stack=True,
+    ),
+    Rule(
+        name="registry-untagged-expiry",
+        group="registry",
+        description="Lifecycle policies expire untagged images within N days and cap tagged"
+        " images.",
+        severity="low",
+        anchor="tkestack",
+        remediation="Lower `registry.untagged_expiry_days`.",
+        check=_untagged_expiry,
+        types=frozenset({ECR_LIFECYCLE}),
+        config={
+            "maxUntaggedDays": schema("integer", 30, "Most days untagged images are kept."),
+            "requireImageCount": schema(
+                "boolean", True, "Require a keep-last-N rule for tagged images."
+            ),
+        },
+    ),
+    Rule(
+        name="images-from-approved-registries",
+        group="registry",
+        description="Workloads pull images only from approved registries.",
+        severity="high",
+        anchor="tkestack; Kyverno restrict-image-registries",
+        remediation="Pull through the platform registry (or add the registry to the policy"
+        " config after review).",
+        check=_approved,
+        types=frozenset({*WORKLOAD_TYPES, HELM_RELEASE, ECR_PULL_THROUGH}),
+        config={
+            "approvedRegistries": string_list(
+                [
+                    "*.dkr.ecr.*.amazonaws.com",
+                    "*.tencentcloudcr.com",
+                    "ccr.ccs.tencentyun.com",
+                    "public.ecr.aws",
+                    "registry.k8s.io",
+                    "quay.io",
+                    "nvcr.io",
+                    "ghcr.io",
+                    "docker.io/grafana/*",
+                    "docker.io/goharbor/*",
+                    "docker.io/projecthami/*",
+                ],
+                "Shell patterns of approved registry hosts or repositories.",
+            )
+        },
+    ),
+    Rule(
+        name="no-latest-tag",
+        group="registry",
+        description="Images are pinned by tag or digest, never :latest or untagged.",
+        severity="medium",
+        anchor="checkov CKV_K8S_14",
+        remediation="Pin a version tag (or a digest).",
+        check=_no_latest,
+        types=frozenset({*WORKLOAD_TYPES, HELM_RELEASE}),
+    ),
+]
