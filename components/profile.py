@@ -203,6 +203,12 @@ class ClusterInfo:
     """The cloud's own handle of the cluster: the EKS cluster name, the TKE cluster id
     (`cls-...`); None for attached clusters. Identity mapping needs it (EKS access entries and
     pod identity associations, the TKE cluster's CAM OIDC provider)."""
+    vpc_id: pulumi.Output[str] | None = None
+    """The cluster's VPC where the platform created it; None for attached clusters. The TCR
+    registry is attached to it for private pulls."""
+    node_subnet_ids: list[pulumi.Output[str]] = field(default_factory=list)
+    """Subnets of the cluster's nodes (the TCR private endpoint and TKE internal load
+    balancers go in the first); empty for attached clusters."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     """Resources that must exist before anything is installed inside (node pools, add-ons)."""
 
