@@ -40,7 +40,7 @@ CLUSTERS = [
         "cloud": "tencentcloud",
         "region": "ap-guangzhou",
         "kubernetes_version": "1.32",
-        "network": {"vpc_cidr": "10.1.0.0/16"},
+        "network": {"vpc_cidr": "10.1.0.0/16", "pod_cidr": "172.20.0.0/16"},
         "node_pools": [
             {"name": "general", "instance_types": ["S5.LARGE8"], "max_size": 4},
             {
