@@ -426,11 +426,13 @@ class Observability(pulumi.ComponentResource):
         }
 
     def _create_grafana_secrets(self, namespace: k8s.core.v1.Namespace) -> list[pulumi.Resource]:
+        # Explicit provider: stacks disable default providers (`pulumi:disable-default-providers`).
+        provider = random.Provider(f"{self._name}-random", opts=pulumi.ResourceOptions(parent=self))
         password = random.RandomPassword(
             f"{self._name}-grafana-password",
             length=32,
             special=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )
         self.grafana_admin_password = pulumi.Output.secret(password.result)
         admin = k8s.core.v1.Secret(

@@ -77,7 +77,8 @@ class RegistryArgs(TypedDict, total=False):
     """TCR instance name (globally unique, its domain is `<name>.tencentcloudcr.com`).
     Default: `<cluster>-registry`."""
     vpc_id: NotRequired[pulumi.Input[str]]
-    """Tencent Cloud: the cluster's VPC, attached to the TCR instance (private pulls)."""
+    """Tencent Cloud: the cluster's VPC, attached to the TCR instance (private pulls). Without
+    it nodes cannot reach the (private) instance: the composer warns."""
     subnet_id: NotRequired[pulumi.Input[str]]
     """Tencent Cloud: the subnet the TCR private endpoint is placed in."""
     harbor_storage_gib: NotRequired[int]
@@ -152,8 +153,8 @@ def validate_registry_args(args: RegistryArgs) -> list[str]:
             problems.append(
                 f"tencent_edition: TCR replicates only on the premium edition, not {edition}"
             )
-        if args.get("vpc_id") is None or args.get("subnet_id") is None:
-            problems.append("vpc_id/subnet_id: TCR is reached privately through a VPC attachment")
+        if (args.get("vpc_id") is None) != (args.get("subnet_id") is None):
+            problems.append("vpc_id/subnet_id: the TCR VPC attachment needs both")
     return problems
 
 
@@ -188,7 +189,7 @@ class Registry(pulumi.ComponentResource):
             self.handle = self._create_tcr()
         else:
             self.handle = self._create_harbor()
-        if cloud == "tencentcloud":
+        if cloud == "tencentcloud" and args.get("vpc_id") is not None:
             self._attach_vpc()
         self.endpoint = self.handle.endpoint
         outputs: dict[str, object] = {"endpoint": self.endpoint}
@@ -342,17 +343,21 @@ class Registry(pulumi.ComponentResource):
                 k8s_opts, pulumi.ResourceOptions(protect=settings.protect)
             ),
         )
+        # Explicit provider: stacks disable default providers (`pulumi:disable-default-providers`).
+        random_opts = pulumi.ResourceOptions(
+            parent=self,
+            provider=random.Provider(
+                f"{self._name}-random", opts=pulumi.ResourceOptions(parent=self)
+            ),
+        )
         admin = random.RandomPassword(
-            f"{self._name}-admin-password",
-            length=24,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            f"{self._name}-admin-password", length=24, special=False, opts=random_opts
         )
         secret_key = random.RandomPassword(
             f"{self._name}-secret-key",
             length=HARBOR_SECRET_KEY_LENGTH,
             special=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=random_opts,
         )
         credentials = k8s.core.v1.Secret(
             f"{self._name}-credentials",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .clusters import SecretConfig, build_clusters, cluster_outputs
+from .platform import build_platform, platform_outputs
 from .providers import CloudProviders
 from .spec import EnvironmentSpec
 
@@ -22,7 +23,9 @@ def compose(env: EnvironmentSpec, secret_config: SecretConfig) -> dict[str, Any]
     """
     providers = CloudProviders(env)
     clusters = build_clusters(env, providers, secret_config)
+    platform = build_platform(env, clusters)
     return {
         "environment": {"name": env.name, "tier": env.tier},
         "clusters": cluster_outputs(clusters),
+        "platform": platform_outputs(platform),
     }

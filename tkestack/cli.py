@@ -32,6 +32,7 @@ stderr = Console(stderr=True)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
 CLUSTER_TYPE = "tkestack:index:Cluster"
+PLATFORM_SERVICES_TYPE = "tkestack:index:PlatformServices"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -117,7 +118,8 @@ def cluster_of(
     """Name of the `Cluster` component a resource belongs to, if any."""
     current: engine.RenderedResource | None = resource
     while current is not None:
-        if current.type == CLUSTER_TYPE:
+        # Platform services are named after the cluster they are installed in.
+        if current.type in (CLUSTER_TYPE, PLATFORM_SERVICES_TYPE):
             return current.name
         current = by_urn.get(current.parent) if current.parent else None
     return None

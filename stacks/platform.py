@@ -1,0 +1,258 @@
+"""Platform step of the composition: registry, observability and GPU stack per cluster.
+
+From the environment spec to one `PlatformServices` per cluster:
+
+- registries are regional: the first cluster of a cloud region owns the registry, later
+  clusters of that region share its handle; images replicate to the environment's other
+  regions of the same cloud when `registry.replicate` is set;
+- retention and volumes follow the tier unless the spec sets them;
+- one central Grafana per environment (`observability.central_cluster`, default the first
+  cluster), with every other cluster as a data source; so the central cluster is composed
+  last, once the others' endpoints exist;
+- the GPU stack on every cluster with GPU pools, with each pool's sharing mode.
+
+Every problem found (an add-on that fits on no pool, a spec option this distribution does not
+offer) is collected with its key path and reported at once, before any platform resource is
+registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from ..components.gpu_stack import GpuStackArgs
+from ..components.observability import ObservabilityArgs, RetentionSettings
+from ..components.platform_services import PlatformServices, PlatformServicesArgs, platform_plan
+from ..components.profile import ClusterInfo
+from ..components.registry import UPSTREAMS_NEEDING_CREDENTIALS, RegistryArgs
+from ..components.registry_namespace import RegistrySettings
+from .problems import format_path
+from .spec import EnvironmentSpec, Tier
+
+TIER_RETENTION: dict[Tier, RetentionSettings] = {
+    "dev": RetentionSettings(3, 3, None, None),
+    "staging": RetentionSettings(15, 14, 50, 50),
+    "prod": RetentionSettings(30, 30, 200, 200),
+}
+"""Defaults by tier (docs/components/observability.md). Logs volumes follow metrics volumes:
+the spec has no separate key for them."""
+INTERNAL_LOAD_BALANCER: dict[str, str] = {
+    "aws": "service.beta.kubernetes.io/aws-load-balancer-internal",
+    "tencentcloud": "service.kubernetes.io/qcloud-loadbalancer-internal-subnetid",
+}
+"""Annotation that makes a LoadBalancer Service internal, per cloud (in-tree AWS cloud
+provider; TKE takes the subnet the internal CLB is placed in)."""
+
+
+@dataclass(frozen=True)
+class ClusterNetwork:
+    """The network of a cluster, where the platform needs it (TCR VPC attachment, TKE
+    internal load balancers)."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+
+
+def _reported_networks(clusters: Mapping[str, ClusterInfo]) -> dict[str, ClusterNetwork]:
+    """Networks the clusters report in their `ClusterInfo` (`vpc_id`, first node subnet)."""
+    return {
+        name: ClusterNetwork(vpc_id=info.vpc_id, subnet_id=info.node_subnet_ids[0])
+        for name, info in clusters.items()
+        if info.vpc_id is not None and info.node_subnet_ids
+    }
+
+
+def retention(env: EnvironmentSpec) -> RetentionSettings:
+    """Retention and volume sizes: the spec's values over the tier's defaults."""
+    spec = env.observability
+    default = TIER_RETENTION[env.tier]
+    metrics_volume = (
+        spec.metrics_volume_gib
+        if spec.metrics_volume_gib is not None
+        else default.metrics_volume_gib
+    )
+    return RetentionSettings(
+        metrics_retention_days=spec.metrics_retention_days
+        if spec.metrics_retention_days is not None
+        else default.metrics_retention_days,
+        logs_retention_days=spec.logs_retention_days
+        if spec.logs_retention_days is not None
+        else default.logs_retention_days,
+        metrics_volume_gib=metrics_volume,
+        logs_volume_gib=metrics_volume if metrics_volume is not None else default.logs_volume_gib,
+    )
+
+
+def registry_settings(env: EnvironmentSpec) -> RegistrySettings:
+    """The spec's registry policy; stateful pieces are protected in prod."""
+    spec = env.registry
+    return RegistrySettings(
+        immutable_tags=spec.immutable_tags,
+        scan_on_push=spec.scan_on_push,
+        untagged_expiry_days=spec.untagged_expiry_days,
+        keep_last_images=spec.keep_last_images,
+        protect=env.tier == "prod",
+    )
+
+
+def _spec_problems(env: EnvironmentSpec) -> list[str]:
+    """Options of the spec this distribution does not offer yet, with their paths."""
+    problems = []
+    if env.observability.enabled and env.observability.managed_metrics != "none":
+        problems.append(
+            "observability.managed_metrics: remote-write to a managed Prometheus"
+            f" ({env.observability.managed_metrics}) is not offered yet; use 'none'"
+        )
+    if env.observability.enabled and env.observability.alert_receiver_secret is not None:
+        problems.append(
+            "observability.alert_receiver_secret: Alertmanager receivers are not wired yet;"
+            " remove the key (alerts are visible in Alertmanager and Grafana)"
+        )
+    if env.registry.enabled and any(cluster.cloud == "aws" for cluster in env.clusters):
+        for index, upstream in enumerate(env.registry.pull_through_caches):
+            if upstream in UPSTREAMS_NEEDING_CREDENTIALS:
+                problems.append(
+                    f"registry.pull_through_caches[{index}]: ECR caches {upstream} only with"
+                    " registry credentials, which the spec cannot hold yet; remove it"
+                )
+    return problems
+
+
+def _central_cluster(env: EnvironmentSpec) -> str:
+    central = env.observability.central_cluster
+    return central if central is not None else env.clusters[0].name
+
+
+def _registry_key(info: ClusterInfo) -> tuple[str, str]:
+    """Clusters with the same key share a registry: a cloud region; Harbor is per cluster."""
+    if info.cloud == "attached" or info.region is None:
+        return (info.cloud, info.name)
+    return (info.cloud, info.region)
+
+
+def _replication_regions(env: EnvironmentSpec, cloud: str) -> list[str]:
+    if not env.registry.replicate:
+        return []
+    return sorted({c.region for c in env.clusters if c.cloud == cloud and c.region is not None})
+
+
+def _services_args(
+    env: EnvironmentSpec,
+    info: ClusterInfo,
+    network: ClusterNetwork | None,
+    owners: Mapping[tuple[str, str], PlatformServices],
+    peers: list[Any],
+) -> PlatformServicesArgs:
+    """The `PlatformServices` arguments of one cluster."""
+    central = info.name == _central_cluster(env)
+    args = PlatformServicesArgs(cluster=info)
+    if env.registry.enabled:
+        registry = RegistryArgs(
+            cluster=info,
+            settings=registry_settings(env),
+            replication_regions=_replication_regions(env, info.cloud),
+            tencent_edition=env.registry.tencent_edition,
+            harbor_storage_gib=env.registry.harbor_storage_gib,
+            tags=dict(env.tags),
+        )
+        if info.cloud == "aws":
+            registry["account_id"] = env.identity.aws_account_id
+            registry["pull_through_caches"] = list(env.registry.pull_through_caches)
+        if network is not None:
+            registry["vpc_id"] = network.vpc_id
+            registry["subnet_id"] = network.subnet_id
+        owner = owners.get(_registry_key(info))
+        if owner is not None and owner.registry is not None:
+            registry["shared"] = owner.registry.handle
+        args["registry"] = registry
+    else:
+        args["registry"] = None
+    if env.observability.enabled:
+        observability = ObservabilityArgs(
+            cluster=info, retention=retention(env), central=central, expose=not central
+        )
+        annotation = INTERNAL_LOAD_BALANCER.get(info.cloud)
+        if info.cloud == "aws" and annotation is not None:
+            observability["load_balancer_annotations"] = {annotation: "true"}
+        elif info.cloud == "tencentcloud" and annotation is not None and network is not None:
+            observability["load_balancer_annotations"] = {annotation: network.subnet_id}
+        if central:
+            observability["peers"] = peers
+        args["observability"] = observability
+    else:
+        args["observability"] = None
+    args["gpu"] = (
+        GpuStackArgs(cluster=info, driver=env.gpu.driver, dcgm_exporter=env.gpu.dcgm_exporter)
+        if info.gpu_pools
+        else None
+    )
+    return args
+
+
+def build_platform(
+    env: EnvironmentSpec,
+    clusters: Mapping[str, ClusterInfo],
+    networks: Mapping[str, ClusterNetwork] | None = None,
+) -> dict[str, PlatformServices]:
+    """Register the platform services of every cluster; returns them by cluster name.
+
+    `clusters` holds every cluster's `ClusterInfo` by name; `networks` the VPC of clusters
+    whose platform needs it (Tencent Cloud). Raises `pulumi.RunError` listing every problem,
+    each with its path, before any platform resource is registered.
+    """
+    networks = {**_reported_networks(clusters), **(networks or {})}
+    problems = _spec_problems(env)
+    central = _central_cluster(env)
+    ordered = sorted(enumerate(env.clusters), key=lambda item: (item[1].name == central, item[0]))
+    # Dry run of the plan of every cluster: catch every problem before registering anything.
+    for index, spec in ordered:
+        at = format_path(("clusters", index))
+        info = clusters[spec.name]
+        args = _services_args(env, info, networks.get(spec.name), {}, [])
+        _, found = platform_plan(args, f"{at}.platform")
+        problems += found
+    if problems:
+        raise pulumi.RunError(
+            "platform services cannot be installed as declared:\n"
+            + "\n".join(f"  {problem}" for problem in sorted(set(problems)))
+        )
+    services: dict[str, PlatformServices] = {}
+    owners: dict[tuple[str, str], PlatformServices] = {}
+    peers: list[Any] = []
+    for _, spec in ordered:
+        info = clusters[spec.name]
+        if spec.cloud == "tencentcloud" and env.registry.enabled and spec.name not in networks:
+            pulumi.log.warn(
+                f"cluster {spec.name} reports no VPC: its TCR registry is not VPC-attached, so"
+                " nodes cannot pull from it privately until the cluster reports vpc_id"
+            )
+        args = _services_args(env, info, networks.get(spec.name), owners, peers)
+        try:
+            created = PlatformServices(spec.name, args)
+        except ValueError as error:  # the dry run above guards; no traceback
+            raise pulumi.RunError(str(error)) from None
+        services[spec.name] = created
+        owners.setdefault(_registry_key(info), created)
+        if created.observability is not None and created.observability.endpoints is not None:
+            peers.append(created.observability.endpoints)
+    return {name: services[name] for name in sorted(services)}
+
+
+def platform_outputs(services: Mapping[str, PlatformServices]) -> dict[str, Any]:
+    """Stack outputs per cluster: add-ons, registry host, GPU sharing, Grafana password."""
+    outputs: dict[str, Any] = {}
+    for name, service in services.items():
+        entry: dict[str, Any] = {"addons": service.addon_keys}
+        if service.registry is not None:
+            entry["registry"] = service.registry.endpoint
+        if service.gpu_stack is not None:
+            entry["gpu_sharing"] = service.gpu_stack.sharing
+        observability = service.observability
+        if observability is not None and observability.grafana_admin_password is not None:
+            entry["grafana_admin_password"] = observability.grafana_admin_password
+        outputs[name] = entry
+    return outputs
