@@ -173,6 +173,8 @@ class Cluster(pulumi.ComponentResource):
             node_pools=[pool.profile for pool in self.node_pools],
             cloud_provider=args.get("cloud_provider"),
             cloud_cluster_id=access.cloud_cluster_id,
+            vpc_id=access.vpc_id,
+            node_subnet_ids=list(access.node_subnet_ids),
             depends_on=[*self.node_pools, *access.ready],
         )
         self.register_outputs(

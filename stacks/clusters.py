@@ -17,6 +17,7 @@ from ..components.cluster import AttachedArgs, Cluster, ClusterArgs
 from ..components.node_pool import PoolSpec
 from ..components.profile import ClusterInfo, Taint
 from .providers import CloudProviders
+from .rules import tke_pod_cidr
 from .spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
 
 SecretConfig = Callable[[str], pulumi.Output[str]]
@@ -63,13 +64,14 @@ def cluster_args(
     """A cluster spec as `Cluster` arguments (hardened by tier)."""
     prod = env.tier == "prod"
     network = cluster.network
+    pod_cidr = tke_pod_cidr(network) if cluster.cloud == "tencentcloud" else network.pod_cidr
     args: ClusterArgs = {
         "cloud": cluster.cloud,
         "kubernetes_version": cluster.kubernetes_version,
         "region": cluster.region,
         "vpc_cidr": str(network.vpc_cidr) if network.vpc_cidr is not None else None,
         "service_cidr": str(network.service_cidr) if network.service_cidr is not None else None,
-        "pod_cidr": str(network.pod_cidr) if network.pod_cidr is not None else None,
+        "pod_cidr": str(pod_cidr) if pod_cidr is not None else None,
         "endpoint_exposure": cluster.endpoint.exposure,
         "public_access_cidrs": [str(cidr) for cidr in cluster.endpoint.public_access_cidrs],
         "arm_opt_in_taint": cluster.arm_opt_in_taint,

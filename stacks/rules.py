@@ -69,10 +69,12 @@ def environment_problems(env: Any) -> list[Problem]:
             else:
                 seen_names[name] = index
         problems.extend(_cluster_problems(raw_cluster, at, allowed_regions, tier))
+        problems.extend(_cloud_cluster_problems(raw_cluster, at))
         cluster = _valid(ClusterSpec, raw_cluster)
         if cluster is not None and cluster.name not in clusters:
             clusters[cluster.name] = cluster
     problems.extend(_network_overlaps(env.get("clusters")))
+    problems.extend(_gpu_driver_problems(env.get("gpu"), clusters))
     problems.extend(_tenant_problems(env.get("tenants"), clusters, tier))
     problems.extend(_tenant_capacity_problems(env.get("tenants"), clusters, tier))
     problems.extend(_identity_problems(env.get("identity"), env.get("tenants")))
@@ -345,8 +347,13 @@ def _network_overlaps(raw_clusters: Any) -> list[Problem]:
         if network is None:
             continue
         own = [(key, cidr) for key in ("vpc_cidr", "pod_cidr") if (cidr := getattr(network, key))]
+        derived = tke_pod_cidr(network) if raw.get("cloud") == "tencentcloud" else None
+        if network.pod_cidr is None and derived is not None:
+            own.append(("pod_cidr", derived))
         for key, cidr in own:
             where = f"clusters[{index}].network.{key}"
+            if key == "pod_cidr" and network.pod_cidr is None:
+                where += " derived from vpc_cidr; set it to choose another"
             for other, other_where in seen:
                 if cidr.overlaps(other):
                     problems.append(
@@ -580,3 +587,121 @@ def _identity_problems(raw_identity: Any, raw_tenants: Any) -> list[Problem]:
                         )
                     )
     return problems
+
+
+# -- what the cloud backends (components/clouds/) can build --------------------------------
+
+TKE_POOL_NAME_MAX = 25
+"""TKE node pool names are at most 25 characters (tencentcloud_kubernetes_node_pool `name`)."""
+EKS_NODE_GROUP_NAME_MAX = 63
+PULUMI_AUTONAME_SUFFIX = 8
+"""Pulumi auto-names a resource `<name>-<7 random characters>` (so replacements can be
+created before the old one is deleted): `<cluster>-<pool>` gets 8 more characters."""
+PRIVATE_NETWORKS = tuple(
+    ipaddress.IPv4Network(cidr) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+
+
+def tke_pod_cidr(network: NetworkSpec) -> ipaddress.IPv4Network | None:
+    """A TKE cluster's pod CIDR (global router): `network.pod_cidr`, else derived from the
+    cluster's own VPC CIDR alone (so adding or removing another cluster never moves it): a VPC
+    in 10.0.0.0/8 gets 172.(16 + second octet % 16).0.0/16, any other VPC 10.(second octet)
+    .0.0/16. Overlaps with other clusters are reported like those of explicit CIDRs."""
+    if network.pod_cidr is not None:
+        return network.pod_cidr
+    if network.vpc_cidr is None:
+        return None
+    second_octet = network.vpc_cidr.network_address.packed[1]
+    if network.vpc_cidr.subnet_of(PRIVATE_NETWORKS[0]):
+        return ipaddress.IPv4Network(f"172.{16 + second_octet % 16}.0.0/16")
+    return ipaddress.IPv4Network(f"10.{second_octet}.0.0/16")
+
+
+def _cloud_cluster_problems(raw: dict[str, Any], at: KeyPath) -> list[Problem]:
+    """Combinations the EKS and TKE backends cannot build, with the key to change."""
+    cloud = raw.get("cloud")
+    cluster = _valid(ClusterSpec, raw)
+    if cloud not in ("aws", "tencentcloud") or cluster is None:
+        return []
+    problems: list[Problem] = []
+    pod_cidr = cluster.network.pod_cidr
+    if cloud == "tencentcloud":
+        if pod_cidr is not None and not any(
+            pod_cidr.subnet_of(private) for private in PRIVATE_NETWORKS
+        ):
+            problems.append(
+                Problem(
+                    (*at, "network", "pod_cidr"),
+                    f"{pod_cidr} must lie in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+                )
+            )
+    elif pod_cidr is not None:
+        problems.append(
+            Problem(
+                (*at, "network", "pod_cidr"),
+                "does not apply to EKS: the VPC CNI gives pods addresses of the VPC subnets",
+            )
+        )
+    if not any(pool.min_size >= 1 for pool in cluster.node_pools):
+        problems.append(
+            Problem(
+                (*at, "node_pools"),
+                "needs a pool with min_size >= 1: CoreDNS (and on TKE the API endpoint) need a"
+                " node before anything else can be installed",
+            )
+        )
+    for index, pool in enumerate(cluster.node_pools):
+        pool_at: KeyPath = (*at, "node_pools", index)
+        if cloud == "tencentcloud":
+            if len(pool.name) > TKE_POOL_NAME_MAX:
+                problems.append(
+                    Problem(
+                        (*pool_at, "name"),
+                        f"{pool.name!r} is {len(pool.name)} characters; TKE node pool names"
+                        f" are at most {TKE_POOL_NAME_MAX}",
+                    )
+                )
+            if (
+                pool.kubernetes_version is not None
+                and pool.kubernetes_version != cluster.kubernetes_version
+            ):
+                problems.append(
+                    Problem(
+                        (*pool_at, "kubernetes_version"),
+                        "TKE node pools run the cluster's version (they are upgraded with it);"
+                        " remove the key",
+                    )
+                )
+        else:
+            length = len(cluster.name) + 1 + len(pool.name) + PULUMI_AUTONAME_SUFFIX
+            if length > EKS_NODE_GROUP_NAME_MAX:
+                problems.append(
+                    Problem(
+                        (*pool_at, "name"),
+                        f"the node group name '{cluster.name}-{pool.name}-xxxxxxx' would be"
+                        f" {length} characters; EKS allows {EKS_NODE_GROUP_NAME_MAX}: shorten"
+                        " the pool or cluster name",
+                    )
+                )
+    return problems
+
+
+def _gpu_driver_problems(raw_gpu: Any, clusters: dict[str, ClusterSpec]) -> list[Problem]:
+    """The GPU operator cannot install drivers on EKS nodes (Amazon Linux 2023)."""
+    if not isinstance(raw_gpu, dict) or raw_gpu.get("driver") != "operator":
+        return []
+    eks_gpu = sorted(
+        cluster.name
+        for cluster in clusters.values()
+        if cluster.cloud == "aws" and any(pool.accelerator for pool in cluster.node_pools)
+    )
+    if not eks_gpu:
+        return []
+    return [
+        Problem(
+            ("gpu", "driver"),
+            f"'operator' cannot serve the EKS GPU pools of {', '.join(eks_gpu)}: EKS nodes run"
+            " Amazon Linux 2023 NVIDIA AMIs, which ship the driver, and the GPU operator's"
+            " driver containers do not support Amazon Linux 2023; use 'image'",
+        )
+    ]

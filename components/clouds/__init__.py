@@ -71,6 +71,10 @@ class ClusterAccess:
     """Kubeconfig context to use (None: the kubeconfig's current context)."""
     cloud_cluster_id: pulumi.Output[str] | None = None
     """The cloud's handle of the cluster (EKS cluster name, TKE `cls-...` id); None attached."""
+    vpc_id: pulumi.Output[str] | None = None
+    """The VPC the backend created for the cluster; None for attached clusters."""
+    node_subnet_ids: list[pulumi.Output[str]] = field(default_factory=list)
+    """Subnets of the nodes, one per zone (private subnets on AWS); empty for attached."""
     ready: list[pulumi.Resource] = field(default_factory=list)
     """Resources that must exist before anything is installed inside the cluster."""
 

@@ -572,5 +572,7 @@ class Backend(ClusterBackend):
             kubeconfig=pulumi.Output.secret(kubeconfig),
             oidc_issuer=self.oidc_issuer,
             cloud_cluster_id=self.eks.name,
+            vpc_id=self.vpc.id,
+            node_subnet_ids=[subnet.id for subnet in self.private_subnets],
             ready=[*self.addons_before_nodes, *after],
         )

@@ -373,5 +373,7 @@ class Backend(ClusterBackend):
             kubeconfig=pulumi.Output.secret(kubeconfig),
             oidc_issuer=self.tke.auth_options.apply(issuer_of),
             cloud_cluster_id=self.tke.id,
+            vpc_id=self.vpc.id,
+            node_subnet_ids=[subnet.id for subnet in self.subnets],
             ready=[endpoint],
         )
