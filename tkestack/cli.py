@@ -1,7 +1,7 @@
-"""`tkestack`: the offline command line (render; review and graph join it).
+"""`tkestack`: the offline command line (render, review, graph).
 
 Exit codes: 0 done; 2 invalid spec or usage (message on stderr naming key and file);
-1 internal error.
+1 internal error (`review`: 1 mandatory policy violations, 3 internal error).
 """
 
 from __future__ import annotations
@@ -81,8 +81,11 @@ def resolve_stack(env: str) -> tuple[Path, Path]:
     return stack_file, project
 
 
-def run_render(env: str, show_progress: bool) -> engine.Rendering:
-    """Render ENV, turning every failure into its exit code."""
+def run_render(
+    env: str, show_progress: bool, internal_code: int = EXIT_INTERNAL
+) -> engine.Rendering:
+    """Render ENV, turning every failure into its exit code (`internal_code` for failures
+    that are not the spec's fault)."""
     stack_file, project = resolve_stack(env)
     try:
         config = engine.read_stack_config(stack_file, project)
@@ -101,14 +104,14 @@ def run_render(env: str, show_progress: bool) -> engine.Rendering:
     except SpecError as error:
         fail(error.report(), EXIT_INVALID)
     except engine.RenderError as error:
-        fail(f"error: the stack program stopped: {error}", EXIT_INTERNAL)
+        fail(f"error: the stack program stopped: {error}", internal_code)
     except Exception as error:
         if os.environ.get("TKESTACK_DEBUG"):
             traceback.print_exc()
         fail(
             f"internal error: {type(error).__name__}: {error}"
             " (set TKESTACK_DEBUG=1 for the traceback)",
-            EXIT_INTERNAL,
+            internal_code,
         )
 
 
@@ -204,6 +207,113 @@ def render(
         console.print(render_table(rendering))
         write_output(console.export_text(), output)
 
+
+class ReviewFormat(StrEnum):
+    """Output formats of `tkestack review`."""
+
+    markdown = "markdown"
+    json = "json"
+    sarif = "sarif"
+
+
+class GraphFormat(StrEnum):
+    """Output formats of `tkestack graph`."""
+
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+EXIT_VIOLATIONS = 1
+"""`tkestack review`: mandatory policy violations."""
+EXIT_REVIEW_INTERNAL = 3
+"""`tkestack review`: the review itself failed (never confused with exit 1 in CI)."""
+
+
+@app.command()
+def review(
+    env: Annotated[
+        str, typer.Argument(help="Stack name (reads Pulumi.ENV.yaml) or a stack config file.")
+    ],
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Git ref to diff against (renders ENV with that ref's code)."),
+    ] = None,
+    format: Annotated[
+        ReviewFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReviewFormat.markdown,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    policy_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy-config",
+            help="Policy pack config JSON (default: policies/config/<env or tier>.json).",
+        ),
+    ] = None,
+) -> None:
+    """Review an environment: policy violations, the diff against a base ref, a picture.
+
+    Exit 0: no mandatory violations; 1: mandatory violations; 2: invalid spec or usage;
+    3: the review could not run.
+    """
+    from . import report
+    from . import review as reviewing
+    from .analyzer import PolicyPackError
+
+    if policy_config is not None and not policy_config.is_file():
+        fail(f"error: --policy-config {policy_config} does not exist", EXIT_INVALID)
+    stack_file, project = resolve_stack(env)
+    rendering = run_render(env, show_progress=False, internal_code=EXIT_REVIEW_INTERNAL)
+    base_document = None
+    if base is not None:
+        try:
+            base_document = reviewing.render_at_ref(base, rendering.stack, project)
+        except reviewing.ReviewError as error:
+            fail(f"error: --base {base}: {error}", EXIT_INVALID)
+    try:
+        result = reviewing.review(
+            rendering, base=base_document, base_ref=base, config_file=policy_config
+        )
+    except (PolicyPackError, reviewing.ReviewError) as error:
+        fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
+    if format is ReviewFormat.json:
+        text = report.as_json(result)
+    elif format is ReviewFormat.sarif:
+        try:
+            artifact = str(stack_file.resolve().relative_to(project.resolve()))
+        except ValueError:
+            artifact = stack_file.name
+        text = report.sarif(result, artifact)
+    else:
+        text = report.markdown(result)
+    write_output(text, output)
+    if result.mandatory:
+        stderr.print(
+            f"{len(result.mandatory)} mandatory policy violation(s) in {rendering.stack}",
+            style="red",
+        )
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+
+@app.command()
+def graph(
+    env: Annotated[
+        str, typer.Argument(help="Stack name (reads Pulumi.ENV.yaml) or a stack config file.")
+    ],
+    format: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = GraphFormat.mermaid,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Draw an environment: clouds, clusters, node pools (arch, GPUs) and tenants."""
+    from . import graph as drawing
+
+    rendering = run_render(env, show_progress=False)
+    text = drawing.dot(rendering) if format is GraphFormat.dot else drawing.mermaid(rendering)
+    write_output(text, output)
 
 def main() -> None:
     """Console-script entry point."""

@@ -1,0 +1,175 @@
+"""`tkestack graph`: the picture of an environment (clouds, clusters, pools, tenants).
+
+Built from a rendering: the stack outputs describe every cluster and its pools (cloud,
+region, version, architecture, GPUs, spot, size), and `tkestack:index:Tenant` components
+name the tenants placed on each cluster. Output is Mermaid (renders in pull-request
+comments) or Graphviz dot; both are deterministic (sorted, no randomness).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import engine
+
+TENANT_TYPE = "tkestack:index:Tenant"
+
+
+@dataclass(frozen=True)
+class PoolNode:
+    """A node pool as drawn."""
+
+    name: str
+    architecture: str
+    accelerator: str | None
+    sharing: str | None
+    spot: bool
+    instance_types: tuple[str, ...]
+    min_size: Any
+    max_size: Any
+
+    @property
+    def label(self) -> str:
+        """`gpu-t4: x86_64, nvidia-t4 (time-slicing), spot, 0..2 x g4dn.xlarge`."""
+        parts = [self.architecture or "?"]
+        if self.accelerator:
+            parts.append(f"GPU {self.accelerator}" + (f" ({self.sharing})" if self.sharing else ""))
+        if self.spot:
+            parts.append("spot")
+        parts.append(f"{self.min_size}..{self.max_size} x {', '.join(self.instance_types)}")
+        return f"{self.name}: {', '.join(parts)}"
+
+
+@dataclass
+class ClusterNode:
+    """A cluster as drawn."""
+
+    name: str
+    cloud: str
+    region: str
+    version: str
+    pools: list[PoolNode] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Picture:
+    """What the graph shows."""
+
+    environment: str
+    tier: str
+    clusters: list[ClusterNode]
+
+
+def picture(rendering: engine.Rendering) -> Picture:
+    """The environment's clusters, pools and tenants, sorted by name."""
+    outputs = rendering.stack_outputs
+    environment = outputs.get("environment") if isinstance(outputs, dict) else None
+    tier = str(environment.get("tier", "")) if isinstance(environment, dict) else ""
+    described = outputs.get("clusters") if isinstance(outputs, dict) else None
+    clusters: dict[str, ClusterNode] = {}
+    for name, info in sorted((described or {}).items()):
+        info = info if isinstance(info, dict) else {}
+        node = ClusterNode(
+            name=name,
+            cloud=str(info.get("cloud", "unknown")),
+            region=str(info.get("region") or ""),
+            version=str(info.get("kubernetes_version") or ""),
+        )
+        pools = info.get("node_pools") if isinstance(info.get("node_pools"), dict) else {}
+        for pool_name, pool in sorted(pools.items()):
+            pool = pool if isinstance(pool, dict) else {}
+            node.pools.append(
+                PoolNode(
+                    name=pool_name,
+                    architecture=str(pool.get("architecture") or ""),
+                    accelerator=pool.get("accelerator") or None,
+                    sharing=pool.get("sharing") or None,
+                    spot=bool(pool.get("spot")),
+                    instance_types=tuple(str(t) for t in pool.get("instance_types") or ()),
+                    min_size=pool.get("min_size", "?"),
+                    max_size=pool.get("max_size", "?"),
+                )
+            )
+        clusters[name] = node
+    for tenant in rendering.of_type(TENANT_TYPE):
+        for name in sorted(clusters, key=len, reverse=True):
+            if tenant.name.endswith("-" + name):
+                clusters[name].tenants.append(tenant.name.removesuffix("-" + name))
+                break
+    for node in clusters.values():
+        node.tenants.sort()
+    return Picture(rendering.stack, tier, list(clusters.values()))
+
+
+def _id(*parts: str) -> str:
+    return "_".join(re.sub(r"[^A-Za-z0-9]", "_", part) for part in parts)
+
+
+def _quote(text: str) -> str:
+    return text.replace('"', "'")
+
+
+def mermaid(rendering: engine.Rendering) -> str:
+    """A Mermaid flowchart of the environment."""
+    shown = picture(rendering)
+    lines = ["flowchart LR"]
+    lines.append(f'  env(["{_quote(shown.environment)} ({shown.tier or "?"})"])')
+    for cloud in sorted({c.cloud for c in shown.clusters}):
+        lines.append(f'  subgraph {_id("cloud", cloud)}["{cloud}"]')
+        for cluster in (c for c in shown.clusters if c.cloud == cloud):
+            cid = _id("cluster", cluster.name)
+            lines.append(
+                f'    {cid}["{_quote(cluster.name)}<br/>{cluster.region} · k8s {cluster.version}"]'
+            )
+            for pool in cluster.pools:
+                lines.append(f'    {_id("pool", cluster.name, pool.name)}["{_quote(pool.label)}"]')
+        lines.append("  end")
+    gpu_pools = []
+    for cluster in shown.clusters:
+        cid = _id("cluster", cluster.name)
+        lines.append(f"  env --> {cid}")
+        for pool in cluster.pools:
+            pid = _id("pool", cluster.name, pool.name)
+            lines.append(f"  {cid} --> {pid}")
+            if pool.accelerator:
+                gpu_pools.append(pid)
+        for tenant in cluster.tenants:
+            tid = _id("tenant", tenant)
+            lines.append(f'  {tid}(("tenant {_quote(tenant)}")) -.-> {cid}')
+    lines.append("  classDef gpu fill:#f6e58d,stroke:#b7950b")
+    if gpu_pools:
+        lines.append(f"  class {','.join(gpu_pools)} gpu")
+    return "\n".join(lines) + "\n"
+
+
+def dot(rendering: engine.Rendering) -> str:
+    """A Graphviz digraph of the environment."""
+    shown = picture(rendering)
+    lines = ["digraph tkestack {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
+    lines.append(f'  env [label="{_quote(shown.environment)} ({shown.tier or "?"})", shape=oval];')
+    for cloud in sorted({c.cloud for c in shown.clusters}):
+        lines.append(f'  subgraph cluster_{_id(cloud)} {{ label="{cloud}";')
+        for cluster in (c for c in shown.clusters if c.cloud == cloud):
+            label = f"{cluster.name}\\n{cluster.region} k8s {cluster.version}"
+            lines.append(f'    {_id("cluster", cluster.name)} [label="{_quote(label)}"];')
+            for pool in cluster.pools:
+                style = ', style=filled, fillcolor="#f6e58d"' if pool.accelerator else ""
+                lines.append(
+                    f'    {_id("pool", cluster.name, pool.name)} [label="{_quote(pool.label)}"'
+                    f"{style}];"
+                )
+        lines.append("  }")
+    for cluster in shown.clusters:
+        cid = _id("cluster", cluster.name)
+        lines.append(f"  env -> {cid};")
+        for pool in cluster.pools:
+            lines.append(f"  {cid} -> {_id('pool', cluster.name, pool.name)};")
+        for tenant in cluster.tenants:
+            tid = _id("tenant", tenant)
+            lines.append(f'  {tid} [label="tenant {_quote(tenant)}", shape=ellipse];')
+            lines.append(f"  {tid} -> {cid} [style=dashed];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,264 @@
+"""Formats of `tkestack review`: markdown (pull-request comment), JSON and SARIF 2.1.0.
+
+Every format is deterministic: findings in `review.finding_order`, changes destructive-first,
+no timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .review import SEVERITY_ORDER, Change, Finding, Review
+
+COMMENT_MARKER = "<!-- tkestack-review:{env} -->"
+"""First line of the markdown: lets CI find and update its own pull-request comment."""
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/tkestack/tkestack/blob/main/docs/policies.md"
+SECURITY_SEVERITY = {"critical": "9.5", "high": "7.5", "medium": "5.0", "low": "2.0"}
+"""GitHub code scanning maps `security-severity` >= 9 to critical, >= 7 high, >= 4 medium."""
+MAX_TABLE_ROWS = 200
+"""Findings per markdown table; the rest are counted (a PR comment holds 65536 chars)."""
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _resource(finding: Finding) -> str:
+    if finding.urn is None:
+        return "(stack)"
+    short = finding.resource_type.rsplit(":", 1)[-1] if finding.resource_type else ""
+    return f"`{finding.resource_name}`" + (f" ({short})" if short else "")
+
+
+def _counts(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = {"mandatory": 0, "advisory": 0}
+    for finding in findings:
+        counts[finding.level] = counts.get(finding.level, 0) + 1
+    return counts
+
+
+def _change_row(change: Change) -> str:
+    keys = ", ".join(f"`{k}`" for k in change.keys[:8]) + (" ..." if len(change.keys) > 8 else "")
+    forcing = ", ".join(f"`{k}`" for k in change.replace_keys[:8])
+    return (
+        f"| {change.kind} | `{_cell(change.name)}` | `{change.type}` | {keys or '-'} |"
+        f" {forcing or '-'} |"
+    )
+
+
+def markdown(review: Review) -> str:
+    """The pull-request comment."""
+    counts = _counts(review.findings)
+    lines = [COMMENT_MARKER.format(env=review.environment)]
+    lines.append(f"## tkestack review: `{review.environment}` ({review.tier})")
+    verdict = (
+        f"**{counts['mandatory']} mandatory violation(s): this change would be blocked.**"
+        if counts["mandatory"]
+        else "No mandatory violations."
+    )
+    lines.append("")
+    lines.append(
+        f"{verdict} {counts['advisory']} advisory. {review.resource_count} resources checked by"
+        f" {len(review.policies)} policies (pack `{review.pack}` {review.pack_version}, config"
+        f" `{review.config_file}`)."
+    )
+    if review.diff is not None:
+        destructive = [c for c in review.diff if c.destructive]
+        if destructive:
+            lines.append("")
+            lines.append("> [!CAUTION]\n> **Stateful resources would be replaced or deleted:**")
+            for change in destructive:
+                why = (
+                    f" (forced by {', '.join(change.replace_keys)})" if change.replace_keys else ""
+                )
+                lines.append(f"> - **{change.kind}** `{change.name}` `{change.type}`{why}")
+        lines.append("")
+        lines.append(f"### Changes against `{review.base_ref or 'base'}`")
+        totals = {
+            kind: sum(c.kind == kind for c in review.diff)
+            for kind in ("replaced", "removed", "changed", "added")
+        }
+        lines.append(", ".join(f"{n} {kind}" for kind, n in totals.items()) + ".")
+        if review.diff:
+            lines.append("")
+            lines.append("| change | resource | type | changed keys | replaces because |")
+            lines.append("|---|---|---|---|---|")
+            lines.extend(_change_row(change) for change in review.diff[:MAX_TABLE_ROWS])
+            if len(review.diff) > MAX_TABLE_ROWS:
+                lines.append(f"\n... and {len(review.diff) - MAX_TABLE_ROWS} more changes.")
+    lines.append("")
+    lines.append("### Policy violations")
+    if not review.findings:
+        lines.append("")
+        lines.append("None.")
+    for level in ("mandatory", "advisory"):
+        at_level = [f for f in review.findings if f.level == level]
+        if not at_level:
+            continue
+        lines.append("")
+        lines.append(f"#### {level.capitalize()} ({len(at_level)})")
+        for severity in SEVERITY_ORDER:
+            group = [f for f in at_level if f.severity == severity]
+            if not group:
+                continue
+            lines.append("")
+            lines.append(f"**{severity}** ({len(group)})")
+            lines.append("")
+            lines.append("| policy | resource | violation | remediation |")
+            lines.append("|---|---|---|---|")
+            for finding in group[:MAX_TABLE_ROWS]:
+                lines.append(
+                    f"| `{finding.policy}` | {_resource(finding)} | {_cell(finding.message)} |"
+                    f" {_cell(finding.remediation)} |"
+                )
+            if len(group) > MAX_TABLE_ROWS:
+                lines.append(f"\n... and {len(group) - MAX_TABLE_ROWS} more.")
+    if review.mermaid:
+        lines.append("")
+        lines.append("### Environment")
+        lines.append("")
+        lines.append("```mermaid")
+        lines.append(review.mermaid.rstrip("\n"))
+        lines.append("```")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "policy": finding.policy,
+        "group": finding.group,
+        "level": finding.level,
+        "severity": finding.severity,
+        "urn": finding.urn,
+        "resourceType": finding.resource_type,
+        "resourceName": finding.resource_name,
+        "message": finding.message,
+        "remediation": finding.remediation,
+        "anchor": finding.anchor,
+    }
+
+
+def as_json(review: Review) -> str:
+    """The machine-readable review."""
+    document: dict[str, Any] = {
+        "environment": review.environment,
+        "tier": review.tier,
+        "pack": {"name": review.pack, "version": review.pack_version, "config": review.config_file},
+        "resources": review.resource_count,
+        "summary": _counts(review.findings),
+        "violations": [_finding_json(f) for f in review.findings],
+        "policies": [
+            {
+                "name": p.name,
+                "group": p.group,
+                "severity": p.severity,
+                "level": p.level,
+                "description": p.description,
+                "anchor": p.anchor,
+            }
+            for p in review.policies
+        ],
+    }
+    if review.diff is not None:
+        document["base"] = review.base_ref
+        document["changes"] = [
+            {
+                "kind": c.kind,
+                "urn": c.urn,
+                "type": c.type,
+                "name": c.name,
+                "keys": list(c.keys),
+                "replaceKeys": list(c.replace_keys),
+                "stateful": c.stateful,
+                "destructive": c.destructive,
+            }
+            for c in review.diff
+        ]
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _fingerprint(finding: Finding) -> str:
+    text = "\x00".join((finding.policy, finding.urn or "", finding.message))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def sarif(review: Review, artifact: str) -> str:
+    """SARIF 2.1.0 for code-scanning upload: a rule per policy, a result per violation,
+    located at the environment's stack config file (`artifact`)."""
+    index = {policy.name: i for i, policy in enumerate(review.policies)}
+    rules = []
+    for policy in review.policies:
+        rules.append(
+            {
+                "id": policy.name,
+                "name": "".join(part.capitalize() for part in policy.name.split("-")),
+                "shortDescription": {"text": policy.description},
+                "fullDescription": {"text": f"{policy.description} ({policy.anchor})"},
+                "help": {
+                    "text": policy.remediation or policy.description,
+                    "markdown": f"**Remediation:** {policy.remediation}\n\n"
+                    f"Mirrors: {policy.anchor}",
+                },
+                "helpUri": f"{INFORMATION_URI}#{policy.name}",
+                "defaultConfiguration": {
+                    "level": "error" if policy.level == "mandatory" else "warning",
+                    "enabled": policy.level != "disabled",
+                },
+                "properties": {
+                    "tags": sorted({"security", policy.group}),
+                    "security-severity": SECURITY_SEVERITY.get(policy.severity, "5.0"),
+                    "precision": "high",
+                },
+            }
+        )
+    results = []
+    for finding in review.findings:
+        result: dict[str, Any] = {
+            "ruleId": finding.policy,
+            "level": "error" if finding.level == "mandatory" else "warning",
+            "message": {"text": f"{finding.resource_name}: {finding.message}"},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": artifact},
+                        "region": {"startLine": 1},
+                    },
+                    "logicalLocations": [
+                        {
+                            "name": finding.resource_name,
+                            "fullyQualifiedName": finding.urn or review.environment,
+                            "kind": "resource" if finding.urn else "module",
+                        }
+                    ],
+                }
+            ],
+            "partialFingerprints": {"tkestackFinding/v1": _fingerprint(finding)},
+            "properties": {"enforcementLevel": finding.level, "severity": finding.severity},
+        }
+        if finding.policy in index:
+            result["ruleIndex"] = index[finding.policy]
+        results.append(result)
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": f"tkestack-policy-pack-{review.pack}",
+                        "version": review.pack_version or "0.0.0",
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "automationDetails": {"id": f"tkestack-review/{review.environment}/"},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,602 @@
+"""`tkestack review`: render an environment offline, run the policy pack over Pulumi's
+analyzer protocol, and (with a base git ref) diff the resource graph against the base.
+
+The pack is the real one (`policies/`), started as its own process and driven by
+`tkestack.analyzer.PolicyPackRunner` exactly as `pulumi preview --policy-pack` would drive it:
+every resource with its inputs, options and provider, then the whole stack.
+
+The base render runs the *base ref's* code: the ref is checked out with `git worktree add`
+into a temporary directory, and `python -m tkestack.cli render ENV --format json` runs there
+with an import path that resolves every `tkestack.*` package to that checkout (never to the
+installed head code); the subprocess verifies this before rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import engine
+from .analyzer import AnalyzerProvider, AnalyzerResource, PolicyInfo, PolicyPackRunner, Secret
+from .policies.rules import BY_NAME, PACK_NAME
+from .policies.rules.base import Provider, Subject
+from .policies.rules.clusters import STATEFUL_TYPES
+
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+"""The pack shipped with this distribution."""
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
+LEVEL_ORDER = ("mandatory", "advisory")
+
+# Input keys whose change makes the provider replace the resource (delete + create), per
+# type. Sources: the providers' schemas (ForceNew / replaceOnChanges), as documented on the
+# Pulumi Registry pages of pulumi-aws 7.x, pulumi-kubernetes 4.x and tencentcloud 1.82.
+# A changed key equal to, under, or above one of these paths counts as replacing.
+REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
+    "aws:eks/cluster:Cluster": (
+        "name",
+        "roleArn",
+        "vpcConfig.subnetIds",
+        "vpcConfig.securityGroupIds",
+        "kubernetesNetworkConfig.serviceIpv4Cidr",
+        "kubernetesNetworkConfig.ipFamily",
+        "accessConfig.bootstrapClusterCreatorAdminPermissions",
+        "bootstrapSelfManagedAddons",
+        "outpostConfig",
+        "region",
+    ),
+    "aws:eks/nodeGroup:NodeGroup": (
+        "clusterName",
+        "nodeGroupName",
+        "nodeGroupNamePrefix",
+        "nodeRoleArn",
+        "subnetIds",
+        "amiType",
+        "instanceTypes",
+        "capacityType",
+        "diskSize",
+        "remoteAccess",
+        "launchTemplate.id",
+        "launchTemplate.name",
+        "region",
+    ),
+    "aws:eks/addon:Addon": ("clusterName", "addonName", "region"),
+    "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn", "type", "region"),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (
+        "clusterName",
+        "policyArn",
+        "principalArn",
+        "region",
+    ),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("name", "namePrefix", "region"),
+    "aws:ec2/vpc:Vpc": ("cidrBlock", "region"),
+    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"),
+    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId"),
+    "aws:iam/role:Role": ("name", "namePrefix", "path"),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix", "region"),
+    "aws:ecr/repository:Repository": ("name", "encryptionConfigurations", "region"),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("repository", "region"),
+    "tencentcloud:Kubernetes/cluster:Cluster": (
+        "vpcId",
+        "clusterCidr",
+        "serviceCidr",
+        "networkType",
+        "clusterDeployType",
+        "clusterMaxPodNum",
+        "clusterMaxServiceNum",
+        "isDualStack",
+    ),
+    "tencentcloud:Kubernetes/nodePool:NodePool": ("clusterId", "vpcId"),
+    "tencentcloud:Tcr/instance:Instance": ("name",),
+    "tencentcloud:Tcr/namespace:Namespace": ("instanceId", "name"),
+    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
+}
+KUBERNETES_REPLACE_ON_CHANGE = ("metadata.name", "metadata.namespace")
+"""Every Kubernetes object is replaced when its name or namespace changes."""
+
+
+class ReviewError(Exception):
+    """The review could not run (bad ref, base render failure, pack failure)."""
+
+
+# ---------------------------------------------------------------- resources for the pack
+
+
+def _wire(value: Any) -> Any:
+    """Rendered input values as the analyzer driver sends them (secrets stay secret)."""
+    if isinstance(value, engine.SecretValue):
+        return Secret(_wire(value.value))
+    if isinstance(value, dict):
+        return {key: _wire(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire(item) for item in value]
+    return value
+
+
+def _provider_ref(
+    resource: engine.RenderedResource,
+    by_urn: Mapping[str, engine.RenderedResource],
+    stack: str,
+    project: str,
+) -> tuple[str, str, str, dict[str, Any]] | None:
+    """(urn, type, name, inputs) of the provider the engine would use for `resource`."""
+    if resource.provider:
+        found = by_urn.get(resource.provider)
+        type_ = resource.provider.split("::")[2].rsplit("$", 1)[-1]
+        name = resource.provider.rsplit("::", 1)[-1]
+        return resource.provider, type_, name, dict(found.inputs) if found else {}
+    package = resource.type.split(":", 1)[0]
+    if not resource.custom or package in ("pulumi", "tkestack"):
+        return None
+    # The engine gives such a resource its package's default provider.
+    type_ = f"pulumi:providers:{package}"
+    return f"urn:pulumi:{stack}::{project}::{type_}::default", type_, "default", {}
+
+
+def analyzer_resources(rendering: engine.Rendering) -> list[AnalyzerResource]:
+    """Every rendered resource as the engine describes it to analyzers."""
+    by_urn = rendering.by_urn()
+    result = []
+    for resource in rendering.resources:
+        ref = _provider_ref(resource, by_urn, rendering.stack, rendering.project)
+        provider = (
+            AnalyzerProvider(urn=ref[0], type=ref[1], name=ref[2], properties=_wire(ref[3]))
+            if ref
+            else None
+        )
+        result.append(
+            AnalyzerResource(
+                urn=resource.urn,
+                type=resource.type,
+                name=resource.name,
+                properties=_wire(resource.inputs),
+                parent=resource.parent,
+                provider=provider,
+                protect=resource.protect,
+                dependencies=tuple(resource.dependencies),
+                property_dependencies={
+                    key: tuple(urns) for key, urns in resource.property_dependencies.items()
+                },
+                ignore_changes=tuple(resource.options.get("ignoreChanges", ())),
+                delete_before_replace=resource.options.get("deleteBeforeReplace"),
+                additional_secret_outputs=tuple(
+                    resource.options.get("additionalSecretOutputs", ())
+                ),
+            )
+        )
+    return result
+
+
+def subjects(rendering: engine.Rendering) -> list[Subject]:
+    """Every rendered resource as the rules see it (for direct evaluation)."""
+    by_urn = rendering.by_urn()
+    result = []
+    for resource in rendering.resources:
+        ref = _provider_ref(resource, by_urn, rendering.stack, rendering.project)
+        dependencies = set(resource.dependencies)
+        for urns in resource.property_dependencies.values():
+            dependencies.update(urns)
+        result.append(
+            Subject(
+                type=resource.type,
+                name=resource.name,
+                urn=resource.urn,
+                props=engine.revealed(resource.inputs),
+                protect=resource.protect,
+                parent=resource.parent,
+                provider=Provider(ref[0], ref[1], ref[2], engine.revealed(ref[3])) if ref else None,
+                dependencies=tuple(sorted(dependencies)),
+            )
+        )
+    return result
+
+
+# ---------------------------------------------------------------- the report model
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation, with what a reader needs to act on it."""
+
+    policy: str
+    group: str
+    level: str
+    severity: str
+    urn: str | None
+    resource_type: str
+    resource_name: str
+    message: str
+    remediation: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class PolicyMeta:
+    """A policy of the pack, as `GetAnalyzerInfo` reported it, with house metadata."""
+
+    name: str
+    group: str
+    description: str
+    severity: str
+    level: str
+    anchor: str
+    remediation: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource difference between base and head."""
+
+    kind: str
+    """`added`, `removed`, `changed` or `replaced`."""
+    urn: str
+    type: str
+    name: str
+    keys: tuple[str, ...] = ()
+    """Changed input keys (dotted paths)."""
+    replace_keys: tuple[str, ...] = ()
+    """The changed keys that force a replacement."""
+
+    @property
+    def stateful(self) -> bool:
+        """Whether losing this resource loses data or identity."""
+        return self.type in STATEFUL_TYPES
+
+    @property
+    def destructive(self) -> bool:
+        """A replacement or deletion of a stateful resource."""
+        return self.stateful and self.kind in ("removed", "replaced")
+
+
+@dataclass
+class Review:
+    """Everything `tkestack review` reports."""
+
+    environment: str
+    tier: str
+    pack: str
+    pack_version: str
+    config_file: str
+    resource_count: int
+    policies: list[PolicyMeta]
+    findings: list[Finding]
+    diff: list[Change] | None = None
+    base_ref: str | None = None
+    mermaid: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def mandatory(self) -> list[Finding]:
+        """Findings that would block `pulumi up`."""
+        return [finding for finding in self.findings if finding.level == "mandatory"]
+
+
+def config_file_for(env: str, tier: str) -> Path:
+    """`policies/config/<env>.json` when it exists, else the tier's."""
+    for name in (env, tier):
+        path = POLICY_DIR / "config" / f"{name}.json"
+        if path.is_file():
+            return path
+    raise ReviewError(f"no policy config for environment {env!r} or tier {tier!r}")
+
+
+def tier_of(rendering: engine.Rendering) -> str:
+    """The environment's tier from the stack outputs."""
+    environment = rendering.stack_outputs.get("environment")
+    tier = environment.get("tier") if isinstance(environment, dict) else None
+    return str(tier) if tier else "dev"
+
+
+def _strip_description(message: str, description: str) -> str:
+    """pulumi_policy reports `description\\nmessage`; keep the message."""
+    prefix = description + "\n"
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
+def run_pack(
+    rendering: engine.Rendering, config_file: Path, pack_dir: Path = POLICY_DIR
+) -> tuple[str, str, list[PolicyInfo], list[Finding]]:
+    """Run the pack over the rendering: (pack name, version, policies, findings)."""
+    by_urn = rendering.by_urn()
+    with PolicyPackRunner(
+        pack_dir,
+        config=config_file,
+        stack=rendering.stack,
+        project=rendering.project,
+        max_workers=1,  # deterministic, and the pack process has 2 cores at most anyway
+    ) as pack:
+        name, infos = pack.info()
+        violations = pack.analyze(analyzer_resources(rendering))
+        version = pack.pack_version
+    described = {info.name: info for info in infos}
+    findings = []
+    for violation in violations:
+        rule = BY_NAME.get(violation.policy_name)
+        info = described.get(violation.policy_name)
+        resource = by_urn.get(violation.urn) if violation.urn else None
+        findings.append(
+            Finding(
+                policy=violation.policy_name,
+                group=rule.group if rule else "",
+                level=violation.enforcement_level,
+                severity=violation.severity or (info.severity if info else None) or "medium",
+                urn=violation.urn,
+                resource_type=resource.type if resource else "",
+                resource_name=resource.name
+                if resource
+                else (violation.urn.rsplit("::", 1)[-1] if violation.urn else rendering.stack),
+                message=_strip_description(violation.message, violation.description),
+                remediation=rule.remediation if rule else "",
+                anchor=rule.anchor if rule else "",
+            )
+        )
+    findings.sort(key=finding_order)
+    return name, version, infos, findings
+
+
+def finding_order(finding: Finding) -> tuple[int, int, str, str, str]:
+    """Mandatory before advisory, then by severity, policy, resource and message."""
+    level = LEVEL_ORDER.index(finding.level) if finding.level in LEVEL_ORDER else 9
+    severity = SEVERITY_ORDER.index(finding.severity) if finding.severity in SEVERITY_ORDER else 9
+    return level, severity, finding.policy, finding.urn or "", finding.message
+
+
+def policy_metadata(infos: list[PolicyInfo], config_file: Path) -> list[PolicyMeta]:
+    """Policies with their effective level under `config_file`."""
+    config = json.loads(config_file.read_text(encoding="utf-8") or "{}")
+    result = []
+    for info in infos:
+        rule = BY_NAME.get(info.name)
+        given = config.get(info.name)
+        level = info.enforcement_level
+        if isinstance(given, str):
+            level = given
+        elif isinstance(given, dict):
+            level = str(given.get("enforcementLevel", level))
+        result.append(
+            PolicyMeta(
+                name=info.name,
+                group=rule.group if rule else "",
+                description=info.description,
+                severity=info.severity or "medium",
+                level=level,
+                anchor=rule.anchor if rule else "",
+                remediation=rule.remediation if rule else "",
+            )
+        )
+    return result
+
+
+def review(
+    rendering: engine.Rendering,
+    *,
+    base: dict[str, Any] | None = None,
+    base_ref: str | None = None,
+    config_file: Path | None = None,
+) -> Review:
+    """Build the review of a rendered environment (and its diff against a base render)."""
+    from .graph import mermaid  # local: graph imports nothing of review, keep it one-way
+
+    tier = tier_of(rendering)
+    config_file = config_file or config_file_for(rendering.stack, tier)
+    name, version, infos, findings = run_pack(rendering, config_file)
+    result = Review(
+        environment=rendering.stack,
+        tier=tier,
+        pack=name or PACK_NAME,
+        pack_version=version,
+        config_file=_display(config_file),
+        resource_count=len(rendering.resources),
+        policies=policy_metadata(infos, config_file),
+        findings=findings,
+        mermaid=mermaid(rendering),
+    )
+    if base is not None:
+        result.diff = diff(base, json.loads(engine.render_json(rendering)))
+        result.base_ref = base_ref
+    return result
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(POLICY_DIR.parent))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------- diff
+
+
+def changed_keys(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
+    """Dotted paths where `old` and `new` differ (maps recursed, lists compared whole)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            path = f"{prefix}.{key}" if prefix else key
+            if key not in old or key not in new:
+                yield path
+            else:
+                yield from changed_keys(old[key], new[key], path)
+    elif old != new:
+        yield prefix or "(value)"
+
+
+def _forces_replacement(type_: str, key: str, extra: tuple[str, ...]) -> bool:
+    table = REPLACE_ON_CHANGE.get(type_, ())
+    if type_.startswith("kubernetes:") and not type_.startswith("kubernetes:helm.sh"):
+        table = (*table, *KUBERNETES_REPLACE_ON_CHANGE)
+    for replace in (*table, *extra):
+        if (
+            replace == "*"
+            or key == replace
+            or key.startswith(replace + ".")
+            or replace.startswith(key + ".")
+        ):
+            return True
+    return False
+
+
+def diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[Change]:
+    """Resource changes from the base render document to the head one (`render --format
+    json` documents), destructive changes first."""
+    old = {r["urn"]: r for r in base.get("resources", [])}
+    new = {r["urn"]: r for r in head.get("resources", [])}
+    changes: list[Change] = []
+    for urn in sorted(set(old) | set(new)):
+        before, after = old.get(urn), new.get(urn)
+        source = after or before
+        assert source is not None
+        if before is None:
+            changes.append(Change("added", urn, source["type"], source["name"]))
+            continue
+        if after is None:
+            changes.append(Change("removed", urn, source["type"], source["name"]))
+            continue
+        keys = list(changed_keys(before.get("inputs", {}), after.get("inputs", {})))
+        if before.get("provider") != after.get("provider"):
+            keys.append("(provider)")
+        if not keys:
+            continue
+        extra = tuple(after.get("options", {}).get("replaceOnChanges", ()))
+        replacing = tuple(
+            key
+            for key in keys
+            if key == "(provider)" or _forces_replacement(after["type"], key, extra)
+        )
+        kind = "replaced" if replacing else "changed"
+        changes.append(Change(kind, urn, after["type"], after["name"], tuple(keys), replacing))
+    order = {"replaced": 0, "removed": 1, "changed": 2, "added": 3}
+    changes.sort(key=lambda c: (not c.destructive, order[c.kind], c.urn))
+    return changes
+
+
+# ---------------------------------------------------------------- base render
+
+
+class _Checkout:
+    """`git worktree add --detach` of a ref into a temporary directory, removed on exit."""
+
+    def __init__(self, repo: Path, ref: str) -> None:
+        self.repo = repo
+        self.ref = ref
+        self._tmp = tempfile.TemporaryDirectory(prefix="tkestack-base-")
+        self.path = Path(self._tmp.name) / "tree"
+
+    def __enter__(self) -> Path:
+        commit = _git(self.repo, "rev-parse", "--verify", "--quiet", f"{self.ref}^{{commit}}")
+        if commit is None:
+            self._tmp.cleanup()
+            raise ReviewError(f"git ref {self.ref!r} does not name a commit in {self.repo}")
+        if _git(self.repo, "worktree", "add", "--detach", str(self.path), commit) is None:
+            self._tmp.cleanup()
+            raise ReviewError(f"cannot check out {self.ref} ({commit[:12]}) into a worktree")
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        _git(self.repo, "worktree", "remove", "--force", str(self.path))
+        self._tmp.cleanup()
+        _git(self.repo, "worktree", "prune")
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    completed = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+    )
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+_BOOTSTRAP = """
+import importlib, os, runpy, sys
+root = os.path.realpath(sys.argv[1])
+sys.argv = ["tkestack", *sys.argv[2:]]
+sys.path.insert(0, os.path.join(root, ".tkestack-import"))
+import tkestack
+for name in {packages!r}:
+    module = importlib.import_module(name)
+    where = os.path.realpath(module.__file__)
+    if not where.startswith(root + os.sep):
+        sys.exit(f"base render would import {{name}} from {{where}}, not from the base checkout")
+runpy.run_module("tkestack.cli", run_name="__main__")
+"""
+
+
+def _import_root(tree: Path) -> list[str]:
+    """Lay out `<tree>/.tkestack-import/tkestack/...` as symlinks into the checkout, following
+    the checkout's own `[tool.setuptools.package-dir]`; returns the package names mapped."""
+    mapping = {"tkestack": "tkestack"}
+    pyproject = tree / "pyproject.toml"
+    if pyproject.is_file():
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        found = data.get("tool", {}).get("setuptools", {}).get("package-dir", {})
+        mapping.update({str(k): str(v) for k, v in found.items()})
+    root = tree / ".tkestack-import"
+    package = root / "tkestack"
+    package.mkdir(parents=True)
+    own = tree / mapping.get("tkestack", "tkestack")
+    for child in sorted(own.iterdir()):
+        (package / child.name).symlink_to(child.resolve())
+    names = ["tkestack"]
+    for name, folder in sorted(mapping.items()):
+        parts = name.split(".")
+        if len(parts) != 2 or parts[0] != "tkestack" or not (tree / folder).is_dir():
+            continue
+        link = package / parts[1]
+        if link.exists() or link.is_symlink():
+            link.unlink()
+        link.symlink_to((tree / folder).resolve())
+        names.append(name)
+    return names
+
+
+def render_at_ref(ref: str, env: str, project_dir: Path, timeout: float = 600) -> dict[str, Any]:
+    """The `render --format json` document of ENV as the code at `ref` renders it."""
+    repo_root = _git(project_dir, "rev-parse", "--show-toplevel")
+    if repo_root is None:
+        raise ReviewError(f"{project_dir} is not inside a git repository (needed for --base)")
+    relative = project_dir.resolve().relative_to(Path(repo_root).resolve())
+    with _Checkout(Path(repo_root), ref) as tree:
+        project = tree / relative
+        stack_file = project / f"Pulumi.{env}.yaml"
+        if not stack_file.is_file():
+            return {"resources": [], "outputs": {}, "missing": True}
+        packages = _import_root(tree)
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH")
+        }
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _BOOTSTRAP.format(packages=packages),
+                str(tree),
+                "render",
+                env,
+                "--format",
+                "json",
+            ],
+            cwd=project,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise ReviewError(
+                f"rendering {env} at {ref} failed (exit {completed.returncode}):\n"
+                + completed.stderr.strip()[-4000:]
+            )
+        try:
+            return json.loads(completed.stdout)
+        except json.JSONDecodeError as error:
+            raise ReviewError(
+                f"rendering {env} at {ref} printed no JSON document: {error}"
+            ) from None
