@@ -315,6 +315,7 @@ def graph(
     text = drawing.dot(rendering) if format is GraphFormat.dot else drawing.mermaid(rendering)
     write_output(text, output)
 
+
 def main() -> None:
     """Console-script entry point."""
     app()
