@@ -12,6 +12,7 @@ from .clusters import SecretConfig, build_clusters, cluster_outputs
 from .platform import build_platform, platform_outputs
 from .providers import CloudProviders
 from .spec import EnvironmentSpec
+from .tenancy import build_tenants
 
 
 def compose(env: EnvironmentSpec, secret_config: SecretConfig) -> dict[str, Any]:
@@ -24,8 +25,11 @@ def compose(env: EnvironmentSpec, secret_config: SecretConfig) -> dict[str, Any]
     providers = CloudProviders(env)
     clusters = build_clusters(env, providers, secret_config)
     platform = build_platform(env, clusters)
+    tenancy = build_tenants(env, clusters, platform)
     return {
         "environment": {"name": env.name, "tier": env.tier},
         "clusters": cluster_outputs(clusters),
         "platform": platform_outputs(platform),
+        "identity": tenancy["identity"],
+        "tenants": tenancy["tenants"],
     }
