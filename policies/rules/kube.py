@@ -180,6 +180,10 @@ def is_internal_service(annotations: Mapping[str, Any]) -> bool:
         or lowered.get("alb.ingress.kubernetes.io/scheme") == "internal"
         or bool(lowered.get("service.kubernetes.io/qcloud-loadbalancer-internal-subnetid"))
         or bool(lowered.get("service.kubernetes.io/tke-existed-lbid"))
+        or lowered.get("service.beta.kubernetes.io/azure-load-balancer-internal") == "true"
+        or lowered.get("networking.gke.io/load-balancer-type") == "internal"
+        or "internal" in lowered.get("metallb.universe.tf/address-pool", "")
+        or "internal" in lowered.get("metallb.io/address-pool", "")
     )
 
 

@@ -36,7 +36,11 @@ BINDING_TYPES = frozenset({ROLE_BINDING, CLUSTER_ROLE_BINDING})
 
 BREAK_GLASS = {
     "breakGlassSubjects": string_list(
-        ["tkestack-break-glass", "*:role/tkestack-break-glass"],
+        [
+            "tkestack-break-glass",
+            "*:tkestack-break-glass",
+            "arn:aws:iam::*:role/tkestack-break-glass",
+        ],
         "Subjects (RBAC subject names, IAM principal ARNs; shell patterns) that may hold"
         " cluster-admin.",
     )
@@ -112,7 +116,12 @@ def _escalation(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
 def _secret_reads(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
     if _allowed(resource, config):
         return
-    broad = READ_VERBS if resource.type == CLUSTER_ROLE else frozenset({"list", "watch", "*"})
+    if resource.type == CLUSTER_ROLE:
+        broad = READ_VERBS
+    elif config.get("forbidNamespaceList"):
+        broad = frozenset({"list", "watch", "*"})
+    else:
+        return  # a namespace's admins reading its secrets is the tenancy design (tenant.md)
     for index, verbs, resources, groups in _rules(resource):
         core_group = not groups or bool({"", "*"} & groups)
         if not ({"secrets", "*"} & resources) or not core_group:
@@ -241,14 +250,22 @@ RULES = [
     Rule(
         name="rbac-no-broad-secret-read",
         group="rbac_tenancy",
-        description="No role reads every secret: no cluster-wide get/list/watch, no namespace"
-        " list/watch on secrets.",
+        description="No role reads secrets cluster-wide (get/list/watch in a ClusterRole);"
+        " optionally no namespace-wide list/watch either.",
         severity="high",
         anchor="CIS EKS 4.1.2; Kubernetes CIS 5.1.2",
         remediation="Grant get on named secrets (resourceNames) instead.",
         check=_secret_reads,
         types=ROLE_TYPES,
-        config=ALLOWED_ROLES,
+        config={
+            **ALLOWED_ROLES,
+            "forbidNamespaceList": schema(
+                "boolean",
+                False,
+                "Also reject Roles that list/watch every secret of their namespace (tenant"
+                " admins may, by the tenancy design).",
+            ),
+        },
     ),
     Rule(
         name="eks-access-namespace-scoped",

@@ -39,6 +39,8 @@ from .kube import (
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+ECR_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+"""Settings of repositories ECR creates itself (pull-through caches, create-on-push)."""
 ECR_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
 ECR_PULL_THROUGH = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
 ECR_PUBLIC_REPOSITORY = "aws:ecrpublic/repository:Repository"
@@ -71,7 +73,7 @@ def _names(stack: Stack, type_: str, key: str) -> set[str]:
 
 
 def _immutable_tags(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    for repository in stack.of_type(ECR_REPOSITORY):
+    for repository in stack.of_type(ECR_REPOSITORY, ECR_TEMPLATE):
         mutability = get(repository.props, "imageTagMutability", "MUTABLE")
         if mutability not in IMMUTABLE:
             yield (
@@ -95,6 +97,15 @@ def _scan_on_push(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str
             if get(rule, "scanFrequency") in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN") and "*" in filters:
                 registry_wide = True
     if not registry_wide:
+        for template in stack.of_type(ECR_TEMPLATE):
+            yield (
+                template.urn,
+                (
+                    "repositories ECR creates from this template (pull-through caches) are not"
+                    " scanned: templates cannot enable scanning, and no registry scanning"
+                    " configuration covers '*'"
+                ),
+            )
         for repository in stack.of_type(ECR_REPOSITORY):
             if not boolean(get(repository.props, "imageScanningConfiguration.scanOnPush"), False):
                 yield (
@@ -131,8 +142,10 @@ def _not_public(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
     props = resource.props
     if resource.type == ECR_PUBLIC_REPOSITORY:
         yield "public ECR repository: anyone on the internet can pull"
-    elif resource.type == ECR_REPOSITORY_POLICY:
-        document = _document(get(props, "policy"))
+    elif resource.type in (ECR_REPOSITORY_POLICY, ECR_TEMPLATE):
+        document = _document(
+            get(props, "policy" if resource.type != ECR_TEMPLATE else "repositoryPolicy")
+        )
         statements = document.get("Statement") if isinstance(document, Mapping) else None
         if isinstance(statements, Mapping):
             statements = [statements]
@@ -152,6 +165,9 @@ def _lifecycle(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, s
     for repository in stack.of_type(ECR_REPOSITORY):
         if repository.urn not in covered:
             yield repository.urn, "repository has no lifecycle policy: images are kept forever"
+    for template in stack.of_type(ECR_TEMPLATE):
+        if not get(template.props, "lifecyclePolicy"):
+            yield template.urn, "repositories created from this template keep images forever"
     retained = _referenced(stack, (TCR_RETENTION,)) | _names(stack, TCR_RETENTION, "namespaceName")
     for namespace in stack.of_type(TCR_NAMESPACE):
         if namespace.urn not in retained and get(namespace.props, "name") not in retained:
@@ -159,7 +175,10 @@ def _lifecycle(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, s
 
 
 def _untagged_expiry(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
-    document = _document(get(resource.props, "policy"))
+    key = "lifecyclePolicy" if resource.type == ECR_TEMPLATE else "policy"
+    if resource.type == ECR_TEMPLATE and not get(resource.props, key):
+        return  # registry-lifecycle-policy reports the missing policy
+    document = _document(get(resource.props, key))
     rules = document.get("rules") if isinstance(document, Mapping) else None
     maximum = number(config.get("maxUntaggedDays")) or 0
     untagged_days = None
@@ -243,7 +262,7 @@ RULES = [
         anchor="checkov CKV_AWS_136",
         remediation="Set encryptionConfigurations to KMS with the environment's key.",
         check=_encryption,
-        types=frozenset({ECR_REPOSITORY}),
+        types=frozenset({ECR_REPOSITORY, ECR_TEMPLATE}),
         config={"requireKms": schema("boolean", False, "Require a customer-managed KMS key.")},
     ),
     Rule(
@@ -277,7 +296,7 @@ RULES = [
         anchor="tkestack",
         remediation="Lower `registry.untagged_expiry_days`.",
         check=_untagged_expiry,
-        types=frozenset({ECR_LIFECYCLE}),
+        types=frozenset({ECR_LIFECYCLE, ECR_TEMPLATE}),
         config={
             "maxUntaggedDays": schema("integer", 30, "Most days untagged images are kept."),
             "requireImageCount": schema(

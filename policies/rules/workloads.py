@@ -211,7 +211,10 @@ def _internal_lb(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
         if get(resource.props, "spec.type") != "LoadBalancer":
             return
         if not is_internal_service(mapping(get(resource.props, "metadata.annotations"))):
-            yield "Service of type LoadBalancer gets an internet-facing load balancer"
+            yield (
+                "Service of type LoadBalancer is not marked internal, so the cloud may give it"
+                " an internet-facing load balancer"
+            )
         return
     for where in exposed_services_in_values(plain(get(resource.props, "values")) or {}):
         yield f"Helm values expose a service outside the VPC: {where}"
