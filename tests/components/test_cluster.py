@@ -1,0 +1,437 @@
+"""Cluster: EKS, TKE and attached backends behind one interface, the same outputs everywhere,
+secrets kept secret, hardening by arguments."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+import yaml
+from cluster_support import (
+    CLUSTER,
+    K8S_PROVIDER,
+    NODE_POOL,
+    ONPREM_KUBECONFIG,
+    find,
+    render_cluster,
+)
+from tkestack.components import catalog
+from tkestack.components.clouds import aws as eks
+from tkestack.components.clouds import backend_class
+from tkestack.components.clouds.attached import server_of
+from tkestack.components.clouds.tencentcloud import api_url, node_subnets
+from tkestack.components.cluster import validate_args
+
+from tkestack import engine
+
+POOLS = [
+    {"name": "general", "instance_types": ["m7i.xlarge"]},
+    {"name": "gpu", "instance_types": ["g5.xlarge"], "accelerator_model": "a10g", "min_size": 0},
+]
+TKE_POOLS = [{"name": "general", "instance_types": ["S5.LARGE8"]}]
+ATTACHED_POOLS = [{"name": "general", "instance_types": ["r760"], "architecture": "x86_64"}]
+
+
+@pytest.fixture(scope="module")
+def eks_dev() -> engine.Rendering:
+    return render_cluster("aws", POOLS, exports=True)
+
+
+@pytest.fixture(scope="module")
+def eks_prod() -> engine.Rendering:
+    return render_cluster(
+        "aws",
+        POOLS,
+        protect=True,
+        deletion_protection=True,
+        high_availability_nat=True,
+        log_retention_days=45,
+    )
+
+
+@pytest.fixture(scope="module")
+def tke_prod() -> engine.Rendering:
+    return render_cluster(
+        "tencentcloud", TKE_POOLS, exports=True, protect=True, deletion_protection=True
+    )
+
+
+@pytest.fixture(scope="module")
+def attached() -> engine.Rendering:
+    return render_cluster("attached", ATTACHED_POOLS, exports=True)
+
+
+# -- one component, named after the cluster, everything inside it -------------------------------
+
+
+@pytest.mark.parametrize("fixture", ["eks_dev", "tke_prod", "attached"])
+def test_one_cluster_component_owns_everything(fixture: str, request: Any) -> None:
+    rendering: engine.Rendering = request.getfixturevalue(fixture)
+    (cluster,) = rendering.of_type(CLUSTER)
+    assert cluster.name == "c1"
+    for resource in rendering.resources:
+        if resource.type.startswith("pulumi:providers:") and resource.parent is None:
+            continue  # the region's provider is created by the caller
+        assert resource is cluster or resource.parent is not None, resource.urn
+        if resource.custom and not resource.type.startswith("pulumi:providers:"):
+            assert resource.provider is not None, f"{resource.urn} uses a default provider"
+    for pool in rendering.of_type(NODE_POOL):
+        assert pool.parent == cluster.urn and pool.name.startswith("c1-")
+
+
+@pytest.mark.parametrize("fixture", ["eks_dev", "tke_prod", "attached"])
+def test_kubeconfig_is_secret_and_feeds_an_explicit_kubernetes_provider(
+    fixture: str, request: Any
+) -> None:
+    rendering: engine.Rendering = request.getfixturevalue(fixture)
+    provider = find(rendering, K8S_PROVIDER, "c1-k8s")
+    assert isinstance(provider.inputs["kubeconfig"], engine.SecretValue)
+    assert isinstance(rendering.stack_outputs["kubeconfig"], engine.SecretValue)
+    assert engine.masked(rendering.stack_outputs)["kubeconfig"] == "[secret]"
+    text = json.dumps(rendering.to_json())
+    assert "BEGIN CERTIFICATE" not in text and "certificate-authority-data" not in text
+
+
+# -- EKS ------------------------------------------------------------------------------------
+
+
+def test_eks_kubeconfig_uses_exec_auth_and_no_token(eks_dev: engine.Rendering) -> None:
+    provider = find(eks_dev, K8S_PROVIDER, "c1-k8s")
+    config = json.loads(engine.revealed(provider.inputs["kubeconfig"]))
+    (user,) = config["users"]
+    assert "token" not in user["user"]
+    assert user["user"]["exec"]["command"] == "aws"
+    assert user["user"]["exec"]["args"] == [
+        "--region",
+        "us-east-1",
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "c1",
+        "--output",
+        "json",
+    ]
+    (cluster,) = config["clusters"]
+    control_plane = find(eks_dev, "aws:eks/cluster:Cluster", "c1-eks").outputs
+    assert cluster["cluster"]["server"] == eks_dev.stack_outputs["endpoint"]
+    ca_data = cluster["cluster"]["certificate-authority-data"]
+    assert ca_data == control_plane["certificateAuthority"]["data"]
+    assert base64.b64decode(ca_data).decode().startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_eks_outputs_follow_the_cloud(eks_dev: engine.Rendering) -> None:
+    outputs = eks_dev.stack_outputs
+    assert (
+        outputs["endpoint"].startswith("https://") and ".eks.amazonaws.com" in outputs["endpoint"]
+    )
+    assert outputs["oidc_issuer"].startswith("https://oidc.eks.us-east-1.amazonaws.com/id/")
+    assert outputs["cloud_cluster_id"] == "c1"
+    assert outputs["vpc_id"].startswith("vpc-")
+    assert len(outputs["node_subnet_ids"]) == 3
+    oidc = eks_dev.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert [provider.inputs["url"] for provider in oidc] == [outputs["oidc_issuer"]]
+
+
+def test_eks_control_plane_settings(eks_dev: engine.Rendering) -> None:
+    inputs = find(eks_dev, "aws:eks/cluster:Cluster", "c1-eks").inputs
+    key = find(eks_dev, "aws:kms/key:Key", "c1-secrets-key")
+    assert inputs["accessConfig"]["authenticationMode"] == "API"
+    assert inputs["encryptionConfig"] == {
+        "provider": {"keyArn": key.outputs["arn"]},
+        "resources": ["secrets"],
+    }
+    assert key.inputs["enableKeyRotation"] is True
+    assert sorted(inputs["enabledClusterLogTypes"]) == sorted(eks.CONTROL_PLANE_LOG_TYPES)
+    assert inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert inputs["vpcConfig"]["endpointPublicAccess"] is False
+    assert inputs["bootstrapSelfManagedAddons"] is False
+    assert inputs["version"] == "1.33"
+    assert inputs["deletionProtection"] is False
+
+
+def test_eks_network_spans_three_zones_with_private_nodes(eks_dev: engine.Rendering) -> None:
+    subnets = eks_dev.of_type("aws:ec2/subnet:Subnet")
+    zones = catalog.availability_zones("aws", "us-east-1")
+    private = [s for s in subnets if s.name.startswith("c1-private-")]
+    public = [s for s in subnets if s.name.startswith("c1-public-")]
+    assert sorted(s.inputs["availabilityZone"] for s in private) == zones
+    assert sorted(s.inputs["availabilityZone"] for s in public) == zones
+    assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
+    assert all(s.inputs["tags"]["kubernetes.io/role/elb"] == "1" for s in public)
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
+    assert len(eks_dev.of_type("aws:ec2/natGateway:NatGateway")) == 1
+
+
+def test_eks_prod_hardening(eks_prod: engine.Rendering) -> None:
+    protected = {(r.type, r.name) for r in eks_prod.resources if r.protect}
+    assert protected == {
+        ("aws:eks/cluster:Cluster", "c1-eks"),
+        ("aws:ec2/vpc:Vpc", "c1-vpc"),
+        ("aws:kms/key:Key", "c1-secrets-key"),
+    }
+    assert find(eks_prod, "aws:eks/cluster:Cluster", "c1-eks").inputs["deletionProtection"]
+    assert len(eks_prod.of_type("aws:ec2/natGateway:NatGateway")) == 3
+    logs = find(eks_prod, "aws:cloudwatch/logGroup:LogGroup", "c1-control-plane-logs").inputs
+    assert logs == {**logs, "name": "/aws/eks/c1/cluster", "retentionInDays": 60}
+
+
+def test_eks_public_endpoint_is_limited_to_the_given_cidrs() -> None:
+    rendering = render_cluster(
+        "aws",
+        POOLS[:1],
+        endpoint_exposure="public-and-private",
+        public_access_cidrs=["203.0.113.0/24"],
+    )
+    vpc_config = find(rendering, "aws:eks/cluster:Cluster", "c1-eks").inputs["vpcConfig"]
+    assert vpc_config["endpointPublicAccess"] is True
+    assert vpc_config["endpointPrivateAccess"] is True
+    assert vpc_config["publicAccessCidrs"] == ["203.0.113.0/24"]
+
+
+def test_eks_addons_pinned_and_ordered_around_the_nodes(eks_dev: engine.Rendering) -> None:
+    pinned = catalog.eks_addon_versions("1.33")
+    addons = {a.inputs["addonName"]: a for a in eks_dev.of_type("aws:eks/addon:Addon")}
+    assert {name: a.inputs["addonVersion"] for name, a in addons.items()} == pinned
+    groups = {g.urn for g in eks_dev.of_type("aws:eks/nodeGroup:NodeGroup")}
+    for group in eks_dev.of_type("aws:eks/nodeGroup:NodeGroup"):
+        for before in eks.ADDONS_BEFORE_NODES:
+            assert addons[before].urn in group.dependencies
+    assert len(groups) == 2
+    for after in eks.ADDONS_AFTER_NODES:
+        # Depending on a NodePool component means depending on its cloud resources.
+        assert groups <= set(addons[after].dependencies), after
+    ebs = addons["aws-ebs-csi-driver"].inputs["podIdentityAssociations"]
+    role = find(eks_dev, "aws:iam/role:Role", "c1-ebs-csi-role")
+    assert ebs == [{"roleArn": role.outputs["arn"], "serviceAccount": "ebs-csi-controller-sa"}]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert "sts:TagSession" in trust["Action"]
+
+
+@pytest.mark.parametrize(
+    ("vpc", "private", "public"),
+    [
+        ("10.0.0.0/16", ["10.0.0.0/18", "10.0.64.0/18", "10.0.128.0/18"], "10.0.192.0/20"),
+        ("10.9.8.0/24", ["10.9.8.0/26", "10.9.8.64/26", "10.9.8.128/26"], "10.9.8.192/28"),
+    ],
+)
+def test_subnet_plan(vpc: str, private: list[str], public: str) -> None:
+    plan = eks.plan_subnets(vpc, ["a", "b", "c"])
+    assert [zone.private_cidr for zone in plan] == private
+    assert plan[0].public_cidr == public
+    assert [zone.zone for zone in plan] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("days", "kept"), [(1, 1), (3, 3), (4, 5), (30, 30), (45, 60), (9999, 3653)]
+)
+def test_log_retention_rounds_up_to_a_cloudwatch_value(days: int, kept: int) -> None:
+    assert eks.log_retention(days) == kept
+
+
+# -- TKE ------------------------------------------------------------------------------------
+
+
+def test_tke_cluster_settings(tke_prod: engine.Rendering) -> None:
+    inputs = find(tke_prod, "tencentcloud:Kubernetes/cluster:Cluster", "c1-tke").inputs
+    assert inputs["clusterVersion"] == catalog.kubernetes_full_version("tencentcloud", "1.32")
+    assert inputs["clusterDeployType"] == "MANAGED_CLUSTER"
+    assert inputs["deletionProtection"] is True
+    assert inputs["clusterAudit"]["enabled"] is True
+    assert inputs["eventPersistence"]["enabled"] is True
+    assert inputs["logAgent"]["enabled"] is True
+    assert inputs["clusterCidr"] == "172.16.0.0/16"
+    assert inputs["clusterInternet"] is False
+    # Protected tiers keep their audit trail when the cluster goes away.
+    assert inputs["clusterAudit"]["deleteAuditLogAndTopic"] is False
+
+
+def test_tke_secrets_encrypted_with_the_clusters_kms_key(tke_prod: engine.Rendering) -> None:
+    key = find(tke_prod, "tencentcloud:Kms/key:Key", "c1-secrets-key")
+    protection = find(
+        tke_prod,
+        "tencentcloud:Kubernetes/encryptionProtection:EncryptionProtection",
+        "c1-secrets-encryption",
+    ).inputs
+    assert protection["kmsConfiguration"] == {
+        "keyId": key.outputs["id"],
+        "kmsRegion": "ap-guangzhou",
+    }
+    assert key.inputs["keyRotationEnabled"] is True
+
+
+def test_tke_private_endpoint_after_the_nodes(tke_prod: engine.Rendering) -> None:
+    endpoint = find(
+        tke_prod, "tencentcloud:Kubernetes/clusterEndpoint:ClusterEndpoint", "c1-endpoint"
+    )
+    assert endpoint.inputs["clusterIntranet"] is True
+    assert endpoint.inputs["clusterInternet"] is False
+    assert "clusterInternetSecurityGroup" not in endpoint.inputs
+    pools = {p.urn for p in tke_prod.of_type("tencentcloud:Kubernetes/nodePool:NodePool")}
+    assert pools and pools <= set(endpoint.dependencies)
+    assert tke_prod.of_type("tencentcloud:Security/group:Group") == []
+    outputs = tke_prod.stack_outputs
+    assert outputs["endpoint"].startswith("https://10.")
+    assert outputs["cloud_cluster_id"].startswith("cls-")
+    assert outputs["oidc_issuer"] == f"https://{outputs['cloud_cluster_id']}.ccs.tencent-cloud.com"
+
+
+def test_tke_prod_protects_stateful_resources(tke_prod: engine.Rendering) -> None:
+    protected = {(r.type, r.name) for r in tke_prod.resources if r.protect}
+    assert protected == {
+        ("tencentcloud:Kubernetes/cluster:Cluster", "c1-tke"),
+        ("tencentcloud:Vpc/instance:Instance", "c1-vpc"),
+        ("tencentcloud:Kms/key:Key", "c1-secrets-key"),
+    }
+    pool = find(tke_prod, "tencentcloud:Kubernetes/nodePool:NodePool", "c1-general-node-pool")
+    assert pool.inputs["deletionProtection"] is True
+
+
+def test_tke_public_endpoint_only_from_the_given_cidrs() -> None:
+    rendering = render_cluster(
+        "tencentcloud",
+        TKE_POOLS,
+        exports=True,
+        endpoint_exposure="public",
+        public_access_cidrs=["203.0.113.0/24", "198.51.100.0/24"],
+    )
+    group = find(rendering, "tencentcloud:Security/group:Group", "c1-api-public")
+    rules = find(rendering, "tencentcloud:Security/groupRuleSet:GroupRuleSet", "c1-api-public")
+    assert [rule["cidrBlock"] for rule in rules.inputs["ingresses"]] == [
+        "203.0.113.0/24",
+        "198.51.100.0/24",
+    ]
+    assert {rule["port"] for rule in rules.inputs["ingresses"]} == {"443"}
+    endpoint = find(
+        rendering, "tencentcloud:Kubernetes/clusterEndpoint:ClusterEndpoint", "c1-endpoint"
+    ).inputs
+    assert endpoint["clusterInternet"] is True
+    assert endpoint["clusterInternetSecurityGroup"] == group.outputs["id"]
+    assert rendering.stack_outputs["endpoint"].endswith(".ccs.tencent-cloud.com")
+
+
+def test_tke_node_subnets_and_egress(tke_prod: engine.Rendering) -> None:
+    subnets = tke_prod.of_type("tencentcloud:Subnet/instance:Instance")
+    zones = catalog.availability_zones("tencentcloud", "ap-guangzhou")
+    assert sorted(s.inputs["availabilityZone"] for s in subnets) == sorted(zones)
+    assert [cidr for _, cidr in node_subnets("10.0.0.0/16", zones)] == [
+        "10.0.0.0/18",
+        "10.0.64.0/18",
+        "10.0.128.0/18",
+    ]
+    (route,) = tke_prod.of_type("tencentcloud:Route/tableEntry:TableEntry")
+    assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+    assert route.inputs["nextType"] == "NAT"
+
+
+@pytest.mark.parametrize(
+    ("address", "url"),
+    [
+        ("10.0.0.8", "https://10.0.0.8"),
+        ("https://cls-a.ccs.tencent-cloud.com", "https://cls-a.ccs.tencent-cloud.com"),
+    ],
+)
+def test_tke_api_url(address: str, url: str) -> None:
+    assert api_url(address) == url
+
+
+# -- attached -------------------------------------------------------------------------------
+
+
+def test_attached_cluster_creates_no_cloud_resource(attached: engine.Rendering) -> None:
+    types = {r.type for r in attached.resources}
+    assert types == {CLUSTER, NODE_POOL, K8S_PROVIDER}
+    assert attached.stack_outputs["endpoint"] == "https://10.0.0.1:6443"
+    assert attached.stack_outputs.get("oidc_issuer") is None
+    assert attached.stack_outputs.get("cloud_cluster_id") is None
+
+
+def test_attached_context_is_passed_to_the_provider() -> None:
+    config = yaml.safe_load(ONPREM_KUBECONFIG)
+    config["contexts"].append({"name": "other", "context": {"cluster": "onprem", "user": "x"}})
+    kubeconfig = json.dumps(config)
+    assert server_of(kubeconfig, "other") == "https://10.0.0.1:6443"
+    rendering = render_cluster(
+        "attached",
+        ATTACHED_POOLS,
+        attached={"kubeconfig": kubeconfig, "context": "other", "oidc_issuer": "https://idp"},
+        exports=True,
+    )
+    provider = find(rendering, K8S_PROVIDER, "c1-k8s")
+    assert provider.inputs["context"] == "other"
+    assert isinstance(provider.inputs["kubeconfig"], engine.SecretValue)
+    assert rendering.stack_outputs["oidc_issuer"] == "https://idp"
+
+
+@pytest.mark.parametrize(
+    ("kubeconfig", "context", "fragment"),
+    [
+        ("{", None, "not YAML"),
+        ("[]", None, "not a kubeconfig"),
+        (ONPREM_KUBECONFIG, "missing", "no context 'missing'"),
+    ],
+)
+def test_attached_kubeconfig_errors_name_the_problem(
+    kubeconfig: str, context: str | None, fragment: str
+) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        server_of(kubeconfig, context)
+
+
+# -- arguments --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ({"cloud": "gcp", "kubernetes_version": "1.33"}, "cloud must be one of"),
+        ({"cloud": "aws", "kubernetes_version": "1.20"}, "not supported on aws"),
+        (
+            {"cloud": "aws", "kubernetes_version": "1.33", "region": "us-east-1"},
+            "vpc_cidr is required",
+        ),
+        (
+            {
+                "cloud": "tencentcloud",
+                "kubernetes_version": "1.32",
+                "region": "ap-guangzhou",
+                "vpc_cidr": "10.0.0.0/16",
+                "cloud_provider": object(),
+            },
+            "pod_cidr is required",
+        ),
+        ({"cloud": "attached", "kubernetes_version": "1.32"}, "attached .* is required"),
+        (
+            {
+                "cloud": "attached",
+                "kubernetes_version": "1.32",
+                "attached": {"kubeconfig": "x"},
+                "node_pools": [{"name": "a", "instance_types": []}] * 2,
+            },
+            "repeat: a",
+        ),
+    ],
+)
+def test_invalid_arguments_are_refused(args: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        validate_args("c1", args)  # type: ignore[arg-type]
+
+
+def test_backends_are_looked_up_by_cloud() -> None:
+    assert backend_class("aws").cloud == "aws"
+    assert backend_class("tencentcloud").cloud == "tencentcloud"
+    assert backend_class("attached").cloud == "attached"
+    with pytest.raises(ValueError, match="no cluster backend"):
+        backend_class("gcp")
+
+
+def test_build_kubeconfig_is_deterministic_and_tokenless() -> None:
+    first = eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1")
+    assert first == eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1")
+    config = json.loads(first)
+    assert config["current-context"] == "c"
+    assert "eu-central-1" in config["users"][0]["user"]["exec"]["args"]
+    (user,) = config["users"]
+    assert set(user["user"]) == {"exec"}  # no token, no client certificate
