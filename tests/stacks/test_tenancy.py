@@ -389,3 +389,85 @@ def test_outputs_name_each_tenants_namespaces_per_cluster(rendering: engine.Rend
         "viewer": "tenant-viewer",
     }
     assert json.dumps(tenants, sort_keys=True)  # plain data, serialisable
+
+
+# --- the shipped environments -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_shipped_roles_never_use_wildcards(env: str, rendered: Any) -> None:
+    rendering = rendered(env)
+    roles = [
+        d for _, d in engine.kubernetes_objects(rendering) if d["kind"] in ("Role", "ClusterRole")
+    ]
+    assert roles, f"{env} renders no Role at all"
+    for role in roles:
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs"):
+                assert "*" not in rule.get(field, []), (env, role["metadata"], rule)
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_shipped_environments_bind_cluster_admin_only_to_break_glass(
+    env: str, rendered: Any
+) -> None:
+    rendering = rendered(env)
+    spec = load_environment(rendered_config(env), f"Pulumi.{env}.yaml").spec
+    oidc_clusters = [c.name for c in spec.clusters if c.cloud != "aws"]
+    eks_clusters = [c.name for c in spec.clusters if c.cloud == "aws"]
+    admin_bindings = [
+        d
+        for _, d in engine.kubernetes_objects(rendering)
+        if d["kind"] in ("ClusterRoleBinding", "RoleBinding")
+        and d["roleRef"]["name"] == "cluster-admin"
+    ]
+    assert len(admin_bindings) == len(oidc_clusters)
+    for binding in admin_bindings:
+        assert binding["metadata"]["name"] == "tkestack-break-glass"
+        assert [s["name"] for s in binding["subjects"]] == ["oidc:tkestack-break-glass"]
+    associations = rendering.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert len(associations) == len(eks_clusters)
+    assert {a.inputs["principalArn"] for a in associations} <= {
+        f"arn:aws:iam::{spec.identity.aws_account_id}:role/{spec.identity.break_glass_role}"
+    }
+
+
+def rendered_config(env: str) -> Any:
+    from conftest import ROOT, stack_config
+    from tkestack.stacks.loader import ENVIRONMENT_KEY
+
+    return stack_config(ROOT / f"Pulumi.{env}.yaml").values[ENVIRONMENT_KEY]
+
+
+def test_prod_gives_every_tenant_its_full_home_on_each_cluster(rendered: Any) -> None:
+    rendering = rendered("prod")
+    spec = load_environment(rendered_config("prod"), "Pulumi.prod.yaml").spec
+    registries = {r.name for r in rendering.of_type("tkestack:index:RegistryNamespace")}
+    for tenant in spec.tenants:
+        for cluster_name in tenant.clusters:
+            cluster = spec.cluster(cluster_name)
+            objects = tenant_objects(rendering, f"{tenant.name}-{cluster_name}")
+            kinds = sorted(d["kind"] for d in objects)
+            namespaces = len(tenant.namespaces) or 1
+            assert kinds.count("Namespace") == namespaces
+            assert kinds.count("ResourceQuota") == namespaces
+            assert kinds.count("LimitRange") == namespaces
+            assert kinds.count("Role") == 3 * namespaces
+            names = {d["metadata"]["name"] for d in objects if d["kind"] == "NetworkPolicy"}
+            assert "default-deny-ingress" in names
+            bound = {d["metadata"]["name"] for d in objects if d["kind"] == "RoleBinding"}
+            levels = {"admin": "admins", "developer": "developers", "viewer": "viewers"}
+            assert bound == {
+                f"tenant-{level}" for level, key in levels.items() if getattr(tenant.groups, key)
+            }
+            quota = next(d for d in objects if d["kind"] == "ResourceQuota")
+            has_gpu = any(p.accelerator for p in cluster.node_pools)
+            assert ("requests.nvidia.com/gpu" in quota["spec"]["hard"]) == has_gpu
+            if cluster.cloud != "attached":
+                assert any(d["kind"] == "ServiceAccount" for d in objects), cluster_name
+                key = f"{cluster.cloud}-{cluster.region}"
+            else:
+                key = f"attached-{cluster_name}"
+            assert f"{tenant.name}-registry-{key}" in registries, (tenant.name, cluster_name)
+    identity = rendering.stack_outputs["identity"]
+    assert sorted(identity) == sorted(c.name for c in spec.clusters)
