@@ -293,6 +293,9 @@ class WorkloadIdentityArgs(TypedDict, total=False):
     permission at all (it still exists, ready for one)."""
     namespace_resources: NotRequired[Mapping[str, pulumi.Resource]]
     """The Namespace resource of each namespace, so service accounts are created after it."""
+    tags: NotRequired[Mapping[str, str]]
+    """Tags of the CAM role (TKE; the Tencent Cloud provider has no default tags). On AWS the
+    provider's default tags apply."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -485,6 +488,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             description=f"tkestack tenant {tenant} workloads on {cluster.name}",
             console_login=False,
             session_duration=3600,
+            tags=dict(sorted(args.get("tags", {}).items())) or None,
             opts=self._cloud_opts(),
         )
         instance_id = args.get("tcr_instance_id")

@@ -29,7 +29,7 @@ mount a Secret into one: the namespace, not the Role, is the security boundary.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NotRequired, Required, TypedDict
 
 import pulumi
@@ -103,7 +103,7 @@ _DEVELOPER_WRITES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("policy", ("poddisruptionbudgets",)),
 )
 """What developers and admins change. Not DaemonSets (a tenant does not run per-node agents),
-not NetworkPolicies, quotas or limit ranges (the platform owns them)."""
+not quotas or limit ranges (the platform owns them), not NetworkPolicies (admins only)."""
 
 
 def _rules_for(level: AccessLevel) -> list[Rule]:
@@ -131,6 +131,10 @@ def _rules_for(level: AccessLevel) -> list[Rule]:
             # admin holds: they hand out developer/viewer, never more.
             # https://kubernetes.io/docs/reference/access-authn-authz/rbac/#privilege-escalation-prevention-and-bootstrapping
             (("rbac.authorization.k8s.io",), ("rolebindings",), (*READ, *WRITE)),
+            # Extra allow rules for the tenant's own pods (a cloud load balancer's sources,
+            # say). Policies only add allowed traffic, and only into the admin's namespaces;
+            # the platform's four are re-applied by every `pulumi up`.
+            (("networking.k8s.io",), ("networkpolicies",), WRITE),
         ]
     )
     return rules
@@ -185,6 +189,8 @@ class WorkloadIdentitySettings:
     """AWS account id or Tencent Cloud root UIN."""
     tcr_instance_id: pulumi.Input[str] | None = None
     """TKE: TCR instance of the tenant's registry namespace."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of cloud resources the provider does not tag by default (TKE CAM role)."""
 
 
 class TenantArgs(TypedDict, total=False):
@@ -475,6 +481,7 @@ class Tenant(pulumi.ComponentResource):
                 "account": settings.account,
                 "tcr_instance_id": settings.tcr_instance_id,
                 "namespace_resources": created,
+                "tags": settings.tags,
             },
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -77,7 +77,7 @@ def _subjects(
 
 
 def _workload_identity(
-    env: EnvironmentSpec, cluster: ClusterInfo, registry: RegistryHandle | None
+    env: EnvironmentSpec, tenant: TenantSpec, cluster: ClusterInfo, registry: RegistryHandle | None
 ) -> WorkloadIdentitySettings | None:
     """Workload identity settings where the cluster can carry it, else None (with a warning
     naming what is missing)."""
@@ -94,11 +94,17 @@ def _workload_identity(
             f" {' and '.join(missing)}"
         )
         return None
-    if cluster.cloud == "aws":
+    if cluster.cloud == "aws":  # the AWS provider's default tags cover the IAM role
         return WorkloadIdentitySettings(account=env.identity.aws_account_id)
     return WorkloadIdentitySettings(
         account=env.identity.tencent_uin,
         tcr_instance_id=registry.tcr_instance_id if registry is not None else None,
+        tags={
+            **env.tags,
+            "tkestack.io/environment": env.name,
+            "tkestack.io/cluster": cluster.name,
+            "tkestack.io/tenant": tenant.name,
+        },
     )
 
 
@@ -169,7 +175,7 @@ def build_tenants(
                 "quota": _quota(tenant),
                 "subjects": _subjects(env, tenant, cluster),
                 "registry_prefix": registry_prefix,
-                "workload_identity": _workload_identity(env, cluster, handle),
+                "workload_identity": _workload_identity(env, tenant, cluster, handle),
             }
             created = Tenant(f"{tenant.name}-{cluster_name}", args)
             placed[cluster_name] = {

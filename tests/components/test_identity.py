@@ -214,3 +214,10 @@ def test_long_role_names_are_bounded_and_stable() -> None:
     assert bounded == bounded_name(name, IAM_ROLE_NAME_LIMIT)
     assert bounded != bounded_name(name[:-1] + "u", IAM_ROLE_NAME_LIMIT)
     assert bounded_name("short", IAM_ROLE_NAME_LIMIT) == "short"
+
+
+def test_tke_role_carries_the_tags_the_provider_does_not_add() -> None:
+    tags = {"owner": "ml", "cost-center": "ml-1", "managed-by": "tkestack"}
+    rendering = render_workload_identity("tencentcloud", tags=tags)
+    (role,) = rendering.of_type("tencentcloud:Cam/role:Role")
+    assert role.inputs["tags"] == tags
