@@ -352,14 +352,16 @@ def _network_overlaps(raw_clusters: Any) -> list[Problem]:
             own.append(("pod_cidr", derived))
         for key, cidr in own:
             where = f"clusters[{index}].network.{key}"
-            if key == "pod_cidr" and network.pod_cidr is None:
-                where += " derived from vpc_cidr; set it to choose another"
+            derived = key == "pod_cidr" and network.pod_cidr is None
+            if derived:
+                where += ", derived"
             for other, other_where in seen:
                 if cidr.overlaps(other):
+                    note = " (derived from vpc_cidr: set pod_cidr to choose another)"
                     problems.append(
                         Problem(
                             ("clusters", index, "network", key),
-                            f"{cidr} overlaps {other} ({other_where})",
+                            f"{cidr}{note if derived else ''} overlaps {other} ({other_where})",
                         )
                     )
             seen.append((cidr, where))
