@@ -24,6 +24,7 @@ from ..components.identity import (
     ClusterIdentityArgs,
     kubernetes_group,
 )
+from ..components.platform_services import PlatformServices
 from ..components.profile import ClusterInfo
 from ..components.registry_namespace import RegistryHandle, RegistryNamespace
 from ..components.tenant import (
@@ -42,12 +43,12 @@ LEVEL_GROUPS: dict[AccessLevel, str] = {
 """Access level -> the `tenants[].groups` field naming its identity-provider groups."""
 
 
-def _registry_handle(services: Any) -> RegistryHandle | None:
-    """The registry handle of one cluster's platform services (`services.registry.handle`),
-    None when the platform step runs no registry there."""
-    registry = getattr(services, "registry", None)
-    handle = getattr(registry, "handle", None)
-    return handle if isinstance(handle, RegistryHandle) else None
+def _registry_handle(services: PlatformServices | None) -> RegistryHandle | None:
+    """The registry handle of one cluster's platform services, None when the platform step
+    runs no registry there."""
+    if services is None or services.registry is None:
+        return None
+    return services.registry.handle
 
 
 def _quota(tenant: TenantSpec) -> TenantQuota:
@@ -132,7 +133,7 @@ def _cluster_identity(env: EnvironmentSpec, cluster: ClusterInfo) -> ClusterIden
 def build_tenants(
     env: EnvironmentSpec,
     clusters: Mapping[str, ClusterInfo],
-    platform: Mapping[str, Any] | None,
+    platform: Mapping[str, PlatformServices] | None,
 ) -> dict[str, Any]:
     """Register identity mapping, registry namespaces and tenants; returns the stack outputs
     `identity` (per cluster) and `tenants` (per tenant and cluster).
