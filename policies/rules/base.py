@@ -125,8 +125,9 @@ class Stack:
         return [r for r in self.resources if r.type in types]
 
     def scope(self, resource: Subject) -> str:
-        """The cluster a resource belongs to: URN of its nearest `tkestack:index:Cluster`
-        ancestor, of its provider's (Kubernetes objects), or of a cluster it depends on;
+        """The cluster a resource belongs to: URN of the nearest `tkestack:index:Cluster`
+        ancestor of its provider (Kubernetes objects) or of itself, or of a cloud cluster it
+        depends on;
         `""` when none (environment-wide resources)."""
         cached = self._scope.get(resource.urn)
         if cached is None:
@@ -135,10 +136,9 @@ class Stack:
         return cached
 
     def _find_scope(self, resource: Subject) -> str:
-        starts = [resource]
+        # The provider decides where a Kubernetes object lands, so it wins over ancestry.
         provider = self.get(resource.provider.urn) if resource.provider else None
-        if provider is not None:
-            starts.append(provider)
+        starts = [provider, resource] if provider is not None else [resource]
         for start in starts:
             current: Subject | None = start
             for _ in range(32):  # parent chains are short; bound against cycles

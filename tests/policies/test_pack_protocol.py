@@ -1,0 +1,102 @@
+"""The pack over its real analyzer protocol returns the same verdicts as the rules called
+directly, on the policy cases and on a shipped environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from policy_cases import BAD, CASES, CONFIG, OK
+from tkestack.policies.rules import BY_NAME, PACK_NAME, evaluate
+from tkestack.policies.rules.base import Provider, Subject
+
+from tkestack.analyzer import AnalyzerProvider, AnalyzerResource, PolicyPackRunner
+from tkestack.review import POLICY_DIR, _strip_description, analyzer_resources, subjects
+
+CONFIG_DIR = POLICY_DIR / "config"
+
+
+def isolate(key: str, resources: list[Subject]) -> list[Subject]:
+    """The case's resources under URNs of their own, links kept inside the case, each case
+    in a cluster (component) of its own so stack policies do not see other cases' objects
+    as being in the same cluster."""
+    renamed = {r.urn: f"{r.urn}-{key}" for r in resources}
+    own_cluster = f"urn:pulumi:test::tkestack::tkestack:index:Cluster::case-{key}"
+    result = [Subject(type="tkestack:index:Cluster", name=f"case-{key}", urn=own_cluster, props={})]
+    for r in resources:
+        provider = r.provider
+        if provider is not None and provider.urn in renamed:
+            provider = Provider(renamed[provider.urn], provider.type, provider.name, provider.props)
+        result.append(
+            Subject(
+                type=r.type,
+                name=f"{r.name}-{key}",
+                urn=renamed[r.urn],
+                props=r.props,
+                protect=r.protect,
+                parent=renamed.get(r.parent, r.parent) if r.parent else own_cluster,
+                provider=provider,
+                dependencies=tuple(renamed.get(d, d) for d in r.dependencies),
+            )
+        )
+    return result
+
+
+def to_wire(subject: Subject) -> AnalyzerResource:
+    provider = subject.provider
+    return AnalyzerResource(
+        urn=subject.urn,
+        type=subject.type,
+        name=subject.name,
+        properties=dict(subject.props),
+        parent=subject.parent,
+        provider=AnalyzerProvider(provider.urn, provider.type, provider.name, dict(provider.props))
+        if provider
+        else None,
+        protect=subject.protect,
+        dependencies=subject.dependencies,
+    )
+
+
+def verdicts_over_protocol(resources: list[AnalyzerResource], config, stack: str = "test"):
+    with PolicyPackRunner(POLICY_DIR, config=config, stack=stack) as pack:
+        name, infos = pack.info()
+        violations = pack.analyze(resources)
+        effective = pack.effective_config
+    assert name == PACK_NAME
+    assert sorted(info.name for info in infos) == sorted(BY_NAME)
+    found = {
+        (v.policy_name, v.urn, _strip_description(v.message, v.description), v.enforcement_level)
+        for v in violations
+    }
+    return found, effective
+
+
+def direct(resources: list[Subject], config) -> set[tuple[str, str | None, str, str]]:
+    return {(f.policy, f.urn, f.message, f.level) for f in evaluate(resources, config)}
+
+
+def test_cases_same_verdicts_over_protocol_and_direct() -> None:
+    everything: list[Subject] = []
+    for policy in sorted(CASES):
+        for kind in (OK, BAD):
+            everything.extend(isolate(f"{policy}-{kind}", CASES[policy][kind]))
+    config = {name: {"enforcementLevel": "mandatory", **values} for name, values in CONFIG.items()}
+    over_protocol, effective = verdicts_over_protocol([to_wire(s) for s in everything], config)
+    expected = direct(everything, config)
+    assert over_protocol == expected
+    # every policy fired somewhere, so the comparison covers the whole pack
+    assert {policy for policy, *_ in expected} == set(BY_NAME)
+    assert effective["region-allowed"]["allowedRegions"] == ["eu-central-1"]
+
+
+@pytest.mark.parametrize("env", ["dev"])
+def test_shipped_environment_same_verdicts(rendered, env: str) -> None:
+    rendering = rendered(env)
+    config_file = CONFIG_DIR / f"{env}.json"
+    over_protocol, _ = verdicts_over_protocol(analyzer_resources(rendering), config_file, stack=env)
+    import json
+
+    expected = direct(subjects(rendering), json.loads(Path(config_file).read_text()))
+    assert over_protocol == expected
+    assert over_protocol, "the shipped environment should trip at least its advisory policies"

@@ -1,0 +1,88 @@
+"""Every policy: a passing and a failing resource set, evaluated directly."""
+
+from __future__ import annotations
+
+import pytest
+from policy_cases import BAD, CASES, CONFIG, OK, res
+from tkestack.policies.rules import BY_NAME, RULES, evaluate
+from tkestack.policies.rules.base import Stack, Subject, Unknowable, get
+
+
+def findings_of(policy: str, resources: list[Subject]) -> list[str]:
+    config = {policy: CONFIG[policy]} if policy in CONFIG else {}
+    return [f.message for f in evaluate(resources, config) if f.policy == policy]
+
+
+def test_every_policy_has_cases_and_there_are_at_least_40() -> None:
+    assert len(RULES) >= 40
+    assert sorted(CASES) == sorted(BY_NAME)
+
+
+@pytest.mark.parametrize("policy", sorted(BY_NAME))
+def test_passing_case_passes(policy: str) -> None:
+    assert CASES[policy][OK], f"{policy} has no passing case"
+    assert findings_of(policy, CASES[policy][OK]) == []
+
+
+@pytest.mark.parametrize("policy", sorted(BY_NAME))
+def test_failing_case_fails(policy: str) -> None:
+    assert CASES[policy][BAD], f"{policy} has no failing case"
+    assert findings_of(policy, CASES[policy][BAD]), f"{policy} did not fire"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_metadata_is_complete(rule) -> None:
+    assert rule.name == rule.name.lower() and " " not in rule.name and "_" not in rule.name
+    assert rule.description.endswith(".") and len(rule.description) > 20
+    assert rule.severity in ("low", "medium", "high", "critical")
+    assert rule.anchor and "?" not in rule.anchor
+    assert rule.remediation
+    assert rule.stack or rule.types or rule.name == "explicit-provider"
+    for key, schema in rule.config.items():
+        assert "default" in schema and "type" in schema, (rule.name, key)
+
+
+def test_missing_inputs_with_unsafe_defaults_are_violations() -> None:
+    """An EKS cluster with only the required inputs: the defaults are public, unencrypted,
+    unlogged, creator-admin, CONFIG_MAP."""
+    bare = res("aws:eks/cluster:Cluster", "bare", {"roleArn": "r", "vpcConfig": {"subnetIds": []}})
+    fired = {f.policy for f in evaluate([bare])}
+    assert {
+        "cluster-endpoint-private",
+        "cluster-endpoint-public-cidrs",
+        "cluster-secrets-encryption",
+        "cluster-control-plane-logging",
+        "cluster-kubernetes-version-supported",
+        "cluster-access-entries",
+        "cluster-no-creator-admin",
+        "cluster-deletion-protection",
+    } <= fired
+
+
+def test_unknown_values_never_crash_or_fire() -> None:
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    cluster = res(
+        "aws:eks/cluster:Cluster",
+        "eks",
+        {"vpcConfig": unknown, "version": unknown, "accessConfig": unknown},
+    )
+    group = res(
+        "aws:eks/nodeGroup:NodeGroup", "ng", {"instanceTypes": unknown, "scalingConfig": unknown}
+    )
+    fired = {f.policy for f in evaluate([cluster, group])}
+    assert not fired & {
+        "cluster-endpoint-private",
+        "cluster-kubernetes-version-supported",
+        "node-pool-scaling-bounds",
+        "cluster-no-creator-admin",
+    }
+    with pytest.raises(Unknowable):
+        get({"a": unknown}, "a")
+
+
+def test_stack_scope_follows_provider_to_cluster_component() -> None:
+    from policy_cases import CLUSTER_PARENT, K8S_IN_CLUSTER, cluster_component, deployment
+
+    app = res("kubernetes:apps/v1:Deployment", "app", deployment())
+    stack = Stack([cluster_component(), K8S_IN_CLUSTER, app])
+    assert stack.scope(app) == CLUSTER_PARENT
