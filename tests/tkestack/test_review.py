@@ -1,0 +1,268 @@
+"""`tkestack review` end to end: verdicts and exit codes, the base/head diff, SARIF."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tkestack import cli, engine, report
+from tkestack import review as reviewing
+
+ROOT = Path(__file__).resolve().parents[2]
+SARIF_SUBSET = ROOT / "tests" / "fixtures" / "sarif-2.1.0-subset.schema.json"
+CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+
+
+def prod_environment(**cluster: Any) -> dict[str, Any]:
+    """A small prod environment: one EKS cluster with a CPU and a GPU pool."""
+    spec: dict[str, Any] = {
+        "name": "prodlike",
+        "tier": "prod",
+        "tags": {"owner": "platform-team", "cost-center": "platform-prod"},
+        "allowed_regions": ["us-east-1"],
+        "clusters": [
+            {
+                "name": "pl-use1",
+                "cloud": "aws",
+                "region": "us-east-1",
+                "kubernetes_version": "1.33",
+                "network": {"vpc_cidr": "10.40.0.0/16"},
+                "node_pools": [
+                    {
+                        "name": "general",
+                        "instance_types": ["m7i.xlarge"],
+                        "min_size": 1,
+                        "max_size": 3,
+                    },
+                    {
+                        "name": "gpu",
+                        "instance_types": ["g4dn.xlarge"],
+                        "min_size": 0,
+                        "max_size": 2,
+                        "accelerator": {"model": "t4"},
+                    },
+                ],
+                **cluster,
+            }
+        ],
+    }
+    return spec
+
+
+def write_stack(directory: Path, stack: str, environment: dict[str, Any]) -> Path:
+    path = directory / f"Pulumi.{stack}.yaml"
+    config = {"pulumi:disable-default-providers": ["*"], "tkestack:environment": environment}
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def with_defects(rendering: engine.Rendering) -> engine.Rendering:
+    """The rendering with an untainted GPU node group and a wildcard ClusterRole (the spec
+    cannot express either: GPU taints are derived, roles come from components)."""
+    resources = []
+    for resource in rendering.resources:
+        if resource.type == "aws:eks/nodeGroup:NodeGroup" and "gpu" in resource.name:
+            inputs = {k: v for k, v in resource.inputs.items() if k != "taints"}
+            resource = dataclasses.replace(resource, inputs=inputs)
+        resources.append(resource)
+    provider = next(r for r in resources if r.type == "pulumi:providers:kubernetes")
+    name = "pl-use1-wildcard-operator"
+    resources.append(
+        engine.RenderedResource(
+            urn=f"urn:pulumi:{rendering.stack}::{rendering.project}::{CLUSTER_ROLE}::{name}",
+            type=CLUSTER_ROLE,
+            name=name,
+            custom=True,
+            parent=None,
+            provider=provider.urn,
+            dependencies=[],
+            protect=False,
+            inputs={
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": "wildcard-operator"},
+                "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+            },
+        )
+    )
+    resources.sort(key=lambda r: r.urn)
+    return dataclasses.replace(rendering, resources=resources)
+
+
+@pytest.fixture(scope="module")
+def public_prod(tmp_path_factory) -> tuple[Path, engine.Rendering]:
+    directory = tmp_path_factory.mktemp("prodlike")
+    stack_file = write_stack(
+        directory,
+        "prodlike",
+        prod_environment(endpoint={"exposure": "public", "public_access_cidrs": ["0.0.0.0/0"]}),
+    )
+    return stack_file, engine.render(engine.read_stack_config(stack_file, ROOT))
+
+
+def test_prod_with_public_endpoint_untainted_gpu_and_wildcard_role_exits_1(
+    public_prod, monkeypatch
+) -> None:
+    stack_file, rendering = public_prod
+    monkeypatch.setattr(cli, "run_render", lambda *args, **kwargs: with_defects(rendering))
+    result = CliRunner().invoke(cli.app, ["review", str(stack_file), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    mandatory = {
+        (v["policy"], v["resourceName"])
+        for v in document["violations"]
+        if v["level"] == "mandatory"
+    }
+    assert ("cluster-endpoint-private", "pl-use1-eks") in mandatory
+    assert ("gpu-pool-tainted", "pl-use1-gpu-node-group") in mandatory
+    assert ("rbac-no-wildcards", "pl-use1-wildcard-operator") in mandatory
+
+
+def test_markdown_groups_by_level_and_severity_and_draws_the_environment(public_prod) -> None:
+    _, rendering = public_prod
+    result = reviewing.review(with_defects(rendering))
+    text = report.markdown(result)
+    assert text.startswith("<!-- tkestack-review:prodlike -->")
+    assert "mandatory violation(s): this change would be blocked" in text
+    mandatory_at = text.index("#### Mandatory")
+    assert text.index("`cluster-endpoint-private`") > mandatory_at
+    assert "```mermaid\nflowchart LR" in text
+    assert "gpu: x86_64, GPU nvidia-t4" in text
+
+
+def test_sarif_is_valid_and_has_a_rule_per_policy_and_a_result_per_violation(public_prod):
+    _, rendering = public_prod
+    result = reviewing.review(with_defects(rendering))
+    document = json.loads(report.sarif(result, "Pulumi.prodlike.yaml"))
+    schema = json.loads(SARIF_SUBSET.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    jsonschema.validate(document, schema)
+    run = document["runs"][0]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [
+        p.name for p in result.policies
+    ]
+    assert len(run["results"]) == len(result.findings)
+    levels = {r["ruleId"]: r["level"] for r in run["results"]}
+    assert levels["cluster-endpoint-private"] == "error"
+
+
+def test_shipped_spec_with_private_endpoint_has_no_endpoint_violation(tmp_path) -> None:
+    stack_file = write_stack(tmp_path, "prodlike", prod_environment())
+    result = CliRunner().invoke(cli.app, ["review", str(stack_file), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    policies = {v["policy"] for v in json.loads(result.stdout)["violations"]}
+    assert "cluster-endpoint-private" not in policies
+    assert "gpu-pool-tainted" not in policies
+
+
+def test_usage_errors_exit_2(tmp_path) -> None:
+    result = CliRunner().invoke(cli.app, ["review", "no-such-env"])
+    assert result.exit_code == 2
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  tkestack:environment:\n    name: Bad Name\n", encoding="utf-8")
+    assert CliRunner().invoke(cli.app, ["review", str(bad)]).exit_code == 2
+
+
+# ---------------------------------------------------------------- base/head diff
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def dev_environment(service_cidr: str) -> dict[str, Any]:
+    return {
+        "name": "difftest",
+        "tier": "dev",
+        "tags": {"owner": "platform-team", "cost-center": "platform-dev"},
+        "clusters": [
+            {
+                "name": "dt-use1",
+                "cloud": "aws",
+                "region": "us-east-1",
+                "kubernetes_version": "1.33",
+                "network": {"vpc_cidr": "10.50.0.0/16", "service_cidr": service_cidr},
+                "node_pools": [{"name": "general", "instance_types": ["m7i.xlarge"]}],
+            }
+        ],
+    }
+
+
+def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    for folder in ("tests", "docs", "bench", ".github"):
+        shutil.rmtree(repo / folder, ignore_errors=True)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "ci@example.com")
+    git(repo, "config", "user.name", "ci")
+    write_stack(repo, "difftest", dev_environment("172.20.0.0/16"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    write_stack(repo, "difftest", dev_environment("172.21.0.0/16"))
+    git(repo, "commit", "-q", "-am", "head: new service CIDR")
+    monkeypatch.chdir(repo)
+
+    result = CliRunner().invoke(
+        cli.app, ["review", "difftest", "--base", "HEAD~1", "--format", "json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    changes = json.loads(result.stdout)["changes"]
+    top = changes[0]
+    assert top["type"] == "aws:eks/cluster:Cluster"
+    assert top["kind"] == "replaced" and top["destructive"]
+    assert top["replaceKeys"] == ["kubernetesNetworkConfig.serviceIpv4Cidr"]
+    assert all(not c["destructive"] for c in changes[1:])
+
+    markdown = CliRunner().invoke(cli.app, ["review", "difftest", "--base", "HEAD~1"]).stdout
+    caution = markdown.index("[!CAUTION]")
+    assert caution < markdown.index("### Changes against `HEAD~1`")
+    assert "**replaced** `dt-use1-eks`" in markdown
+
+
+def test_base_ref_that_does_not_exist_is_a_usage_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(cli.app, ["review", "dev", "--base", "no-such-ref-xyz"])
+    assert result.exit_code == 2
+    assert "no-such-ref-xyz" in result.output
+
+
+def test_diff_classifies_changes() -> None:
+    cluster = "aws:eks/cluster:Cluster"
+    base = {
+        "resources": [
+            {"urn": "u1", "type": cluster, "name": "c", "inputs": {"version": "1.32"}},
+            {"urn": "u2", "type": "aws:ecr/repository:Repository", "name": "r", "inputs": {}},
+            {"urn": "u3", "type": cluster, "name": "d", "inputs": {"name": "d"}},
+        ]
+    }
+    head = {
+        "resources": [
+            {"urn": "u1", "type": cluster, "name": "c", "inputs": {"version": "1.33"}},
+            {"urn": "u3", "type": cluster, "name": "d", "inputs": {"name": "d2"}},
+            {"urn": "u4", "type": cluster, "name": "e", "inputs": {}},
+        ]
+    }
+    changes = reviewing.diff(base, head)
+    assert [(c.kind, c.urn) for c in changes] == [
+        ("replaced", "u3"),
+        ("removed", "u2"),
+        ("changed", "u1"),
+        ("added", "u4"),
+    ]
+    assert changes[2].keys == ("version",)
