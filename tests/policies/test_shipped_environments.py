@@ -61,3 +61,25 @@ def test_every_policy_has_a_level_in_every_environment_config(env: str) -> None:
     assert set(levels.values()) <= {"advisory", "mandatory", "disabled"}
     if env == "prod":
         assert sum(level == "mandatory" for level in levels.values()) >= 50
+
+
+@pytest.mark.parametrize(
+    ("dropped", "policy"),
+    [
+        ("kubernetes:core/v1:ResourceQuota", "tenant-namespace-quota"),
+        ("kubernetes:core/v1:LimitRange", "tenant-namespace-limit-range"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "tenant-namespace-default-deny"),
+    ],
+)
+def test_tenant_policies_see_the_shipped_tenants(rendered, dropped: str, policy: str) -> None:
+    """Not vacuous: without the tenant objects the shipped staging fails the policy, once per
+    tenant namespace on each cluster."""
+    resources = [s for s in subjects(rendered("staging")) if s.type != dropped]
+    namespaces = [
+        s
+        for s in resources
+        if s.type == "kubernetes:core/v1:Namespace"
+        and "tkestack.io/tenant" in (s.props.get("metadata", {}).get("labels") or {})
+    ]
+    fired = [f for f in evaluate(resources) if f.policy == policy]
+    assert namespaces and len(fired) == len(namespaces)
