@@ -100,3 +100,36 @@ def test_shipped_environment_same_verdicts(rendered, env: str) -> None:
     expected = direct(subjects(rendering), json.loads(Path(config_file).read_text()))
     assert over_protocol == expected
     assert over_protocol, "the shipped environment should trip at least its advisory policies"
+
+
+def test_unknown_values_make_policies_not_applicable_over_protocol() -> None:
+    from tkestack.analyzer import Unknown
+
+    cluster = AnalyzerResource(
+        urn="urn:pulumi:test::tkestack::aws:eks/cluster:Cluster::preview",
+        type="aws:eks/cluster:Cluster",
+        name="preview",
+        properties={
+            "roleArn": Unknown(),
+            "vpcConfig": Unknown("object"),
+            "accessConfig": Unknown("object"),
+            "version": "1.33",
+        },
+        provider=AnalyzerProvider(
+            "urn:pulumi:test::tkestack::pulumi:providers:aws::aws",
+            "pulumi:providers:aws",
+            "aws",
+            {"region": "us-east-1"},
+        ),
+    )
+    with PolicyPackRunner(POLICY_DIR, stack="test") as pack:
+        report = pack.analyze_report([cluster])
+    fired = {v.policy_name for v in report.violations}
+    skipped = {n.policy_name for n in report.not_applicable}
+    assert {"cluster-endpoint-private", "cluster-no-creator-admin"} <= skipped
+    assert not fired & {
+        "cluster-endpoint-private",
+        "cluster-no-creator-admin",
+        "cluster-access-entries",
+    }
+    assert "cluster-deletion-protection" in fired  # known inputs are still judged
