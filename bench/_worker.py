@@ -17,10 +17,10 @@ import pulumi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fleet import write_fleet  # noqa: E402
+from fleet import write_fleet
+from tkestack.stacks import program  # noqa: F401 - imported before the baseline
 
-from tkestack import engine  # noqa: E402
-from tkestack.stacks import program  # noqa: E402, F401 - imported before the baseline
+from tkestack import engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
