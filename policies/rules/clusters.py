@@ -46,6 +46,7 @@ STATEFUL_TYPES = (
     TKE_CLUSTER,
     "aws:ecr/repository:Repository",
     "tencentcloud:Tcr/instance:Instance",
+    "tencentcloud:Tcr/namespace:Namespace",
     AWS_KMS_KEY,
     TENCENT_KMS_KEY,
     "aws:s3/bucket:Bucket",
@@ -54,6 +55,8 @@ STATEFUL_TYPES = (
     "aws:efs/fileSystem:FileSystem",
     "tencentcloud:Cbs/storage:Storage",
     "tencentcloud:Cos/bucket:Bucket",
+    "kubernetes:core/v1:PersistentVolumeClaim",
+    "kubernetes:core/v1:PersistentVolume",
 )
 """Resources whose deletion or replacement loses data or identity (state, images, keys)."""
 
