@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 ENV    ?= dev
+# checkov (a peer scanner of our rendered Kubernetes objects) lives in its own virtualenv:
+# its pins are its own business, not our product's.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+export TKESTACK_CHECKOV := $(abspath $(CHECKOV))
 
 .PHONY: render test lint bench clean
 
@@ -15,7 +20,13 @@ $(BIN)/tkestack: pyproject.toml
 render: $(BIN)/tkestack ## Offline render of one environment (default: dev), no credentials needed.
 	$(BIN)/tkestack render $(ENV)
 
-test: $(BIN)/tkestack ## Lint and the whole test suite.
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4"
+	touch $@
+
+test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole test suite.
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -24,4 +35,4 @@ lint: $(BIN)/tkestack
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis

@@ -98,9 +98,10 @@ def test_kubeconfigs_are_secret_in_stack_outputs(rendered, env: str) -> None:
     rendering = rendered(env)
     for name, cluster in rendering.stack_outputs["clusters"].items():
         assert isinstance(cluster["kubeconfig"], engine.SecretValue), name
-        assert json.loads(engine.render_json(rendering))["outputs"]["clusters"][name][
-            "kubeconfig"
-        ] == engine.SECRET_MARK
+        assert (
+            json.loads(engine.render_json(rendering))["outputs"]["clusters"][name]["kubeconfig"]
+            == engine.SECRET_MARK
+        )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -131,8 +132,12 @@ def test_the_scan_finds_a_leak() -> None:
         inputs={"data": {"password": "correct-horse-battery-staple"}},
     )
     holder = engine.RenderedResource(
-        **{**resource.__dict__, "urn": resource.urn + "2", "name": "holder",
-           "inputs": {"data": engine.SecretValue({"p": "correct-horse-battery-staple"})}}
+        **{
+            **resource.__dict__,
+            "urn": resource.urn + "2",
+            "name": "holder",
+            "inputs": {"data": engine.SecretValue({"p": "correct-horse-battery-staple"})},
+        }
     )
     rendering = engine.Rendering("p", "t", [resource, holder], {})
     secrets = known_secrets(rendering)
