@@ -13,7 +13,6 @@ import re
 
 import pytest
 from conftest import ENVIRONMENTS
-
 from tkestack.policies.rules.clusters import STATEFUL_TYPES
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -22,8 +21,8 @@ STATEFUL_CHARTS = {"kube-prometheus-stack", "loki", "harbor"}
 
 NOT_STATEFUL = {
     "aws:kms/alias:Alias": "a name pointing at a key; recreated freely",
-    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": "settings for future repositories",
-    "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": "account settings",
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": "settings, for new repos",
+    "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": "settings",
     "aws:ecr/replicationConfiguration:ReplicationConfiguration": "account settings",
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": "a rule; cached images live in repositories",
     "aws:eks/nodeGroup:NodeGroup": "replaceable nodes",
