@@ -50,7 +50,12 @@ def environment_problems(env: Any) -> list[Problem]:
         return []
     problems: list[Problem] = []
     tier = env.get("tier")
-    allowed_regions = env.get("allowed_regions") or []
+    raw_allowed = env.get("allowed_regions")
+    allowed_regions = (
+        [region for region in raw_allowed if isinstance(region, str)]
+        if isinstance(raw_allowed, list)
+        else []
+    )
     clusters: dict[str, ClusterSpec] = {}
     seen_names: dict[str, int] = {}
     for index, raw_cluster in _items(env.get("clusters")):
