@@ -7,106 +7,46 @@ policies/checkov-waivers.yaml; a waiver that no longer matches anything fails as
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from conftest import ENVIRONMENTS, ROOT
 
-from tkestack import engine
+from tkestack import engine, safety
 
-CHECKOV = os.environ.get("TKESTACK_CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
+CHECKOV = Path(os.environ.get("TKESTACK_CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
 WAIVERS = ROOT / "policies" / "checkov-waivers.yaml"
 
 pytestmark = pytest.mark.skipif(
-    not Path(CHECKOV).exists(), reason="checkov not installed (make test installs it)"
+    not CHECKOV.exists(), reason="checkov not installed (make test installs it)"
 )
 
 
-def run_checkov(directory: Path, framework: str) -> list[dict[str, Any]]:
-    """checkov's failed checks over `directory` (JSON report)."""
-    result = subprocess.run(
-        [
-            CHECKOV,
-            "-d",
-            str(directory),
-            "--framework",
-            framework,
-            "--quiet",
-            "--compact",
-            "-o",
-            "json",
-            "--skip-download",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    reports = json.loads(result.stdout) if result.stdout.strip() else []
-    reports = reports if isinstance(reports, list) else [reports]
-    failed = []
-    for report in reports:
-        assert report.get("summary", {}).get("parsing_errors", 0) == 0, report["summary"]
-        results = report.get("results", {})
-        failed.extend(results.get("failed_checks", []))
-    return failed
-
-
-def finding_text(finding: dict[str, Any]) -> str:
-    """What a waiver's `match` is searched in: the resource and the flagged lines."""
-    text = finding.get("resource", "")
-    path = finding.get("file_abs_path")
-    start, end = finding.get("file_line_range", [0, 0])
-    if path and start:
-        lines = Path(path).read_text().splitlines()[start - 1 : end]
-        text += "\n" + "\n".join(lines)
-    return text
-
-
 @pytest.fixture(scope="module")
-def findings(rendered, tmp_path_factory) -> dict[str, list[dict[str, Any]]]:
+def findings(rendered, tmp_path_factory) -> list[safety.Finding]:
     directory = tmp_path_factory.mktemp("renders")
     for env in ENVIRONMENTS:
         rendering = rendered(env)
         (directory / f"{env}.yaml").write_text(engine.render_manifests(rendering))
         (directory / f"{env}.json").write_text(engine.render_json(rendering))
-    return {
-        "kubernetes": run_checkov(directory, "kubernetes"),
-        "secrets": run_checkov(directory, "secrets"),
-    }
+    found: list[safety.Finding] = []
+    for framework in ("kubernetes", "secrets"):
+        passed, failed = safety.run_checkov(CHECKOV, directory, framework)
+        assert passed or failed, f"checkov ran no {framework} check over our renders"
+        found.extend(failed)
+    return found
 
 
 def test_every_finding_is_fixed_or_waived_and_no_waiver_is_stale(findings) -> None:
     waivers = yaml.safe_load(WAIVERS.read_text())["waivers"]
-    for waiver in waivers:
-        assert waiver.get("reason", "").strip(), f"waiver without a reason: {waiver}"
-    used = [0] * len(waivers)
-    unwaived = []
-    for framework, failed in findings.items():
-        for finding in failed:
-            text = finding_text(finding)
-            matches = [
-                index
-                for index, waiver in enumerate(waivers)
-                if waiver["check"] == finding["check_id"] and re.search(waiver["match"], text)
-            ]
-            for index in matches:
-                used[index] += 1
-            if not matches:
-                unwaived.append(
-                    f"{framework} {finding['check_id']} {finding.get('check_name')}:"
-                    f" {finding.get('resource') or finding.get('file_path')}"
-                )
-    assert not unwaived, "fix these or waive them with a reason:\n" + "\n".join(unwaived)
-    stale = [waiver for waiver, count in zip(waivers, used, strict=True) if not count]
-    assert not stale, f"waivers that match nothing any more: {stale}"
+    assert all(waiver.get("reason", "").strip() for waiver in waivers)
+    outcome = safety.apply_waivers(findings, WAIVERS)
+    assert not outcome.unwaived, "fix these or waive them with a reason:\n" + "\n".join(
+        f"{f.framework} {f.check_id} {f.check_name}: {f.resource}" for f in outcome.unwaived
+    )
+    assert not outcome.stale, f"waivers that match nothing any more: {outcome.stale}"
 
 
 def test_checkov_does_scan_our_objects(findings, tmp_path) -> None:
@@ -122,5 +62,5 @@ def test_checkov_does_scan_our_objects(findings, tmp_path) -> None:
         },
     }
     (tmp_path / "bad.yaml").write_text("# urn:pulumi:x::y::z::bad\n" + yaml.safe_dump(pod))
-    ids = {finding["check_id"] for finding in run_checkov(tmp_path, "kubernetes")}
-    assert "CKV_K8S_16" in ids  # privileged container
+    _, failed = safety.run_checkov(CHECKOV, tmp_path, "kubernetes")
+    assert "CKV_K8S_16" in {finding.check_id for finding in failed}  # privileged container
