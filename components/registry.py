@@ -36,6 +36,12 @@ PULL_THROUGH_UPSTREAMS: dict[str, str] = {
 UPSTREAMS_NEEDING_CREDENTIALS = frozenset({"docker-hub", "ghcr"})
 """Upstreams ECR only caches with a Secrets Manager credential (`ecr-pullthroughcache/...`)."""
 KMS_DELETION_WINDOW_DAYS = 30
+ECR_SCAN_TYPE = "BASIC"
+"""Registry-wide scanning type. BASIC: free, scan on push of OS packages, no dependency on
+Amazon Inspector. ENHANCED would hand scanning to Inspector (OS and language packages,
+continuous rescans) but turns Inspector on for the account's ECR and bills per image scanned:
+an account-level decision of the security team, not of one environment's stack
+(https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning.html)."""
 """Longest window: a deleted key can be restored for a month before images become unreadable."""
 HARBOR_SECRET = "harbor-credentials"
 HARBOR_POD_GROUPS: tuple[str, ...] = (
@@ -224,6 +230,8 @@ class Registry(pulumi.ComponentResource):
             target_key_id=key.key_id,
             opts=self._cloud_opts(),
         )
+        if settings.scan_on_push:
+            self._create_ecr_scanning()
         policy = ecr_lifecycle_policy(settings)
         caches = list(self._args.get("pull_through_caches", ()))
         credentials = self._args.get("pull_through_credentials", {})
@@ -281,6 +289,31 @@ class Registry(pulumi.ComponentResource):
             ),
             provider=cluster.cloud_provider,
             kms_key_arn=key.arn,
+        )
+
+    def _create_ecr_scanning(self) -> None:
+        """Scan on push for every repository of the region's registry: `'*'` covers the
+        repositories ECR creates itself from creation templates (pull-through caches, tenants'
+        create-on-push and replicas), whose templates cannot enable scanning. One per account
+        and region (it replaces the registry's scanning settings, and overrides the
+        repositories' own `scanOnPush`); no tags (the API has none) and no `protect` (no data:
+        removing it reverts the registry to its defaults, which the policy pack catches)."""
+        import pulumi_aws as aws
+
+        aws.ecr.RegistryScanningConfiguration(
+            f"{self._name}-scanning",
+            scan_type=ECR_SCAN_TYPE,
+            rules=[
+                aws.ecr.RegistryScanningConfigurationRuleArgs(
+                    scan_frequency="SCAN_ON_PUSH",
+                    repository_filters=[
+                        aws.ecr.RegistryScanningConfigurationRuleRepositoryFilterArgs(
+                            filter="*", filter_type="WILDCARD"
+                        )
+                    ],
+                )
+            ],
+            opts=self._cloud_opts(),
         )
 
     def _create_tcr(self) -> RegistryHandle:

@@ -89,32 +89,51 @@ def _immutable_tags(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[s
             yield namespace.urn, "TCR namespace has no immutable tag rule"
 
 
+def _aws_region(resource: Subject) -> str | None:
+    """The region an AWS resource lives in: its own `region` input, else its provider's; None
+    when unknown (then any region may be meant)."""
+    region = get(resource.props, "region")
+    if not isinstance(region, str) and resource.provider is not None:
+        region = get(resource.provider.props, "region")
+    return region if isinstance(region, str) else None
+
+
 def _scan_on_push(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    registry_wide = False
+    # A registry scanning configuration is per account and region: it covers the templates and
+    # repositories of its own region only (an unknown region covers every region, as it may).
+    covered: set[str | None] = set()
     for scanning in stack.of_type(ECR_SCANNING):
         for rule in items(get(scanning.props, "rules")):
             filters = [get(f, "filter") for f in items(get(rule, "repositoryFilters"))]
             if get(rule, "scanFrequency") in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN") and "*" in filters:
-                registry_wide = True
-    if not registry_wide:
-        for template in stack.of_type(ECR_TEMPLATE):
+                covered.add(_aws_region(scanning))
+
+    def registry_wide(resource: Subject) -> bool:
+        region = _aws_region(resource)
+        return None in covered or region in covered or (region is None and bool(covered))
+
+    for template in stack.of_type(ECR_TEMPLATE):
+        if not registry_wide(template):
             yield (
                 template.urn,
                 (
                     "repositories ECR creates from this template (pull-through caches) are not"
                     " scanned: templates cannot enable scanning, and no registry scanning"
-                    " configuration covers '*'"
+                    " configuration of its region covers '*'"
                 ),
             )
-        for repository in stack.of_type(ECR_REPOSITORY):
-            if not boolean(get(repository.props, "imageScanningConfiguration.scanOnPush"), False):
-                yield (
-                    repository.urn,
-                    (
-                        "pushed images are not scanned (imageScanningConfiguration.scanOnPush is"
-                        " false or unset, and no registry-wide scanning rule covers '*')"
-                    ),
-                )
+    for repository in stack.of_type(ECR_REPOSITORY):
+        if registry_wide(repository):
+            continue
+        if not boolean(get(repository.props, "imageScanningConfiguration.scanOnPush"), False):
+            yield (
+                repository.urn,
+                (
+                    "pushed images are not scanned (imageScanningConfiguration.scanOnPush is"
+                    " false or unset, and no registry-wide scanning rule of its region covers"
+                    " '*')"
+                ),
+            )
     for namespace in stack.of_type(TCR_NAMESPACE):
         if not boolean(get(namespace.props, "isAutoScan"), default=False):
             yield namespace.urn, "TCR namespace does not scan pushed images (isAutoScan)"
@@ -247,7 +266,8 @@ RULES = [
     Rule(
         name="registry-scan-on-push",
         group="registry",
-        description="Every pushed image is scanned for vulnerabilities.",
+        description="Every pushed image is scanned for vulnerabilities (ECR: by the repository,"
+        " or by a registry scanning configuration of its region covering '*').",
         severity="medium",
         anchor="checkov CKV_AWS_163",
         remediation="Keep `registry.scan_on_push: true`.",

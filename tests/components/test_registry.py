@@ -76,6 +76,17 @@ def test_ecr_registry_with_caches_replication_kms_and_tenant_repositories():
         if t.inputs["prefix"] == "ml"
     ]
     assert template[0].inputs["appliedFors"] == ["CREATE_ON_PUSH", "REPLICATION"]
+    # Templates cannot scan: one registry-wide rule scans every repository of the region.
+    scanning = one(rendering, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
+    assert scanning.inputs == {
+        "scanType": "BASIC",
+        "rules": [
+            {
+                "scanFrequency": "SCAN_ON_PUSH",
+                "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}],
+            }
+        ],
+    }
     for resource in rendering.resources:
         if resource.type.startswith("aws:"):
             assert resource.provider.endswith("::aws-us-east-1"), resource.urn
@@ -96,6 +107,23 @@ def test_second_cluster_of_a_region_reuses_the_registry():
 
     rendering = render(program)
     assert len(rendering.of_type("aws:kms/key:Key")) == 1
+    scanning = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+    assert [r.name for r in rendering.of_type(scanning)] == ["c1-registry-scanning"]
+
+
+def test_no_registry_scanning_configuration_when_scanning_is_off():
+    def program():
+        Registry(
+            "c1-registry",
+            {
+                "cluster": cluster(),
+                "settings": RegistrySettings(scan_on_push=False),
+                "account_id": "123456789012",
+            },
+        )
+
+    scanning = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+    assert render(program).of_type(scanning) == []
 
 
 def test_docker_hub_cache_without_credentials_is_an_error_naming_the_key():

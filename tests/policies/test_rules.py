@@ -86,3 +86,37 @@ def test_stack_scope_follows_provider_to_cluster_component() -> None:
     app = res("kubernetes:apps/v1:Deployment", "app", deployment())
     stack = Stack([cluster_component(), K8S_IN_CLUSTER, app])
     assert stack.scope(app) == CLUSTER_PARENT
+
+
+def scanning_configuration(region: str | None = None) -> Subject:
+    props: dict[str, object] = {
+        "scanType": "BASIC",
+        "rules": [
+            {
+                "scanFrequency": "SCAN_ON_PUSH",
+                "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}],
+            }
+        ],
+    }
+    if region is not None:
+        props["region"] = region
+    return res(
+        "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "scanning", props
+    )
+
+
+def test_registry_scanning_configuration_covers_templates_of_its_own_region_only() -> None:
+    """The pull-through cache template (provider in us-east-1) is scanned by a configuration
+    of us-east-1, not by one of another region; repositories without scanOnPush likewise."""
+    template = res(
+        "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
+        "cache-template",
+        {"prefix": "ROOT", "appliedFors": ["PULL_THROUGH_CACHE"]},
+    )
+    unscanned = res("aws:ecr/repository:Repository", "repo", {"name": "team/app"})
+    policy = "registry-scan-on-push"
+    assert len(findings_of(policy, [template, unscanned])) == 2
+    assert findings_of(policy, [template, unscanned, scanning_configuration()]) == []
+    elsewhere = scanning_configuration("eu-central-1")
+    assert len(findings_of(policy, [template, unscanned, elsewhere])) == 2
+    assert findings_of(policy, [template, unscanned, scanning_configuration("us-east-1")]) == []

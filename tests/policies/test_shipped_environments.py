@@ -22,9 +22,6 @@ KNOWN_COMPONENT_DEFECTS: dict[tuple[str, str], str] = {
     ): "EKS backend sets bootstrapClusterCreatorAdminPermissions"
     " (components/clouds/aws.py) instead of an access entry for the deploying role",
     ("prod", "cluster-no-creator-admin"): "same as staging",
-    ("staging", "registry-scan-on-push"): "ECR repository creation templates (pull-through and"
-    " tenant create-on-push) without a registry scanning configuration covering '*'",
-    ("prod", "registry-scan-on-push"): "same as staging",
     ("staging", "required-tags"): "TCR immutable tag rules and CAM workload identity roles of"
     " tenants carry no tags (the Tencent provider has no default tags)",
     ("prod", "required-tags"): "same as staging",
