@@ -9,7 +9,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 export TKESTACK_CHECKOV := $(abspath $(CHECKOV))
 
-.PHONY: render test lint bench clean
+.PHONY: render test lint bench safety clean
 
 $(BIN)/tkestack: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ $(CHECKOV):
 test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole test suite.
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+safety: $(BIN)/tkestack $(CHECKOV) ## Change-safety numbers: fuzz cases, objects validated, checkov findings, URNs, protection.
+	$(BIN)/python bench/safety_report.py --fuzz-examples 5000
 
 lint: $(BIN)/tkestack
 	$(BIN)/ruff check .
