@@ -70,6 +70,11 @@ class ClusterArgs(TypedDict, total=False):
     """AWS: one NAT gateway per zone instead of one shared. Default false."""
     log_retention_days: int
     """AWS: control-plane log retention in days (rounded up to a CloudWatch value). Default 30."""
+    deployer_role_arn: str | None
+    """AWS (required there): ARN of the IAM role `pulumi up` acts as inside the cluster. The
+    cluster's creator gets no implicit admin; this role gets an explicit access entry with
+    `AmazonEKSClusterAdminPolicy`, and the kubeconfig assumes it (`aws eks get-token
+    --role-arn`), so the identity running Pulumi must be allowed to assume it."""
     install_gpu_driver: bool
     """Whether GPU nodes get their NVIDIA driver from the cloud (EKS NVIDIA AMI, TKE driver
     install) rather than from the GPU operator. Default true."""
@@ -93,6 +98,11 @@ def validate_args(name: str, args: ClusterArgs) -> None:
         for key in ("region", "vpc_cidr", "cloud_provider"):
             if args.get(key) is None:
                 raise ValueError(f"cluster {name}: {key} is required on {cloud}")
+        if cloud == "aws" and not args.get("deployer_role_arn"):
+            raise ValueError(
+                f"cluster {name}: deployer_role_arn is required on aws (the role Pulumi uses"
+                " inside the cluster: the creator gets no implicit admin)"
+            )
         if cloud == "tencentcloud" and args.get("pod_cidr") is None:
             raise ValueError(f"cluster {name}: pod_cidr is required on tencentcloud")
         if args.get("attached") is not None:

@@ -57,7 +57,8 @@ EKS_GROUP_PREFIX = "tkestack:"
 """Prefix of the Kubernetes groups EKS access entries map IAM roles to. Access entry groups
 may not start with `system:`; ours are recognisable at a glance."""
 EKS_CLUSTER_ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-"""The EKS access policy equivalent to `cluster-admin`; only the break-glass role gets it."""
+"""The EKS access policy equivalent to `cluster-admin`. Only two roles get it: the break-glass
+role (here) and the deployer role Pulumi acts as (made by the EKS backend, clouds/aws.py)."""
 CLUSTER_ADMIN = "cluster-admin"
 BREAK_GLASS_BINDING = "tkestack-break-glass"
 """Name of the only ClusterRoleBinding to `cluster-admin` (TKE and attached clusters)."""

@@ -103,7 +103,15 @@ def cluster_args(
         args["attached"] = access
     elif cluster.region is not None:
         args["cloud_provider"] = providers.for_region(cluster.cloud, cluster.region)
+    if cluster.cloud == "aws":
+        args["deployer_role_arn"] = deployer_role_arn(env)
     return args
+
+
+def deployer_role_arn(env: EnvironmentSpec) -> str:
+    """ARN of the role Pulumi acts as inside EKS clusters (`identity.deployer_role`)."""
+    identity = env.identity
+    return f"arn:aws:iam::{identity.aws_account_id}:role/{identity.deployer_role}"
 
 
 def build_clusters(

@@ -539,11 +539,20 @@ _GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+=,.@_-]{0,47}$")
 
 
 def _identity_problems(raw_identity: Any, raw_tenants: Any) -> list[Problem]:
-    """The role ARN pattern is usable, group names can be mapped on every cloud, and no
-    tenant group maps onto the break-glass role."""
+    """The role ARN pattern is usable, group names can be mapped on every cloud, the deployer
+    role is not the break-glass role, and no tenant group maps onto either of them (the only
+    two admin identities: EKS rejects a second access entry for the same role)."""
     problems: list[Problem] = []
     identity = _valid(IdentitySpec, raw_identity if raw_identity is not None else {})
     pattern_ok = False
+    if identity is not None and identity.deployer_role == identity.break_glass_role:
+        problems.append(
+            Problem(
+                ("identity", "deployer_role"),
+                f"{identity.deployer_role!r} is also the break-glass role: the role Pulumi runs as"
+                " and the emergency role must be two roles",
+            )
+        )
     if identity is not None:
         fields = {
             name
@@ -577,22 +586,25 @@ def _identity_problems(raw_identity: Any, raw_tenants: Any) -> list[Problem]:
                     continue
                 if identity is None:
                     continue
-                role = identity.break_glass_role
-                same_role = (
-                    pattern_ok
-                    and identity.aws_role_arn_pattern.format(
-                        account=identity.aws_account_id, group=group
-                    )
-                    == f"arn:aws:iam::{identity.aws_account_id}:role/{role}"
-                )
-                if group == role or same_role:
-                    problems.append(
-                        Problem(
-                            at,
-                            f"{group!r} would map onto the break-glass role {role!r}: only"
-                            " the break-glass role may hold cluster-admin",
+                for purpose, role in (
+                    ("break-glass", identity.break_glass_role),
+                    ("deployer", identity.deployer_role),
+                ):
+                    same_role = (
+                        pattern_ok
+                        and identity.aws_role_arn_pattern.format(
+                            account=identity.aws_account_id, group=group
                         )
+                        == f"arn:aws:iam::{identity.aws_account_id}:role/{role}"
                     )
+                    if group == role or same_role:
+                        problems.append(
+                            Problem(
+                                at,
+                                f"{group!r} would map onto the {purpose} role {role!r}: only"
+                                " the break-glass and deployer roles may hold cluster-admin",
+                            )
+                        )
     return problems
 
 

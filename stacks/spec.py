@@ -315,6 +315,13 @@ class IdentitySpec(SpecModel):
     """Prefix of group names as attached clusters' OIDC authenticator presents them."""
     break_glass_role: str = "tkestack-break-glass"
     """The one named role bound to cluster-admin, for platform operators in an emergency."""
+    deployer_role: str = Field(default="tkestack-deployer", pattern=r"^[\w+=,.@-]{1,64}$")
+    """IAM role name (in `aws_account_id`) that `pulumi up` acts as inside EKS clusters. Each
+    EKS cluster gives it an explicit access entry with `AmazonEKSClusterAdminPolicy` (the only
+    admin besides the break-glass role; the cluster creator gets no implicit admin), and the
+    Kubernetes provider's kubeconfig assumes it (`aws eks get-token --role-arn`), so whoever
+    runs `pulumi up` must be allowed to assume it. A name other than the default also goes into
+    the `rbac-no-cluster-admin` and `eks-access-namespace-scoped` policies' `deployerSubjects`."""
 
 
 class EnvironmentSpec(SpecModel):

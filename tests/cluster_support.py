@@ -15,6 +15,7 @@ from tkestack.mocks import fake_kubeconfig
 REGIONS = {"aws": "us-east-1", "tencentcloud": "ap-guangzhou", "attached": "dc-1"}
 VERSIONS = {"aws": "1.33", "tencentcloud": "1.32", "attached": "1.32"}
 ONPREM_KUBECONFIG = fake_kubeconfig("onprem", "https://10.0.0.1:6443", "onprem")
+DEPLOYER_ROLE_ARN = "arn:aws:iam::123456789012:role/tkestack-deployer"
 
 CLUSTER = "tkestack:index:Cluster"
 NODE_POOL = "tkestack:index:NodePool"
@@ -34,6 +35,8 @@ def cluster_args(cloud: str, pools: list[dict[str, Any]], **extra: Any) -> Clust
         args["attached"] = {"kubeconfig": pulumi.Output.secret(ONPREM_KUBECONFIG)}
     else:
         args["vpc_cidr"] = "10.0.0.0/16"
+    if cloud == "aws":
+        args["deployer_role_arn"] = DEPLOYER_ROLE_ARN
     if cloud == "tencentcloud":
         args["pod_cidr"] = "172.16.0.0/16"
     args.update(extra)

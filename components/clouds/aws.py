@@ -17,9 +17,11 @@ Node pools (children of their `NodePool`): `<name>-<pool>-launch-template` and
 `<name>-<pool>-node-group`.
 
 Access entries for people (tenant groups, the break-glass role) are made by the identity
-component (components/identity.py) from `ClusterInfo.cloud_cluster_id`; the cluster itself only
-grants its creator (the identity running `pulumi up`) admin, which it needs to install the
-platform.
+component (components/identity.py) from `ClusterInfo.cloud_cluster_id`. The cluster's creator
+gets no implicit admin (`bootstrapClusterCreatorAdminPermissions: false`): the one role Pulumi
+acts as inside the cluster (`deployer_role_arn`) gets an explicit, visible access entry
+`<name>-deployer` with `AmazonEKSClusterAdminPolicy` (`<name>-deployer-admin`), and the
+kubeconfig assumes that role, so what is installed inside waits for the entry.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import catalog
+from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
 from ..profile import NodePoolProfile
 from . import ClusterAccess, ClusterBackend, PoolRequest
 
@@ -147,11 +150,14 @@ def plan_subnets(vpc_cidr: str, zones: Sequence[str]) -> list[ZoneSubnets]:
     ]
 
 
-def build_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+def build_kubeconfig(
+    cluster_name: str, endpoint: str, ca_data: str, region: str, role_arn: str
+) -> str:
     """Kubeconfig for an EKS cluster with `aws eks get-token` exec authentication.
 
     No token is stored: every client (the Kubernetes provider included) asks AWS for a
-    15-minute token with the credentials of whoever runs it.
+    15-minute token, assuming `role_arn` (the deployer role, the one with an access entry) with
+    the credentials of whoever runs it.
     """
     config = {
         "apiVersion": "v1",
@@ -181,6 +187,8 @@ def build_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str
                             "get-token",
                             "--cluster-name",
                             cluster_name,
+                            "--role-arn",
+                            role_arn,
                             "--output",
                             "json",
                         ],
@@ -238,6 +246,7 @@ class Backend(ClusterBackend):
         self._create_secrets_key()
         self._create_roles()
         self._create_control_plane()
+        self._create_deployer_access()
         self._create_identity()
         self.addons_before_nodes = [self._create_addon(name) for name in ADDONS_BEFORE_NODES]
 
@@ -429,8 +438,10 @@ class Backend(ClusterBackend):
             access_config=aws.eks.ClusterAccessConfigArgs(
                 # Access entries only: no aws-auth ConfigMap to drift or be edited by hand.
                 authentication_mode="API",
-                # The identity running `pulumi up` must reach the API to install the platform.
-                bootstrap_cluster_creator_admin_permissions=True,
+                # No hidden, permanent admin for whoever created the cluster: the deployer role
+                # gets an explicit access entry instead (`_create_deployer_access`). Changing
+                # this on an existing cluster replaces it (set at creation only).
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.secrets_key.arn),
@@ -446,6 +457,31 @@ class Backend(ClusterBackend):
                 protect=self.protect,
                 depends_on=[log_group, *self.cluster_role_policies],
             ),
+        )
+
+    def _create_deployer_access(self) -> None:
+        """The deployer role's access entry and cluster-scoped admin policy: how `pulumi up`
+        installs the platform without the creator's implicit admin. The break-glass role is
+        the only other admin (components/identity.py)."""
+        role_arn = self.args.get("deployer_role_arn")
+        if not role_arn:
+            raise ValueError(f"cluster {self.name}: an EKS cluster needs deployer_role_arn")
+        self.deployer_role_arn: str = role_arn
+        entry = aws.eks.AccessEntry(
+            f"{self.name}-deployer",
+            cluster_name=self.eks.name,
+            principal_arn=role_arn,
+            type="STANDARD",
+            tags=self._tagged(f"{self.name}-deployer"),
+            opts=self.child_options(),
+        )
+        self.deployer_admin = aws.eks.AccessPolicyAssociation(
+            f"{self.name}-deployer-admin",
+            cluster_name=self.eks.name,
+            principal_arn=entry.principal_arn,
+            policy_arn=EKS_CLUSTER_ADMIN_POLICY_ARN,
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=self.child_options(),
         )
 
     def _create_identity(self) -> None:
@@ -564,7 +600,11 @@ class Backend(ClusterBackend):
             self.eks.name, self.eks.endpoint, self.eks.certificate_authority
         ).apply(
             lambda values: build_kubeconfig(
-                values[0], values[1], output_field(values[2], "data"), self.region
+                values[0],
+                values[1],
+                output_field(values[2], "data"),
+                self.region,
+                self.deployer_role_arn,
             )
         )
         return ClusterAccess(
@@ -574,5 +614,6 @@ class Backend(ClusterBackend):
             cloud_cluster_id=self.eks.name,
             vpc_id=self.vpc.id,
             node_subnet_ids=[subnet.id for subnet in self.private_subnets],
-            ready=[*self.addons_before_nodes, *after],
+            # The Kubernetes provider authenticates as the deployer role: its admin policy first.
+            ready=[self.deployer_admin, *self.addons_before_nodes, *after],
         )

@@ -43,7 +43,13 @@ BREAK_GLASS = {
         ],
         "Subjects (RBAC subject names, IAM principal ARNs; shell patterns) that may hold"
         " cluster-admin.",
-    )
+    ),
+    "deployerSubjects": string_list(
+        ["arn:aws:iam::*:role/tkestack-deployer"],
+        "IAM role ARNs (shell patterns) of the role Pulumi acts as inside EKS clusters"
+        " (`identity.deployer_role`): the one other admin, through an explicit access entry"
+        " with AmazonEKSClusterAdminPolicy (never an RBAC binding or system:masters).",
+    ),
 }
 ALLOWED_ROLES = {
     "allowedRoles": string_list(
@@ -68,7 +74,8 @@ def _cluster_admin(resource: Subject, config: Mapping[str, Any]) -> Iterator[str
     elif resource.type == ACCESS_POLICY_ASSOCIATION:
         policy = str(get(resource.props, "policyArn", ""))
         principal = str(get(resource.props, "principalArn", ""))
-        if policy.endswith("/" + CLUSTER_ADMIN_POLICY) and not matches(principal, allowed):
+        admins = [*allowed, *strings(config.get("deployerSubjects"))]
+        if policy.endswith("/" + CLUSTER_ADMIN_POLICY) and not matches(principal, admins):
             yield f"{principal} gets {CLUSTER_ADMIN_POLICY}"
     else:
         groups = strings(get(resource.props, "kubernetesGroups"))
@@ -135,7 +142,8 @@ def _secret_reads(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]
 def _access_scope(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
     policy = str(get(resource.props, "policyArn", "")).rsplit("/", 1)[-1]
     principal = str(get(resource.props, "principalArn", ""))
-    if matches(principal, strings(config.get("breakGlassSubjects"))):
+    admins = [*strings(config.get("breakGlassSubjects")), *strings(config.get("deployerSubjects"))]
+    if matches(principal, admins):
         return
     if policy in strings(config.get("clusterScopedPolicies")):
         return
@@ -217,10 +225,12 @@ RULES = [
     Rule(
         name="rbac-no-cluster-admin",
         group="rbac_tenancy",
-        description="Only the break-glass role holds cluster-admin.",
+        description="Only the break-glass role (and, on EKS, the deployer role's access entry)"
+        " holds cluster-admin.",
         severity="critical",
         anchor="CIS EKS 4.1.1; Kubernetes CIS 5.1.1",
-        remediation="Grant tenant roles instead; the break-glass role is the only cluster-admin.",
+        remediation="Grant tenant roles instead; only the break-glass and deployer roles are"
+        " cluster-admin.",
         check=_cluster_admin,
         types=frozenset({*BINDING_TYPES, ACCESS_POLICY_ASSOCIATION, ACCESS_ENTRY}),
         config=BREAK_GLASS,
@@ -270,7 +280,8 @@ RULES = [
     Rule(
         name="eks-access-namespace-scoped",
         group="rbac_tenancy",
-        description="EKS access policies are namespace-scoped except view and break-glass.",
+        description="EKS access policies are namespace-scoped except view, break-glass and the"
+        " deployer role.",
         severity="medium",
         anchor="EKS Best Practices: access entries and policies",
         remediation="Use accessScope type namespace with the tenant's namespaces.",

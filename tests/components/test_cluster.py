@@ -11,6 +11,7 @@ import pytest
 import yaml
 from cluster_support import (
     CLUSTER,
+    DEPLOYER_ROLE_ARN,
     K8S_PROVIDER,
     NODE_POOL,
     ONPREM_KUBECONFIG,
@@ -110,6 +111,8 @@ def test_eks_kubeconfig_uses_exec_auth_and_no_token(eks_dev: engine.Rendering) -
         "get-token",
         "--cluster-name",
         "c1",
+        "--role-arn",
+        DEPLOYER_ROLE_ARN,
         "--output",
         "json",
     ]
@@ -119,6 +122,22 @@ def test_eks_kubeconfig_uses_exec_auth_and_no_token(eks_dev: engine.Rendering) -
     ca_data = cluster["cluster"]["certificate-authority-data"]
     assert ca_data == control_plane["certificateAuthority"]["data"]
     assert base64.b64decode(ca_data).decode().startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_eks_deployer_is_an_explicit_admin_the_provider_waits_for(
+    eks_dev: engine.Rendering,
+) -> None:
+    entry = find(eks_dev, "aws:eks/accessEntry:AccessEntry", "c1-deployer")
+    admin = find(
+        eks_dev, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "c1-deployer-admin"
+    )
+    assert entry.inputs["principalArn"] == DEPLOYER_ROLE_ARN
+    assert entry.inputs["clusterName"] == "c1" and "kubernetesGroups" not in entry.inputs
+    assert admin.inputs["principalArn"] == DEPLOYER_ROLE_ARN
+    assert admin.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    assert admin.inputs["accessScope"] == {"type": "cluster"}
+    provider = find(eks_dev, K8S_PROVIDER, "c1-k8s")
+    assert admin.urn in provider.dependencies
 
 
 def test_eks_outputs_follow_the_cloud(eks_dev: engine.Rendering) -> None:
@@ -137,7 +156,10 @@ def test_eks_outputs_follow_the_cloud(eks_dev: engine.Rendering) -> None:
 def test_eks_control_plane_settings(eks_dev: engine.Rendering) -> None:
     inputs = find(eks_dev, "aws:eks/cluster:Cluster", "c1-eks").inputs
     key = find(eks_dev, "aws:kms/key:Key", "c1-secrets-key")
-    assert inputs["accessConfig"]["authenticationMode"] == "API"
+    assert inputs["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
     assert inputs["encryptionConfig"] == {
         "provider": {"keyArn": key.outputs["arn"]},
         "resources": ["secrets"],
@@ -394,6 +416,16 @@ def test_attached_kubeconfig_errors_name_the_problem(
         ),
         (
             {
+                "cloud": "aws",
+                "kubernetes_version": "1.33",
+                "region": "us-east-1",
+                "vpc_cidr": "10.0.0.0/16",
+                "cloud_provider": object(),
+            },
+            "deployer_role_arn is required on aws",
+        ),
+        (
+            {
                 "cloud": "tencentcloud",
                 "kubernetes_version": "1.32",
                 "region": "ap-guangzhou",
@@ -428,8 +460,10 @@ def test_backends_are_looked_up_by_cloud() -> None:
 
 
 def test_build_kubeconfig_is_deterministic_and_tokenless() -> None:
-    first = eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1")
-    assert first == eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1")
+    first = eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1", DEPLOYER_ROLE_ARN)
+    assert first == eks.build_kubeconfig(
+        "c", "https://x", "Q0E=", "eu-central-1", DEPLOYER_ROLE_ARN
+    )
     config = json.loads(first)
     assert config["current-context"] == "c"
     assert "eu-central-1" in config["users"][0]["user"]["exec"]["args"]

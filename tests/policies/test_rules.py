@@ -88,6 +88,48 @@ def test_stack_scope_follows_provider_to_cluster_component() -> None:
     assert stack.scope(app) == CLUSTER_PARENT
 
 
+CLUSTER_ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def admin_association(principal: str) -> Subject:
+    return res(
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        "admin",
+        {
+            "clusterName": "c1",
+            "principalArn": principal,
+            "policyArn": CLUSTER_ADMIN_POLICY_ARN,
+            "accessScope": {"type": "cluster"},
+        },
+    )
+
+
+@pytest.mark.parametrize("policy", ["rbac-no-cluster-admin", "eks-access-namespace-scoped"])
+def test_named_admins_are_break_glass_and_the_deployer_access_entry_only(policy: str) -> None:
+    """The deployer role (identity.deployer_role) is admin through its EKS access policy only:
+    any other role's cluster-admin association still fails, and so does an RBAC binding of
+    the deployer's name."""
+    for principal in (
+        "arn:aws:iam::123456789012:role/tkestack-break-glass",
+        "arn:aws:iam::123456789012:role/tkestack-deployer",
+    ):
+        assert findings_of(policy, [admin_association(principal)]) == []
+    other = admin_association("arn:aws:iam::123456789012:role/tkestack-deployer-2")
+    assert findings_of(policy, [other])
+    binding = res(
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        "deployer",
+        {
+            "metadata": {"name": "deployer"},
+            "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [
+                {"kind": "User", "name": "arn:aws:iam::123456789012:role/tkestack-deployer"}
+            ],
+        },
+    )
+    assert findings_of("rbac-no-cluster-admin", [binding])
+
+
 def scanning_configuration(region: str | None = None) -> Subject:
     props: dict[str, object] = {
         "scanType": "BASIC",

@@ -16,12 +16,6 @@ from tkestack.policies.rules import evaluate
 from tkestack.review import POLICY_DIR, subjects
 
 KNOWN_COMPONENT_DEFECTS: dict[tuple[str, str], str] = {
-    (
-        "staging",
-        "cluster-no-creator-admin",
-    ): "EKS backend sets bootstrapClusterCreatorAdminPermissions"
-    " (components/clouds/aws.py) instead of an access entry for the deploying role",
-    ("prod", "cluster-no-creator-admin"): "same as staging",
     ("staging", "required-tags"): "TCR immutable tag rules and CAM workload identity roles of"
     " tenants carry no tags (the Tencent provider has no default tags)",
     ("prod", "required-tags"): "same as staging",

@@ -353,6 +353,21 @@ def test_memory_quantities_in_every_unit_are_summed() -> None:
             "break-glass role",
         ),
         (
+            lambda e: e["tenants"][0]["groups"].update(developers=["deployer"]),
+            "tenants[0].groups.developers[0]",
+            "deployer role",
+        ),
+        (
+            lambda e: e.update(identity={"deployer_role": "tkestack-break-glass"}),
+            "identity.deployer_role",
+            "two roles",
+        ),
+        (
+            lambda e: e.update(identity={"deployer_role": "not a role"}),
+            "identity.deployer_role",
+            "pattern",
+        ),
+        (
             lambda e: e.update(identity={"aws_role_arn_pattern": "arn:aws:iam::1:role/fixed"}),
             "identity.aws_role_arn_pattern",
             "{group}",
@@ -408,9 +423,11 @@ def test_shipped_roles_never_use_wildcards(env: str, rendered: Any) -> None:
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-def test_shipped_environments_bind_cluster_admin_only_to_break_glass(
+def test_shipped_environments_bind_cluster_admin_only_to_break_glass_and_deployer(
     env: str, rendered: Any
 ) -> None:
+    """RBAC cluster-admin: only the break-glass group. EKS: exactly two cluster-admin access
+    policies per cluster, the break-glass role's and the deployer role's (no creator admin)."""
     rendering = rendered(env)
     spec = load_environment(rendered_config(env), f"Pulumi.{env}.yaml").spec
     oidc_clusters = [c.name for c in spec.clusters if c.cloud != "aws"]
@@ -426,10 +443,23 @@ def test_shipped_environments_bind_cluster_admin_only_to_break_glass(
         assert binding["metadata"]["name"] == "tkestack-break-glass"
         assert [s["name"] for s in binding["subjects"]] == ["oidc:tkestack-break-glass"]
     associations = rendering.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    assert len(associations) == len(eks_clusters)
-    assert {a.inputs["principalArn"] for a in associations} <= {
-        f"arn:aws:iam::{spec.identity.aws_account_id}:role/{spec.identity.break_glass_role}"
+    account = spec.identity.aws_account_id
+    admins = sorted(
+        f"arn:aws:iam::{account}:role/{role}"
+        for role in (spec.identity.break_glass_role, spec.identity.deployer_role)
+    )
+    assert sorted(a.inputs["principalArn"] for a in associations) == sorted(
+        admins * len(eks_clusters)
+    )
+    assert {a.inputs["policyArn"].rsplit("/", 1)[-1] for a in associations} <= {
+        "AmazonEKSClusterAdminPolicy"
     }
+    control_planes = rendering.of_type("aws:eks/cluster:Cluster")
+    assert len(control_planes) == len(eks_clusters)
+    for control_plane in control_planes:
+        assert (
+            control_plane.inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+        )
 
 
 def rendered_config(env: str) -> Any:
