@@ -128,12 +128,46 @@ def cluster_of(
     return None
 
 
+def clusters_by_resource(rendering: engine.Rendering) -> dict[str, str | None]:
+    """{URN: cluster} for every resource. Resources outside a Cluster's tree (tenants,
+    identity mappings) belong to the cluster whose Kubernetes provider (`<cluster>-k8s`) they
+    use; a component belongs to the one cluster all its cluster-bound descendants belong to
+    (with them, its cloud-side children: a tenant's IAM roles on that cluster)."""
+    by_urn = rendering.by_urn()
+    clusters = {resource.name for resource in rendering.of_type(CLUSTER_TYPE)}
+    owner: dict[str, str | None] = {}
+    for resource in rendering.resources:
+        cluster = cluster_of(resource, by_urn)
+        if cluster is None and resource.provider:
+            candidate = resource.provider.rsplit("::", 1)[-1].removesuffix("-k8s")
+            cluster = candidate if candidate in clusters else None
+        owner[resource.urn] = cluster
+    descendants: dict[str, set[str | None]] = {}
+    for resource in rendering.resources:
+        if not resource.custom:
+            continue
+        parent = resource.parent
+        while parent is not None and parent in by_urn:
+            if owner[resource.urn] is not None:
+                descendants.setdefault(parent, set()).add(owner[resource.urn])
+            parent = by_urn[parent].parent
+    for urn, found in descendants.items():
+        if owner[urn] is None and len(found) == 1:
+            owner[urn] = next(iter(found))
+    for resource in rendering.resources:
+        parent = resource.parent
+        while owner[resource.urn] is None and parent is not None and parent in by_urn:
+            owner[resource.urn] = owner[parent]
+            parent = by_urn[parent].parent
+    return owner
+
+
 def render_table(rendering: engine.Rendering) -> Tree:
     """A tree per cloud and cluster, with resource counts by type."""
-    by_urn = rendering.by_urn()
     counts: dict[str | None, Counter[str]] = {}
+    owners = clusters_by_resource(rendering)
     for resource in rendering.resources:
-        counts.setdefault(cluster_of(resource, by_urn), Counter())[resource.type] += 1
+        counts.setdefault(owners[resource.urn], Counter())[resource.type] += 1
     clusters = {resource.name: resource for resource in rendering.of_type(CLUSTER_TYPE)}
     environment = rendering.stack_outputs.get("environment", {})
     tier = environment.get("tier", "?") if isinstance(environment, dict) else "?"

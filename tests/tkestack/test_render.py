@@ -150,3 +150,17 @@ def test_internal_error_exits_1(monkeypatch) -> None:
     assert result.exit_code == 1
     assert "internal error: RuntimeError: boom" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_table_groups_tenants_under_their_clusters(rendered) -> None:
+    from tkestack.cli import clusters_by_resource
+
+    rendering = rendered("prod")
+    owners = clusters_by_resource(rendering)
+    tenants = rendering.of_type("tkestack:index:Tenant")
+    assert tenants
+    for tenant in tenants:
+        assert owners[tenant.urn] is not None and tenant.name.endswith(owners[tenant.urn])
+    for resource in rendering.resources:
+        if resource.provider and resource.provider.endswith("-k8s"):
+            assert owners[resource.urn] == resource.provider.rsplit("::", 1)[-1][: -len("-k8s")]
