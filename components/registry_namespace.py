@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NotRequired, Required, TypedDict
 
@@ -119,6 +119,11 @@ class RegistryNamespaceArgs(TypedDict, total=False):
     repositories: NotRequired[Sequence[str]]
     """ECR only: repositories created now as `<tenant>/<repository>` (others are created on
     push by the creation template). Default: one named after the tenant."""
+    tags: NotRequired[Mapping[str, str]]
+    """Tags of the namespace's cloud resources that take them: the TCR immutable tag rule (the
+    Tencent provider has no default tags), and on AWS the repositories ECR creates from the
+    tenant's template (`resource_tags`; the AWS provider's default tags cover the rest).
+    TCR namespaces and retention rules take no tags. Default: none."""
 
 
 def validate_namespace_args(args: RegistryNamespaceArgs) -> list[str]:
@@ -202,6 +207,7 @@ class RegistryNamespace(pulumi.ComponentResource):
                 )
             ],
             lifecycle_policy=policy,
+            resource_tags=dict(self._args.get("tags", {})) or None,
             opts=self._opts(),
         )
         for repository in self._args.get("repositories", (tenant,)):
@@ -256,6 +262,7 @@ class RegistryNamespace(pulumi.ComponentResource):
                     tag_decoration="matches",
                     disabled=False,
                 ),
+                tags=dict(self._args.get("tags", {})),
                 opts=self._opts(),
             )
         # TCR retention takes one rule per namespace: keep the last K pushed tags, daily.

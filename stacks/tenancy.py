@@ -164,7 +164,16 @@ def build_tenants(
                 if handle.key not in registries:
                     registries[handle.key] = RegistryNamespace(
                         f"{tenant.name}-registry-{handle.key.replace('/', '-')}",
-                        {"cluster": cluster, "tenant": tenant.name, "registry": handle},
+                        {
+                            "cluster": cluster,
+                            "tenant": tenant.name,
+                            "registry": handle,
+                            "tags": {
+                                **env.tags,
+                                "tkestack.io/environment": env.name,
+                                "tkestack.io/tenant": tenant.name,
+                            },
+                        },
                     )
                 registry_prefix = registries[handle.key].repository_prefix
             args: TenantArgs = {

@@ -13,6 +13,7 @@ from tkestack.components.registry_namespace import RegistryNamespace, RegistrySe
 from tkestack import engine
 
 PROD = RegistrySettings(keep_last_images=200, untagged_expiry_days=30, protect=True)
+TAGS = {"owner": "ml-team", "cost-center": "ml", "managed-by": "tkestack"}
 
 
 def render(program) -> engine.Rendering:
@@ -39,7 +40,7 @@ def test_ecr_registry_with_caches_replication_kms_and_tenant_repositories():
         )
         RegistryNamespace(
             "ml-aws-us-east-1",
-            {"cluster": info, "tenant": "ml", "registry": registry.handle},
+            {"cluster": info, "tenant": "ml", "registry": registry.handle, "tags": TAGS},
         )
 
     rendering = render(program)
@@ -76,6 +77,7 @@ def test_ecr_registry_with_caches_replication_kms_and_tenant_repositories():
         if t.inputs["prefix"] == "ml"
     ]
     assert template[0].inputs["appliedFors"] == ["CREATE_ON_PUSH", "REPLICATION"]
+    assert template[0].inputs["resourceTags"] == TAGS  # on the repositories ECR creates
     # Templates cannot scan: one registry-wide rule scans every repository of the region.
     scanning = one(rendering, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
     assert scanning.inputs == {
@@ -156,7 +158,10 @@ def test_tcr_instance_namespace_rules_and_vpc_attachment():
                 "subnet_id": "subnet-456",
             },
         )
-        RegistryNamespace("ml-tc", {"cluster": info, "tenant": "ml", "registry": registry.handle})
+        RegistryNamespace(
+            "ml-tc",
+            {"cluster": info, "tenant": "ml", "registry": registry.handle, "tags": TAGS},
+        )
 
     rendering = render(program)
     instance = one(rendering, "tencentcloud:Tcr/instance:Instance")
@@ -171,6 +176,8 @@ def test_tcr_instance_namespace_rules_and_vpc_attachment():
     assert namespace.inputs["name"] == "ml" and namespace.protect
     immutable = one(rendering, "tencentcloud:Tcr/immutableTagRule:ImmutableTagRule")
     assert immutable.inputs["rule"]["tagPattern"] == "**"
+    # The Tencent provider has no default tags: the rule carries the environment's own.
+    assert immutable.inputs["tags"] == TAGS
     retention = one(rendering, "tencentcloud:Tcr/tagRetentionRule:TagRetentionRule")
     assert retention.inputs["retentionRule"] == {"key": "latestPushedK", "value": 200}
 

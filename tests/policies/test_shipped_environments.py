@@ -16,9 +16,6 @@ from tkestack.policies.rules import evaluate
 from tkestack.review import POLICY_DIR, subjects
 
 KNOWN_COMPONENT_DEFECTS: dict[tuple[str, str], str] = {
-    ("staging", "required-tags"): "TCR immutable tag rules and CAM workload identity roles of"
-    " tenants carry no tags (the Tencent provider has no default tags)",
-    ("prod", "required-tags"): "same as staging",
     ("prod", "internal-load-balancers"): "central Prometheus/Loki Services on the attached"
     " on-prem cluster are LoadBalancers with no internal marker (no MetalLB pool annotation)",
 }
