@@ -66,6 +66,8 @@ def fleet_environment(clusters: int = 50, tenants: int = 20) -> dict[str, Any]:
         "name": "fleet",
         "tier": "staging",
         "tags": {"owner": "platform-team", "cost-center": "bench"},
+        # Several TKE regions replicate images between them: TCR needs the premium edition.
+        "registry": {"tencent_edition": "premium"},
         "clusters": specs,
         "tenants": tenant_specs,
     }

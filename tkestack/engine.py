@@ -10,6 +10,7 @@ options and inputs. No CLI, no plugins, no credentials.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +20,13 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 import yaml
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from .mocks import PlatformMocks, fake_kubeconfig
 
@@ -97,6 +101,47 @@ def revealed(value: Any) -> Any:
     if isinstance(value, list):
         return [revealed(item) for item in value]
     return value
+
+
+def _as_mock_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Decoded inputs in the shape the SDK hands to `Mocks.new_resource`: secrets as the
+    wrapped `{sig: secret, value}` dictionaries (so a mock that copies one keeps it secret)."""
+    if not _has_secret(inputs):
+        return inputs
+    return _wrap_secrets(inputs)
+
+
+def _has_secret(value: Any) -> bool:
+    if isinstance(value, SecretValue):
+        return True
+    if isinstance(value, dict):
+        return any(_has_secret(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_secret(item) for item in value)
+    return False
+
+
+def _wrap_secrets(value: Any) -> Any:
+    if isinstance(value, SecretValue):
+        return {SIG_KEY: SECRET_SIG, "value": revealed(value.value)}
+    if isinstance(value, dict):
+        return {key: _wrap_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wrap_secrets(item) for item in value]
+    return value
+
+
+def _response_struct(outputs: dict[str, Any]) -> struct_pb2.Struct:
+    """The outputs as the RPC's Struct. Mock outputs are plain JSON-shaped data, so protobuf's
+    own conversion suffices; anything else (assets, resources) goes through the SDK's
+    serializer, as the SDK's mock monitor would do for every resource."""
+    struct = struct_pb2.Struct()
+    try:
+        struct.update(outputs)
+    except (TypeError, ValueError):
+        _ensure_event_loop()
+        struct = _sync_await(pulumi_rpc.serialize_properties(outputs, {}))
+    return struct
 
 
 @dataclass
@@ -182,13 +227,45 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:
-        """Record the registration, then let the SDK's mock answer it."""
+        """Record the registration and answer it as the SDK's mock monitor would, decoding the
+        inputs once.
+
+        The SDK's `MockMonitor.RegisterResource` deserializes the inputs, hands them to the
+        mocks and serializes the whole state back, which the SDK deserializes again: for a
+        Helm release with large values that is most of a resource's cost. Here the inputs are
+        decoded once (for the record and for the mocks) and the answer carries only what the
+        mocks computed: the SDK resolves every output the answer lacks from the inputs it sent
+        (`pulumi.runtime.rpc.resolve_outputs`, outside previews), exactly as for an echo.
+        """
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == ROOT_STACK_TYPE:
-            self.stack_urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{ROOT_STACK_TYPE}::{request.name}"  # noqa: E501
-            return super().RegisterResource(request)
-        response = super().RegisterResource(request)
-        urn = response.urn
+            self.stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
         inputs = decode(json_format.MessageToDict(request.object))
+        mock_inputs = _as_mock_inputs(inputs)
+        resource_id, state = self.mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=mock_inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+            )
+        )
+        # What the mocks computed: every key they did not hand back unchanged from the inputs
+        # (a top-level None is no value: the SDK's serializer drops it too).
+        computed = {
+            key: value
+            for key, value in state.items()
+            if value is not None and (key not in mock_inputs or mock_inputs[key] is not value)
+        }
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+            urn, resource_id, state
+        )
+        response = resource_pb2.RegisterResourceResponse(
+            urn=urn, id=resource_id, object=_response_struct(computed)
+        )
         provider = request.provider.rsplit("::", 1)[0] if request.provider else None
         options: dict[str, Any] = {}
         if request.ignoreChanges:
@@ -225,7 +302,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 for key, deps in sorted(request.propertyDependencies.items())
             },
             options=options,
-            outputs=decode(json_format.MessageToDict(response.object)),
+            outputs={**inputs, **decode(computed)},
         )
         if self._on_register is not None:
             self._on_register(len(self.records))
@@ -321,6 +398,30 @@ def render(
     )
 
 
+async def _run_and_settle(program: Callable[[], Any]) -> None:
+    """Run `program`, then wait until every Output it created has settled.
+
+    The SDK's `wait_for_rpcs` (pulumi/runtime/stack.py) waits on the set of pending Outputs
+    with `asyncio.wait(..., FIRST_COMPLETED)` in a loop: every round re-registers a callback
+    on each pending Output and returns after the first one completes, so a program with N
+    pending Outputs costs O(N * rounds), N being ~16 per resource (one per output property).
+    On a 2-cluster fleet that loop took over a third of the render. Waiting for all of them
+    at once is linear; the SDK's own wait then finds nothing pending. Failed Outputs stay
+    in the SDK's set (its cleanup callback keeps them), so the SDK still raises their
+    errors exactly as before. Offline engine only: `pulumi up` runs the program unchanged.
+    """
+    result = program()
+    if inspect.isawaitable(result):
+        await result
+    outputs = pulumi_settings.SETTINGS.outputs
+    while True:
+        with pulumi_settings.SETTINGS.lock:
+            pending = [output for output in outputs if not output.done()]
+        if not pending:
+            return
+        await asyncio.wait(pending)
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -353,7 +454,7 @@ def run_program(
     loop = asyncio.new_event_loop()
     try:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(run_in_stack(program))
+        loop.run_until_complete(run_in_stack(lambda: _run_and_settle(program)))
     except pulumi.RunError as error:
         raise RenderError(str(error)) from error
     finally:
