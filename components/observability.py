@@ -14,9 +14,16 @@ Per cluster:
 The central cluster also runs Grafana: its admin password comes from
 `pulumi_random.RandomPassword`, stays a Pulumi secret and reaches the chart through a
 Kubernetes Secret (`grafana.admin.existingSecret`), never through Helm values. Every other
-cluster exposes its Prometheus and Loki through internal load balancers; the central Grafana
-gets them as data sources through a provisioning ConfigMap (its content may hold Outputs:
-it is a Kubernetes object, not Helm values, so previews stay exact).
+cluster exposes its Prometheus and Loki through internal load balancers (the cloud's internal
+annotation, or an internal MetalLB pool on attached clusters) that admit only the central
+Grafana's network (`loadBalancerSourceRanges`): neither API has authentication, so the
+network is the boundary. The central Grafana gets them as data sources through a
+provisioning ConfigMap (its content may hold Outputs: it is a Kubernetes object, not Helm
+values, so previews stay exact).
+
+In prod (`protect`) the releases that own persistent volumes (kube-prometheus-stack with
+Prometheus storage, Loki with its volume) and the namespaces holding their PVCs are
+protected: a mistaken change cannot delete metrics or logs.
 """
 
 from __future__ import annotations
@@ -86,10 +93,18 @@ class ObservabilityArgs(TypedDict, total=False):
     """Central cluster only: the other clusters, added as Grafana data sources."""
     expose: NotRequired[bool]
     """Expose Prometheus and Loki through internal load balancers for the central Grafana.
-    Default: True on every non-central cluster."""
+    Needs `load_balancer_annotations` and `load_balancer_source_ranges`. Default False (the
+    composer sets it on every non-central cluster): an exposure is always asked for."""
     load_balancer_annotations: NotRequired[Mapping[str, pulumi.Input[str]]]
-    """Annotations that make the cloud's load balancer internal (per cloud, set by the
-    composer: AWS `service.beta.kubernetes.io/aws-load-balancer-internal`, TKE's subnet id)."""
+    """Annotations that make the load balancer internal (per cloud, set by the composer: AWS
+    `service.beta.kubernetes.io/aws-load-balancer-internal`, TKE's subnet id, an internal
+    MetalLB address pool on attached clusters). Required when exposing."""
+    load_balancer_source_ranges: NotRequired[Sequence[str]]
+    """CIDRs allowed to reach the exposed Prometheus and Loki (`loadBalancerSourceRanges`):
+    the central Grafana's network. Required when exposing: neither API authenticates."""
+    protect: NotRequired[bool]
+    """Protect the releases that own persistent volumes (Prometheus with storage, Loki with a
+    volume) and their namespaces from deletion. Default False; the composer sets it in prod."""
     gpu_alerts: NotRequired[bool]
     """Add GPU alert rules (DCGM metrics). Default: whether the cluster has GPU pools."""
 
@@ -105,8 +120,11 @@ def _persistence_spec(size_gib: int) -> dict[str, Any]:
     }
 
 
-def metrics_addon(cluster: ClusterInfo, retention: RetentionSettings, central: bool) -> AddonSpec:
-    """kube-prometheus-stack for one cluster; Grafana only on the central cluster."""
+def metrics_addon(
+    cluster: ClusterInfo, retention: RetentionSettings, central: bool, protect: bool = False
+) -> AddonSpec:
+    """kube-prometheus-stack for one cluster; Grafana only on the central cluster. Protected
+    when asked and Prometheus keeps its data on a volume."""
     prometheus_spec: dict[str, Any] = {
         "retention": f"{retention.metrics_retention_days}d",
         "externalLabels": {"cluster": cluster.name},
@@ -164,11 +182,13 @@ def metrics_addon(cluster: ClusterInfo, retention: RetentionSettings, central: b
         values=values,
         pod_groups=tuple(groups),
         create_namespace=False,
+        protect=protect and retention.metrics_volume_gib is not None,
     )
 
 
-def loki_addon(retention: RetentionSettings) -> AddonSpec:
-    """Loki single binary with filesystem storage and compactor retention."""
+def loki_addon(retention: RetentionSettings, protect: bool = False) -> AddonSpec:
+    """Loki single binary with filesystem storage and compactor retention; protected when
+    asked and logs live on a volume."""
     persistence: dict[str, Any] = {"enabled": False}
     if retention.logs_volume_gib is not None:
         persistence = {"enabled": True, "type": "pvc", "size": f"{retention.logs_volume_gib}Gi"}
@@ -207,6 +227,7 @@ def loki_addon(retention: RetentionSettings) -> AddonSpec:
         values=values,
         pod_groups=(PodGroup("singleBinary"),),
         create_namespace=False,
+        protect=protect and retention.logs_volume_gib is not None,
     )
 
 
@@ -243,11 +264,30 @@ def observability_addons(args: ObservabilityArgs) -> list[AddonSpec]:
     """The Helm add-ons of the observability stack of one cluster."""
     cluster = args["cluster"]
     retention = args["retention"]
+    protect = args.get("protect", False)
     return [
-        metrics_addon(cluster, retention, args.get("central", False)),
-        loki_addon(retention),
+        metrics_addon(cluster, retention, args.get("central", False), protect),
+        loki_addon(retention, protect),
         collector_addon(cluster),
     ]
+
+
+def validate_observability_args(args: ObservabilityArgs) -> list[str]:
+    """Every problem of the exposure arguments, each naming its argument."""
+    if not args.get("expose", False):
+        return []
+    problems = []
+    if not args.get("load_balancer_annotations"):
+        problems.append(
+            "load_balancer_annotations: required to expose Prometheus and Loki: without an"
+            " internal marker the load balancer may be internet-facing"
+        )
+    if not args.get("load_balancer_source_ranges"):
+        problems.append(
+            "load_balancer_source_ranges: required to expose Prometheus and Loki, which have no"
+            " authentication: give the central Grafana's network"
+        )
+    return problems
 
 
 def _alert(name: str, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
@@ -377,7 +417,8 @@ class Observability(pulumi.ComponentResource):
         super().__init__("tkestack:index:Observability", name, None, opts)
         cluster = args["cluster"]
         addons = observability_addons(args)
-        problems = check_addons(addons, cluster, f"{name}.addons")
+        problems = validate_observability_args(args)
+        problems += check_addons(addons, cluster, f"{name}.addons")
         if problems:
             raise ValueError(f"Observability {name}: " + "; ".join(problems))
         self._name = name
@@ -400,7 +441,7 @@ class Observability(pulumi.ComponentResource):
             f"{name}-logs", collector, cluster, self, depends_on=[loki_release, metrics_release]
         )
         self._create_alert_rules(metrics_release)
-        if args.get("expose", not args.get("central", False)):
+        if args.get("expose", False):
             self.endpoints = self._expose(namespaces, metrics_release, loki_release)
         outputs: dict[str, Any] = {"addon_keys": self.addon_keys}
         if self.grafana_admin_password is not None:
@@ -416,11 +457,21 @@ class Observability(pulumi.ComponentResource):
         )
 
     def _create_namespaces(self) -> dict[str, k8s.core.v1.Namespace]:
+        # Deleting a namespace deletes the PVCs inside: protected with the releases owning them.
+        retention = self._args["retention"]
+        protect = self._args.get("protect", False)
+        holds_data = {
+            MONITORING_NAMESPACE: retention.metrics_volume_gib is not None,
+            LOGGING_NAMESPACE: retention.logs_volume_gib is not None,
+        }
         return {
             namespace: k8s.core.v1.Namespace(
                 f"{self._name}-{namespace}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace),
-                opts=self._k8s_opts(),
+                opts=pulumi.ResourceOptions.merge(
+                    self._k8s_opts(),
+                    pulumi.ResourceOptions(protect=protect and holds_data[namespace]),
+                ),
             )
             for namespace in (MONITORING_NAMESPACE, LOGGING_NAMESPACE)
         }
@@ -484,6 +535,7 @@ class Observability(pulumi.ComponentResource):
         loki_release: pulumi.Resource,
     ) -> PeerEndpoints:
         annotations = dict(self._args.get("load_balancer_annotations", {}))
+        source_ranges = list(self._args.get("load_balancer_source_ranges", ()))
         services = {}
         for role, namespace, port, selector, release in (
             (
@@ -510,6 +562,8 @@ class Observability(pulumi.ComponentResource):
                 ),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="LoadBalancer",
+                    # No authentication on either API: only the central Grafana's network.
+                    load_balancer_source_ranges=source_ranges,
                     selector=selector,
                     ports=[
                         k8s.core.v1.ServicePortArgs(

@@ -16,7 +16,12 @@ import pulumi
 
 from .addon import AddonError, AddonSpec, check_addons
 from .gpu_stack import GpuStack, GpuStackArgs, gpu_addons
-from .observability import Observability, ObservabilityArgs, observability_addons
+from .observability import (
+    Observability,
+    ObservabilityArgs,
+    observability_addons,
+    validate_observability_args,
+)
 from .profile import ClusterInfo
 from .registry import Registry, RegistryArgs, registry_addons, validate_registry_args
 
@@ -57,7 +62,12 @@ def platform_plan(
         plan["registry"] = registry_addons(registry_args)
     observability = args.get("observability")
     if observability is not None:
-        plan["observability"] = observability_addons(_with_cluster(observability, cluster))
+        observability_args = _with_cluster(observability, cluster)
+        problems += [
+            f"{at}.observability.{problem}"
+            for problem in validate_observability_args(observability_args)
+        ]
+        plan["observability"] = observability_addons(observability_args)
     gpu = _gpu_args(args)
     if gpu is not None:
         addons, gpu_problems = gpu_addons(_with_cluster(gpu, cluster))

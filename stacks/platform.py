@@ -8,7 +8,10 @@ From the environment spec to one `PlatformServices` per cluster:
 - retention and volumes follow the tier unless the spec sets them;
 - one central Grafana per environment (`observability.central_cluster`, default the first
   cluster), with every other cluster as a data source; so the central cluster is composed
-  last, once the others' endpoints exist;
+  last, once the others' endpoints exist. The others expose Prometheus and Loki through
+  internal load balancers (the cloud's marker, or the attached cluster's internal MetalLB
+  pool) admitting only the central cluster's VPC CIDR;
+- what holds metrics and logs (releases with volumes, their namespaces) is protected in prod;
 - the GPU stack on every cluster with GPU pools, with each pool's sharing mode.
 
 Every problem found (an add-on that fits on no pool, a spec option this distribution does not
@@ -46,6 +49,13 @@ INTERNAL_LOAD_BALANCER: dict[str, str] = {
 }
 """Annotation that makes a LoadBalancer Service internal, per cloud (in-tree AWS cloud
 provider; TKE takes the subnet the internal CLB is placed in)."""
+METALLB_POOL_ANNOTATIONS: tuple[str, ...] = (
+    "metallb.io/address-pool",
+    "metallb.universe.tf/address-pool",
+)
+"""MetalLB's address-pool annotation on attached clusters: `metallb.io/` since MetalLB 0.14.9,
+which still reads the older `metallb.universe.tf/` prefix, the only one before
+(https://metallb.universe.tf/usage/): both, so any MetalLB version picks the internal pool."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,32 @@ def _central_cluster(env: EnvironmentSpec) -> str:
     return central if central is not None else env.clusters[0].name
 
 
+def _central_network(env: EnvironmentSpec) -> list[str]:
+    """Source ranges admitted to the other clusters' Prometheus and Loki: the central
+    cluster's VPC CIDR (stacks/rules.py requires one when there are other clusters)."""
+    central = env.cluster(_central_cluster(env))
+    vpc_cidr = central.network.vpc_cidr
+    return [str(vpc_cidr)] if vpc_cidr is not None else []
+
+
+def _internal_load_balancer(
+    env: EnvironmentSpec, info: ClusterInfo, network: ClusterNetwork | None
+) -> dict[str, pulumi.Input[str]]:
+    """Annotations that keep a LoadBalancer Service of `info` internal; empty when the cluster
+    gives no way to (the Observability component then refuses to expose)."""
+    annotation = INTERNAL_LOAD_BALANCER.get(info.cloud)
+    if info.cloud == "aws" and annotation is not None:
+        return {annotation: "true"}
+    if info.cloud == "tencentcloud" and annotation is not None and network is not None:
+        return {annotation: network.subnet_id}
+    if info.cloud == "attached":
+        attached = env.cluster(info.name).attached
+        pool = attached.internal_address_pool if attached is not None else None
+        if pool is not None:
+            return {key: pool for key in METALLB_POOL_ANNOTATIONS}
+    return {}
+
+
 def _registry_key(info: ClusterInfo) -> tuple[str, str]:
     """Clusters with the same key share a registry: a cloud region; Harbor is per cluster."""
     if info.cloud == "attached" or info.region is None:
@@ -173,13 +209,15 @@ def _services_args(
         args["registry"] = None
     if env.observability.enabled:
         observability = ObservabilityArgs(
-            cluster=info, retention=retention(env), central=central, expose=not central
+            cluster=info,
+            retention=retention(env),
+            central=central,
+            expose=not central,
+            protect=env.tier == "prod",
         )
-        annotation = INTERNAL_LOAD_BALANCER.get(info.cloud)
-        if info.cloud == "aws" and annotation is not None:
-            observability["load_balancer_annotations"] = {annotation: "true"}
-        elif info.cloud == "tencentcloud" and annotation is not None and network is not None:
-            observability["load_balancer_annotations"] = {annotation: network.subnet_id}
+        if not central:
+            observability["load_balancer_annotations"] = _internal_load_balancer(env, info, network)
+            observability["load_balancer_source_ranges"] = _central_network(env)
         if central:
             observability["peers"] = peers
         args["observability"] = observability

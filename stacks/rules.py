@@ -83,6 +83,7 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(_tenant_problems(env.get("tenants"), clusters, tier))
     problems.extend(_tenant_capacity_problems(env.get("tenants"), clusters, tier))
     problems.extend(_identity_problems(env.get("identity"), env.get("tenants")))
+    problems.extend(_observability_exposure_problems(env.get("observability"), env.get("clusters")))
     observability = env.get("observability")
     if isinstance(observability, dict):
         central = observability.get("central_cluster")
@@ -702,6 +703,54 @@ def _cloud_cluster_problems(raw: dict[str, Any], at: KeyPath) -> list[Problem]:
                         " the pool or cluster name",
                     )
                 )
+    return problems
+
+
+def _observability_exposure_problems(raw_observability: Any, raw_clusters: Any) -> list[Problem]:
+    """The central Grafana reaches the other clusters' Prometheus and Loki, which have no
+    authentication, through internal load balancers admitting only its own network: so the
+    central cluster needs a VPC CIDR, and every other attached cluster an internal address
+    pool (a cloud cluster has its cloud's internal load balancer)."""
+    observability = raw_observability if isinstance(raw_observability, dict) else {}
+    if observability.get("enabled", True) is False:
+        return []
+    clusters = [
+        (index, cluster)
+        for index, raw in _items(raw_clusters)
+        if (cluster := _valid(ClusterSpec, raw)) is not None
+    ]
+    if len(clusters) < 2:
+        return []
+    central_name = observability.get("central_cluster")
+    if not isinstance(central_name, str):
+        central_name = clusters[0][1].name
+    central = next((c for _, c in clusters if c.name == central_name), None)
+    if central is None:  # an unknown central cluster is reported on its own
+        return []
+    problems: list[Problem] = []
+    if central.network.vpc_cidr is None:
+        problems.append(
+            Problem(
+                ("observability", "central_cluster"),
+                f"the central Grafana cannot run on {central.name!r}, which has no"
+                " network.vpc_cidr: the other clusters admit only the central cluster's VPC"
+                " CIDR to their Prometheus and Loki (no authentication); choose an aws or"
+                " tencentcloud cluster",
+            )
+        )
+    for index, cluster in clusters:
+        if cluster.name == central.name or cluster.cloud != "attached":
+            continue
+        if cluster.attached is not None and cluster.attached.internal_address_pool is None:
+            problems.append(
+                Problem(
+                    ("clusters", index, "attached", "internal_address_pool"),
+                    f"required: the central Grafana on {central.name!r} reaches this cluster's"
+                    " Prometheus and Loki through internal load balancers, and an attached"
+                    " cluster has no cloud to make them internal: name its internal MetalLB"
+                    " address pool (or disable observability)",
+                )
+            )
     return problems
 
 

@@ -159,6 +159,14 @@ class AttachedSpec(SpecModel):
     """Kubeconfig context to use; default: the kubeconfig's current context."""
     oidc_issuer: str | None = Field(default=None, pattern=r"^https://")
     """The cluster's OIDC issuer URL, when its API server trusts one (for identity mapping)."""
+    internal_address_pool: str | None = Field(
+        default=None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+    )
+    """MetalLB address pool (`IPAddressPool` name) whose addresses only the company's private
+    network reaches. Required when the cluster is not the central observability cluster: its
+    Prometheus and Loki are exposed to the central Grafana through LoadBalancer Services from
+    this pool, admitting only the central cluster's `network.vpc_cidr`. The policy pack
+    recognises a pool as internal by its name: include `internal` (e.g. `dc-internal`)."""
 
 
 class ClusterSpec(SpecModel):

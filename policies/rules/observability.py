@@ -1,5 +1,9 @@
 """Observability rules: dashboards and metrics stay inside the network; data has retention.
 
+Prometheus, Alertmanager and Loki have no authentication of their own: a Service in front
+of them (`app.kubernetes.io/name` selector) is never a NodePort, and a LoadBalancer one is
+internal and admits only `loadBalancerSourceRanges` (the central Grafana's network).
+
 kube-prometheus-stack keeps Prometheus data for 10 days unless `prometheusSpec.retention` is
 set; a CloudWatch log group without `retentionInDays` keeps logs forever (and bills for
 them); a CLS topic's `period` is its retention in days.
@@ -11,12 +15,14 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .base import Rule, Subject, get, number, plain, schema
-from .kube import HELM_RELEASE, exposed_services_in_values
+from .base import Rule, Subject, get, mapping, number, plain, schema, strings
+from .kube import HELM_RELEASE, SERVICE, exposed_services_in_values, is_internal_service
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 CLS_TOPIC = "tencentcloud:Cls/topic:Topic"
 STACK_CHART = "kube-prometheus-stack"
+UNAUTHENTICATED_APPS = frozenset({"prometheus", "alertmanager", "loki"})
+"""`app.kubernetes.io/name` of pods whose HTTP APIs take no credentials."""
 DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
 DAYS_PER_UNIT = {
     "ms": 1 / 86_400_000,
@@ -53,8 +59,31 @@ def _component_values(release: Subject, component: str) -> Mapping[str, Any] | N
     return None
 
 
+def _service_exposure(resource: Subject) -> Iterator[str]:
+    """A Service selecting unauthenticated pods: no NodePort, an internal load balancer with
+    source ranges."""
+    selector = mapping(get(resource.props, "spec.selector"))
+    app = selector.get("app.kubernetes.io/name", selector.get("app"))
+    if app not in UNAUTHENTICATED_APPS:
+        return
+    kind = get(resource.props, "spec.type", "ClusterIP")
+    if kind == "NodePort":
+        yield f"{app} (no authentication) is reachable on a port of every node (NodePort)"
+    elif kind == "LoadBalancer":
+        if not is_internal_service(mapping(get(resource.props, "metadata.annotations"))):
+            yield f"{app} (no authentication) is behind a load balancer not marked internal"
+        if not strings(get(resource.props, "spec.loadBalancerSourceRanges")):
+            yield (
+                f"{app} (no authentication) is behind a load balancer that admits every source"
+                " (spec.loadBalancerSourceRanges is empty)"
+            )
+
+
 def _not_public(component: str, *extra: str) -> Any:
     def check(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+        if resource.type == SERVICE:
+            yield from _service_exposure(resource)
+            return
         for name in (component, *extra):
             values = _component_values(resource, name)
             if values is None:
@@ -119,12 +148,14 @@ RULES = [
     Rule(
         name="prometheus-not-public",
         group="observability",
-        description="Prometheus and Alertmanager are not exposed outside the VPC.",
+        description="Prometheus, Alertmanager and Loki are not exposed outside the VPC: a load"
+        " balancer in front of them is internal and admits only given source ranges.",
         severity="high",
         anchor="tkestack (unauthenticated metrics APIs stay internal)",
-        remediation="Keep the services ClusterIP or behind an internal load balancer.",
+        remediation="Keep the services ClusterIP, or behind an internal load balancer with"
+        " loadBalancerSourceRanges (docs/components/observability.md).",
         check=_not_public("prometheus", "alertmanager"),
-        types=frozenset({HELM_RELEASE}),
+        types=frozenset({HELM_RELEASE, SERVICE}),
     ),
     Rule(
         name="prometheus-retention-set",

@@ -22,6 +22,8 @@ PROD = RetentionSettings(
 DEV = RetentionSettings(
     metrics_retention_days=3, logs_retention_days=3, metrics_volume_gib=None, logs_volume_gib=None
 )
+CENTRAL_NETWORK = "10.30.0.0/16"
+"""VPC CIDR of the central Grafana's cluster: the only source the peers' endpoints admit."""
 
 
 def mixed():
@@ -49,6 +51,9 @@ def central_and_peer() -> engine.Rendering:
                 "load_balancer_annotations": {
                     "service.beta.kubernetes.io/aws-load-balancer-internal": "true"
                 },
+                "load_balancer_source_ranges": [CENTRAL_NETWORK],
+                "expose": True,
+                "protect": True,
             },
         )
         central = Observability(
@@ -197,3 +202,65 @@ def test_everything_installs_after_the_cluster_and_through_its_provider(prod_ren
     for resource in prod_rendering.resources:
         if resource.type.startswith("kubernetes:") and resource.custom:
             assert resource.provider.rsplit("::", 1)[-1] in {"c1-k8s", "c2-k8s"}, resource.urn
+
+
+def test_peer_endpoints_are_internal_and_admit_only_the_central_network(prod_rendering):
+    services = {
+        r.name: r.inputs
+        for r in prod_rendering.of_type("kubernetes:core/v1:Service")
+        if r.name.endswith("-central")
+    }
+    assert sorted(services) == [
+        "c2-observability-loki-central",
+        "c2-observability-prometheus-central",
+    ]
+    for service in services.values():
+        assert service["spec"]["type"] == "LoadBalancer"
+        assert service["spec"]["loadBalancerSourceRanges"] == [CENTRAL_NETWORK]
+        annotations = service["metadata"]["annotations"]
+        assert annotations == {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
+
+
+def test_releases_and_namespaces_holding_data_are_protected_when_asked(prod_rendering):
+    """Only the peer asked for protection: its metrics and Loki releases (both with volumes)
+    and the namespaces holding their PVCs; never the stateless log collector."""
+    protected = sorted(r.name for r in prod_rendering.resources if r.protect)
+    assert protected == [
+        "c2-observability-logging",
+        "c2-observability-loki",
+        "c2-observability-metrics",
+        "c2-observability-monitoring",
+    ]
+
+
+def test_nothing_to_protect_without_volumes():
+    def program():
+        Observability(
+            "d-observability",
+            {"cluster": cluster(), "retention": DEV, "central": True, "protect": True},
+        )
+
+    assert not [r.name for r in engine.run_program(program).resources if r.protect]
+
+
+@pytest.mark.parametrize(
+    ("missing", "fragment"),
+    [
+        ("load_balancer_annotations", "internal marker"),
+        ("load_balancer_source_ranges", "no authentication"),
+    ],
+)
+def test_exposing_without_internal_marker_or_source_ranges_is_refused(missing, fragment):
+    def program():
+        args = {
+            "cluster": cluster("c2"),
+            "retention": PROD,
+            "load_balancer_annotations": {"metallb.io/address-pool": "dc-internal"},
+            "load_balancer_source_ranges": [CENTRAL_NETWORK],
+            "expose": True,
+        }
+        del args[missing]
+        Observability("c2-observability", args)
+
+    with pytest.raises(ValueError, match=f"{missing}: required.*{fragment}"):
+        engine.run_program(program)

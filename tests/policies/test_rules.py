@@ -162,3 +162,34 @@ def test_registry_scanning_configuration_covers_templates_of_its_own_region_only
     elsewhere = scanning_configuration("eu-central-1")
     assert len(findings_of(policy, [template, unscanned, elsewhere])) == 2
     assert findings_of(policy, [template, unscanned, scanning_configuration("us-east-1")]) == []
+
+
+def central_service(
+    app: str = "prometheus",
+    kind: str = "LoadBalancer",
+    annotations: dict[str, str] | None = None,
+    source_ranges: list[str] | None = None,
+) -> Subject:
+    spec: dict[str, object] = {"type": kind, "selector": {"app.kubernetes.io/name": app}}
+    if source_ranges is not None:
+        spec["loadBalancerSourceRanges"] = source_ranges
+    metadata = {"name": f"{app}-central", "namespace": "monitoring"}
+    return res(
+        "kubernetes:core/v1:Service",
+        f"{app}-central",
+        {"metadata": {**metadata, "annotations": annotations or {}}, "spec": spec},
+    )
+
+
+@pytest.mark.parametrize("app", ["prometheus", "alertmanager", "loki"])
+def test_unauthenticated_apis_behind_services_stay_internal_and_source_limited(app: str) -> None:
+    policy = "prometheus-not-public"
+    pool = {"metallb.io/address-pool": "dc-internal"}
+    ok = central_service(app, annotations=pool, source_ranges=["10.30.0.0/16"])
+    assert findings_of(policy, [ok]) == []
+    assert findings_of(policy, [central_service(app, source_ranges=["10.30.0.0/16"])])
+    assert findings_of(policy, [central_service(app, annotations=pool)])
+    assert findings_of(policy, [central_service(app, kind="NodePort")])
+    assert findings_of(policy, [central_service(app, kind="ClusterIP")]) == []
+    # Other apps' Services are the internal-load-balancers policy's business, not this one's.
+    assert findings_of(policy, [central_service("web")]) == []

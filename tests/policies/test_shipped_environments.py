@@ -15,10 +15,7 @@ from tkestack.policies.rules import evaluate
 
 from tkestack.review import POLICY_DIR, subjects
 
-KNOWN_COMPONENT_DEFECTS: dict[tuple[str, str], str] = {
-    ("prod", "internal-load-balancers"): "central Prometheus/Loki Services on the attached"
-    " on-prem cluster are LoadBalancers with no internal marker (no MetalLB pool annotation)",
-}
+KNOWN_COMPONENT_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])

@@ -114,3 +114,94 @@ def test_disabled_services_are_not_installed(render_spec):
     rendering = render_spec(environment)
     assert not rendering.of_type(RELEASE)
     assert rendering.stack_outputs["platform"]["c1"]["addons"] == []
+
+
+def test_peer_prometheus_and_loki_are_internal_and_admit_only_the_central_network(rendered):
+    """prod: the central Grafana runs on prod-use1 (10.30.0.0/16); every other cluster exposes
+    Prometheus and Loki through its own kind of internal load balancer, from that VPC only."""
+    rendering = rendered("prod")
+    services = {
+        r.name: r.inputs
+        for r in rendering.of_type("kubernetes:core/v1:Service")
+        if r.name.endswith("-central")
+    }
+    expected_markers = {
+        "prod-euc1": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+        "prod-onprem": {
+            "metallb.io/address-pool": "dc-internal",
+            "metallb.universe.tf/address-pool": "dc-internal",
+        },
+    }
+    assert sorted(services) == sorted(
+        f"{cluster}-observability-{role}-central"
+        for cluster in ("prod-euc1", "prod-onprem", "prod-sh")
+        for role in ("loki", "prometheus")
+    )
+    for name, service in services.items():
+        cluster = name.split("-observability-")[0]
+        assert service["spec"]["loadBalancerSourceRanges"] == ["10.30.0.0/16"], name
+        annotations = service["metadata"]["annotations"]
+        if cluster == "prod-sh":
+            (subnet,) = annotations.values()
+            assert list(annotations) == [
+                "service.kubernetes.io/qcloud-loadbalancer-internal-subnetid"
+            ]
+            assert subnet.startswith("subnet-")
+        else:
+            assert annotations == expected_markers[cluster], name
+
+
+@pytest.mark.parametrize(("env", "protected"), [("prod", True), ("staging", False), ("dev", False)])
+def test_metrics_and_logs_releases_are_protected_in_prod_only(rendered, env, protected):
+    rendering = rendered(env)
+    holding_data = [
+        r
+        for r in rendering.of_type(RELEASE)
+        if r.inputs["name"] in ("kube-prometheus-stack", "loki")
+    ]
+    assert holding_data and all(r.protect is protected for r in holding_data)
+    namespaces = [
+        r
+        for r in rendering.of_type("kubernetes:core/v1:Namespace")
+        if r.inputs["metadata"]["name"] in ("monitoring", "logging")
+    ]
+    assert namespaces and all(r.protect is protected for r in namespaces)
+
+
+ONPREM = {
+    "name": "onprem",
+    "cloud": "attached",
+    "kubernetes_version": "1.33",
+    "attached": {"kubeconfig_secret": "onprem_kubeconfig"},
+    "node_pools": [{"name": "general", "instance_types": ["r760"], "architecture": "x86_64"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("clusters", "central", "path"),
+    [
+        # an attached peer needs an internal address pool for its load balancers
+        (["c1", "onprem"], None, "clusters[1].attached.internal_address_pool"),
+        # the central Grafana needs a VPC CIDR for the peers' source ranges
+        (["onprem", "c1"], None, "observability.central_cluster"),
+        (["c1", "onprem"], "onprem", "observability.central_cluster"),
+    ],
+)
+def test_exposure_needs_an_internal_pool_and_a_central_network(clusters, central, path):
+    from tkestack.stacks.loader import SpecError, load_environment
+
+    base = minimal_environment()["clusters"][0]
+    by_name = {"c1": base, "onprem": ONPREM}
+    raw = minimal_environment(clusters=[by_name[name] for name in clusters])
+    if central is not None:
+        raw["observability"] = {"central_cluster": central}
+    with pytest.raises(SpecError) as failure:
+        load_environment(raw, "Pulumi.test.yaml")
+    assert path in [located.problem.dotted for located in failure.value.located]
+    # The same environment with the pool on its attached cluster and a cloud central is valid.
+    onprem_ok = {
+        **ONPREM,
+        "attached": {**ONPREM["attached"], "internal_address_pool": "dc-internal"},
+    }
+    fixed = minimal_environment(clusters=[base, onprem_ok])
+    load_environment(fixed, "Pulumi.test.yaml")
