@@ -44,29 +44,18 @@ CUSTOM_KINDS = {
 OpenAPI schemas, so not validated by kubernetes-validate."""
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, engine.SecretValue):
-        yield from _strings(value.value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, str):
-        yield value
-
-
-def secret_strings(value: Any) -> Iterator[str]:
+def secret_strings(value: Any, inside_secret: bool = False) -> Iterator[str]:
     """Every string leaf inside a secret, anywhere in `value`."""
     if isinstance(value, engine.SecretValue):
-        yield from _strings(value.value)
+        yield from secret_strings(value.value, inside_secret=True)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from secret_strings(item)
+            yield from secret_strings(item, inside_secret)
     elif isinstance(value, list):
         for item in value:
-            yield from secret_strings(item)
+            yield from secret_strings(item, inside_secret)
+    elif isinstance(value, str) and inside_secret:
+        yield value
 
 
 def known_secrets(rendering: engine.Rendering) -> set[str]:
@@ -92,26 +81,16 @@ def leaks(text: str, secrets: set[str]) -> list[str]:
     return found
 
 
-def _mask_leaves(value: Any) -> Any:
-    if isinstance(value, engine.SecretValue):
-        return _mask_leaves(value.value)
-    if isinstance(value, dict):
-        return {key: _mask_leaves(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_mask_leaves(item) for item in value]
-    return engine.SECRET_MARK if isinstance(value, str) else value
-
-
-def shape_preserving_mask(value: Any) -> Any:
+def shape_preserving_mask(value: Any, inside_secret: bool = False) -> Any:
     """`value` with each secret's string leaves masked, its structure kept (so a Secret's
     `data` map still validates as a map)."""
     if isinstance(value, engine.SecretValue):
-        return _mask_leaves(value.value)
+        return shape_preserving_mask(value.value, inside_secret=True)
     if isinstance(value, dict):
-        return {key: shape_preserving_mask(item) for key, item in value.items()}
+        return {key: shape_preserving_mask(item, inside_secret) for key, item in value.items()}
     if isinstance(value, list):
-        return [shape_preserving_mask(item) for item in value]
-    return value
+        return [shape_preserving_mask(item, inside_secret) for item in value]
+    return engine.SECRET_MARK if inside_secret and isinstance(value, str) else value
 
 
 @dataclass
