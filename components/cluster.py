@@ -8,6 +8,7 @@ The cloud specifics live in `components/clouds/<cloud>.py` behind `ClusterBacken
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Literal, Required, TypedDict
 
@@ -32,6 +33,33 @@ class AttachedArgs(TypedDict, total=False):
     """Kubeconfig context to use; default: the kubeconfig's current context."""
     oidc_issuer: str | None
     """The cluster's service-account issuer URL, when its API server has a public one."""
+
+
+class ExistingNetworkArgs(TypedDict, total=False):
+    """A network that exists already (an enterprise's own VPC). The cluster is placed in it and
+    no VPC, subnet, gateway, NAT or route is created: routing, egress and the load balancer
+    subnet tags (`kubernetes.io/role/internal-elb` on AWS) stay with the network's owner."""
+
+    vpc_id: Required[pulumi.Input[str]]
+    """The VPC (`vpc-...`)."""
+    node_subnet_ids: Required[Sequence[pulumi.Input[str]]]
+    """Private subnets with a route out, one per zone: nodes, the EKS control plane's network
+    interfaces (at least two zones), the TKE intranet endpoint (in the first)."""
+
+
+class ExistingRolesArgs(TypedDict, total=False):
+    """IAM roles that exist already (AWS only). Each role given replaces the one the component
+    would create, with its policy attachments: the role's owner keeps its trust and policies."""
+
+    cluster_role_arn: pulumi.Input[str]
+    """EKS cluster role: trusted by `eks.amazonaws.com`, with AmazonEKSClusterPolicy."""
+    node_role_arn: pulumi.Input[str]
+    """Node role of the managed node groups: trusted by `ec2.amazonaws.com`, with
+    AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly and
+    AmazonSSMManagedInstanceCore."""
+    ebs_csi_role_arn: pulumi.Input[str]
+    """EBS CSI controller role (EKS Pod Identity): trusted by `pods.eks.amazonaws.com` for
+    `sts:AssumeRole` and `sts:TagSession`, with AmazonEBSCSIDriverPolicy."""
 
 
 class ClusterArgs(TypedDict, total=False):
@@ -80,6 +108,65 @@ class ClusterArgs(TypedDict, total=False):
     install) rather than from the GPU operator. Default true."""
     attached: AttachedArgs | None
     """Attached clusters only: where the kubeconfig comes from."""
+    existing_network: ExistingNetworkArgs | None
+    """(managed) Place the cluster in this existing VPC and subnets instead of creating a
+    network from `vpc_cidr` (which must then be absent). Default: none, a network is created."""
+    existing_roles: ExistingRolesArgs | None
+    """AWS: IAM roles to use instead of creating them. Default: none, every role is created."""
+    existing_cluster: pulumi.Input[str] | None
+    """(managed) A cluster that exists already, by the cloud's handle: the EKS cluster name or
+    the TKE cluster id (`cls-...`). Nothing of its control plane is created or changed: the
+    component reads it (endpoint, CA, issuer), builds its kubeconfig, and creates only the given
+    node pools on it. Needs `existing_network` (the subnets of new pools); on AWS the cluster's
+    owner grants `deployer_role_arn` its access entry. Default: none."""
+    name_prefix: str
+    """Prefix of every name the component gives the cloud (the EKS/TKE cluster name, log group,
+    KMS alias, `Name` tags, VPC and subnet names): `<name_prefix><name>...`. Pulumi resource
+    names (URNs) do not change; auto-named resources follow the stack's `pulumi:autonaming`
+    config. Letters, digits and `-`. Default: empty."""
+
+
+OWN_INFRASTRUCTURE_KEYS: tuple[str, ...] = (
+    "existing_network",
+    "existing_roles",
+    "existing_cluster",
+)
+"""Arguments that bring an enterprise's own cloud infrastructure (managed clusters only)."""
+NAME_PREFIX = re.compile(r"^[A-Za-z0-9-]*$")
+"""Allowed `name_prefix`: what every cloud accepts at the start of its names (EKS cluster names
+take letters, digits, `-` and `_`; TKE, VPC and KMS names accept at least these)."""
+
+
+def validate_own_infrastructure(name: str, args: ClusterArgs) -> None:
+    """Check the bring-your-own arguments of a managed cluster; raises ValueError naming the
+    argument."""
+    cloud = args["cloud"]
+    network = args.get("existing_network")
+    if network is not None:
+        if args.get("vpc_cidr") is not None:
+            raise ValueError(
+                f"cluster {name}: vpc_cidr does not apply with existing_network (the VPC exists)"
+            )
+        subnets = list(network.get("node_subnet_ids") or [])
+        if network.get("vpc_id") is None or not subnets:
+            raise ValueError(f"cluster {name}: existing_network needs vpc_id and node_subnet_ids")
+        if cloud == "aws" and args.get("existing_cluster") is None and len(subnets) < 2:
+            raise ValueError(
+                f"cluster {name}: existing_network.node_subnet_ids: an EKS control plane needs"
+                " subnets in at least two zones"
+            )
+    if args.get("existing_cluster") is not None and network is None:
+        raise ValueError(
+            f"cluster {name}: existing_cluster needs existing_network (its VPC and the subnets"
+            " of new node pools)"
+        )
+    if args.get("existing_roles") is not None and cloud != "aws":
+        raise ValueError(f"cluster {name}: existing_roles are IAM roles, on aws only")
+    prefix = args.get("name_prefix")
+    if prefix is not None and not NAME_PREFIX.match(prefix):
+        raise ValueError(
+            f"cluster {name}: name_prefix {prefix!r} may hold only letters, digits and '-'"
+        )
 
 
 def validate_args(name: str, args: ClusterArgs) -> None:
@@ -95,7 +182,9 @@ def validate_args(name: str, args: ClusterArgs) -> None:
                 f"cluster {name}: kubernetes_version {version!r} is not supported on {cloud}"
                 f" ({', '.join(supported)})"
             )
-        for key in ("region", "vpc_cidr", "cloud_provider"):
+        validate_own_infrastructure(name, args)
+        network_given = args.get("existing_network") is not None
+        for key in ("region", *(() if network_given else ("vpc_cidr",)), "cloud_provider"):
             if args.get(key) is None:
                 raise ValueError(f"cluster {name}: {key} is required on {cloud}")
         if cloud == "aws" and not args.get("deployer_role_arn"):
@@ -103,12 +192,17 @@ def validate_args(name: str, args: ClusterArgs) -> None:
                 f"cluster {name}: deployer_role_arn is required on aws (the role Pulumi uses"
                 " inside the cluster: the creator gets no implicit admin)"
             )
-        if cloud == "tencentcloud" and args.get("pod_cidr") is None:
+        existing = args.get("existing_cluster") is not None
+        if cloud == "tencentcloud" and args.get("pod_cidr") is None and not existing:
             raise ValueError(f"cluster {name}: pod_cidr is required on tencentcloud")
         if args.get("attached") is not None:
             raise ValueError(f"cluster {name}: attached applies only to cloud attached")
     elif args.get("attached") is None:
         raise ValueError(f"cluster {name}: attached (the kubeconfig) is required")
+    else:
+        for key in OWN_INFRASTRUCTURE_KEYS:
+            if args.get(key) is not None:
+                raise ValueError(f"cluster {name}: {key} does not apply to attached clusters")
     names = [pool["name"] for pool in args.get("node_pools") or []]
     duplicates = sorted({pool for pool in names if names.count(pool) > 1})
     if duplicates:

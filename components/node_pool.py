@@ -14,13 +14,13 @@ is named `<cluster>-<pool>`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Required, TypedDict, TypeVar
 
 import pulumi
 
 from .clouds import PoolRequest
-from .profile import NodePoolProfile, Taint, derive_profile
+from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -193,3 +193,14 @@ class NodePool(pulumi.ComponentResource):
                 "max_size": self.profile.max_size,
             }
         )
+
+
+def with_node_pools(info: ClusterInfo, *pools: NodePool) -> ClusterInfo:
+    """`info` with the node pools created outside `ClusterArgs.node_pools` (a `NodePool` added
+    to a cluster later, or to one that exists already), so what is installed inside sees their
+    architectures, labels and taints, and waits for them."""
+    return replace(
+        info,
+        node_pools=[*info.node_pools, *(pool.profile for pool in pools)],
+        depends_on=[*info.depends_on, *pools],
+    )

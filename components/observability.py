@@ -77,7 +77,9 @@ class PeerEndpoints:
     cluster: str
     """Cluster name (data source names are `<cluster> metrics` / `<cluster> logs`)."""
     prometheus_url: pulumi.Output[str]
+    """Prometheus of the cluster, behind its internal load balancer."""
     loki_url: pulumi.Output[str]
+    """Loki of the cluster, behind its internal load balancer."""
 
 
 class ObservabilityArgs(TypedDict, total=False):

@@ -90,7 +90,9 @@ class PlatformServices(pulumi.ComponentResource):
     registry: Registry | None
     """The registry serving the cluster (`registry.handle` for tenant namespaces)."""
     observability: Observability | None
+    """The cluster's metrics, logs and alerts; None without observability."""
     gpu_stack: GpuStack | None
+    """The GPU stack; None on a cluster without one."""
     addon_keys: list[str]
     """Every Helm add-on installed in the cluster, sorted."""
 

@@ -63,7 +63,9 @@ class RegistryHandle:
     """Identity of the registry: `aws/<region>`, `tencentcloud/<region>`, `attached/<cluster>`.
     One `RegistryNamespace` per (tenant, key)."""
     cloud: Literal["aws", "tencentcloud", "attached"]
+    """The registry's cloud: ECR (`aws`), TCR (`tencentcloud`), Harbor (`attached`)."""
     settings: RegistrySettings
+    """Policy every tenant namespace of the registry follows."""
     endpoint: pulumi.Output[str]
     """Registry host that image references start with (`<acct>.dkr.ecr.<region>.amazonaws.com`,
     `<instance>.tencentcloudcr.com`, Harbor's in-cluster host)."""

@@ -175,7 +175,9 @@ class ContainerDefaults:
     """LimitRange defaults for containers that state no requests or limits."""
 
     cpu_request: str = "100m"
+    """CPU request of a container that states none (Kubernetes quantity)."""
     memory_request: str = "128Mi"
+    """Memory request of a container that states none (Kubernetes quantity)."""
     memory_limit: str = "512Mi"
     """Memory is not compressible: a default limit keeps one forgetful pod from starving the
     node. No default CPU limit: CPU limits throttle, requests already share fairly."""

@@ -108,6 +108,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         """Invokes: answer the few the components may use, deterministically."""
+        lookup = _LOOKUPS.get(args.token)
+        if lookup is not None:
+            return lookup(args, self._region(args)), []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": AWS_ACCOUNT,
@@ -403,3 +406,85 @@ def _tencent_tke_node_pool(args: pulumi.runtime.MockResourceArgs, seed: str, reg
 @outputs_for("tencentcloud:Kubernetes/encryptionProtection:EncryptionProtection")
 def _tencent_tke_encryption(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
     return {"__id": str(args.inputs.get("clusterId")), "status": "Opened"}
+
+
+# -- lookups of clusters that exist already (`existing_cluster` in components/cluster.py) -------
+
+LookupFor = Callable[[pulumi.runtime.MockCallArgs, str], dict[str, Any]]
+"""(call args, region of its provider) -> the invoke's result."""
+
+_LOOKUPS: dict[str, LookupFor] = {}
+
+
+def lookup_for(token: str) -> Callable[[LookupFor], LookupFor]:
+    """Register the mock answer of one invoke."""
+
+    def register(function: LookupFor) -> LookupFor:
+        _LOOKUPS[token] = function
+        return function
+
+    return register
+
+
+@lookup_for("aws:eks/getCluster:getCluster")
+def _aws_eks_cluster_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> dict[str, Any]:
+    """An existing EKS cluster, as DescribeCluster would show it (derived from its name)."""
+    name = str(args.args.get("name"))
+    seed = digest("existing-eks", region, name)
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:eks:{region}:{AWS_ACCOUNT}:cluster/{name}",
+        "endpoint": f"https://{seed[:32].upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthorities": [
+            {"data": base64.b64encode(fake_certificate(seed).encode()).decode()}
+        ],
+        "identities": [
+            {
+                "oidcs": [
+                    {
+                        "issuer": f"https://oidc.eks.{region}.amazonaws.com/id/"
+                        + digest("oidc", seed)[:32].upper()
+                    }
+                ]
+            }
+        ],
+        "status": "ACTIVE",
+    }
+
+
+@lookup_for("tencentcloud:Kubernetes/getClusters:getClusters")
+def _tencent_tke_clusters_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> dict[str, Any]:
+    """An existing TKE cluster by id, with both kubeconfigs (DescribeClusters + its endpoints)."""
+    cluster_id = str(args.args.get("clusterId"))
+    octets = bytes.fromhex(digest("existing-tke", cluster_id)[:4])
+    intranet = f"https://10.{octets[0]}.{octets[1]}.8"
+    external = f"https://{cluster_id}.ccs.tencent-cloud.com"
+    return {
+        "lists": [
+            {
+                "clusterId": cluster_id,
+                "pgwEndpoint": intranet,
+                "clusterExternalEndpoint": external,
+                "kubeConfigIntranet": fake_kubeconfig(
+                    cluster_id, intranet, f"intranet/{cluster_id}"
+                ),
+                "kubeConfig": fake_kubeconfig(cluster_id, external, f"internet/{cluster_id}"),
+            }
+        ]
+    }
+
+
+@lookup_for(
+    "tencentcloud:Kubernetes/getClusterAuthenticationOptions:getClusterAuthenticationOptions"
+)
+def _tencent_tke_authentication_lookup(
+    args: pulumi.runtime.MockCallArgs, region: str
+) -> dict[str, Any]:
+    """The TKE-managed service-account issuer of an existing cluster."""
+    cluster_id = str(args.args.get("clusterId"))
+    issuer = f"https://{cluster_id}.ccs.tencent-cloud.com"
+    return {
+        "clusterId": cluster_id,
+        "serviceAccounts": [{"issuer": issuer, "jwksUri": f"{issuer}/openid/v1/jwks"}],
+    }

@@ -92,6 +92,13 @@ class ClusterBackend(abc.ABC):
         """The cluster's name; children are named `f"{name}-{role}"`."""
         self.args = args
         """The cluster's arguments (components/cluster.py `ClusterArgs`)."""
+        self.cloud_name = self.prefixed(name)
+        """The name the cloud knows the cluster by (`name_prefix` + name); cloud-side names of
+        its resources start with it, Pulumi names (`name`) do not."""
+
+    def prefixed(self, name: str) -> str:
+        """`name` as the cloud knows it: with the cluster's `name_prefix` in front."""
+        return f"{self.args.get('name_prefix') or ''}{name}"
 
     def child_options(
         self, parent: pulumi.Resource | None = None, **options: object

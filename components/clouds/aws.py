@@ -243,6 +243,11 @@ class Backend(ClusterBackend):
         self.tags: dict[str, str] = dict(self.args.get("tags") or {})
         self.protect = bool(self.args.get("protect", False))
         self._create_network()
+        self.cluster_name: pulumi.Output[str]
+        """The EKS cluster name, as an output of what creates (or reads) the cluster."""
+        if self.args.get("existing_cluster") is not None:
+            self._read_existing_cluster()
+            return
         self._create_secrets_key()
         self._create_roles()
         self._create_control_plane()
@@ -253,15 +258,23 @@ class Backend(ClusterBackend):
     # -- network ------------------------------------------------------------------------------
 
     def _tagged(self, name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        return {**self.tags, "Name": name, **(extra or {})}
+        return {**self.tags, "Name": self.prefixed(name), **(extra or {})}
 
     def _create_network(self) -> None:
+        network = self.args.get("existing_network")
+        if network is not None:
+            # The enterprise's own VPC: nothing of the network is ours.
+            self.vpc_id: pulumi.Output[str] = pulumi.Output.from_input(network["vpc_id"])
+            self.node_subnet_ids: list[pulumi.Output[str]] = [
+                pulumi.Output.from_input(subnet) for subnet in network["node_subnet_ids"]
+            ]
+            return
         vpc_cidr = self.args.get("vpc_cidr")
         if vpc_cidr is None:
             raise ValueError(f"cluster {self.name}: an EKS cluster needs vpc_cidr")
         zones = catalog.availability_zones("aws", self.region)
         plan = plan_subnets(vpc_cidr, zones)
-        owned = {f"kubernetes.io/cluster/{self.name}": "owned"}
+        owned = {f"kubernetes.io/cluster/{self.cloud_name}": "owned"}
         self.vpc = aws.ec2.Vpc(
             f"{self.name}-vpc",
             cidr_block=vpc_cidr,
@@ -355,13 +368,17 @@ class Backend(ClusterBackend):
                 opts=self.child_options(),
             )
             self.private_subnets.append(private)
+        self.vpc_id = self.vpc.id
+        self.node_subnet_ids = [subnet.id for subnet in self.private_subnets]
 
     # -- keys, roles, control plane -----------------------------------------------------------
 
     def _create_secrets_key(self) -> None:
         self.secrets_key = aws.kms.Key(
             f"{self.name}-secrets-key",
-            description=f"Envelope encryption of Kubernetes secrets of EKS cluster {self.name}",
+            description=(
+                f"Envelope encryption of Kubernetes secrets of EKS cluster {self.cloud_name}"
+            ),
             enable_key_rotation=True,
             deletion_window_in_days=30 if self.protect else 7,
             tags=self._tagged(f"{self.name}-secrets-key"),
@@ -369,7 +386,7 @@ class Backend(ClusterBackend):
         )
         aws.kms.Alias(
             f"{self.name}-secrets-key",
-            name=f"alias/tkestack/{self.name}/secrets",
+            name=f"alias/tkestack/{self.cloud_name}/secrets",
             target_key_id=self.secrets_key.key_id,
             opts=self.child_options(),
         )
@@ -394,15 +411,38 @@ class Backend(ClusterBackend):
         ]
         return created, attachments
 
+    def _existing_or_new_role(
+        self, key: str, role: str, service: str, policies: Sequence[str], actions: Sequence[str]
+    ) -> tuple[pulumi.Input[str], list[aws.iam.RolePolicyAttachment]]:
+        """The ARN of `existing_roles[key]` when given (nothing created), else of a new role,
+        with the policy attachments to wait for."""
+        existing = (self.args.get("existing_roles") or {}).get(key)  # type: ignore[attr-defined]
+        if existing is not None:
+            return existing, []
+        created, attachments = self._role(role, service, policies, actions)
+        return created.arn, attachments
+
+    def _create_node_role(self) -> None:
+        self.node_role_arn, self.node_role_policies = self._existing_or_new_role(
+            "node_role_arn",
+            "node-role",
+            "ec2.amazonaws.com",
+            NODE_ROLE_POLICIES,
+            ("sts:AssumeRole",),
+        )
+
     def _create_roles(self) -> None:
-        self.cluster_role, self.cluster_role_policies = self._role(
-            "cluster-role", "eks.amazonaws.com", CLUSTER_ROLE_POLICIES, ("sts:AssumeRole",)
+        self.cluster_role_arn, self.cluster_role_policies = self._existing_or_new_role(
+            "cluster_role_arn",
+            "cluster-role",
+            "eks.amazonaws.com",
+            CLUSTER_ROLE_POLICIES,
+            ("sts:AssumeRole",),
         )
-        self.node_role, self.node_role_policies = self._role(
-            "node-role", "ec2.amazonaws.com", NODE_ROLE_POLICIES, ("sts:AssumeRole",)
-        )
+        self._create_node_role()
         # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
-        self.ebs_csi_role, self.ebs_csi_role_policies = self._role(
+        self.ebs_csi_role_arn, self.ebs_csi_role_policies = self._existing_or_new_role(
+            "ebs_csi_role_arn",
             "ebs-csi-role",
             "pods.eks.amazonaws.com",
             EBS_CSI_POLICIES,
@@ -414,7 +454,7 @@ class Backend(ClusterBackend):
         # (same name) puts its retention under our control.
         log_group = aws.cloudwatch.LogGroup(
             f"{self.name}-control-plane-logs",
-            name=f"/aws/eks/{self.name}/cluster",
+            name=f"/aws/eks/{self.cloud_name}/cluster",
             retention_in_days=log_retention(int(self.args.get("log_retention_days", 30))),
             tags=self._tagged(f"{self.name}-control-plane-logs"),
             opts=self.child_options(),
@@ -426,11 +466,11 @@ class Backend(ClusterBackend):
             network_config["service_ipv4_cidr"] = self.args.get("service_cidr")
         self.eks = aws.eks.Cluster(
             f"{self.name}-eks",
-            name=self.name,
+            name=self.cloud_name,
             version=catalog.kubernetes_full_version("aws", self.minor),
-            role_arn=self.cluster_role.arn,
+            role_arn=self.cluster_role_arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=[subnet.id for subnet in self.private_subnets],
+                subnet_ids=self.node_subnet_ids,
                 endpoint_private_access=True,
                 endpoint_public_access=exposure != "private",
                 public_access_cidrs=public_cidrs if exposure != "private" else None,
@@ -458,6 +498,7 @@ class Backend(ClusterBackend):
                 depends_on=[log_group, *self.cluster_role_policies],
             ),
         )
+        self.cluster_name = self.eks.name
 
     def _create_deployer_access(self) -> None:
         """The deployer role's access entry and cluster-scoped admin policy: how `pulumi up`
@@ -501,7 +542,7 @@ class Backend(ClusterBackend):
         if addon == "aws-ebs-csi-driver":
             extra["pod_identity_associations"] = [
                 aws.eks.AddonPodIdentityAssociationArgs(
-                    role_arn=self.ebs_csi_role.arn, service_account=EBS_CSI_SERVICE_ACCOUNT
+                    role_arn=self.ebs_csi_role_arn, service_account=EBS_CSI_SERVICE_ACCOUNT
                 )
             ]
             depends_on = [*depends_on, *self.ebs_csi_role_policies]
@@ -518,18 +559,63 @@ class Backend(ClusterBackend):
             **extra,
         )
 
+    # -- an existing cluster (`existing_cluster`) ---------------------------------------------
+
+    def _read_existing_cluster(self) -> None:
+        """Read an EKS cluster that is not ours: nothing of its control plane, key, add-ons or
+        access entries is created or changed. Its owner grants `deployer_role_arn` access."""
+        role_arn = self.args.get("deployer_role_arn")
+        if not role_arn:
+            raise ValueError(f"cluster {self.name}: an EKS cluster needs deployer_role_arn")
+        self.deployer_role_arn = role_arn
+        self.existing = aws.eks.get_cluster_output(
+            name=self.args["existing_cluster"],
+            opts=pulumi.InvokeOutputOptions(
+                parent=self.cluster, provider=self.args.get("cloud_provider")
+            ),
+        )
+        self.cluster_name = self.existing.name
+        self.oidc_issuer = self.existing.identities.apply(oidc_issuer_of)
+        self.addons_before_nodes = []
+        # Created with the first node pool, unless the enterprise gave its own.
+        self.node_role_arn = None  # type: ignore[assignment]
+
+    def _existing_cluster_access(self) -> ClusterAccess:
+        existing = self.existing
+        kubeconfig = pulumi.Output.all(
+            existing.name, existing.endpoint, existing.certificate_authorities
+        ).apply(
+            lambda values: build_kubeconfig(
+                values[0],
+                values[1],
+                output_field(values[2][0], "data"),
+                self.region,
+                self.deployer_role_arn,
+            )
+        )
+        return ClusterAccess(
+            endpoint=existing.endpoint,
+            kubeconfig=pulumi.Output.secret(kubeconfig),
+            oidc_issuer=self.oidc_issuer,
+            cloud_cluster_id=existing.name,
+            vpc_id=self.vpc_id,
+            node_subnet_ids=self.node_subnet_ids,
+        )
+
     # -- node pools ---------------------------------------------------------------------------
 
     def create_node_pool(
         self, pool: pulumi.ComponentResource, request: PoolRequest
     ) -> list[pulumi.Resource]:
         """A launch template (IMDSv2, encrypted gp3 root, tags) and a managed node group."""
+        if self.node_role_arn is None:  # the first pool on an existing cluster
+            self._create_node_role()
         profile = request.profile
         name = request.resource_name
         instance_tags = self._tagged(name, {"tkestack.io/node-pool": profile.name})
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-launch-template",
-            description=f"Nodes of pool {profile.name} of EKS cluster {self.name}",
+            description=f"Nodes of pool {profile.name} of EKS cluster {self.cloud_name}",
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name=ROOT_DEVICE,
@@ -563,9 +649,9 @@ class Backend(ClusterBackend):
         ignore = ["scalingConfig.desiredSize"] if request.autoscaler_owns_desired_size else []
         node_group = aws.eks.NodeGroup(
             f"{name}-node-group",
-            cluster_name=self.eks.name,
-            node_role_arn=self.node_role.arn,
-            subnet_ids=[subnet.id for subnet in self.private_subnets],
+            cluster_name=self.cluster_name,
+            node_role_arn=self.node_role_arn,
+            subnet_ids=self.node_subnet_ids,
             version=request.kubernetes_version,
             ami_type=ami_type(profile),
             capacity_type="SPOT" if profile.spot else "ON_DEMAND",
@@ -595,6 +681,8 @@ class Backend(ClusterBackend):
 
     def finish(self, pools: Sequence[pulumi.Resource]) -> ClusterAccess:
         """CoreDNS and the EBS CSI driver (they need nodes); the exec-auth kubeconfig."""
+        if self.args.get("existing_cluster") is not None:
+            return self._existing_cluster_access()
         after = [self._create_addon(name, depends_on=pools) for name in ADDONS_AFTER_NODES]
         kubeconfig = pulumi.Output.all(
             self.eks.name, self.eks.endpoint, self.eks.certificate_authority
@@ -612,8 +700,8 @@ class Backend(ClusterBackend):
             kubeconfig=pulumi.Output.secret(kubeconfig),
             oidc_issuer=self.oidc_issuer,
             cloud_cluster_id=self.eks.name,
-            vpc_id=self.vpc.id,
-            node_subnet_ids=[subnet.id for subnet in self.private_subnets],
+            vpc_id=self.vpc_id,
+            node_subnet_ids=self.node_subnet_ids,
             # The Kubernetes provider authenticates as the deployer role: its admin policy first.
             ready=[self.deployer_admin, *self.addons_before_nodes, *after],
         )

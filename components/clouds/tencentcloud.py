@@ -87,6 +87,11 @@ def issuer_of(auth_options: Any) -> str | None:
     return getattr(auth_options, "issuer", None)
 
 
+def result_field(result: Any, key: str) -> Any:
+    """A field of a data source result, whether the SDK hands it over typed or as a dict."""
+    return result.get(key) if isinstance(result, Mapping) else getattr(result, key)
+
+
 def node_os(profile: NodePoolProfile) -> str:
     """Node image of a pool."""
     return NODE_OS[profile.architecture]
@@ -121,7 +126,8 @@ class Backend(ClusterBackend):
         if region is None:
             raise ValueError(f"cluster {self.name}: a TKE cluster needs a region")
         pod_cidr = self.args.get("pod_cidr")
-        if pod_cidr is None:
+        existing = self.args.get("existing_cluster")
+        if pod_cidr is None and existing is None:
             raise ValueError(f"cluster {self.name}: a TKE cluster needs pod_cidr")
         self.region: str = region
         self.tags: dict[str, str] = dict(self.args.get("tags") or {})
@@ -129,16 +135,28 @@ class Backend(ClusterBackend):
         self.deletion_protection = bool(self.args.get("deletion_protection", False))
         self.exposure = self.args.get("endpoint_exposure", "private")
         self._create_network()
+        if existing is not None:
+            # An existing TKE cluster is not ours: only the node pools given are created on it.
+            self.cluster_id: pulumi.Output[str] = pulumi.Output.from_input(existing)
+            return
         self._create_secrets_key()
-        self._create_cluster(pod_cidr)
+        self._create_cluster(str(pod_cidr))
 
     def _create_network(self) -> None:
+        network = self.args.get("existing_network")
+        if network is not None:
+            # The enterprise's own VPC: nothing of the network (routes, NAT) is ours.
+            self.vpc_id: pulumi.Output[str] = pulumi.Output.from_input(network["vpc_id"])
+            self.node_subnet_ids: list[pulumi.Output[str]] = [
+                pulumi.Output.from_input(subnet) for subnet in network["node_subnet_ids"]
+            ]
+            return
         vpc_cidr = self.args.get("vpc_cidr")
         if vpc_cidr is None:
             raise ValueError(f"cluster {self.name}: a TKE cluster needs vpc_cidr")
         self.vpc = tencentcloud.vpc.Instance(
             f"{self.name}-vpc",
-            name=self.name,
+            name=self.cloud_name,
             cidr_block=vpc_cidr,
             is_multicast=False,
             tags=self.tags,
@@ -147,7 +165,7 @@ class Backend(ClusterBackend):
         routes = tencentcloud.route.Table(
             f"{self.name}-node-routes",
             vpc_id=self.vpc.id,
-            name=f"{self.name}-nodes",
+            name=self.prefixed(f"{self.name}-nodes"),
             tags=self.tags,
             opts=self.child_options(),
         )
@@ -157,7 +175,7 @@ class Backend(ClusterBackend):
                 vpc_id=self.vpc.id,
                 availability_zone=zone,
                 cidr_block=cidr,
-                name=f"{self.name}-nodes-{zone}",
+                name=self.prefixed(f"{self.name}-nodes-{zone}"),
                 route_table_id=routes.id,
                 is_multicast=False,
                 tags=self.tags,
@@ -170,7 +188,7 @@ class Backend(ClusterBackend):
         # Nodes have no public IPs: image pulls from outside Tencent Cloud leave through NAT.
         eip = tencentcloud.eip.Instance(
             f"{self.name}-nat",
-            name=f"{self.name}-nat",
+            name=self.prefixed(f"{self.name}-nat"),
             internet_charge_type="TRAFFIC_POSTPAID_BY_HOUR",
             internet_max_bandwidth_out=NAT_BANDWIDTH_MBPS,
             tags=self.tags,
@@ -179,7 +197,7 @@ class Backend(ClusterBackend):
         nat = tencentcloud.nat.Gateway(
             f"{self.name}-nat",
             vpc_id=self.vpc.id,
-            name=f"{self.name}-nat",
+            name=self.prefixed(f"{self.name}-nat"),
             assigned_eip_sets=[eip.public_ip],
             nat_product_version=2,  # standard NAT: zone-redundant, no bandwidth tiers
             tags=self.tags,
@@ -194,12 +212,14 @@ class Backend(ClusterBackend):
             description="node egress through NAT",
             opts=self.child_options(),
         )
+        self.vpc_id = self.vpc.id
+        self.node_subnet_ids = [subnet.id for subnet in self.subnets]
 
     def _create_secrets_key(self) -> None:
         self.secrets_key = tencentcloud.kms.Key(
             f"{self.name}-secrets-key",
-            alias=f"tkestack-{self.name}-secrets",
-            description=f"Encryption of Kubernetes secrets of TKE cluster {self.name}",
+            alias=f"tkestack-{self.cloud_name}-secrets",
+            description=f"Encryption of Kubernetes secrets of TKE cluster {self.cloud_name}",
             key_usage="ENCRYPT_DECRYPT",
             is_enabled=True,
             key_rotation_enabled=True,
@@ -215,11 +235,11 @@ class Backend(ClusterBackend):
         delete_logs = not self.protect
         self.tke = tencentcloud.kubernetes.Cluster(
             f"{self.name}-tke",
-            cluster_name=self.name,
-            cluster_desc=f"tkestack cluster {self.name}",
+            cluster_name=self.cloud_name,
+            cluster_desc=f"tkestack cluster {self.cloud_name}",
             cluster_version=catalog.kubernetes_full_version("tencentcloud", minor),
             cluster_deploy_type="MANAGED_CLUSTER",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             network_type="GR",
             cluster_cidr=pod_cidr,
             service_cidr=self.args.get("service_cidr"),
@@ -245,6 +265,7 @@ class Backend(ClusterBackend):
             tags=self.tags,
             opts=self.child_options(protect=self.protect),
         )
+        self.cluster_id = self.tke.id
         tencentcloud.kubernetes.EncryptionProtection(
             f"{self.name}-secrets-encryption",
             cluster_id=self.tke.id,
@@ -270,9 +291,9 @@ class Backend(ClusterBackend):
         node_pool = tencentcloud.kubernetes.NodePool(
             f"{name}-node-pool",
             name=profile.name,
-            cluster_id=self.tke.id,
-            vpc_id=self.vpc.id,
-            subnet_ids=[subnet.id for subnet in self.subnets],
+            cluster_id=self.cluster_id,
+            vpc_id=self.vpc_id,
+            subnet_ids=self.node_subnet_ids,
             multi_zone_subnet_policy="EQUALITY",
             min_size=profile.min_size,
             max_size=profile.max_size,
@@ -327,13 +348,15 @@ class Backend(ClusterBackend):
 
     def finish(self, pools: Sequence[pulumi.Resource]) -> ClusterAccess:
         """The API endpoint (TKE opens it only on a cluster with nodes) and its kubeconfig."""
+        if self.args.get("existing_cluster") is not None:
+            return self._existing_cluster_access()
         public = self.exposure != "private"
         security_group: pulumi.Output[str] | None = None
         if public:
             group = tencentcloud.security.Group(
                 f"{self.name}-api-public",
-                name=f"{self.name}-api-public",
-                description=f"Internet access to the API server of {self.name}",
+                name=self.prefixed(f"{self.name}-api-public"),
+                description=f"Internet access to the API server of {self.cloud_name}",
                 tags=self.tags,
                 opts=self.child_options(),
             )
@@ -357,7 +380,7 @@ class Backend(ClusterBackend):
             f"{self.name}-endpoint",
             cluster_id=self.tke.id,
             cluster_intranet=True,
-            cluster_intranet_subnet_id=self.subnets[0].id,
+            cluster_intranet_subnet_id=self.node_subnet_ids[0],
             cluster_internet=public,
             cluster_internet_security_group=security_group,
             opts=self.child_options(depends_on=list(pools)),
@@ -373,7 +396,37 @@ class Backend(ClusterBackend):
             kubeconfig=pulumi.Output.secret(kubeconfig),
             oidc_issuer=self.tke.auth_options.apply(issuer_of),
             cloud_cluster_id=self.tke.id,
-            vpc_id=self.vpc.id,
-            node_subnet_ids=[subnet.id for subnet in self.subnets],
+            vpc_id=self.vpc_id,
+            node_subnet_ids=self.node_subnet_ids,
             ready=[endpoint],
+        )
+
+    def _existing_cluster_access(self) -> ClusterAccess:
+        """Read an existing TKE cluster (`existing_cluster`): its endpoint and kubeconfig as
+        `endpoint_exposure` asks (intranet by default), and its service-account issuer."""
+        options = pulumi.InvokeOutputOptions(
+            parent=self.cluster, provider=self.args.get("cloud_provider")
+        )
+        found = tencentcloud.kubernetes.get_clusters_output(
+            cluster_id=self.cluster_id, opts=options
+        )
+        cluster = found.lists.apply(lambda clusters: clusters[0])
+        if self.exposure != "private":
+            address = cluster.apply(lambda c: result_field(c, "cluster_external_endpoint"))
+            kubeconfig = cluster.apply(lambda c: result_field(c, "kube_config"))
+        else:
+            address = cluster.apply(lambda c: result_field(c, "pgw_endpoint"))
+            kubeconfig = cluster.apply(lambda c: result_field(c, "kube_config_intranet"))
+        authentication = tencentcloud.kubernetes.get_cluster_authentication_options_output(
+            cluster_id=self.cluster_id, opts=options
+        )
+        return ClusterAccess(
+            endpoint=address.apply(api_url),
+            kubeconfig=pulumi.Output.secret(kubeconfig),
+            oidc_issuer=authentication.service_accounts.apply(
+                lambda accounts: issuer_of(accounts[0]) if accounts else None
+            ),
+            cloud_cluster_id=self.cluster_id,
+            vpc_id=self.vpc_id,
+            node_subnet_ids=self.node_subnet_ids,
         )
