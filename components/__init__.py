@@ -1,1 +1,103 @@
-"""tkestack package."""
+"""tkestack components: the platform's building blocks, for an enterprise's own Pulumi stacks.
+
+Everything below is importable from `tkestack.components` and is the stable public surface:
+names, argument keys and outputs change only with a note in the upgrade log, and type tokens and
+resource names only with `aliases`. Submodules hold the implementation; import from here.
+Components read nothing but their arguments (no stack config, no environment spec), and every
+resource they create uses an explicit provider: the cloud provider you pass, or the cluster's
+Kubernetes provider.
+
+Components (`Class(name, args, opts=None)`, type token `tkestack:index:<Class>`), their
+arguments type, and their outputs (`*` marks a Pulumi secret):
+
+- `Cluster` (`ClusterArgs`; nested `PoolSpec`, `AttachedArgs`, `ExistingNetworkArgs`,
+  `ExistingRolesArgs`): an EKS, TKE or attached cluster with its node pools; in your own VPC
+  (`existing_network`), with your IAM roles (`existing_roles`), on a cluster that exists
+  already (`existing_cluster`), under your `name_prefix` and `tags`.
+  Outputs: `cloud`, `kubernetes_version`, `arm_opt_in_taint`, `install_gpu_driver`,
+  `endpoint`, `kubeconfig*`, `oidc_issuer`, `k8s_provider`, `node_pools`, `backend`, and
+  `info` (the `ClusterInfo` every other component takes).
+- `NodePool` (`NodePoolArgs`): one more pool on a `Cluster` (ours, or an existing one);
+  `with_node_pools(cluster.info, pool)` makes it known to what is installed inside.
+  Outputs: `profile` (`NodePoolProfile`), `kubernetes_version`, `resources`.
+- `PlatformServices` (`PlatformServicesArgs`): registry, observability and GPU stack of a
+  cluster, checked together. Outputs: `registry`, `observability`, `gpu_stack`, `addon_keys`.
+- `Registry` (`RegistryArgs`; `RegistrySettings`): ECR, TCR or Harbor. Outputs: `handle`
+  (`RegistryHandle`), `endpoint`, `harbor_admin_password*`.
+- `RegistryNamespace` (`RegistryNamespaceArgs`): one tenant's home in a registry. Outputs:
+  `repository_prefix`, `repository_urls`.
+- `Observability` (`ObservabilityArgs`; `RetentionSettings`, `PeerEndpoints`): metrics, logs,
+  alerts, central Grafana. Outputs: `grafana_admin_password*`, `endpoints`, `addon_keys`.
+- `GpuStack` (`GpuStackArgs`): device plugins, sharing, DCGM. Outputs: `addon_keys`,
+  `sharing`.
+- `Tenant` (`TenantArgs`; `TenantQuota`, `ContainerDefaults`, `WorkloadIdentitySettings`):
+  namespaces, quotas, network policies and roles on any cluster. Outputs: `namespaces`,
+  `roles`, `workload_identity_role`.
+- `ClusterIdentity` (`ClusterIdentityArgs`): identity-provider groups mapped into a cluster,
+  one break-glass role. Outputs: `group_subjects`, `break_glass_subject`.
+- `WorkloadIdentity` (`WorkloadIdentityArgs`): a tenant's cloud role for its workloads.
+  Outputs: `role_arn`, `service_account`.
+
+Data shared by the components: `ClusterInfo` (what any cluster hands to what is installed in
+it: build one for a cluster of your own, or take `Cluster.info`), `NodePoolProfile` and
+`derive_profile` (scheduling facts of a pool), `Taint`.
+
+The same components in other languages: `components/` is a Pulumi component package
+(`PulumiPlugin.yaml`, `__main__.py`, facades in `components/package.py`); see the README's
+"Embedding" section. Each component's inputs, outputs and defaults: docs/components/*.md.
+"""
+
+from .cluster import AttachedArgs, Cluster, ClusterArgs, ExistingNetworkArgs, ExistingRolesArgs
+from .gpu_stack import GpuStack, GpuStackArgs
+from .identity import ClusterIdentity, ClusterIdentityArgs, WorkloadIdentity, WorkloadIdentityArgs
+from .node_pool import NodePool, NodePoolArgs, PoolSpec, with_node_pools
+from .observability import Observability, ObservabilityArgs, PeerEndpoints, RetentionSettings
+from .platform_services import PlatformServices, PlatformServicesArgs
+from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
+from .registry import Registry, RegistryArgs
+from .registry_namespace import (
+    RegistryHandle,
+    RegistryNamespace,
+    RegistryNamespaceArgs,
+    RegistrySettings,
+)
+from .tenant import ContainerDefaults, Tenant, TenantArgs, TenantQuota, WorkloadIdentitySettings
+
+__all__ = [
+    "AttachedArgs",
+    "Cluster",
+    "ClusterArgs",
+    "ClusterIdentity",
+    "ClusterIdentityArgs",
+    "ClusterInfo",
+    "ContainerDefaults",
+    "ExistingNetworkArgs",
+    "ExistingRolesArgs",
+    "GpuStack",
+    "GpuStackArgs",
+    "NodePool",
+    "NodePoolArgs",
+    "NodePoolProfile",
+    "Observability",
+    "ObservabilityArgs",
+    "PeerEndpoints",
+    "PlatformServices",
+    "PlatformServicesArgs",
+    "PoolSpec",
+    "Registry",
+    "RegistryArgs",
+    "RegistryHandle",
+    "RegistryNamespace",
+    "RegistryNamespaceArgs",
+    "RegistrySettings",
+    "RetentionSettings",
+    "Taint",
+    "Tenant",
+    "TenantArgs",
+    "TenantQuota",
+    "WorkloadIdentity",
+    "WorkloadIdentityArgs",
+    "WorkloadIdentitySettings",
+    "derive_profile",
+    "with_node_pools",
+]
