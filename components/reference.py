@@ -15,10 +15,13 @@ import re
 import sys
 import textwrap
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 from functools import cache
+from typing import Any
 
 import pulumi
+from pulumi.provider.experimental.util import camel_case
 
 from .cluster import (
     AttachedArgs,
@@ -289,14 +292,81 @@ def with_references(page_text: str, entries: list[ComponentEntry]) -> str:
     end, in `entries` order, when the page has none yet)."""
     text = page_text
     for found in entries:
-        name = found.component.__name__
-        section = reference_section(found)
-        pattern = re.compile(
-            re.escape(BEGIN.format(name)) + r".*?" + re.escape(END.format(name)) + r"\n",
-            re.S,
-        )
-        if pattern.search(text):
-            text = pattern.sub(lambda _, section=section: section, text)
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
+        text = with_section(text, found.component.__name__, reference_section(found))
     return text
+
+
+# -- the package (docs/components/package.md) --------------------------------------------------
+
+
+def _schema_type(spec: Mapping[str, Any]) -> str:
+    """A schema property's type as the page shows it: `string`, `NodePoolSpec[]`,
+    `map<string, string>`."""
+    if "$ref" in spec:
+        return str(spec["$ref"]).rsplit(":", 1)[-1]
+    if spec.get("type") == "array":
+        return f"{_schema_type(spec['items'])}[]"
+    if spec.get("type") == "object" and "additionalProperties" in spec:
+        return f"map<string, {_schema_type(spec['additionalProperties'])}>"
+    return str(spec.get("type", "any"))
+
+
+def _schema_table(
+    properties: Mapping[str, Any], required: Sequence[str], secret: frozenset[str] | None
+) -> list[str]:
+    last = "Secret" if secret is not None else "Required"
+    lines = [f"| Property | Type | {last} | Description |", "| --- | --- | --- | --- |"]
+    for name, spec in properties.items():
+        flag = name in secret if secret is not None else name in required
+        lines.append(
+            f"| `{name}` | `{_schema_type(spec)}` | {'yes' if flag else 'no'} |"
+            f" {_cell(str(spec.get('description') or ''))} |"
+        )
+    return lines
+
+
+def package_reference(schema: Mapping[str, Any]) -> str:
+    """The generated reference of the component package, from its schema (the golden file)
+    and `package.SECRET_OUTPUTS` (which the schema cannot express)."""
+    from .package import SECRET_OUTPUTS  # local: the package module is heavier to import
+
+    lines = [BEGIN.format("package"), f"## Package `{schema['name']}` {schema['version']}"]
+    for token, resource in schema["resources"].items():
+        name = token.rsplit(":", 1)[-1]
+        secret = frozenset(camel_case(output) for output in SECRET_OUTPUTS[name])
+        lines += ["", f"### `{token}`", "", _cell(resource.get("description") or ""), ""]
+        lines += ["Inputs:", ""]
+        lines += _schema_table(
+            resource["inputProperties"], resource.get("requiredInputs", []), None
+        )
+        lines += ["", "Outputs:", ""]
+        lines += _schema_table(resource["properties"], resource.get("required", []), secret)
+    lines += ["", "### Types"]
+    for token, type_ in schema["types"].items():
+        lines += [
+            "",
+            f"#### `{token.rsplit(':', 1)[-1]}`",
+            "",
+            _cell(type_.get("description") or ""),
+        ]
+        if "enum" in type_:
+            lines += ["", "| Value | Description |", "| --- | --- |"]
+            lines += [
+                f"| `{value['value']}` | {_cell(str(value.get('description') or ''))} |"
+                for value in type_["enum"]
+            ]
+        else:
+            lines += [""]
+            lines += _schema_table(type_.get("properties", {}), type_.get("required", []), None)
+    lines.append(END.format("package"))
+    return "\n".join(lines) + "\n"
+
+
+def with_section(page_text: str, key: str, section: str) -> str:
+    """`page_text` with the generated section `key` replaced by `section` (or appended)."""
+    pattern = re.compile(
+        re.escape(BEGIN.format(key)) + r".*?" + re.escape(END.format(key)) + r"\n", re.S
+    )
+    if pattern.search(page_text):
+        return pattern.sub(lambda _: section, page_text)
+    return page_text.rstrip("\n") + "\n\n" + section
