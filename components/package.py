@@ -318,6 +318,19 @@ def cluster_info(
     )
 
 
+def _required_provider(
+    opts: pulumi.ResourceOptions | None, cloud: str, what: str
+) -> pulumi.ProviderResource:
+    """The `cloud` provider from the resource options, or an error saying where it goes."""
+    provider = _provider_of(opts, cloud)
+    if provider is None:
+        raise ValueError(
+            f"{what}: pass the {cloud} provider of the cluster's region in the resource options"
+            f" (YAML `options: providers: [...]`); providers are never inputs"
+        )
+    return provider
+
+
 def _child(parent: pulumi.Resource) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent)
 
@@ -462,7 +475,7 @@ class Cluster(pulumi.ComponentResource):
         python_args["node_pools"] = [pool_spec(pool) for pool in args.get("node_pools") or ()]
         cloud = python_args["cloud"]
         if cloud != "attached":
-            python_args["cloud_provider"] = _provider_of(opts, cloud)
+            python_args["cloud_provider"] = _required_provider(opts, cloud, f"Cluster {name}")
         built = clusters.Cluster(name, python_args, opts=_child(self))  # type: ignore[arg-type]
         info = built.info
         self.cloud = cloud
@@ -676,6 +689,8 @@ class PlatformServices(pulumi.ComponentResource):
         cluster = cluster_info(self, name, args["cluster"], opts)
         python_args: dict[str, Any] = {"cluster": cluster}
         registry = args.get("registry")
+        if registry is not None and cluster.cloud != "attached":
+            _required_provider(opts, cluster.cloud, f"PlatformServices {name}: registry")
         if registry is not None:
             python_args["registry"] = registry_args(registry, cluster)
         observability = args.get("observability")
@@ -820,6 +835,8 @@ class Tenant(pulumi.ComponentResource):
             defaults = python_args["container_defaults"]
             python_args["container_defaults"] = tenancy.ContainerDefaults(**defaults)
         identity = args.get("workload_identity")
+        if identity is not None and cluster.cloud != "attached":
+            _required_provider(opts, cluster.cloud, f"Tenant {name}: workload_identity")
         if identity is not None:
             python_args["workload_identity"] = tenancy.WorkloadIdentitySettings(
                 account=identity["account"],

@@ -762,3 +762,16 @@ def test_readme_shows_both_ways_to_embed() -> None:
     assert "from tkestack.components import" in section
     assert "pulumi package add" in section
     assert readme.startswith("# tkestack\n\n```sh\nmake render")
+
+
+def test_a_package_cluster_without_its_provider_says_where_the_provider_goes() -> None:
+    def program() -> None:
+        hosted().construct(
+            "payments",
+            "tkestack:index:Cluster",
+            {"cloud": "aws", "kubernetesVersion": "1.33", "region": "us-east-1"},
+            pulumi.ResourceOptions(),
+        )
+
+    with pytest.raises(Exception, match=r"pass the aws provider .* in the resource options"):
+        engine.run_program(program)
