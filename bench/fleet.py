@@ -10,58 +10,125 @@ from typing import Any
 
 import yaml
 
-AWS_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1",
-               "ap-southeast-1"]
+AWS_REGIONS = [
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-northeast-1",
+    "ap-southeast-1",
+]
 TENCENT_REGIONS = ["ap-guangzhou", "ap-shanghai", "ap-beijing", "ap-nanjing", "ap-singapore"]
 
 AWS_POOLS: list[dict[str, Any]] = [
     {"name": "general", "instance_types": ["m7i.2xlarge"], "min_size": 2, "max_size": 10},
-    {"name": "graviton", "instance_types": ["m7g.2xlarge", "m6g.2xlarge"], "min_size": 0,
-     "max_size": 10, "spot": True},
-    {"name": "compute", "instance_types": ["c7i.2xlarge"], "min_size": 0, "max_size": 10,
-     "spot": True},
-    {"name": "gpu-t4", "instance_types": ["g4dn.xlarge"], "min_size": 0, "max_size": 4,
-     "accelerator": {"model": "t4", "sharing": "time-slicing", "replicas": 4}},
-    {"name": "gpu-a10g", "instance_types": ["g5.2xlarge"], "min_size": 0, "max_size": 4,
-     "accelerator": {"model": "a10g", "sharing": "hami"}},
+    {
+        "name": "graviton",
+        "instance_types": ["m7g.2xlarge", "m6g.2xlarge"],
+        "min_size": 0,
+        "max_size": 10,
+        "spot": True,
+    },
+    {
+        "name": "compute",
+        "instance_types": ["c7i.2xlarge"],
+        "min_size": 0,
+        "max_size": 10,
+        "spot": True,
+    },
+    {
+        "name": "gpu-t4",
+        "instance_types": ["g4dn.xlarge"],
+        "min_size": 0,
+        "max_size": 4,
+        "accelerator": {"model": "t4", "sharing": "time-slicing", "replicas": 4},
+    },
+    {
+        "name": "gpu-a10g",
+        "instance_types": ["g5.2xlarge"],
+        "min_size": 0,
+        "max_size": 4,
+        "accelerator": {"model": "a10g", "sharing": "hami"},
+    },
 ]
 TENCENT_POOLS: list[dict[str, Any]] = [
     {"name": "general", "instance_types": ["S5.2XLARGE16"], "min_size": 2, "max_size": 10},
     {"name": "arm", "instance_types": ["SR1.2XLARGE16"], "min_size": 0, "max_size": 10},
-    {"name": "spot", "instance_types": ["S5.2XLARGE32"], "min_size": 0, "max_size": 10,
-     "spot": True},
-    {"name": "gpu-t4", "instance_types": ["GN7.2XLARGE32"], "min_size": 0, "max_size": 4,
-     "accelerator": {"model": "t4", "sharing": "time-slicing", "replicas": 4}},
-    {"name": "gpu-v100", "instance_types": ["GN10Xp.2XLARGE40"], "min_size": 0, "max_size": 4,
-     "accelerator": {"model": "v100", "sharing": "hami"}},
+    {
+        "name": "spot",
+        "instance_types": ["S5.2XLARGE32"],
+        "min_size": 0,
+        "max_size": 10,
+        "spot": True,
+    },
+    {
+        "name": "gpu-t4",
+        "instance_types": ["GN7.2XLARGE32"],
+        "min_size": 0,
+        "max_size": 4,
+        "accelerator": {"model": "t4", "sharing": "time-slicing", "replicas": 4},
+    },
+    {
+        "name": "gpu-v100",
+        "instance_types": ["GN10Xp.2XLARGE40"],
+        "min_size": 0,
+        "max_size": 4,
+        "accelerator": {"model": "v100", "sharing": "hami"},
+    },
 ]
 
 
-def fleet_environment(clusters: int = 50, tenants: int = 20) -> dict[str, Any]:
-    """The environment value of a fleet with `clusters` clusters (60% AWS, 40% Tencent)."""
+def scaled_tenants(clusters: int) -> int:
+    """Tenants of a fleet of `clusters` clusters: 20 at 50 clusters, in proportion below (at
+    least one), so the work per cluster stays the same at every size."""
+    return max(1, round(clusters * 20 / 50))
+
+
+def fleet_environment(
+    clusters: int = 50, tenants: int = 20, cloud: str | None = None
+) -> dict[str, Any]:
+    """The environment value of a fleet with `clusters` clusters (60% AWS, 40% Tencent, or
+    all on `cloud`: "aws" / "tencentcloud")."""
     specs = []
     for index in range(clusters):
-        on_aws = index % 5 < 3
+        on_aws = cloud == "aws" if cloud else index % 5 < 3
         if on_aws:
             region = AWS_REGIONS[index % len(AWS_REGIONS)]
-            cluster = {"name": f"eks-{index:02d}", "cloud": "aws", "region": region,
-                       "kubernetes_version": "1.34", "node_pools": AWS_POOLS}
+            cluster = {
+                "name": f"eks-{index:02d}",
+                "cloud": "aws",
+                "region": region,
+                "kubernetes_version": "1.34",
+                "node_pools": AWS_POOLS,
+            }
         else:
             region = TENCENT_REGIONS[index % len(TENCENT_REGIONS)]
-            cluster = {"name": f"tke-{index:02d}", "cloud": "tencentcloud", "region": region,
-                       "kubernetes_version": "1.34", "node_pools": TENCENT_POOLS}
+            cluster = {
+                "name": f"tke-{index:02d}",
+                "cloud": "tencentcloud",
+                "region": region,
+                "kubernetes_version": "1.34",
+                "node_pools": TENCENT_POOLS,
+            }
         cluster["network"] = {"vpc_cidr": f"10.{index}.0.0/16"}
+        if not on_aws:
+            # TKE's derived pod CIDRs (172.16-31.x) repeat beyond 16 clusters: set each one.
+            cluster["network"]["pod_cidr"] = f"10.{64 + index}.0.0/16"
         specs.append(cluster)
     tenant_specs = []
     for index in range(tenants if clusters else 0):
         placed = sorted({specs[(index + step * 7) % clusters]["name"] for step in range(3)})
-        tenant_specs.append({
-            "name": f"team-{index:02d}",
-            "clusters": placed,
-            "quota": {"cpu": "4", "memory": "8Gi", "pods": 50},
-            "groups": {"admins": [f"team-{index:02d}-leads"],
-                       "developers": [f"team-{index:02d}-devs"]},
-        })
+        tenant_specs.append(
+            {
+                "name": f"team-{index:02d}",
+                "clusters": placed,
+                "quota": {"cpu": "4", "memory": "8Gi", "pods": 50},
+                "groups": {
+                    "admins": [f"team-{index:02d}-leads"],
+                    "developers": [f"team-{index:02d}-devs"],
+                },
+            }
+        )
     return {
         "name": "fleet",
         "tier": "staging",
@@ -73,9 +140,13 @@ def fleet_environment(clusters: int = 50, tenants: int = 20) -> dict[str, Any]:
     }
 
 
-def write_fleet(path: Path, clusters: int = 50, tenants: int = 20) -> Path:
+def write_fleet(
+    path: Path, clusters: int = 50, tenants: int = 20, cloud: str | None = None
+) -> Path:
     """Write `Pulumi.fleet.yaml`-style stack config for the fleet into `path`."""
-    config = {"pulumi:disable-default-providers": ["*"],
-              "tkestack:environment": fleet_environment(clusters, tenants)}
+    config = {
+        "pulumi:disable-default-providers": ["*"],
+        "tkestack:environment": fleet_environment(clusters, tenants, cloud),
+    }
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
     return path
