@@ -1098,8 +1098,11 @@ class PolicyPackRunner:
         at the end over all (remediated) resources.
         """
         self._require_started()
-        urns = [r.urn for r in resources]
-        duplicates = sorted({u for u in urns if urns.count(u) > 1})
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for resource in resources:  # one pass: a fleet has thousands of resources
+            (repeated if resource.urn in seen else seen).add(resource.urn)
+        duplicates = sorted(repeated)
         if duplicates:
             raise ValueError(f"duplicate resource URNs: {', '.join(duplicates)}")
         remediate = any(

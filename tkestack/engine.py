@@ -260,9 +260,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             for key, value in state.items()
             if value is not None and (key not in mock_inputs or mock_inputs[key] is not value)
         }
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
-            urn, resource_id, state
-        )
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         response = resource_pb2.RegisterResourceResponse(
             urn=urn, id=resource_id, object=_response_struct(computed)
         )

@@ -66,6 +66,9 @@ def markdown(review: Review) -> str:
         f" {len(review.policies)} policies (pack `{review.pack}` {review.pack_version}, config"
         f" `{review.config_file}`)."
     )
+    if review.deployment is not None:
+        lines.append("")
+        lines.append(f"Deployment: {review.deployment.summary()}.")
     if review.diff is not None:
         destructive = [c for c in review.diff if c.destructive]
         if destructive:
@@ -164,6 +167,16 @@ def as_json(review: Review) -> str:
             for p in review.policies
         ],
     }
+    if review.deployment is not None:
+        document["deployment"] = {
+            "seconds": review.deployment.seconds,
+            "floorSeconds": review.deployment.floor_seconds,
+            "criticalPath": [step.urn for step in review.deployment.critical_path],
+            "falseDependencies": [
+                {"dependent": edge.dependent, "dependency": edge.dependency, "kind": edge.kind}
+                for edge in review.deployment.serializing
+            ],
+        }
     if review.diff is not None:
         document["base"] = review.base_ref
         document["changes"] = [

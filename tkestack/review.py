@@ -26,6 +26,8 @@ from typing import Any
 
 from . import engine
 from .analyzer import AnalyzerProvider, AnalyzerResource, PolicyInfo, PolicyPackRunner, Secret
+from .critical_path import DeploymentEstimate
+from .critical_path import estimate as estimate_deployment
 from .policies.rules import BY_NAME, PACK_NAME
 from .policies.rules.base import Provider, Subject
 from .policies.rules.clusters import STATEFUL_TYPES
@@ -271,6 +273,8 @@ class Review:
     base_ref: str | None = None
     mermaid: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    deployment: DeploymentEstimate | None = None
+    """Estimated `pulumi up` wall time from scratch and its critical path."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -397,6 +401,7 @@ def review(
         policies=policy_metadata(infos, config_file),
         findings=findings,
         mermaid=mermaid(rendering),
+        deployment=estimate_deployment(rendering),
     )
     if base is not None:
         result.diff = diff(base, json.loads(engine.render_json(rendering)))
