@@ -33,6 +33,9 @@ test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole test suite.
 safety: $(BIN)/tkestack $(CHECKOV) ## Change-safety numbers: fuzz cases, objects validated, checkov findings, URNs, protection.
 	$(BIN)/python bench/safety_report.py --fuzz-examples 5000
 
+bench: $(BIN)/tkestack $(CHECKOV) ## Fleet render and review against their floors: every ratio, its target, whether it holds.
+	$(BIN)/python bench/run.py --checkov $(CHECKOV) --fuzz-examples 5000
+
 lint: $(BIN)/tkestack
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
