@@ -573,20 +573,24 @@ def bench_fuzz(examples: int) -> None:
         text=True,
         check=False,
     )
-    counts = re.findall(r"(\d+) passing, (\d+) failing", completed.stdout)
-    tried = sum(int(passing) + int(failing) for passing, failing in counts)
+    counts = [
+        int(passing) + int(failing)
+        for passing, failing in re.findall(r"(\d+) passing, (\d+) failing", completed.stdout)
+    ]
     passed = completed.returncode == 0
+    # The file gives its main test TKESTACK_FUZZ_EXAMPLES cases, the raw-value test a third.
     say(
-        f"  {tried} cases tried over {len(counts)} tests; {'all passed' if passed else 'FAILURES:'}"
+        f"  {sum(counts)} cases tried ({' + '.join(map(str, counts))} over {len(counts)} tests);"
+        f" {'all passed' if passed else 'FAILURES:'}"
     )
     if not passed:
         say(completed.stdout[-3000:])
-    RESULTS["fuzz"] = {"tried": tried, "tests": len(counts), "passed": passed}
+    RESULTS["fuzz"] = {"tried": sum(counts), "per_test": counts, "passed": passed}
     verdict(
         "spec fuzzer",
-        f"{tried} cases, {'0 failing' if passed else 'failing'}",
-        f">= {examples} per test, all pass",
-        passed and tried >= examples * len(counts) > 0,
+        f"{sum(counts)} cases, {'0 failing' if passed else 'failing'}",
+        f"{examples} cases in the main test, all pass",
+        passed and max(counts, default=0) >= examples,
     )
 
 
