@@ -27,7 +27,8 @@ arguments type, and their outputs (`*` marks a Pulumi secret):
 - `RegistryNamespace` (`RegistryNamespaceArgs`): one tenant's home in a registry. Outputs:
   `repository_prefix`, `repository_urls`.
 - `Observability` (`ObservabilityArgs`; `RetentionSettings`, `PeerEndpoints`): metrics, logs,
-  alerts, central Grafana. Outputs: `grafana_admin_password*`, `endpoints`, `addon_keys`.
+  alerts, central Grafana. Outputs: `grafana_admin_password*`, `endpoints`, `addon_keys`,
+  `metrics_release` (what ServiceMonitor users wait for).
 - `GpuStack` (`GpuStackArgs`): device plugins, sharing, DCGM. Outputs: `addon_keys`,
   `sharing`.
 - `Tenant` (`TenantArgs`; `TenantQuota`, `ContainerDefaults`, `WorkloadIdentitySettings`):

@@ -266,7 +266,13 @@ class GpuStack(pulumi.ComponentResource):
             for pool in sorted(cluster.gpu_pools, key=lambda pool: pool.name)
         }
         for addon in addons:
+            # `after` holds what other components install for this one's `requires`
+            # (the metrics release); add-ons that require nothing do not wait for it.
             install_addon(
-                f"{name}-{addon.key}", addon, cluster, self, depends_on=args.get("after", ())
+                f"{name}-{addon.key}",
+                addon,
+                cluster,
+                self,
+                depends_on=args.get("after", ()) if addon.requires else (),
             )
         self.register_outputs({"addon_keys": self.addon_keys, "sharing": self.sharing})

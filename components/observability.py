@@ -408,6 +408,9 @@ class Observability(pulumi.ComponentResource):
 
     grafana_admin_password: pulumi.Output[str] | None
     """Central cluster: Grafana's admin password (secret); None elsewhere."""
+    metrics_release: pulumi.Resource
+    """The kube-prometheus-stack release: add-ons that create ServiceMonitors or
+    PrometheusRules wait for it (it installs their CRDs), and only those."""
     endpoints: PeerEndpoints | None
     """Where the central Grafana reaches this cluster (when exposed)."""
     addon_keys: list[str]
@@ -442,9 +445,10 @@ class Observability(pulumi.ComponentResource):
         install_addon(
             f"{name}-logs", collector, cluster, self, depends_on=[loki_release, metrics_release]
         )
+        self.metrics_release = metrics_release
         self._create_alert_rules(metrics_release)
         if args.get("expose", False):
-            self.endpoints = self._expose(namespaces, metrics_release, loki_release)
+            self.endpoints = self._expose(namespaces)
         outputs: dict[str, Any] = {"addon_keys": self.addon_keys}
         if self.grafana_admin_password is not None:
             outputs["grafana_admin_password"] = self.grafana_admin_password
@@ -530,29 +534,22 @@ class Observability(pulumi.ComponentResource):
             opts=self._k8s_opts(depends_on=[metrics_release]),
         )
 
-    def _expose(
-        self,
-        namespaces: Mapping[str, k8s.core.v1.Namespace],
-        metrics_release: pulumi.Resource,
-        loki_release: pulumi.Resource,
-    ) -> PeerEndpoints:
+    def _expose(self, namespaces: Mapping[str, k8s.core.v1.Namespace]) -> PeerEndpoints:
         annotations = dict(self._args.get("load_balancer_annotations", {}))
         source_ranges = list(self._args.get("load_balancer_source_ranges", ()))
         services = {}
-        for role, namespace, port, selector, release in (
+        for role, namespace, port, selector in (
             (
                 "prometheus",
                 MONITORING_NAMESPACE,
                 PROMETHEUS_PORT,
                 {"app.kubernetes.io/name": "prometheus"},
-                metrics_release,
             ),
             (
                 "loki",
                 LOGGING_NAMESPACE,
                 LOKI_PORT,
                 {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "single-binary"},
-                loki_release,
             ),
         ):
             # Load balancers are cloud resources: they depend on the cluster (and its node
@@ -573,7 +570,9 @@ class Observability(pulumi.ComponentResource):
                         )
                     ],
                 ),
-                opts=self._k8s_opts(depends_on=[namespaces[namespace], release]),
+                # Not on the release: a Service only selects pods, and waiting for the release
+                # would put the central Grafana behind every peer cluster's Loki install.
+                opts=self._k8s_opts(depends_on=[namespaces[namespace]]),
             )
 
         def url(service: k8s.core.v1.Service, port: int) -> pulumi.Output[str]:

@@ -122,7 +122,9 @@ class PlatformServices(pulumi.ComponentResource):
         gpu = _gpu_args(args)
         if gpu is not None:
             installed: Sequence[str] = self.observability.addon_keys if self.observability else ()
-            after = [self.observability] if self.observability is not None else []
+            # Only the metrics release (CRDs for ServiceMonitor): the rest of the observability
+            # stack is no reason to hold the GPU add-ons back.
+            after = [self.observability.metrics_release] if self.observability is not None else []
             self.gpu_stack = GpuStack(
                 f"{name}-gpu",
                 {
