@@ -40,9 +40,9 @@ import pulumi
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fleet import write_fleet
-from tkestack.stacks import program  # noqa: F401 - imported before the baseline
 
 from tkestack import engine
+from tkestack.stacks import program  # noqa: F401 - imported before the baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOUD_SDKS = ("pulumi_aws", "tencentcloud_iac_pulumi", "pulumi_kubernetes", "pulumi_random")

@@ -20,9 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the URN golden files and their check live there
 
-from tkestack.policies.rules.clusters import STATEFUL_TYPES  # noqa: E402
-
 from tkestack import engine, safety  # noqa: E402
+from tkestack.policies.rules.clusters import STATEFUL_TYPES  # noqa: E402
 from tkestack.urns import reachable_urns  # noqa: E402
 
 ENVIRONMENTS = ("dev", "staging", "prod")

@@ -23,6 +23,7 @@ def main() -> None:
     """Serve the package's components to the Pulumi engine until it stops the plugin."""
     _forget_own_folder()
     from pulumi.provider.experimental import component_provider_host
+
     from tkestack.components.package import HOSTED_COMPONENTS, PACKAGE_NAME, package_version
 
     component_provider_host(list(HOSTED_COMPONENTS), PACKAGE_NAME, version=package_version())

@@ -6,6 +6,7 @@ the `tkestack` distribution installed (`pip install -e .`): the rules import the
 """
 
 from pulumi_policy import EnforcementLevel, PolicyPack
+
 from tkestack.policies.pack import policies
 from tkestack.policies.rules import PACK_NAME
 

@@ -7,9 +7,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import tencentcloud_iac_pulumi as tencentcloud
-from tkestack.components.cluster import Cluster, ClusterArgs
 
 from tkestack import engine
+from tkestack.components.cluster import Cluster, ClusterArgs
 from tkestack.mocks import fake_kubeconfig
 
 REGIONS = {"aws": "us-east-1", "tencentcloud": "ap-guangzhou", "attached": "dc-1"}

@@ -15,6 +15,7 @@ tests/components/test_embedding.py renders this program under the mock engine an
 
 import pulumi
 import pulumi_aws as aws
+
 from tkestack.components import (
     Cluster,
     NodePool,

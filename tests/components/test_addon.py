@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from platform_clusters import cluster, pool
+
+from tkestack import engine
 from tkestack.components import addon as addons
 from tkestack.components.addon import AddonSpec, PodGroup, check_addons, scheduled_values
 from tkestack.components.profile import GPU_TAINT_KEY, POOL_LABEL
-
-from tkestack import engine
 
 AMD64_ONLY = AddonSpec(
     key="harbor",

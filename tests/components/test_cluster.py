@@ -18,14 +18,14 @@ from cluster_support import (
     find,
     render_cluster,
 )
+
+from tkestack import engine
 from tkestack.components import catalog
 from tkestack.components.clouds import aws as eks
 from tkestack.components.clouds import backend_class
 from tkestack.components.clouds.attached import server_of
 from tkestack.components.clouds.tencentcloud import api_url, node_subnets
 from tkestack.components.cluster import validate_args
-
-from tkestack import engine
 
 POOLS = [
     {"name": "general", "instance_types": ["m7i.xlarge"]},

@@ -17,11 +17,11 @@ import re
 from pathlib import Path
 
 import pytest
-import tkestack.components as components
 from conftest import ROOT
-from tkestack.components import reference
 
+import tkestack.components as components
 from tkestack import engine
+from tkestack.components import reference
 
 PAGES = ROOT / "docs" / "components"
 UPDATE = "TKESTACK_UPDATE_DOCS"

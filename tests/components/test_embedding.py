@@ -22,13 +22,13 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 import tencentcloud_iac_pulumi as tencentcloud
-import tkestack.components as components
 import yaml
 from conftest import ROOT
 from pulumi.provider.experimental.component import ComponentProvider
-from tkestack.components import Cluster, NodePool, Tenant, package, reference
 
+import tkestack.components as components
 from tkestack import engine
+from tkestack.components import Cluster, NodePool, Tenant, package, reference
 from tkestack.mocks import fake_kubeconfig
 
 ACCOUNT = "123456789012"

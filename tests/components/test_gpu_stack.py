@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 from platform_clusters import cluster, pool
-from tkestack.components.gpu_stack import GpuStack
-from tkestack.components.profile import POOL_LABEL
 
 from tkestack import engine
+from tkestack.components.gpu_stack import GpuStack
+from tkestack.components.profile import POOL_LABEL
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import tenancy_support as ts
+
+from tkestack import engine
 from tkestack.components.identity import (
     EKS_CLUSTER_ADMIN_POLICY_ARN,
     IAM_ROLE_NAME_LIMIT,
@@ -17,8 +19,6 @@ from tkestack.components.identity import (
     kubernetes_group,
     tke_apiserver_oidc_args,
 )
-
-from tkestack import engine
 
 ACCOUNT = "123456789012"
 UIN = "100000000001"

@@ -8,13 +8,13 @@ import pulumi
 import pytest
 import yaml
 from platform_clusters import cluster, pool
+
+from tkestack import engine
 from tkestack.components.observability import (
     Observability,
     RetentionSettings,
     default_alert_rules,
 )
-
-from tkestack import engine
 
 PROD = RetentionSettings(
     metrics_retention_days=30, logs_retention_days=30, metrics_volume_gib=200, logs_volume_gib=100

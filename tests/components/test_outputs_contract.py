@@ -22,6 +22,8 @@ from platform_clusters import cluster as platform_cluster
 from platform_clusters import pool
 from tenancy_support import cluster as tenancy_cluster
 from test_embedding import KUBECONFIG, hosted, run_python_example
+
+from tkestack import engine
 from tkestack.components import (
     ClusterIdentity,
     GpuStack,
@@ -32,8 +34,6 @@ from tkestack.components import (
     package,
     reference,
 )
-
-from tkestack import engine
 
 ACCOUNT = "123456789012"
 

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from conftest import ROOT
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
 from tkestack.components import package, reference
 
 GOLDEN = ROOT / "tests" / "golden" / "schema.json"

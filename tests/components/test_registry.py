@@ -7,10 +7,10 @@ import json
 import pulumi
 import pytest
 from platform_clusters import cluster, pool
-from tkestack.components.registry import Registry
-from tkestack.components.registry_namespace import RegistryNamespace, RegistrySettings
 
 from tkestack import engine
+from tkestack.components.registry import Registry
+from tkestack.components.registry_namespace import RegistryNamespace, RegistrySettings
 
 PROD = RegistrySettings(keep_last_images=200, untagged_expiry_days=30, protect=True)
 TAGS = {"owner": "ml-team", "cost-center": "ml", "managed-by": "tkestack"}

@@ -7,6 +7,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import tenancy_support as ts
+
+from tkestack import engine
 from tkestack.components.identity import ACCESS_LEVELS
 from tkestack.components.tenant import (
     ESCALATION_VERBS,
@@ -16,8 +18,6 @@ from tkestack.components.tenant import (
     TenantQuota,
     role_name,
 )
-
-from tkestack import engine
 
 GPU_QUOTA = "requests.nvidia.com/gpu"
 HAMI_QUOTAS = {"requests.nvidia.com/gpumem", "limits.nvidia.com/gpumem"}

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from policy_cases import BAD, CASES, CONFIG, OK
-from tkestack.policies.rules import BY_NAME, PACK_NAME, evaluate
-from tkestack.policies.rules.base import Provider, Subject
 
 from tkestack.analyzer import AnalyzerProvider, AnalyzerResource, PolicyPackRunner
+from tkestack.policies.rules import BY_NAME, PACK_NAME, evaluate
+from tkestack.policies.rules.base import Provider, Subject
 from tkestack.review import POLICY_DIR, _strip_description, analyzer_resources, subjects
 
 CONFIG_DIR = POLICY_DIR / "config"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from policy_cases import BAD, CASES, CONFIG, OK, res
+
 from tkestack.policies.rules import BY_NAME, RULES, evaluate
 from tkestack.policies.rules.base import Stack, Subject, Unknowable, get
 

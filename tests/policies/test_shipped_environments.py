@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tkestack.policies.rules import evaluate
 
+from tkestack.policies.rules import evaluate
 from tkestack.review import POLICY_DIR, subjects
 
 KNOWN_COMPONENT_DEFECTS: dict[tuple[str, str], str] = {}

@@ -14,9 +14,9 @@ import pytest
 from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tkestack.stacks.loader import SpecError
 
 from tkestack import engine
+from tkestack.stacks.loader import SpecError
 
 EXAMPLES = int(os.environ.get("TKESTACK_FUZZ_EXAMPLES", "150"))
 DEV_TEXT = (ROOT / "Pulumi.dev.yaml").read_text()

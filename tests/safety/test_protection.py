@@ -13,6 +13,7 @@ import re
 
 import pytest
 from conftest import ENVIRONMENTS
+
 from tkestack.policies.rules.clusters import STATEFUL_TYPES
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

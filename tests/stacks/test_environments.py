@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from conftest import minimal_environment
+
+from tkestack import engine
 from tkestack.components import catalog
+from tkestack.mocks import fake_kubeconfig
 from tkestack.stacks.loader import SpecError, load_environment
 from tkestack.stacks.rules import tke_pod_cidr
 from tkestack.stacks.spec import NetworkSpec
-
-from tkestack import engine
-from tkestack.mocks import fake_kubeconfig
 
 Render = Callable[[str], engine.Rendering]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import minimal_environment
+
 from tkestack.stacks.loader import (
     Layer,
     SpecError,

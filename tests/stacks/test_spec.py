@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, minimal_environment
+
 from tkestack.stacks.loader import SpecError, load_environment
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from conftest import minimal_environment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tkestack.stacks.loader import SpecError, load_environment
 
 EXAMPLES = int(os.environ.get("TKESTACK_FUZZ_EXAMPLES", "150"))

@@ -11,11 +11,11 @@ import pulumi
 import pytest
 import tenancy_support as ts
 from conftest import minimal_environment
+
+from tkestack import engine
 from tkestack.components.registry_namespace import RegistryHandle, RegistrySettings
 from tkestack.stacks.loader import SpecError, load_environment
 from tkestack.stacks.tenancy import build_tenants
-
-from tkestack import engine
 
 CLUSTERS = [
     {
@@ -464,6 +464,7 @@ def test_shipped_environments_bind_cluster_admin_only_to_break_glass_and_deploye
 
 def rendered_config(env: str) -> Any:
     from conftest import ROOT, stack_config
+
     from tkestack.stacks.loader import ENVIRONMENT_KEY
 
     return stack_config(ROOT / f"Pulumi.{env}.yaml").values[ENVIRONMENT_KEY]

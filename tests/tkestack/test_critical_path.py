@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from platform_clusters import cluster, pool
-from tkestack.components.gpu_stack import dcgm_addon, operator_addon
-from tkestack.components.observability import collector_addon
 
 from tkestack import critical_path, engine, report
 from tkestack import review as reviewing
+from tkestack.components.gpu_stack import dcgm_addon, operator_addon
+from tkestack.components.observability import collector_addon
 
 STACK = "urn:pulumi:t::p::"
 
