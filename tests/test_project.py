@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -42,9 +43,37 @@ def test_stack_files_disable_default_providers(env: str) -> None:
     assert config["tkestack:environment"]["name"] == env
 
 
+def editable_installs(requirements: Path) -> list[Path]:
+    """The directories `requirements` installs editable, resolved the way Pulumi's pip
+    toolchain resolves them: pip runs in the directory holding the file (the program
+    directory), so relative paths are relative to it."""
+    directories = []
+    for line in requirements.read_text().split("\n"):
+        if line.startswith("-e "):
+            directories.append((requirements.parent / line.removeprefix("-e ").strip()).resolve())
+    return directories
+
+
 def test_requirements_install_the_project_into_the_stack_virtualenv() -> None:
-    lines = (ROOT / "requirements.txt").read_text().split("\n")
-    assert "-e ." in lines
+    """Pulumi's pip toolchain reads `requirements.txt` in the program directory (`main`),
+    not at the project root, and creates the virtualenv relative to the project root
+    (pulumi/pulumi sdk/python/toolchain/pip.go: InstallDependencies runs `pip install -r
+    requirements.txt` with cwd = program directory; resolveVirtualEnvironmentPath joins the
+    root)."""
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    requirements = ROOT / project["main"] / "requirements.txt"
+    assert editable_installs(requirements) == [ROOT.resolve()]
+    assert not (ROOT / "requirements.txt").exists(), "Pulumi never reads a root requirements.txt"
+
+
+def test_component_package_requirements_install_the_project() -> None:
+    """A plugin's program directory is its own folder: `components/requirements.txt` is read
+    there, and its virtualenv (`../.venv`) is the project's."""
+    manifest = yaml.safe_load((ROOT / "components" / "PulumiPlugin.yaml").read_text())
+    assert (ROOT / "components" / manifest["runtime"]["options"]["virtualenv"]).resolve() == (
+        ROOT / ".venv"
+    ).resolve()
+    assert editable_installs(ROOT / "components" / "requirements.txt") == [ROOT.resolve()]
 
 
 def test_dependencies_are_pinned_ranges() -> None:
