@@ -189,8 +189,14 @@ def operator_addon(cluster: ClusterInfo, dcgm: bool) -> tuple[AddonSpec, list[st
             "default": config,
             "data": {config: sharing_config(config)},
         }
+    # EKS GPU nodes run the AL2023 NVIDIA AMI (components/clouds/aws.py `ami_type`), which
+    # ships the driver and the NVIDIA container toolkit; the operator's driver containers do
+    # not support Amazon Linux 2023 (docs/charts.md, gpu-operator notes). On EKS the operator
+    # therefore manages neither, and installs the rest (device plugin, DCGM exporter, GFD).
+    node_image_has_driver = cluster.cloud == "aws"
     values = {
-        "driver": {"enabled": True},
+        "driver": {"enabled": not node_image_has_driver},
+        "toolkit": {"enabled": not node_image_has_driver},
         "devicePlugin": device_plugin,
         "dcgmExporter": {"enabled": dcgm, "serviceMonitor": {"enabled": dcgm}},
         "nfd": {"enabled": True},

@@ -116,11 +116,31 @@ def test_gpu_operator_replaces_device_plugin_and_dcgm():
     assert sorted(found) == ["gpu-operator"]
     values = found["gpu-operator"]["values"]
     assert found["gpu-operator"]["version"] == "v26.7.0"
-    assert values["driver"] == {"enabled": True}
+    # EKS nodes run the AL2023 NVIDIA AMI: driver and toolkit come with the image.
+    assert values["driver"] == {"enabled": False}
+    assert values["toolkit"] == {"enabled": False}
     assert values["devicePlugin"]["config"]["default"] == "time-slicing-2"
     assert values["dcgmExporter"]["serviceMonitor"] == {"enabled": True}
     assert values["node-feature-discovery"]["worker"]["tolerations"] == [{"operator": "Exists"}]
     assert values["operator"]["tolerations"] == []
+
+
+@pytest.mark.parametrize(
+    ("cloud", "operator_installs_driver"), [("aws", False), ("tencentcloud", True)]
+)
+def test_gpu_operator_installs_the_driver_only_where_the_node_image_lacks_it(
+    cloud, operator_installs_driver
+):
+    def program():
+        info = cluster(cloud=cloud, pools=[pool(cloud, "general"), pool(cloud, "gpu", "gpu")])
+        GpuStack(
+            "c1-gpu",
+            {"cluster": info, "driver": "operator", "installed_addons": ["kube-prometheus-stack"]},
+        )
+
+    values = releases(engine.run_program(program))["gpu-operator"]["values"]
+    assert values["driver"] == {"enabled": operator_installs_driver}
+    assert values["toolkit"] == {"enabled": operator_installs_driver}
 
 
 def test_gpu_operator_with_mixed_sharing_is_an_error_naming_the_driver():
