@@ -1,0 +1,69 @@
+"""Explicit providers carry the stack's credential config (default providers are disabled,
+so nothing else would apply `aws:profile` or `tencentcloud:secretKey` to them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from conftest import minimal_environment
+
+from tkestack import engine
+
+Render = Callable[..., engine.Rendering]
+
+TKE_CLUSTER: dict[str, Any] = {
+    "name": "tke1",
+    "cloud": "tencentcloud",
+    "region": "ap-guangzhou",
+    "kubernetes_version": "1.32",
+    "network": {"vpc_cidr": "10.1.0.0/16"},
+    "node_pools": [{"name": "general", "instance_types": ["S5.LARGE8"]}],
+}
+
+
+def provider(rendering: engine.Rendering, type_: str) -> engine.RenderedResource:
+    (found,) = rendering.of_type(type_)
+    return found
+
+
+def rendered_inputs(rendering: engine.Rendering, urn: str) -> dict[str, Any]:
+    """The inputs of `urn` as `tkestack render -f json` prints them (secrets masked)."""
+    document = json.loads(engine.render_json(rendering))
+    (resource,) = [item for item in document["resources"] if item["urn"] == urn]
+    return resource["inputs"]
+
+
+def test_the_aws_provider_uses_the_configured_profile(render_spec: Render) -> None:
+    rendering = render_spec(minimal_environment(), **{"aws:profile": "platform-admin"})
+    aws = provider(rendering, "pulumi:providers:aws")
+    assert rendered_inputs(rendering, aws.urn)["profile"] == "platform-admin"
+
+
+def test_without_a_profile_the_aws_provider_leaves_it_to_the_environment(
+    render_spec: Render,
+) -> None:
+    rendering = render_spec(minimal_environment())
+    aws = provider(rendering, "pulumi:providers:aws")
+    assert "profile" not in rendered_inputs(rendering, aws.urn)
+
+
+def test_the_tencent_provider_gets_the_configured_keys_and_the_key_stays_secret(
+    render_spec: Render,
+) -> None:
+    config = {
+        "tencentcloud:secretId": "AKIDexample",
+        "tencentcloud:secretKey": {"secure": "v1:encrypted"},
+    }
+    # One region only: nothing to replicate (replication needs the premium TCR edition).
+    environment = minimal_environment(clusters=[TKE_CLUSTER], registry={"replicate": False})
+    rendering = render_spec(environment, **config)
+    tencent = provider(rendering, "pulumi:providers:tencentcloud")
+    inputs = rendered_inputs(rendering, tencent.urn)
+    assert inputs["region"] == "ap-guangzhou"
+    assert inputs["secretId"] == "AKIDexample"
+    assert inputs["secretKey"] == engine.SECRET_MARK
+    secret_value = engine.offline_secret("secretKey")
+    assert secret_value not in engine.render_json(rendering)
+    assert engine.revealed(tencent.inputs)["secretKey"] == secret_value
