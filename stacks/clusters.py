@@ -105,6 +105,9 @@ def cluster_args(
         args["cloud_provider"] = providers.for_region(cluster.cloud, cluster.region)
     if cluster.cloud == "aws":
         args["deployer_role_arn"] = deployer_role_arn(env)
+        # The kubeconfig's `aws eks get-token` must run as the same profile as the provider.
+        if providers.credentials.aws_profile:
+            args["aws_profile"] = providers.credentials.aws_profile
     return args
 
 

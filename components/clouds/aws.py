@@ -151,14 +151,39 @@ def plan_subnets(vpc_cidr: str, zones: Sequence[str]) -> list[ZoneSubnets]:
 
 
 def build_kubeconfig(
-    cluster_name: str, endpoint: str, ca_data: str, region: str, role_arn: str
+    cluster_name: str,
+    endpoint: str,
+    ca_data: str,
+    region: str,
+    role_arn: str,
+    aws_profile: str | None = None,
 ) -> str:
     """Kubeconfig for an EKS cluster with `aws eks get-token` exec authentication.
 
     No token is stored: every client (the Kubernetes provider included) asks AWS for a
     15-minute token, assuming `role_arn` (the deployer role, the one with an access entry) with
-    the credentials of whoever runs it.
+    the credentials of whoever runs it, from the named `aws_profile` when one is given (the
+    exec plugin's `env`, as `aws eks update-kubeconfig --profile` writes it).
     """
+    exec_config: dict[str, object] = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "aws",
+        "args": [
+            "--region",
+            region,
+            "eks",
+            "get-token",
+            "--cluster-name",
+            cluster_name,
+            "--role-arn",
+            role_arn,
+            "--output",
+            "json",
+        ],
+        "interactiveMode": "Never",
+    }
+    if aws_profile:
+        exec_config["env"] = [{"name": "AWS_PROFILE", "value": aws_profile}]
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -176,25 +201,7 @@ def build_kubeconfig(
         "users": [
             {
                 "name": cluster_name,
-                "user": {
-                    "exec": {
-                        "apiVersion": "client.authentication.k8s.io/v1beta1",
-                        "command": "aws",
-                        "args": [
-                            "--region",
-                            region,
-                            "eks",
-                            "get-token",
-                            "--cluster-name",
-                            cluster_name,
-                            "--role-arn",
-                            role_arn,
-                            "--output",
-                            "json",
-                        ],
-                        "interactiveMode": "Never",
-                    }
-                },
+                "user": {"exec": exec_config},
             }
         ],
     }
@@ -591,6 +598,7 @@ class Backend(ClusterBackend):
                 output_field(values[2][0], "data"),
                 self.region,
                 self.deployer_role_arn,
+                self.args.get("aws_profile"),
             )
         )
         return ClusterAccess(
@@ -693,6 +701,7 @@ class Backend(ClusterBackend):
                 output_field(values[2], "data"),
                 self.region,
                 self.deployer_role_arn,
+                self.args.get("aws_profile"),
             )
         )
         return ClusterAccess(

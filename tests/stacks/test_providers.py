@@ -10,6 +10,7 @@ from typing import Any
 from conftest import minimal_environment
 
 from tkestack import engine
+from tkestack.components.clouds import aws as eks
 
 Render = Callable[..., engine.Rendering]
 
@@ -67,3 +68,40 @@ def test_the_tencent_provider_gets_the_configured_keys_and_the_key_stays_secret(
     secret_value = engine.offline_secret("secretKey")
     assert secret_value not in engine.render_json(rendering)
     assert engine.revealed(tencent.inputs)["secretKey"] == secret_value
+
+
+def eks_kubeconfig_exec(rendering: engine.Rendering) -> dict[str, Any]:
+    """The exec block of the EKS cluster's kubeconfig (as the Kubernetes provider gets it)."""
+    (k8s,) = [
+        resource
+        for resource in rendering.of_type("pulumi:providers:kubernetes")
+        if resource.name == "c1-k8s"
+    ]
+    config = json.loads(engine.revealed(k8s.inputs["kubeconfig"]))
+    (user,) = config["users"]
+    return user["user"]["exec"]
+
+
+def test_the_eks_kubeconfig_gets_its_token_with_the_configured_profile(
+    render_spec: Render,
+) -> None:
+    rendering = render_spec(minimal_environment(), **{"aws:profile": "platform-admin"})
+    exec_config = eks_kubeconfig_exec(rendering)
+    assert exec_config["env"] == [{"name": "AWS_PROFILE", "value": "platform-admin"}]
+    assert exec_config["args"][:4] == ["--region", "us-east-1", "eks", "get-token"]
+
+
+def test_without_a_profile_the_eks_kubeconfig_sets_no_environment(render_spec: Render) -> None:
+    assert "env" not in eks_kubeconfig_exec(render_spec(minimal_environment()))
+
+
+def test_build_kubeconfig_passes_the_profile_to_the_exec_plugin() -> None:
+    role = "arn:aws:iam::123456789012:role/deployer"
+    with_profile = json.loads(
+        eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1", role, "ops")
+    )
+    without = json.loads(eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1", role))
+    assert with_profile["users"][0]["user"]["exec"]["env"] == [
+        {"name": "AWS_PROFILE", "value": "ops"}
+    ]
+    assert "env" not in without["users"][0]["user"]["exec"]
