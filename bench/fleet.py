@@ -132,6 +132,8 @@ def fleet_environment(
     return {
         "name": "fleet",
         "tier": "staging",
+        # Placeholder accounts: required by the spec whenever a cluster is on that cloud.
+        "identity": {"aws_account_id": "123456789012", "tencent_uin": "100000000001"},
         "tags": {"owner": "platform-team", "cost-center": "bench"},
         # Several TKE regions replicate images between them: TCR needs the premium edition.
         "registry": {"tencent_edition": "premium"},

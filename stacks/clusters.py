@@ -114,7 +114,7 @@ def cluster_args(
 def deployer_role_arn(env: EnvironmentSpec) -> str:
     """ARN of the role Pulumi acts as inside EKS clusters (`identity.deployer_role`)."""
     identity = env.identity
-    return f"arn:aws:iam::{identity.aws_account_id}:role/{identity.deployer_role}"
+    return f"arn:aws:iam::{identity.aws_account()}:role/{identity.deployer_role}"
 
 
 def build_clusters(

@@ -196,7 +196,7 @@ def _services_args(
             tags=dict(env.tags),
         )
         if info.cloud == "aws":
-            registry["account_id"] = env.identity.aws_account_id
+            registry["account_id"] = env.identity.aws_account()
             registry["pull_through_caches"] = list(env.registry.pull_through_caches)
         if network is not None:
             registry["vpc_id"] = network.vpc_id

@@ -74,7 +74,7 @@ class CloudProviders:
                 name,
                 region=region,
                 profile=self.credentials.aws_profile,
-                allowed_account_ids=[self._env.identity.aws_account_id],
+                allowed_account_ids=[self._env.identity.aws_account()],
                 default_tags=aws.ProviderDefaultTagsArgs(tags=dict(self._env.tags)),
             )
         if cloud == "tencentcloud":

@@ -83,6 +83,7 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(_tenant_problems(env.get("tenants"), clusters, tier))
     problems.extend(_tenant_capacity_problems(env.get("tenants"), clusters, tier))
     problems.extend(_identity_problems(env.get("identity"), env.get("tenants")))
+    problems.extend(_account_problems(env.get("identity"), env.get("clusters")))
     problems.extend(_observability_exposure_problems(env.get("observability"), env.get("clusters")))
     observability = env.get("observability")
     if isinstance(observability, dict):
@@ -539,6 +540,35 @@ _GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+=,.@_-]{0,47}$")
 (components/identity.py GROUP_NAME)."""
 
 
+ACCOUNT_KEYS: dict[str, tuple[str, str]] = {
+    "aws": ("aws_account_id", "the AWS account of its EKS clusters (12 digits)"),
+    "tencentcloud": ("tencent_uin", "the Tencent Cloud root account UIN"),
+}
+"""Per cloud: the `identity` key naming the environment's account, and what it is. No default
+could be right: the providers refuse any account but the configured one."""
+
+
+def _account_problems(raw_identity: Any, raw_clusters: Any) -> list[Problem]:
+    """`identity.aws_account_id` / `identity.tencent_uin` are set when a cluster is on that
+    cloud (placeholders would make the real providers refuse the real account)."""
+    identity = raw_identity if isinstance(raw_identity, dict) else {}
+    clouds = {
+        raw["cloud"]
+        for _, raw in _items(raw_clusters)
+        if isinstance(raw, dict) and isinstance(raw.get("cloud"), str)
+    }
+    problems: list[Problem] = []
+    for cloud, (key, meaning) in ACCOUNT_KEYS.items():
+        if cloud in clouds and identity.get(key) is None:
+            problems.append(
+                Problem(
+                    ("identity", key),
+                    f"required when a cluster is on {cloud}: {meaning}",
+                )
+            )
+    return problems
+
+
 def _identity_problems(raw_identity: Any, raw_tenants: Any) -> list[Problem]:
     """The role ARN pattern is usable, group names can be mapped on every cloud, the deployer
     role is not the break-glass role, and no tenant group maps onto either of them (the only
@@ -593,6 +623,7 @@ def _identity_problems(raw_identity: Any, raw_tenants: Any) -> list[Problem]:
                 ):
                     same_role = (
                         pattern_ok
+                        and identity.aws_account_id is not None
                         and identity.aws_role_arn_pattern.format(
                             account=identity.aws_account_id, group=group
                         )

@@ -315,10 +315,11 @@ class IdentitySpec(SpecModel):
     aws_role_arn_pattern: str = "arn:aws:iam::{account}:role/tkestack-{group}"
     """IAM role that members of an identity-provider group assume on AWS; `{group}` and
     `{account}` are substituted."""
-    aws_account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
-    """AWS account the environment's EKS clusters live in."""
-    tencent_uin: str = Field(default="100000000001", pattern=r"^\d{5,20}$")
-    """Tencent Cloud root account UIN."""
+    aws_account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    """AWS account the environment's EKS clusters live in (12 digits); required when a cluster
+    is on AWS: the AWS provider refuses every other account (`allowed_account_ids`)."""
+    tencent_uin: str | None = Field(default=None, pattern=r"^\d{5,20}$")
+    """Tencent Cloud root account UIN; required when a cluster is on Tencent Cloud."""
     oidc_groups_prefix: str = "oidc:"
     """Prefix of group names as attached clusters' OIDC authenticator presents them."""
     break_glass_role: str = "tkestack-break-glass"
@@ -330,6 +331,18 @@ class IdentitySpec(SpecModel):
     Kubernetes provider's kubeconfig assumes it (`aws eks get-token --role-arn`), so whoever
     runs `pulumi up` must be allowed to assume it. A name other than the default also goes into
     the `rbac-no-cluster-admin` and `eks-access-namespace-scoped` policies' `deployerSubjects`."""
+
+    def aws_account(self) -> str:
+        """`aws_account_id`, which the spec rules require whenever a cluster is on AWS."""
+        if self.aws_account_id is None:
+            raise ValueError("identity.aws_account_id is required when a cluster is on AWS")
+        return self.aws_account_id
+
+    def tencent_account(self) -> str:
+        """`tencent_uin`, which the spec rules require whenever a cluster is on Tencent Cloud."""
+        if self.tencent_uin is None:
+            raise ValueError("identity.tencent_uin is required when a cluster is on Tencent Cloud")
+        return self.tencent_uin
 
 
 class EnvironmentSpec(SpecModel):

@@ -96,9 +96,9 @@ def _workload_identity(
         )
         return None
     if cluster.cloud == "aws":  # the AWS provider's default tags cover the IAM role
-        return WorkloadIdentitySettings(account=env.identity.aws_account_id)
+        return WorkloadIdentitySettings(account=env.identity.aws_account())
     return WorkloadIdentitySettings(
-        account=env.identity.tencent_uin,
+        account=env.identity.tencent_account(),
         tcr_instance_id=registry.tcr_instance_id if registry is not None else None,
         tags={
             **env.tags,
@@ -125,8 +125,9 @@ def _cluster_identity(env: EnvironmentSpec, cluster: ClusterInfo) -> ClusterIden
         "break_glass_role": env.identity.break_glass_role,
         "oidc_groups_prefix": env.identity.oidc_groups_prefix,
         "aws_role_arn_pattern": env.identity.aws_role_arn_pattern,
-        "aws_account_id": env.identity.aws_account_id,
     }
+    if env.identity.aws_account_id is not None:  # the spec rules require it on AWS
+        args["aws_account_id"] = env.identity.aws_account_id
     return ClusterIdentity(f"{cluster.name}-identity", args)
 
 

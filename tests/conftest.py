@@ -56,11 +56,17 @@ def render_spec(write_stack: Callable[..., Path]) -> Callable[..., engine.Render
     return render
 
 
+TEST_ACCOUNTS: dict[str, str] = {"aws_account_id": "123456789012", "tencent_uin": "100000000001"}
+"""The `identity` accounts of test specs: the spec rules require them when a cluster is on
+that cloud (no default could be the real account)."""
+
+
 def minimal_environment(**overrides: Any) -> dict[str, Any]:
     """A small valid environment (one EKS cluster, one x86 pool) to build test cases from."""
     environment: dict[str, Any] = {
         "name": "test",
         "tier": "dev",
+        "identity": dict(TEST_ACCOUNTS),
         "clusters": [
             {
                 "name": "c1",

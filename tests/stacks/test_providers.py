@@ -11,6 +11,7 @@ from conftest import minimal_environment
 
 from tkestack import engine
 from tkestack.components.clouds import aws as eks
+from tkestack.stacks.loader import SpecError, load_environment
 
 Render = Callable[..., engine.Rendering]
 
@@ -105,3 +106,30 @@ def test_build_kubeconfig_passes_the_profile_to_the_exec_plugin() -> None:
         {"name": "AWS_PROFILE", "value": "ops"}
     ]
     assert "env" not in without["users"][0]["user"]["exec"]
+
+
+def account_problems(environment: dict[str, Any]) -> dict[str, str]:
+    """{dotted path: message} of the errors `environment` has, or {} when it is valid."""
+    try:
+        load_environment(environment, "Pulumi.test.yaml")
+    except SpecError as error:
+        return {
+            item.problem.dotted: item.problem.message
+            for item in error.located
+            if item.problem.severity == "error"
+        }
+    return {}
+
+
+def test_an_aws_cluster_needs_the_aws_account() -> None:
+    environment = minimal_environment(identity={"tencent_uin": "100000000001"})
+    problems = account_problems(environment)
+    assert list(problems) == ["identity.aws_account_id"]
+    assert "AWS account" in problems["identity.aws_account_id"]
+
+
+def test_a_tencent_cluster_needs_the_uin_and_not_the_aws_account() -> None:
+    environment = minimal_environment(clusters=[TKE_CLUSTER], identity={})
+    assert list(account_problems(environment)) == ["identity.tencent_uin"]
+    environment["identity"] = {"tencent_uin": "100000000001"}
+    assert account_problems(environment) == {}

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 import tenancy_support as ts
-from conftest import minimal_environment
+from conftest import TEST_ACCOUNTS, minimal_environment
 
 from tkestack import engine
 from tkestack.components.registry_namespace import RegistryHandle, RegistrySettings
@@ -69,6 +69,7 @@ def environment(**overrides: Any) -> dict[str, Any]:
     return {
         "name": "multi",
         "tier": "dev",
+        "identity": dict(TEST_ACCOUNTS),
         "clusters": copy.deepcopy(CLUSTERS),
         "tenants": copy.deepcopy(TENANTS),
         **overrides,
@@ -358,17 +359,17 @@ def test_memory_quantities_in_every_unit_are_summed() -> None:
             "deployer role",
         ),
         (
-            lambda e: e.update(identity={"deployer_role": "tkestack-break-glass"}),
+            lambda e: e["identity"].update(deployer_role="tkestack-break-glass"),
             "identity.deployer_role",
             "two roles",
         ),
         (
-            lambda e: e.update(identity={"deployer_role": "not a role"}),
+            lambda e: e["identity"].update(deployer_role="not a role"),
             "identity.deployer_role",
             "pattern",
         ),
         (
-            lambda e: e.update(identity={"aws_role_arn_pattern": "arn:aws:iam::1:role/fixed"}),
+            lambda e: e["identity"].update(aws_role_arn_pattern="arn:aws:iam::1:role/fixed"),
             "identity.aws_role_arn_pattern",
             "{group}",
         ),

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from conftest import TEST_ACCOUNTS
 from typer.testing import CliRunner
 
 from tkestack import cli, engine, report
@@ -27,6 +28,7 @@ def prod_environment(**cluster: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": "prodlike",
         "tier": "prod",
+        "identity": dict(TEST_ACCOUNTS),
         "tags": {"owner": "platform-team", "cost-center": "platform-prod"},
         "allowed_regions": ["us-east-1"],
         "clusters": [
@@ -183,6 +185,7 @@ def dev_environment(service_cidr: str) -> dict[str, Any]:
     return {
         "name": "difftest",
         "tier": "dev",
+        "identity": dict(TEST_ACCOUNTS),
         "tags": {"owner": "platform-team", "cost-center": "platform-dev"},
         "clusters": [
             {
