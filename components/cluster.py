@@ -285,6 +285,9 @@ class Cluster(pulumi.ComponentResource):
             node_subnet_ids=list(access.node_subnet_ids),
             depends_on=[*self.node_pools, *access.ready],
         )
+        # What the cloud needs inside (EKS: default StorageClass, cluster autoscaler): what is
+        # installed later (volumes of the platform's add-ons) waits for it.
+        self.info.depends_on.extend(self.backend.install_in_cluster(self.info))
         self.register_outputs(
             {
                 "cloud": self.cloud,

@@ -1,13 +1,16 @@
 """Per-cloud cluster backends behind one small interface.
 
 The `Cluster` component (components/cluster.py) knows nothing of EKS, TKE or kubeconfigs on
-disk: it picks the backend of its cloud and drives it through three calls, in this order:
+disk: it picks the backend of its cloud and drives it through four calls, in this order:
 
 1. `create_control_plane()`: network, keys, roles and the managed control plane;
 2. `create_node_pool(pool, request)`: once per `NodePool` (the pool component is the parent of
    whatever the backend creates for it);
 3. `finish(pools)`: what needs nodes to exist (EKS add-ons that schedule pods, the TKE API
-   endpoint), returning how to reach the cluster (`ClusterAccess`).
+   endpoint), returning how to reach the cluster (`ClusterAccess`);
+4. `install_in_cluster(info)`: what the cloud needs inside the cluster, through its Kubernetes
+   provider (EKS: the default `gp3` StorageClass); what it returns
+   is added to `ClusterInfo.depends_on`, so everything installed later waits for it.
 
 Every backend hands back the same `ClusterAccess`, so the platform services and tenants install
 the same way on every cloud. Backends are imported lazily: a single-cloud environment never
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pulumi
 
-from ..profile import NodePoolProfile
+from ..profile import ClusterInfo, NodePoolProfile
 
 if TYPE_CHECKING:
     from ..cluster import ClusterArgs
@@ -124,6 +127,15 @@ class ClusterBackend(abc.ABC):
     @abc.abstractmethod
     def finish(self, pools: Sequence[pulumi.Resource]) -> ClusterAccess:
         """Create what needs nodes, and return how to reach the cluster."""
+
+    def install_in_cluster(self, info: ClusterInfo) -> list[pulumi.Resource]:
+        """Install what the cloud needs inside the cluster, through `info.k8s_provider`.
+
+        Returns what everything installed later must wait for (added to `info.depends_on`).
+        Default: nothing.
+        """
+        del info  # the default installs nothing
+        return []
 
 
 def backend_class(cloud: str) -> type[ClusterBackend]:

@@ -34,11 +34,13 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from .. import catalog
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
-from ..profile import NodePoolProfile
+from ..profile import ClusterInfo, NodePoolProfile
 from . import ClusterAccess, ClusterBackend, PoolRequest
+from .aws_in_cluster import gp3_storage_class_args
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = (
     "api",
@@ -692,6 +694,7 @@ class Backend(ClusterBackend):
         if self.args.get("existing_cluster") is not None:
             return self._existing_cluster_access()
         after = [self._create_addon(name, depends_on=pools) for name in ADDONS_AFTER_NODES]
+        self.addons_after_nodes = dict(zip(ADDONS_AFTER_NODES, after, strict=True))
         kubeconfig = pulumi.Output.all(
             self.eks.name, self.eks.endpoint, self.eks.certificate_authority
         ).apply(
@@ -714,3 +717,21 @@ class Backend(ClusterBackend):
             # The Kubernetes provider authenticates as the deployer role: its admin policy first.
             ready=[self.deployer_admin, *self.addons_before_nodes, *after],
         )
+
+    # -- inside the cluster -------------------------------------------------------------------
+
+    def install_in_cluster(self, info: ClusterInfo) -> list[pulumi.Resource]:
+        """The default `gp3` StorageClass, after the EBS CSI driver. Nothing on an existing
+        cluster (`existing_cluster`): its StorageClasses are its owner's."""
+        if self.args.get("existing_cluster") is not None:
+            return []
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{self.name}-gp3",
+            **gp3_storage_class_args(),
+            opts=pulumi.ResourceOptions(
+                parent=self.cluster,
+                provider=info.k8s_provider,
+                depends_on=[self.addons_after_nodes["aws-ebs-csi-driver"]],
+            ),
+        )
+        return [storage_class]

@@ -39,6 +39,7 @@ NOT_STATEFUL = {
     "tencentcloud:Tcr/tagRetentionRule:TagRetentionRule": "a rule",
     "kubernetes:core/v1:Secret": "generated credentials, recreated from their sources",
     "kubernetes:core/v1:ConfigMap": "configuration",
+    "kubernetes:storage.k8s.io/v1:StorageClass": "provisioning settings; volumes outlive it",
     "kubernetes:core/v1:Namespace": "stateful only through the PVCs inside, which are listed",
     "random:index/randomPassword:RandomPassword": "kept in state; replaced only on purpose",
     "aws:ec2/routeTable:RouteTable": "network configuration",
