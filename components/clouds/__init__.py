@@ -9,7 +9,7 @@ disk: it picks the backend of its cloud and drives it through four calls, in thi
 3. `finish(pools)`: what needs nodes to exist (EKS add-ons that schedule pods, the TKE API
    endpoint), returning how to reach the cluster (`ClusterAccess`);
 4. `install_in_cluster(info)`: what the cloud needs inside the cluster, through its Kubernetes
-   provider (EKS: the default `gp3` StorageClass); what it returns
+   provider (EKS: the default `gp3` StorageClass and the cluster autoscaler); what it returns
    is added to `ClusterInfo.depends_on`, so everything installed later waits for it.
 
 Every backend hands back the same `ClusterAccess`, so the platform services and tenants install

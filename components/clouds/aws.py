@@ -37,10 +37,17 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .. import catalog
+from ..addon import check_addons, install_addon
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
 from ..profile import ClusterInfo, NodePoolProfile
 from . import ClusterAccess, ClusterBackend, PoolRequest
-from .aws_in_cluster import gp3_storage_class_args
+from .aws_in_cluster import (
+    AUTOSCALER_NAMESPACE,
+    AUTOSCALER_SERVICE_ACCOUNT,
+    autoscaler_addon,
+    autoscaler_policy,
+    gp3_storage_class_args,
+)
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = (
     "api",
@@ -251,6 +258,8 @@ class Backend(ClusterBackend):
         self.addon_versions = catalog.eks_addon_versions(self.minor)
         self.tags: dict[str, str] = dict(self.args.get("tags") or {})
         self.protect = bool(self.args.get("protect", False))
+        self.autoscaler_wanted = False
+        """Whether a pool lets the cluster autoscaler own its desired size (it is installed)."""
         self._create_network()
         self.cluster_name: pulumi.Output[str]
         """The EKS cluster name, as an output of what creates (or reads) the cluster."""
@@ -657,6 +666,7 @@ class Backend(ClusterBackend):
             opts=self.child_options(parent=pool),
         )
         ignore = ["scalingConfig.desiredSize"] if request.autoscaler_owns_desired_size else []
+        self.autoscaler_wanted = self.autoscaler_wanted or request.autoscaler_owns_desired_size
         node_group = aws.eks.NodeGroup(
             f"{name}-node-group",
             cluster_name=self.cluster_name,
@@ -721,8 +731,10 @@ class Backend(ClusterBackend):
     # -- inside the cluster -------------------------------------------------------------------
 
     def install_in_cluster(self, info: ClusterInfo) -> list[pulumi.Resource]:
-        """The default `gp3` StorageClass, after the EBS CSI driver. Nothing on an existing
-        cluster (`existing_cluster`): its StorageClasses are its owner's."""
+        """The default `gp3` StorageClass (after the EBS CSI driver) and, when a pool lets the
+        autoscaler own its desired size and the roles are ours (no `existing_roles`), the
+        cluster autoscaler. Nothing on an existing cluster (`existing_cluster`): its
+        StorageClasses and autoscaler are its owner's."""
         if self.args.get("existing_cluster") is not None:
             return []
         storage_class = k8s.storage.v1.StorageClass(
@@ -734,4 +746,50 @@ class Backend(ClusterBackend):
                 depends_on=[self.addons_after_nodes["aws-ebs-csi-driver"]],
             ),
         )
+        # An enterprise that brings its own IAM roles (`existing_roles`) gets no role from us:
+        # it installs the autoscaler with its own role (policy: `autoscaler_policy`).
+        if self.autoscaler_wanted and not self.args.get("existing_roles"):
+            self._install_autoscaler(info)
         return [storage_class]
+
+    def _install_autoscaler(self, info: ClusterInfo) -> None:
+        """The cluster autoscaler with a least-privilege role through EKS Pod Identity."""
+        addon = autoscaler_addon(self.cloud_name, self.region, self.minor)
+        problems = check_addons([addon], info, f"{self.name}.addons")
+        if problems:
+            # Only GPU or otherwise tainted pools: the autoscaler stays off GPU nodes, so there
+            # is nowhere to run it. The cluster is still valid; its pools keep their size.
+            pulumi.log.warn(
+                "; ".join(problems) + ": no cluster autoscaler installed, node groups keep"
+                " their initial desired size (add an untainted pool to get one)",
+                resource=self.cluster,
+            )
+            return
+        role = aws.iam.Role(
+            f"{self.name}-autoscaler-role",
+            # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
+            assume_role_policy=_assume_role_policy(
+                "pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
+            ),
+            tags=self._tagged(f"{self.name}-autoscaler-role"),
+            opts=self.child_options(),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{self.name}-autoscaler-policy",
+            role=role.name,
+            policy=autoscaler_policy(self.cloud_name, self.region),
+            opts=self.child_options(),
+        )
+        association = aws.eks.PodIdentityAssociation(
+            f"{self.name}-autoscaler-identity",
+            cluster_name=self.eks.name,
+            namespace=AUTOSCALER_NAMESPACE,
+            service_account=AUTOSCALER_SERVICE_ACCOUNT,
+            role_arn=role.arn,
+            tags=self._tagged(f"{self.name}-autoscaler-identity"),
+            opts=self.child_options(depends_on=[policy]),
+        )
+        # Credentials exist before the pod asks for them (the agent answers at pod start).
+        install_addon(
+            f"{self.name}-{addon.key}", addon, info, self.cluster, depends_on=[association]
+        )

@@ -112,7 +112,8 @@ def test_options_not_offered_are_errors_naming_their_key(render_spec):
 def test_disabled_services_are_not_installed(render_spec):
     environment = minimal_environment(registry={"enabled": False}, observability={"enabled": False})
     rendering = render_spec(environment)
-    assert not rendering.of_type(RELEASE)
+    # Only the EKS cluster's own autoscaler (components/clouds/aws_in_cluster.py) remains.
+    assert [r.name for r in rendering.of_type(RELEASE)] == ["c1-cluster-autoscaler"]
     assert rendering.stack_outputs["platform"]["c1"]["addons"] == []
 
 
