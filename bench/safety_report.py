@@ -21,11 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the URN golden files and their check live there
 
 from tkestack import engine, safety  # noqa: E402
-from tkestack.policies.rules.clusters import STATEFUL_TYPES  # noqa: E402
+from tkestack.policies.rules.clusters import is_stateful  # noqa: E402
 from tkestack.urns import reachable_urns  # noqa: E402
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-STATEFUL_CHARTS = {"kube-prometheus-stack", "loki", "harbor"}
 FUZZ_TESTS = ["tests/safety/test_bad_input.py", "tests/stacks/test_spec_fuzz.py"]
 
 
@@ -117,11 +116,7 @@ def main() -> int:
                  f"{golden_total - lost} of {golden_total}", lost == 0))
 
     prod = renders["prod"]
-    stateful = [
-        r for r in prod.resources
-        if r.type in STATEFUL_TYPES
-        or (r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("chart") in STATEFUL_CHARTS)
-    ]
+    stateful = [r for r in prod.resources if is_stateful(r.type, r.inputs)]
     protected = sum(1 for r in stateful if r.protect)
     rows.append(("protection: stateful resources protected in prod",
                  f"{protected} of {len(stateful)}", protected == len(stateful) > 0))

@@ -30,7 +30,7 @@ from .critical_path import DeploymentEstimate
 from .critical_path import estimate as estimate_deployment
 from .policies.rules import BY_NAME, PACK_NAME
 from .policies.rules.base import Provider, Subject
-from .policies.rules.clusters import STATEFUL_TYPES
+from .policies.rules.clusters import is_stateful
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 """The pack shipped with this distribution."""
@@ -245,11 +245,14 @@ class Change:
     """Changed input keys (dotted paths)."""
     replace_keys: tuple[str, ...] = ()
     """The changed keys that force a replacement."""
+    chart: str | None = None
+    """Helm releases: the chart (a release of a chart that keeps data is stateful)."""
 
     @property
     def stateful(self) -> bool:
-        """Whether losing this resource loses data or identity."""
-        return self.type in STATEFUL_TYPES
+        """Whether losing this resource loses data or identity (`STATEFUL_TYPES`, and
+        releases of `STATEFUL_CHARTS`)."""
+        return is_stateful(self.type, {"chart": self.chart} if self.chart else {})
 
     @property
     def destructive(self) -> bool:
@@ -457,11 +460,13 @@ def diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[Change]:
         before, after = old.get(urn), new.get(urn)
         source = after or before
         assert source is not None
+        chart = source.get("inputs", {}).get("chart")
+        chart = chart if isinstance(chart, str) else None
         if before is None:
-            changes.append(Change("added", urn, source["type"], source["name"]))
+            changes.append(Change("added", urn, source["type"], source["name"], chart=chart))
             continue
         if after is None:
-            changes.append(Change("removed", urn, source["type"], source["name"]))
+            changes.append(Change("removed", urn, source["type"], source["name"], chart=chart))
             continue
         keys = list(changed_keys(before.get("inputs", {}), after.get("inputs", {})))
         if before.get("provider") != after.get("provider"):
@@ -475,7 +480,9 @@ def diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[Change]:
             if key == "(provider)" or _forces_replacement(after["type"], key, extra)
         )
         kind = "replaced" if replacing else "changed"
-        changes.append(Change(kind, urn, after["type"], after["name"], tuple(keys), replacing))
+        changes.append(
+            Change(kind, urn, after["type"], after["name"], tuple(keys), replacing, chart)
+        )
     order = {"replaced": 0, "removed": 1, "changed": 2, "added": 3}
     changes.sort(key=lambda c: (not c.destructive, order[c.kind], c.urn))
     return changes

@@ -31,6 +31,7 @@ from .base import (
     string_list,
     strings,
 )
+from .kube import HELM_RELEASE
 
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 TKE_ENDPOINT = "tencentcloud:Kubernetes/clusterEndpoint:ClusterEndpoint"
@@ -59,6 +60,18 @@ STATEFUL_TYPES = (
     "kubernetes:core/v1:PersistentVolume",
 )
 """Resources whose deletion or replacement loses data or identity (state, images, keys)."""
+
+STATEFUL_CHARTS = frozenset({"kube-prometheus-stack", "loki", "harbor"})
+"""Helm charts whose releases own data (metrics, logs, images on their volumes): deleting or
+replacing such a release deletes its PersistentVolumeClaims, so the release counts as
+stateful like the types above."""
+
+
+def is_stateful(type_: str, props: Mapping[str, Any]) -> bool:
+    """Whether a resource of `type_` with inputs `props` holds data or identity."""
+    if type_ == HELM_RELEASE:
+        return props.get("chart") in STATEFUL_CHARTS
+    return type_ in STATEFUL_TYPES
 
 
 def minor(version: Any) -> str | None:
@@ -251,6 +264,8 @@ def _deletion_protection(resource: Subject, config: Mapping[str, Any]) -> Iterat
 
 
 def _stateful_protected(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    if not is_stateful(resource.type, resource.props):
+        return  # a Helm release of a chart without data
     if not resource.protect:
         yield (
             f"stateful resource ({resource.type.rsplit(':', 1)[-1]}) is not protected:"
@@ -379,13 +394,14 @@ RULES = [
     Rule(
         name="stateful-resources-protected",
         group="clusters",
-        description="Stateful resources (clusters, registries, storage, keys) are protected"
+        description="Stateful resources (clusters, registries, storage, keys, and Helm releases"
+        " of charts that keep data: " + ", ".join(sorted(STATEFUL_CHARTS)) + ") are protected"
         " against deletion and replacement.",
         severity="critical",
         anchor="tkestack (Pulumi `protect` resource option)",
         remediation="Create stateful resources with `protect=True` in prod.",
         check=_stateful_protected,
-        types=frozenset(STATEFUL_TYPES),
+        types=frozenset(STATEFUL_TYPES) | {HELM_RELEASE},
     ),
     Rule(
         name="kms-key-rotation",

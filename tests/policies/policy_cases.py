@@ -402,8 +402,16 @@ CASES: dict[str, dict[str, list[Subject]]] = {
         BAD: [tke(deletionProtection=False)],
     },
     "stateful-resources-protected": {
-        OK: [res(EKS, "eks", eks(), protect=True)],
-        BAD: [res(KMS, "key", {"enableKeyRotation": True, "tags": TAGS})],
+        OK: [
+            res(EKS, "eks", eks(), protect=True),
+            res(HELM, "harbor", helm("harbor", {}, "registry"), protect=True),
+            # A chart without data of its own needs no protection.
+            res(HELM, "ingress", helm("ingress-nginx", {}, "ingress")),
+        ],
+        BAD: [
+            res(KMS, "key", {"enableKeyRotation": True, "tags": TAGS}),
+            res(HELM, "loki", helm("loki", {})),
+        ],
     },
     "kms-key-rotation": {
         OK: [

@@ -1,8 +1,8 @@
 """Nothing stateful is lost: in prod every stateful resource is protected.
 
-Stateful types are those of `policies.rules.clusters.STATEFUL_TYPES` (the same list the
-policy pack and `tkestack review` use) and Helm releases of charts that own persistent data
-(`STATEFUL_CHARTS`). Every type the renders contain whose name suggests it holds data must
+Stateful types are those of `policies.rules.clusters.STATEFUL_TYPES` and Helm releases of
+charts that own persistent data (`STATEFUL_CHARTS` there): the same lists the policy pack and
+`tkestack review` use. Every type the renders contain whose name suggests it holds data must
 be classified, stateful or not: a new stateful-looking type that nobody classified fails
 here, so it cannot slip into prod unprotected.
 """
@@ -14,11 +14,8 @@ import re
 import pytest
 from conftest import ENVIRONMENTS
 
-from tkestack.policies.rules.clusters import STATEFUL_TYPES
-
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-STATEFUL_CHARTS = {"kube-prometheus-stack", "loki", "harbor"}
-"""Charts whose releases own persistent volumes (metrics, logs, images)."""
+from tkestack.policies.rules.clusters import STATEFUL_TYPES, is_stateful
+from tkestack.policies.rules.kube import HELM_RELEASE
 
 NOT_STATEFUL = {
     "aws:kms/alias:Alias": "a name pointing at a key; recreated freely",
@@ -62,9 +59,7 @@ LOOKS_STATEFUL = re.compile(
 
 
 def _stateful(resource) -> bool:
-    if resource.type == HELM_RELEASE:
-        return resource.inputs.get("chart") in STATEFUL_CHARTS
-    return resource.type in STATEFUL_TYPES
+    return is_stateful(resource.type, resource.inputs)
 
 
 def test_every_stateful_looking_type_is_classified(rendered) -> None:
