@@ -26,7 +26,7 @@ import pulumi
 import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon
-from .profile import ClusterInfo, NodePoolProfile
+from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 
 METRICS_ADDON = "kube-prometheus-stack"
 DEVICE_PLUGIN = "nvidia-device-plugin"
@@ -145,7 +145,7 @@ def hami_addon(cluster: ClusterInfo) -> AddonSpec:
                 role="gpu",
                 node_selector_key="nvidianodeSelector",
                 affinity_key=None,
-                gpu_node_labels={"gpu": "on"},
+                gpu_node_labels=dict(HAMI_NODE_LABELS),
             ),
         ),
         gpu_pools=tuple(_hami_pools(cluster)),

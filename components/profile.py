@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 import pulumi
@@ -27,8 +28,9 @@ GPU_SHARING_LABEL = "tkestack.io/gpu-sharing"
 SPOT_LABEL = "tkestack.io/capacity"
 GPU_TAINT_KEY = "nvidia.com/gpu"
 ARM_TAINT_KEY = "kubernetes.io/arch"
-HAMI_NODE_LABEL = "gpu"
-"""HAMi's device plugin runs only on nodes labelled `gpu=on` (its chart's nodeSelector)."""
+HAMI_NODE_LABELS: Mapping[str, str] = MappingProxyType({"gpu": "on"})
+"""HAMi's device plugin runs only on nodes labelled `gpu=on` (its chart's nodeSelector): HAMi
+pools carry these labels and the chart selects them."""
 
 
 @dataclass(frozen=True, order=True)
@@ -59,6 +61,11 @@ class AcceleratorProfile:
     sharing: Literal["exclusive", "time-slicing", "hami"]
     replicas: int | None
     """Time-slicing virtual GPUs per GPU (None unless sharing is time-slicing)."""
+
+    @property
+    def label(self) -> str:
+        """`<vendor>-<model>`: the pools' `tkestack.io/accelerator` label value."""
+        return f"{self.vendor}-{self.model}"
 
 
 @dataclass(frozen=True)
@@ -152,10 +159,10 @@ def derive_profile(
     if spot:
         labels[SPOT_LABEL] = "spot"
     if accelerator is not None:
-        labels[ACCELERATOR_LABEL] = f"{accelerator.vendor}-{accelerator.model}"
+        labels[ACCELERATOR_LABEL] = accelerator.label
         labels[GPU_SHARING_LABEL] = accelerator.sharing
         if accelerator.sharing == "hami":
-            labels[HAMI_NODE_LABEL] = "on"
+            labels.update(HAMI_NODE_LABELS)
         taints.append(GPU_TAINT)
     if arch == "arm64" and arm_opt_in_taint:
         taints.append(ARM_TAINT)

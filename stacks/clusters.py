@@ -144,9 +144,7 @@ def cluster_outputs(clusters: Mapping[str, ClusterInfo]) -> dict[str, Any]:
                     "architecture": pool.architecture,
                     "instance_types": list(pool.instance_types),
                     "accelerator": (
-                        f"{pool.accelerator.vendor}-{pool.accelerator.model}"
-                        if pool.accelerator is not None
-                        else None
+                        pool.accelerator.label if pool.accelerator is not None else None
                     ),
                     "sharing": pool.accelerator.sharing if pool.accelerator is not None else None,
                     "spot": pool.spot,

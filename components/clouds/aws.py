@@ -39,7 +39,7 @@ import pulumi_kubernetes as k8s
 from .. import catalog
 from ..addon import check_addons, install_addon
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
-from ..profile import ClusterInfo, NodePoolProfile
+from ..profile import POOL_LABEL, ClusterInfo, NodePoolProfile
 from . import ClusterAccess, ClusterBackend, PoolRequest
 from .aws_in_cluster import (
     AUTOSCALER_NAMESPACE,
@@ -631,7 +631,7 @@ class Backend(ClusterBackend):
             self._create_node_role()
         profile = request.profile
         name = request.resource_name
-        instance_tags = self._tagged(name, {"tkestack.io/node-pool": profile.name})
+        instance_tags = self._tagged(name, {POOL_LABEL: profile.name})
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-launch-template",
             description=f"Nodes of pool {profile.name} of EKS cluster {self.cloud_name}",

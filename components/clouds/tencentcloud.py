@@ -26,7 +26,7 @@ import pulumi
 import tencentcloud_iac_pulumi as tencentcloud
 
 from .. import catalog
-from ..profile import NodePoolProfile
+from ..profile import POOL_LABEL, NodePoolProfile
 from . import ClusterAccess, ClusterBackend, PoolRequest
 
 CLUSTER_OS = "tlinux3.1x86_64"
@@ -344,7 +344,7 @@ class Backend(ClusterBackend):
         return [node_pool]
 
     def _pool_tags(self, profile: NodePoolProfile) -> Mapping[str, str]:
-        return {**self.tags, "tkestack.io/node-pool": profile.name}
+        return {**self.tags, POOL_LABEL: profile.name}
 
     def finish(self, pools: Sequence[pulumi.Resource]) -> ClusterAccess:
         """The API endpoint (TKE opens it only on a cluster with nodes) and its kubeconfig."""

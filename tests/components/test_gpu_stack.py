@@ -8,7 +8,7 @@ from platform_clusters import cluster, pool
 
 from tkestack import engine
 from tkestack.components.gpu_stack import GpuStack
-from tkestack.components.profile import POOL_LABEL
+from tkestack.components.profile import HAMI_NODE_LABELS, POOL_LABEL, derive_profile
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -154,3 +154,17 @@ def test_cluster_without_gpu_pools_is_an_error():
 
     with pytest.raises(ValueError, match=r"c1-gpu\.cluster: c1 has no GPU pool"):
         engine.run_program(program)
+
+
+def test_hami_selects_exactly_the_labels_its_pools_carry(image_driver):
+    """One constant for both sides: the chart's node selector and the HAMi pools' labels."""
+    selector = image_driver["hami"]["values"]["devicePlugin"]["nvidianodeSelector"]
+    assert selector == dict(HAMI_NODE_LABELS)
+    hami_pool = derive_profile(
+        cloud="aws",
+        name="h",
+        instance_types=["g4dn.xlarge"],
+        accelerator_model="t4",
+        sharing="hami",
+    )
+    assert selector.items() <= dict(hami_pool.labels).items()
