@@ -114,6 +114,18 @@ class ClusterBackend(abc.ABC):
             **options,  # type: ignore[arg-type]
         )
 
+    def adopt_existing_network(self) -> bool:
+        """Use the enterprise's own VPC and subnets when `existing_network` is given (nothing
+        of that network, routes and NAT included, is ours); True when it was given."""
+        network = self.args.get("existing_network")
+        if network is None:
+            return False
+        self.vpc_id: pulumi.Output[str] = pulumi.Output.from_input(network["vpc_id"])
+        self.node_subnet_ids: list[pulumi.Output[str]] = [
+            pulumi.Output.from_input(subnet) for subnet in network["node_subnet_ids"]
+        ]
+        return True
+
     @abc.abstractmethod
     def create_control_plane(self) -> None:
         """Create the network, keys, roles and control plane."""

@@ -279,13 +279,7 @@ class Backend(ClusterBackend):
         return {**self.tags, "Name": self.prefixed(name), **(extra or {})}
 
     def _create_network(self) -> None:
-        network = self.args.get("existing_network")
-        if network is not None:
-            # The enterprise's own VPC: nothing of the network is ours.
-            self.vpc_id: pulumi.Output[str] = pulumi.Output.from_input(network["vpc_id"])
-            self.node_subnet_ids: list[pulumi.Output[str]] = [
-                pulumi.Output.from_input(subnet) for subnet in network["node_subnet_ids"]
-            ]
+        if self.adopt_existing_network():
             return
         vpc_cidr = self.args.get("vpc_cidr")
         if vpc_cidr is None:
