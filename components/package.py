@@ -545,6 +545,15 @@ class RegistryOptions(TypedDict, total=False):
     """Tencent Cloud: the subnet the TCR private endpoint is placed in."""
     harbor_storage_gib: int
     """Attached: Harbor registry volume size, GiB. Default 200."""
+    harbor_hostname: str
+    """Attached: Harbor's hostname, resolved by the company's DNS to Harbor's load balancer
+    (containerd on the nodes does not use CoreDNS). Required when this cluster owns Harbor."""
+    harbor_tls_bundle: pulumi.Input[str]
+    """Attached: PEM bundle for `harbor_hostname` from a CA the nodes trust: the certificate,
+    its intermediates, then the private key. Secret. Required when this cluster owns Harbor."""
+    harbor_load_balancer_annotations: Mapping[str, pulumi.Input[str]]
+    """Attached: annotations of Harbor's LoadBalancer Service that take its address from the
+    internal MetalLB pool. Required when this cluster owns Harbor."""
     tags: Mapping[str, str]
     """Tags on cloud resources (the AWS provider adds its default tags too)."""
 

@@ -9,10 +9,15 @@ Nodes pull without static passwords where the cloud allows it: EKS nodes through
 instance role (AmazonEC2ContainerRegistryReadOnly, granted by the node pools), TKE nodes
 through the TCR VPC attachment's private domain. Harbor is in-cluster; its admin password and
 secret key are random, kept secret, and handed to the chart through a Kubernetes Secret.
+Nodes pull from Harbor through containerd, which resolves names through the node's DNS (not
+CoreDNS) and verifies certificates against the node's trust store: so Harbor is exposed on a
+LoadBalancer from the cluster's internal address pool, under a hostname the company's DNS
+resolves, with a certificate from the company's PKI (a `kubernetes.io/tls` Secret).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Literal, NotRequired, Required, TypedDict
 
@@ -58,6 +63,12 @@ HARBOR_POD_GROUPS: tuple[str, ...] = (
 """Every Harbor component with its own nodeSelector/tolerations/affinity (docs/charts.md §7)."""
 HARBOR_SECRET_KEY_LENGTH = 16
 """Harbor's `secretKey` must be exactly 16 characters."""
+HARBOR_TLS_SECRET = "harbor-tls"
+"""The `kubernetes.io/tls` Secret Harbor's nginx serves (`expose.tls.certSource: secret`)."""
+PEM_BLOCK = re.compile(
+    r"-----BEGIN (?P<label>[A-Z0-9 ]+)-----\r?\n.*?-----END (?P=label)-----", re.DOTALL
+)
+"""One PEM block (RFC 7468) with its label."""
 
 
 class RegistryArgs(TypedDict, total=False):
@@ -89,18 +100,42 @@ class RegistryArgs(TypedDict, total=False):
     """Tencent Cloud: the subnet the TCR private endpoint is placed in."""
     harbor_storage_gib: NotRequired[int]
     """Attached: Harbor registry volume size, GiB. Default 200."""
+    harbor_hostname: NotRequired[str]
+    """Attached: Harbor's hostname, resolved by the company's DNS to Harbor's load balancer
+    (containerd on the nodes does not use CoreDNS). Required when this cluster owns Harbor."""
+    harbor_tls_bundle: NotRequired[pulumi.Input[str]]
+    """Attached: PEM bundle for `harbor_hostname` from a CA the nodes trust: the certificate,
+    its intermediates, then the private key. Secret. Required when this cluster owns Harbor."""
+    harbor_load_balancer_annotations: NotRequired[Mapping[str, pulumi.Input[str]]]
+    """Attached: annotations of Harbor's LoadBalancer Service that take its address from the
+    internal MetalLB pool. Required when this cluster owns Harbor."""
     tags: NotRequired[Mapping[str, str]]
     """Tags on cloud resources (the AWS provider adds its default tags too)."""
 
 
-def harbor_addon(settings: RegistrySettings, storage_gib: int) -> AddonSpec:
-    """Harbor as an add-on: persistence kept on uninstall, credentials from a Secret."""
+def harbor_addon(
+    settings: RegistrySettings,
+    storage_gib: int,
+    hostname: str,
+    load_balancer_annotations: Mapping[str, pulumi.Input[str]],
+) -> AddonSpec:
+    """Harbor as an add-on: persistence kept on uninstall, credentials from a Secret, served
+    as `https://<hostname>` on an internal load balancer with the certificate of a Secret."""
     values = {
+        # https://github.com/goharbor/harbor-helm/blob/main/values.yaml (`expose`).
         "expose": {
-            "type": "clusterIP",
-            "tls": {"enabled": True, "certSource": "auto", "auto": {"commonName": "harbor"}},
+            "type": "loadBalancer",
+            "tls": {
+                "enabled": True,
+                "certSource": "secret",
+                "secret": {"secretName": HARBOR_TLS_SECRET},
+            },
+            "loadBalancer": {
+                "name": "harbor",
+                "annotations": dict(load_balancer_annotations),
+            },
         },
-        "externalURL": "https://harbor.harbor.svc",
+        "externalURL": f"https://{hostname}",
         # Credentials come from a Secret created next to the release, never from values.
         "existingSecretAdminPassword": HARBOR_SECRET,
         "existingSecretAdminPasswordKey": "HARBOR_ADMIN_PASSWORD",
@@ -126,7 +161,30 @@ def registry_addons(args: RegistryArgs) -> list[AddonSpec]:
     """The Helm add-ons of the registry (Harbor on attached clusters, none elsewhere)."""
     if args["cluster"].cloud != "attached":
         return []
-    return [harbor_addon(args["settings"], args.get("harbor_storage_gib", 200))]
+    return [
+        harbor_addon(
+            args["settings"],
+            args.get("harbor_storage_gib", 200),
+            args.get("harbor_hostname", ""),
+            args.get("harbor_load_balancer_annotations", {}),
+        )
+    ]
+
+
+def split_tls_bundle(bundle: str) -> tuple[str, str]:
+    """A PEM bundle as (`tls.crt`: the certificates in order, `tls.key`: the private key).
+
+    Raises `ValueError` naming what is missing (never the bundle's content)."""
+    blocks = [(match["label"], match.group(0)) for match in PEM_BLOCK.finditer(bundle)]
+    certificates = [block for label, block in blocks if label == "CERTIFICATE"]
+    keys = [block for label, block in blocks if label.endswith("PRIVATE KEY")]
+    if not certificates:
+        raise ValueError("harbor_tls_bundle: no PEM CERTIFICATE block")
+    if len(keys) != 1:
+        raise ValueError(
+            f"harbor_tls_bundle: needs exactly one PEM PRIVATE KEY block, found {len(keys)}"
+        )
+    return "\n".join(certificates) + "\n", keys[0] + "\n"
 
 
 def validate_registry_args(args: RegistryArgs) -> list[str]:
@@ -161,6 +219,20 @@ def validate_registry_args(args: RegistryArgs) -> list[str]:
             )
         if (args.get("vpc_id") is None) != (args.get("subnet_id") is None):
             problems.append("vpc_id/subnet_id: the TCR VPC attachment needs both")
+    if cluster.cloud == "attached" and shared is None:
+        if not args.get("harbor_hostname"):
+            problems.append(
+                "harbor_hostname: required; nodes pull by a name the company's DNS resolves"
+            )
+        if args.get("harbor_tls_bundle") is None:
+            problems.append(
+                "harbor_tls_bundle: required; containerd rejects a self-signed certificate"
+            )
+        if not args.get("harbor_load_balancer_annotations"):
+            problems.append(
+                "harbor_load_balancer_annotations: required; they keep Harbor's load balancer"
+                " on the internal address pool"
+            )
     return problems
 
 
@@ -404,12 +476,26 @@ class Registry(pulumi.ComponentResource):
             },
             opts=k8s_opts,
         )
-        install_addon(f"{self._name}-harbor", addon, cluster, self, depends_on=[credentials])
+        # Split inside the secret: the bundle's content never leaves it.
+        tls_parts = pulumi.Output.secret(self._args["harbor_tls_bundle"]).apply(split_tls_bundle)
+        tls = k8s.core.v1.Secret(
+            f"{self._name}-tls",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=HARBOR_TLS_SECRET, namespace=namespace.metadata.name
+            ),
+            type="kubernetes.io/tls",
+            string_data={
+                "tls.crt": pulumi.Output.secret(tls_parts[0]),
+                "tls.key": pulumi.Output.secret(tls_parts[1]),
+            },
+            opts=k8s_opts,
+        )
+        install_addon(f"{self._name}-harbor", addon, cluster, self, depends_on=[credentials, tls])
         self.harbor_admin_password = pulumi.Output.secret(admin.result)
         return RegistryHandle(
             key=f"attached/{cluster.name}",
             cloud="attached",
             settings=settings,
-            endpoint=pulumi.Output.from_input("harbor.harbor.svc"),
+            endpoint=pulumi.Output.from_input(self._args["harbor_hostname"]),
             provider=None,
         )

@@ -24,7 +24,7 @@ def compose(env: EnvironmentSpec, secret_config: SecretConfig) -> dict[str, Any]
     """
     providers = CloudProviders(env)
     clusters = build_clusters(env, providers, secret_config)
-    platform = build_platform(env, clusters)
+    platform = build_platform(env, clusters, secret_config=secret_config)
     tenancy = build_tenants(env, clusters, platform)
     return {
         "environment": {"name": env.name, "tier": env.tier},

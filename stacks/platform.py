@@ -33,6 +33,7 @@ from ..components.platform_services import PlatformServices, PlatformServicesArg
 from ..components.profile import ClusterInfo
 from ..components.registry import UPSTREAMS_NEEDING_CREDENTIALS, RegistryArgs
 from ..components.registry_namespace import RegistrySettings
+from .clusters import SecretConfig
 from .problems import format_path
 from .spec import EnvironmentSpec, Tier
 
@@ -182,8 +183,10 @@ def _services_args(
     network: ClusterNetwork | None,
     owners: Mapping[tuple[str, str], PlatformServices],
     peers: list[Any],
+    secret_config: SecretConfig | None,
 ) -> PlatformServicesArgs:
-    """The `PlatformServices` arguments of one cluster."""
+    """The `PlatformServices` arguments of one cluster (`secret_config` reads the secret
+    stack config keys the spec names: an attached cluster's Harbor certificate)."""
     central = info.name == _central_cluster(env)
     args = PlatformServicesArgs(cluster=info)
     if env.registry.enabled:
@@ -201,6 +204,16 @@ def _services_args(
         if network is not None:
             registry["vpc_id"] = network.vpc_id
             registry["subnet_id"] = network.subnet_id
+        attached = env.cluster(info.name).attached if info.cloud == "attached" else None
+        if attached is not None:
+            # stacks/rules.py requires all three while the registry is enabled.
+            if attached.registry_hostname is not None:
+                registry["harbor_hostname"] = attached.registry_hostname
+            if attached.registry_tls_secret is not None and secret_config is not None:
+                registry["harbor_tls_bundle"] = secret_config(attached.registry_tls_secret)
+            registry["harbor_load_balancer_annotations"] = _internal_load_balancer(
+                env, info, network
+            )
         owner = owners.get(_registry_key(info))
         if owner is not None and owner.registry is not None:
             registry["shared"] = owner.registry.handle
@@ -235,12 +248,15 @@ def build_platform(
     env: EnvironmentSpec,
     clusters: Mapping[str, ClusterInfo],
     networks: Mapping[str, ClusterNetwork] | None = None,
+    secret_config: SecretConfig | None = None,
 ) -> dict[str, PlatformServices]:
     """Register the platform services of every cluster; returns them by cluster name.
 
     `clusters` holds every cluster's `ClusterInfo` by name; `networks` the VPC of clusters
-    whose platform needs it (Tencent Cloud). Raises `pulumi.RunError` listing every problem,
-    each with its path, before any platform resource is registered.
+    whose platform needs it (Tencent Cloud); `secret_config` reads secret stack config keys
+    (attached clusters' Harbor certificates: without it their registries are refused).
+    Raises `pulumi.RunError` listing every problem, each with its path, before any platform
+    resource is registered.
     """
     networks = {**_reported_networks(clusters), **(networks or {})}
     problems = _spec_problems(env)
@@ -250,7 +266,7 @@ def build_platform(
     for index, spec in ordered:
         at = format_path(("clusters", index))
         info = clusters[spec.name]
-        args = _services_args(env, info, networks.get(spec.name), {}, [])
+        args = _services_args(env, info, networks.get(spec.name), {}, [], secret_config)
         _, found = platform_plan(args, f"{at}.platform")
         problems += found
     if problems:
@@ -268,7 +284,7 @@ def build_platform(
                 f"cluster {spec.name} reports no VPC: its TCR registry is not VPC-attached, so"
                 " nodes cannot pull from it privately until the cluster reports vpc_id"
             )
-        args = _services_args(env, info, networks.get(spec.name), owners, peers)
+        args = _services_args(env, info, networks.get(spec.name), owners, peers, secret_config)
         try:
             created = PlatformServices(spec.name, args)
         except ValueError as error:  # the dry run above guards; no traceback

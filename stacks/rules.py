@@ -85,6 +85,7 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(_identity_problems(env.get("identity"), env.get("tenants")))
     problems.extend(_account_problems(env.get("identity"), env.get("clusters")))
     problems.extend(_observability_exposure_problems(env.get("observability"), env.get("clusters")))
+    problems.extend(_harbor_exposure_problems(env.get("registry"), env.get("clusters")))
     observability = env.get("observability")
     if isinstance(observability, dict):
         central = observability.get("central_cluster")
@@ -782,6 +783,42 @@ def _observability_exposure_problems(raw_observability: Any, raw_clusters: Any) 
                     " address pool (or disable observability)",
                 )
             )
+    return problems
+
+
+HARBOR_EXPOSURE_KEYS: dict[str, str] = {
+    "registry_hostname": "the name the company's DNS resolves to Harbor: nodes pull through"
+    " containerd, which resolves names through the node's DNS, not CoreDNS",
+    "registry_tls_secret": "the secret config key holding Harbor's certificate from the"
+    " company's PKI: containerd rejects a self-signed one",
+    "internal_address_pool": "Harbor's LoadBalancer takes its address from the internal"
+    " MetalLB pool, reachable only from the private network",
+}
+"""What an attached cluster's Harbor needs for its nodes to pull from it, and why."""
+
+
+def _harbor_exposure_problems(raw_registry: Any, raw_clusters: Any) -> list[Problem]:
+    """Nodes of an attached cluster pull from its Harbor by a DNS name over TLS: each such
+    cluster names the host, its certificate and the pool of the load balancer."""
+    registry = raw_registry if isinstance(raw_registry, dict) else {}
+    if registry.get("enabled", True) is False:
+        return []
+    problems: list[Problem] = []
+    for index, raw in _items(raw_clusters):
+        if not isinstance(raw, dict) or raw.get("cloud") != "attached":
+            continue
+        attached = raw.get("attached")
+        if not isinstance(attached, dict):  # a missing block is reported on its own
+            continue
+        for key, reason in HARBOR_EXPOSURE_KEYS.items():
+            if attached.get(key) is None:
+                problems.append(
+                    Problem(
+                        ("clusters", index, "attached", key),
+                        f"required while the registry is enabled: {reason}"
+                        " (or set registry.enabled: false)",
+                    )
+                )
     return problems
 
 

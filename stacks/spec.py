@@ -166,7 +166,25 @@ class AttachedSpec(SpecModel):
     network reaches. Required when the cluster is not the central observability cluster: its
     Prometheus and Loki are exposed to the central Grafana through LoadBalancer Services from
     this pool, admitting only the central cluster's `network.vpc_cidr`. The policy pack
-    recognises a pool as internal by its name: include `internal` (e.g. `dc-internal`)."""
+    recognises a pool as internal by its name: include `internal` (e.g. `dc-internal`).
+    Also required when the registry is enabled: Harbor's LoadBalancer takes its address from
+    this pool."""
+    registry_hostname: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+    )
+    """Harbor's hostname (`registry.dc-frankfurt.example.com`), which the company's DNS must
+    resolve to the address MetalLB gives Harbor from `internal_address_pool`: nodes pull
+    through containerd, which resolves names through the node's DNS, not CoreDNS. Image
+    references and tenants' repository prefixes start with it. Required when the registry is
+    enabled."""
+    registry_tls_secret: str | None = Field(default=None, pattern=r"^[a-zA-Z][-a-zA-Z0-9_]*$")
+    """Name of the secret stack config key (in the project namespace) holding Harbor's TLS
+    certificate for `registry_hostname`, issued by the company's PKI (which the nodes
+    trust), as one PEM bundle: the certificate, its intermediates, then the private key. Set
+    it with `pulumi config set --secret <name> < bundle.pem`. Required when the registry is
+    enabled."""
 
 
 class ClusterSpec(SpecModel):

@@ -10,6 +10,7 @@ options and inputs. No CLI, no plugins, no credentials.
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
 import json
 from collections.abc import Callable
@@ -337,10 +338,22 @@ def project_name(project_dir: Path) -> str:
 def offline_secret(key: str) -> str:
     """What a `secure:` config value stands for offline: it cannot be decrypted without the
     stack's secrets provider, so a deterministic stand-in of the right shape is used (a
-    kubeconfig for keys that hold one)."""
+    kubeconfig for keys that hold one, a PEM bundle for keys named `...tls...`)."""
     if "kubeconfig" in key:
         return fake_kubeconfig(key, f"https://{key}.offline.invalid:6443", key)
+    if "tls" in key:
+        return fake_tls_bundle(key)
     return "offline-" + key
+
+
+def fake_tls_bundle(key: str) -> str:
+    """A PEM-shaped certificate + private key bundle standing in for secret config `key`:
+    the blocks the program splits, with a body that is no certificate or key at all."""
+    body = base64.b64encode(f"offline stand-in for {key}".encode()).decode()
+    return "".join(
+        f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+        for label in ("CERTIFICATE", "PRIVATE KEY")
+    )
 
 
 def read_stack_config(stack_file: Path, project_dir: Path) -> StackConfig:

@@ -22,6 +22,7 @@ from platform_clusters import cluster as platform_cluster
 from platform_clusters import pool
 from tenancy_support import cluster as tenancy_cluster
 from test_embedding import KUBECONFIG, hosted, run_python_example
+from test_registry import HARBOR_HOST, POOL, harbor_exposure, harbor_tls_bundle
 
 from tkestack import engine
 from tkestack.components import (
@@ -113,7 +114,10 @@ def registry_gpu_and_identity_program(contract: Contract) -> Callable[[], None]:
         onprem = platform_cluster(
             "onprem", cloud="attached", region=None, pools=[pool("attached", "general")]
         )
-        registry = Registry("onprem-registry", {"cluster": onprem, "settings": RegistrySettings()})
+        registry = Registry(
+            "onprem-registry",
+            {"cluster": onprem, "settings": RegistrySettings(), **harbor_exposure()},
+        )
         contract.observe(registry)
         contract.observe(
             RegistryNamespace(
@@ -207,7 +211,11 @@ def test_every_package_component_exports_its_schema_outputs(
     if component == "PlatformServices":
         inputs = {
             "cluster": reference_,
-            "registry": {},
+            "registry": {
+                "harborHostname": HARBOR_HOST,
+                "harborTlsBundle": harbor_tls_bundle(),
+                "harborLoadBalancerAnnotations": POOL,
+            },
             "observability": {
                 "retention": {"metricsRetentionDays": 3, "logsRetentionDays": 3},
                 "central": True,

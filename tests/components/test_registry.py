@@ -14,6 +14,25 @@ from tkestack.components.registry_namespace import RegistryNamespace, RegistrySe
 
 PROD = RegistrySettings(keep_last_images=200, untagged_expiry_days=30, protect=True)
 TAGS = {"owner": "ml-team", "cost-center": "ml", "managed-by": "tkestack"}
+HARBOR_HOST = "registry.dc1.example.com"
+CERTIFICATE = "-----BEGIN CERTIFICATE-----\nbGVhZg==\n-----END CERTIFICATE-----"
+INTERMEDIATE = "-----BEGIN CERTIFICATE-----\naW50ZXJtZWRpYXRl\n-----END CERTIFICATE-----"
+PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\na2V5\n-----END PRIVATE KEY-----"
+POOL = {"metallb.io/address-pool": "dc-internal"}
+
+
+def harbor_tls_bundle() -> str:
+    """A PEM-shaped bundle (not a real certificate or key): leaf, intermediate, key."""
+    return f"{CERTIFICATE}\n{INTERMEDIATE}\n{PRIVATE_KEY}\n"
+
+
+def harbor_exposure() -> dict[str, object]:
+    """What an attached cluster's Harbor needs to be reachable by its nodes."""
+    return {
+        "harbor_hostname": HARBOR_HOST,
+        "harbor_tls_bundle": pulumi.Output.secret(harbor_tls_bundle()),
+        "harbor_load_balancer_annotations": POOL,
+    }
 
 
 def render(program) -> engine.Rendering:
@@ -209,9 +228,15 @@ def test_harbor_on_attached_clusters_secret_and_protected():
             pools=[pool("attached", "x86"), pool("attached", "arm", "arm")],
         )
         registry = Registry(
-            "a1-registry", {"cluster": info, "settings": PROD, "harbor_storage_gib": 500}
+            "a1-registry",
+            {"cluster": info, "settings": PROD, "harbor_storage_gib": 500, **harbor_exposure()},
         )
         pulumi.export("password", registry.harbor_admin_password)
+        pulumi.export("endpoint", registry.endpoint)
+        namespace = RegistryNamespace(
+            "ml-a1", {"cluster": info, "tenant": "ml", "registry": registry.handle}
+        )
+        pulumi.export("prefix", namespace.repository_prefix)
 
     rendering = render(program)
     release = one(rendering, "kubernetes:helm.sh/v3:Release")
@@ -227,7 +252,11 @@ def test_harbor_on_attached_clusters_secret_and_protected():
     assert "harborAdminPassword" not in values and "secretKey" not in values
     namespace = one(rendering, "kubernetes:core/v1:Namespace")
     assert namespace.protect
-    secret = one(rendering, "kubernetes:core/v1:Secret")
+    secrets = {
+        s.inputs["metadata"]["name"]: s for s in rendering.of_type("kubernetes:core/v1:Secret")
+    }
+    assert sorted(secrets) == ["harbor-credentials", "harbor-tls"]
+    secret = secrets["harbor-credentials"]
     data = secret.inputs["stringData"]
     assert isinstance(data, engine.SecretValue)
     assert sorted(data.value) == ["HARBOR_ADMIN_PASSWORD", "secretKey"]
@@ -235,12 +264,58 @@ def test_harbor_on_attached_clusters_secret_and_protected():
     assert any(dep == secret.urn for dep in release.dependencies)
     assert isinstance(rendering.stack_outputs["password"], engine.SecretValue)
     assert "[secret]" in json.dumps(engine.masked(rendering.stack_outputs))
+    # Nodes pull by the company's DNS name, over the company's certificate, through an
+    # internal load balancer; tenants' image references start with that name.
+    assert values["externalURL"] == f"https://{HARBOR_HOST}"
+    assert values["expose"]["type"] == "loadBalancer"
+    assert values["expose"]["loadBalancer"]["annotations"] == POOL
+    assert values["expose"]["tls"] == {
+        "enabled": True,
+        "certSource": "secret",
+        "secret": {"secretName": "harbor-tls"},
+    }
+    assert rendering.stack_outputs["endpoint"] == HARBOR_HOST
+    assert rendering.stack_outputs["prefix"] == f"{HARBOR_HOST}/ml"
+    tls = secrets["harbor-tls"]
+    assert tls.inputs["type"] == "kubernetes.io/tls"
+    tls_data = tls.inputs["stringData"]
+    assert isinstance(tls_data, engine.SecretValue)
+    assert tls_data.value == {
+        "tls.crt": f"{CERTIFICATE}\n{INTERMEDIATE}\n",
+        "tls.key": f"{PRIVATE_KEY}\n",
+    }
+    assert "BEGIN" not in json.dumps(engine.masked(tls.inputs))
+    assert any(dep == tls.urn for dep in release.dependencies)
+
+
+def test_harbor_without_hostname_certificate_or_pool_is_an_error_naming_each():
+    def program():
+        info = cluster("a1", "attached", None, pools=[pool("attached", "x86")])
+        Registry("a1-registry", {"cluster": info, "settings": RegistrySettings()})
+
+    with pytest.raises(ValueError) as failure:
+        render(program)
+    message = str(failure.value)
+    for key in ("harbor_hostname", "harbor_tls_bundle", "harbor_load_balancer_annotations"):
+        assert f"{key}: required" in message
+
+
+def test_harbor_bundle_without_a_private_key_is_refused():
+    def program():
+        info = cluster("a1", "attached", None, pools=[pool("attached", "x86")])
+        args = {**harbor_exposure(), "harbor_tls_bundle": pulumi.Output.secret(CERTIFICATE)}
+        Registry("a1-registry", {"cluster": info, "settings": RegistrySettings(), **args})
+
+    with pytest.raises(Exception, match=r"harbor_tls_bundle: needs exactly one PEM PRIVATE KEY"):
+        render(program)
 
 
 def test_harbor_on_an_arm_only_attached_cluster_fails_with_the_path():
     def program():
         info = cluster("a1", "attached", None, pools=[pool("attached", "arm", "arm")])
-        Registry("a1-registry", {"cluster": info, "settings": RegistrySettings()})
+        Registry(
+            "a1-registry", {"cluster": info, "settings": RegistrySettings(), **harbor_exposure()}
+        )
 
     with pytest.raises(ValueError, match=r"a1-registry\.addons\.harbor\.nginx: can run on no"):
         render(program)

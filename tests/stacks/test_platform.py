@@ -89,7 +89,12 @@ def test_arm_only_attached_cluster_cannot_host_harbor(render_spec):
                 "name": "edge",
                 "cloud": "attached",
                 "kubernetes_version": "1.33",
-                "attached": {"kubeconfig_secret": "edge_kubeconfig"},
+                "attached": {
+                    "kubeconfig_secret": "edge_kubeconfig",
+                    "internal_address_pool": "edge-internal",
+                    "registry_hostname": "registry.edge.example.com",
+                    "registry_tls_secret": "edge_registry_tls",
+                },
                 "node_pools": [
                     {"name": "arm", "instance_types": ["ampere"], "architecture": "arm64"}
                 ],
@@ -97,7 +102,13 @@ def test_arm_only_attached_cluster_cannot_host_harbor(render_spec):
         ]
     )
     with pytest.raises(engine.RenderError) as failure:
-        render_spec(environment, **{"tkestack:edge_kubeconfig": {"secure": "x"}})
+        render_spec(
+            environment,
+            **{
+                "tkestack:edge_kubeconfig": {"secure": "x"},
+                "tkestack:edge_registry_tls": {"secure": "x"},
+            },
+        )
     message = str(failure.value)
     assert "clusters[0].platform.harbor.nginx: can run on no node pool of cluster edge" in message
     assert "arm (arm64)" in message
@@ -178,6 +189,28 @@ ONPREM = {
 }
 
 
+HARBOR_EXPOSURE = {
+    "internal_address_pool": "dc-internal",
+    "registry_hostname": "registry.dc1.example.com",
+    "registry_tls_secret": "onprem_registry_tls",
+}
+
+
+@pytest.mark.parametrize("missing", sorted(HARBOR_EXPOSURE))
+def test_attached_harbor_needs_hostname_certificate_and_pool(missing):
+    from tkestack.stacks.loader import SpecError, load_environment
+
+    exposure = {key: value for key, value in HARBOR_EXPOSURE.items() if key != missing}
+    onprem = {**ONPREM, "attached": {**ONPREM["attached"], **exposure}}
+    raw = minimal_environment(clusters=[onprem])
+    with pytest.raises(SpecError) as failure:
+        load_environment(raw, "Pulumi.test.yaml")
+    paths = [located.problem.dotted for located in failure.value.located]
+    assert paths == [f"clusters[0].attached.{missing}"]
+    # Without a registry there is no Harbor to reach.
+    load_environment({**raw, "registry": {"enabled": False}}, "Pulumi.test.yaml")
+
+
 @pytest.mark.parametrize(
     ("clusters", "central", "path"),
     [
@@ -202,7 +235,7 @@ def test_exposure_needs_an_internal_pool_and_a_central_network(clusters, central
     # The same environment with the pool on its attached cluster and a cloud central is valid.
     onprem_ok = {
         **ONPREM,
-        "attached": {**ONPREM["attached"], "internal_address_pool": "dc-internal"},
+        "attached": {**ONPREM["attached"], **HARBOR_EXPOSURE},
     }
     fixed = minimal_environment(clusters=[base, onprem_ok])
     load_environment(fixed, "Pulumi.test.yaml")
