@@ -211,6 +211,16 @@ def write_output(text: str, output: Path | None) -> None:
         fail(f"error: cannot write {output}: {error.strerror}", EXIT_INVALID)
 
 
+EnvArgument = Annotated[
+    str, typer.Argument(help="Stack name (reads Pulumi.ENV.yaml) or a stack config file.")
+]
+"""The ENV argument of every command."""
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+]
+"""The --output option of every command."""
+
+
 @app.callback()
 def cli() -> None:
     """TKEStack as code: render and review environments offline, without cloud credentials."""
@@ -218,15 +228,11 @@ def cli() -> None:
 
 @app.command()
 def render(
-    env: Annotated[
-        str, typer.Argument(help="Stack name (reads Pulumi.ENV.yaml) or a stack config file.")
-    ],
+    env: EnvArgument,
     format: Annotated[
         RenderFormat, typer.Option("--format", "-f", help="Output format.")
     ] = RenderFormat.table,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Render an environment offline: the real stack program under Pulumi's mock runtime."""
     rendering = run_render(env, show_progress=format is RenderFormat.table and output is None)
@@ -265,9 +271,7 @@ EXIT_REVIEW_INTERNAL = 3
 
 @app.command()
 def review(
-    env: Annotated[
-        str, typer.Argument(help="Stack name (reads Pulumi.ENV.yaml) or a stack config file.")
-    ],
+    env: EnvArgument,
     base: Annotated[
         str | None,
         typer.Option("--base", help="Git ref to diff against (renders ENV with that ref's code)."),
@@ -275,9 +279,7 @@ def review(
     format: Annotated[
         ReviewFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReviewFormat.markdown,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
     policy_config: Annotated[
         Path | None,
         typer.Option(
@@ -332,15 +334,11 @@ def review(
 
 @app.command()
 def graph(
-    env: Annotated[
-        str, typer.Argument(help="Stack name (reads Pulumi.ENV.yaml) or a stack config file.")
-    ],
+    env: EnvArgument,
     format: Annotated[
         GraphFormat, typer.Option("--format", "-f", help="Output format.")
     ] = GraphFormat.mermaid,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Draw an environment: clouds, clusters, node pools (arch, GPUs) and tenants."""
     from . import graph as drawing
