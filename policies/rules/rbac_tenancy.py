@@ -221,6 +221,11 @@ def _no_default_namespace(resource: Subject, config: Mapping[str, Any]) -> Itera
         yield "object lands in the default namespace (namespace unset or 'default')"
 
 
+TENANT_LABEL_CONFIG = {
+    "tenantLabel": schema("string", "tkestack.io/tenant", "Label of tenant namespaces.")
+}
+"""Config of the tenant-namespace policies: which label marks a tenant's namespaces."""
+
 RULES = [
     Rule(
         name="rbac-no-cluster-admin",
@@ -305,7 +310,7 @@ RULES = [
         check=_pss_labels,
         types=frozenset({NAMESPACE}),
         config={
-            "tenantLabel": schema("string", "tkestack.io/tenant", "Label of tenant namespaces."),
+            **TENANT_LABEL_CONFIG,
             "allowedLevels": string_list(["restricted", "baseline"], "Allowed enforce levels."),
         },
     ),
@@ -318,9 +323,7 @@ RULES = [
         remediation="Keep the tenant's `quota` (the Tenant component creates it).",
         check=_quota,
         stack=True,
-        config={
-            "tenantLabel": schema("string", "tkestack.io/tenant", "Label of tenant namespaces.")
-        },
+        config=TENANT_LABEL_CONFIG,
     ),
     Rule(
         name="tenant-namespace-limit-range",
@@ -331,9 +334,7 @@ RULES = [
         remediation="The Tenant component creates a LimitRange per namespace.",
         check=_limit_range,
         stack=True,
-        config={
-            "tenantLabel": schema("string", "tkestack.io/tenant", "Label of tenant namespaces.")
-        },
+        config=TENANT_LABEL_CONFIG,
     ),
     Rule(
         name="tenant-namespace-default-deny",
@@ -345,7 +346,7 @@ RULES = [
         check=_default_deny,
         stack=True,
         config={
-            "tenantLabel": schema("string", "tkestack.io/tenant", "Label of tenant namespaces."),
+            **TENANT_LABEL_CONFIG,
             "requireEgress": schema("boolean", False, "Also require default-deny egress."),
         },
     ),
