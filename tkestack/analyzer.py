@@ -415,6 +415,68 @@ def decode_properties(props: struct_pb2.Struct) -> dict[str, Any]:
     return {k: _decode_value(v) for k, v in sorted(props.fields.items())}
 
 
+def _resource_options(resource: AnalyzerResource) -> analyzer_pb2.AnalyzerResourceOptions:
+    timeouts = resource.custom_timeouts
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        ignoreChanges=list(resource.ignore_changes),
+        deleteBeforeReplace=bool(resource.delete_before_replace),
+        deleteBeforeReplaceDefined=resource.delete_before_replace is not None,
+        additionalSecretOutputs=list(resource.additional_secret_outputs),
+        aliases=list(resource.aliases),
+        customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
+            create=timeouts.create, update=timeouts.update, delete=timeouts.delete
+        ),
+        parent=resource.parent or "",
+    )
+
+
+def _provider_resource(resource: AnalyzerResource) -> analyzer_pb2.AnalyzerProviderResource | None:
+    if resource.provider is None:
+        return None
+    p = resource.provider
+    return analyzer_pb2.AnalyzerProviderResource(
+        urn=p.urn, type=p.type, name=p.name, properties=encode_properties(p.properties)
+    )
+
+
+def analyze_request(
+    resource: AnalyzerResource, props: struct_pb2.Struct | None = None
+) -> analyzer_pb2.AnalyzeRequest:
+    """The engine's ``Analyze``/``Remediate`` request for `resource` (`props`: its encoded
+    properties, when already encoded or remediated)."""
+    return analyzer_pb2.AnalyzeRequest(
+        urn=resource.urn,
+        type=resource.type,
+        name=resource.name,
+        properties=encode_properties(resource.properties) if props is None else props,
+        options=_resource_options(resource),
+        provider=_provider_resource(resource),
+    )
+
+
+def stack_resource(
+    resource: AnalyzerResource, props: struct_pb2.Struct | None = None
+) -> analyzer_pb2.AnalyzerResource:
+    """`resource` as one entry of the engine's ``AnalyzeStack`` request."""
+    property_deps = {
+        key: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(urns))
+        for key, urns in resource.property_dependencies.items()
+        if urns  # the engine skips properties without dependencies
+    }
+    return analyzer_pb2.AnalyzerResource(
+        urn=resource.urn,
+        type=resource.type,
+        name=resource.name,
+        properties=encode_properties(resource.properties) if props is None else props,
+        options=_resource_options(resource),
+        provider=_provider_resource(resource),
+        parent=resource.parent or "",
+        dependencies=list(resource.dependencies),
+        propertyDependencies=property_deps,
+    )
+
+
 def _plain_struct(values: Mapping[str, Any] | None) -> struct_pb2.Struct:
     """Encode a JSON-like mapping (policy config, schemas) as a protobuf Struct."""
     result = struct_pb2.Struct()
@@ -1119,7 +1181,7 @@ class PolicyPackRunner:
             if remediate:
                 props, remediations, skipped = self._remediate(resource, props)
                 not_applicable.extend(skipped)
-            response = self._call("Analyze", self._analyze_request(resource, props))
+            response = self._call("Analyze", analyze_request(resource, props))
             assert isinstance(response, analyzer_pb2.AnalyzeResponse)
             violations = [
                 self._violation(d, default_urn=resource.urn) for d in response.diagnostics
@@ -1144,7 +1206,7 @@ class PolicyPackRunner:
 
         stack_request = analyzer_pb2.AnalyzeStackRequest(
             resources=[
-                self._stack_resource(res, props)
+                stack_resource(res, props)
                 for res, props in zip(resources, final_props, strict=True)
             ]
         )
@@ -1175,7 +1237,7 @@ class PolicyPackRunner:
     def _remediate(
         self, resource: AnalyzerResource, props: struct_pb2.Struct
     ) -> tuple[struct_pb2.Struct, list[Remediation], list[NotApplicable]]:
-        response = self._call("Remediate", self._analyze_request(resource, props), optional=True)
+        response = self._call("Remediate", analyze_request(resource, props), optional=True)
         if response is None:  # UNIMPLEMENTED: the engine skips remediation
             return props, [], []
         assert isinstance(response, analyzer_pb2.RemediateResponse)
@@ -1202,62 +1264,6 @@ class PolicyPackRunner:
             NotApplicable(n.policy_name, resource.urn, n.reason) for n in response.not_applicable
         ]
         return props, remediations, skipped
-
-    def _options(self, resource: AnalyzerResource) -> analyzer_pb2.AnalyzerResourceOptions:
-        timeouts = resource.custom_timeouts
-        return analyzer_pb2.AnalyzerResourceOptions(
-            protect=resource.protect,
-            ignoreChanges=list(resource.ignore_changes),
-            deleteBeforeReplace=bool(resource.delete_before_replace),
-            deleteBeforeReplaceDefined=resource.delete_before_replace is not None,
-            additionalSecretOutputs=list(resource.additional_secret_outputs),
-            aliases=list(resource.aliases),
-            customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
-                create=timeouts.create, update=timeouts.update, delete=timeouts.delete
-            ),
-            parent=resource.parent or "",
-        )
-
-    @staticmethod
-    def _provider(resource: AnalyzerResource) -> analyzer_pb2.AnalyzerProviderResource | None:
-        if resource.provider is None:
-            return None
-        p = resource.provider
-        return analyzer_pb2.AnalyzerProviderResource(
-            urn=p.urn, type=p.type, name=p.name, properties=encode_properties(p.properties)
-        )
-
-    def _analyze_request(
-        self, resource: AnalyzerResource, props: struct_pb2.Struct
-    ) -> analyzer_pb2.AnalyzeRequest:
-        return analyzer_pb2.AnalyzeRequest(
-            urn=resource.urn,
-            type=resource.type,
-            name=resource.name,
-            properties=props,
-            options=self._options(resource),
-            provider=self._provider(resource),
-        )
-
-    def _stack_resource(
-        self, resource: AnalyzerResource, props: struct_pb2.Struct
-    ) -> analyzer_pb2.AnalyzerResource:
-        property_deps = {
-            key: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(urns))
-            for key, urns in resource.property_dependencies.items()
-            if urns  # the engine skips properties without dependencies
-        }
-        return analyzer_pb2.AnalyzerResource(
-            urn=resource.urn,
-            type=resource.type,
-            name=resource.name,
-            properties=props,
-            options=self._options(resource),
-            provider=self._provider(resource),
-            parent=resource.parent or "",
-            dependencies=list(resource.dependencies),
-            propertyDependencies=property_deps,
-        )
 
     def _violation(
         self, diag: analyzer_pb2.AnalyzeDiagnostic, default_urn: str | None
