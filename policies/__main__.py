@@ -7,7 +7,10 @@ the `tkestack` distribution installed (`pip install -e .`): the rules import the
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
+from tkestack.policies import decode_once
 from tkestack.policies.pack import policies
 from tkestack.policies.rules import PACK_NAME
+
+decode_once.install()  # each resource decoded once per call, not once per policy
 
 PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.ADVISORY, policies=policies())
