@@ -290,8 +290,9 @@ def review(
 ) -> None:
     """Review an environment: policy violations, the diff against a base ref, a picture.
 
-    Exit 0: no mandatory violations; 1: mandatory violations; 2: invalid spec or usage;
-    3: the review could not run.
+    Exit 0: no mandatory violations; 1: mandatory violations, or a change against the base
+    that the cloud would refuse (a control plane version skipping a minor or going back);
+    2: invalid spec or usage; 3: the review could not run.
     """
     from . import report
     from . import review as reviewing
@@ -329,6 +330,9 @@ def review(
             f"{len(result.mandatory)} mandatory policy violation(s) in {rendering.stack}",
             style="red",
         )
+    for change in result.refused:
+        stderr.print(f"{change.name}: {change.refused}", style="red")
+    if result.mandatory or result.refused:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 

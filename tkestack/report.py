@@ -79,6 +79,11 @@ def markdown(review: Review) -> str:
                     f" (forced by {', '.join(change.replace_keys)})" if change.replace_keys else ""
                 )
                 lines.append(f"> - **{change.kind}** `{change.name}` `{change.type}`{why}")
+        if review.refused:
+            lines.append("")
+            lines.append("> [!CAUTION]\n> **Changes the cloud would refuse during `pulumi up`:**")
+            for change in review.refused:
+                lines.append(f"> - `{change.name}` `{change.type}`: {change.refused}")
         lines.append("")
         lines.append(f"### Changes against `{review.base_ref or 'base'}`")
         totals = {
@@ -189,6 +194,7 @@ def as_json(review: Review) -> str:
                 "replaceKeys": list(c.replace_keys),
                 "stateful": c.stateful,
                 "destructive": c.destructive,
+                "refused": c.refused,
             }
             for c in review.diff
         ]

@@ -103,6 +103,14 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
 KUBERNETES_REPLACE_ON_CHANGE = ("metadata.name", "metadata.namespace")
 """Every Kubernetes object is replaced when its name or namespace changes."""
 
+CONTROL_PLANE_VERSION: dict[str, str] = {
+    "aws:eks/cluster:Cluster": "version",
+    "tencentcloud:Kubernetes/cluster:Cluster": "clusterVersion",
+}
+"""The input holding a managed control plane's Kubernetes version, per type. EKS and TKE
+upgrade a control plane one minor version at a time and never downgrade it: the cloud
+refuses any other change, after `pulumi up` has already changed what came before it."""
+
 
 class ReviewError(Exception):
     """The review could not run (bad ref, base render failure, pack failure)."""
@@ -247,6 +255,9 @@ class Change:
     """The changed keys that force a replacement."""
     chart: str | None = None
     """Helm releases: the chart (a release of a chart that keeps data is stateful)."""
+    refused: str | None = None
+    """Why the cloud would refuse this change (a control plane version that skips a minor
+    or goes back), or None."""
 
     @property
     def stateful(self) -> bool:
@@ -283,6 +294,11 @@ class Review:
     def mandatory(self) -> list[Finding]:
         """Findings that would block `pulumi up`."""
         return [finding for finding in self.findings if finding.level == "mandatory"]
+
+    @property
+    def refused(self) -> list[Change]:
+        """Changes the cloud would refuse during `pulumi up` (see `refused_upgrade`)."""
+        return [change for change in self.diff or [] if change.refused]
 
 
 def config_file_for(env: str, tier: str) -> Path:
@@ -450,6 +466,39 @@ def _forces_replacement(type_: str, key: str, extra: tuple[str, ...]) -> bool:
     return False
 
 
+def _minor_version(value: Any) -> tuple[int, int] | None:
+    """(major, minor) of "1.33" or "1.32.2"; None for anything else (unknown, absent)."""
+    if not isinstance(value, str):
+        return None
+    parts = value.split(".")
+    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def refused_upgrade(type_: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
+    """Why the cloud would refuse to move a control plane from `before`'s inputs to
+    `after`'s: a version that goes back, or skips a minor. None when it would accept it."""
+    key = CONTROL_PLANE_VERSION.get(type_)
+    if key is None:
+        return None
+    old, new = _minor_version(before.get(key)), _minor_version(after.get(key))
+    if old is None or new is None or old == new:
+        return None
+    shown = f"`{key}` {before[key]} -> {after[key]}"
+    if new < old:
+        return f"{shown}: a Kubernetes control plane cannot be downgraded"
+    if new[0] == old[0] and new[1] - old[1] == 1:
+        return None
+    if new[0] != old[0]:
+        return f"{shown}: control planes upgrade one minor version at a time"
+    steps = ", ".join(f"{old[0]}.{minor}" for minor in range(old[1] + 1, new[1]))
+    return (
+        f"{shown}: control planes upgrade one minor version at a time; go through {steps}"
+        " first, one `pulumi up` each"
+    )
+
+
 def diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[Change]:
     """Resource changes from the base render document to the head one (`render --format
     json` documents), destructive changes first."""
@@ -480,8 +529,13 @@ def diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[Change]:
             if key == "(provider)" or _forces_replacement(after["type"], key, extra)
         )
         kind = "replaced" if replacing else "changed"
+        refused = (
+            None
+            if replacing
+            else refused_upgrade(after["type"], before.get("inputs", {}), after.get("inputs", {}))
+        )
         changes.append(
-            Change(kind, urn, after["type"], after["name"], tuple(keys), replacing, chart)
+            Change(kind, urn, after["type"], after["name"], tuple(keys), replacing, chart, refused)
         )
     order = {"replaced": 0, "removed": 1, "changed": 2, "added": 3}
     changes.sort(key=lambda c: (not c.destructive, order[c.kind], c.urn))

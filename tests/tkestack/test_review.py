@@ -181,7 +181,7 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
 
-def dev_environment(service_cidr: str) -> dict[str, Any]:
+def dev_environment(service_cidr: str = "172.20.0.0/16", version: str = "1.33") -> dict[str, Any]:
     return {
         "name": "difftest",
         "tier": "dev",
@@ -192,7 +192,7 @@ def dev_environment(service_cidr: str) -> dict[str, Any]:
                 "name": "dt-use1",
                 "cloud": "aws",
                 "region": "us-east-1",
-                "kubernetes_version": "1.33",
+                "kubernetes_version": version,
                 "network": {"vpc_cidr": "10.50.0.0/16", "service_cidr": service_cidr},
                 "node_pools": [{"name": "general", "instance_types": ["m7i.xlarge"]}],
             }
@@ -200,7 +200,11 @@ def dev_environment(service_cidr: str) -> dict[str, Any]:
     }
 
 
-def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -> None:
+def repository_with_change(
+    tmp_path: Path, base: dict[str, Any], head: dict[str, Any], message: str
+) -> Path:
+    """A git repository of this distribution's code with stack `difftest` at `base` in the
+    first commit and at `head` in the second."""
     repo = tmp_path / "repo"
     repo.mkdir()
     archive = subprocess.run(
@@ -214,11 +218,21 @@ def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.email", "ci@example.com")
     git(repo, "config", "user.name", "ci")
-    write_stack(repo, "difftest", dev_environment("172.20.0.0/16"))
+    write_stack(repo, "difftest", base)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
-    write_stack(repo, "difftest", dev_environment("172.21.0.0/16"))
-    git(repo, "commit", "-q", "-am", "head: new service CIDR")
+    write_stack(repo, "difftest", head)
+    git(repo, "commit", "-q", "-am", message)
+    return repo
+
+
+def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -> None:
+    repo = repository_with_change(
+        tmp_path,
+        dev_environment("172.20.0.0/16"),
+        dev_environment("172.21.0.0/16"),
+        "head: new service CIDR",
+    )
     monkeypatch.chdir(repo)
 
     result = CliRunner().invoke(
@@ -269,3 +283,49 @@ def test_diff_classifies_changes() -> None:
         ("added", "u4"),
     ]
     assert changes[2].keys == ("version",)
+
+
+def test_diff_flags_control_plane_versions_the_cloud_refuses() -> None:
+    eks, tke = "aws:eks/cluster:Cluster", "tencentcloud:Kubernetes/cluster:Cluster"
+    refused = reviewing.refused_upgrade
+    assert refused(eks, {"version": "1.33"}, {"version": "1.34"}) is None
+    assert refused(tke, {"clusterVersion": "1.30.0"}, {"clusterVersion": "1.30.2"}) is None
+    assert refused(eks, {"version": "1.33"}, {"version": "1.33"}) is None
+    assert refused(eks, {}, {"version": "1.35"}) is None  # no known version before
+    assert refused("aws:eks/nodeGroup:NodeGroup", {"version": "1.31"}, {"version": "1.35"}) is None
+    assert refused(eks, {"version": "1.33"}, {"version": "1.35"}) == (
+        "`version` 1.33 -> 1.35: control planes upgrade one minor version at a time;"
+        " go through 1.34 first, one `pulumi up` each"
+    )
+    assert "go through 1.31, 1.32 first" in refused(
+        tke, {"clusterVersion": "1.30.0"}, {"clusterVersion": "1.33.1"}
+    )
+    assert "cannot be downgraded" in refused(eks, {"version": "1.34"}, {"version": "1.33"})
+
+    base = {"resources": [{"urn": "u1", "type": eks, "name": "c", "inputs": {"version": "1.32"}}]}
+    head = {"resources": [{"urn": "u1", "type": eks, "name": "c", "inputs": {"version": "1.34"}}]}
+    [change] = reviewing.diff(base, head)
+    assert change.kind == "changed" and "go through 1.33" in change.refused
+
+
+def test_review_fails_on_an_upgrade_that_skips_a_minor(tmp_path, monkeypatch) -> None:
+    repo = repository_with_change(
+        tmp_path,
+        dev_environment(version="1.33"),
+        dev_environment(version="1.35"),
+        "head: straight to 1.35",
+    )
+    monkeypatch.chdir(repo)
+
+    result = CliRunner().invoke(cli.app, ["review", "difftest", "--base", "HEAD~1"])
+    assert result.exit_code == 1, result.output
+    assert "**Changes the cloud would refuse during `pulumi up`:**" in result.stdout
+    assert "`dt-use1-eks` `aws:eks/cluster:Cluster`: `version` 1.33 -> 1.35" in result.stdout
+    assert "go through 1.34 first" in result.stderr
+    changes = json.loads(
+        CliRunner()
+        .invoke(cli.app, ["review", "difftest", "--base", "HEAD~1", "--format", "json"])
+        .stdout
+    )["changes"]
+    [refused] = [c for c in changes if c["refused"]]
+    assert refused["type"] == "aws:eks/cluster:Cluster"
