@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import gc
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -433,6 +435,29 @@ async def _run_and_settle(program: Callable[[], Any]) -> None:
         await asyncio.wait(pending)
 
 
+RUN_GC_THRESHOLD = (50_000, 20, 100)
+"""CPython's collector thresholds while a program runs (default (700, 10, 10))."""
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while a program runs.
+
+    A render allocates tens of objects per resource (Outputs, futures, tasks, property
+    dictionaries) that mostly live until the end of the run. With CPython's default
+    thresholds the collector rescans that growing heap thousands of times: 42% of a
+    50-cluster render (14.0 s -> 8.3 s with these thresholds, 7.5 s with no collection at
+    all), with the same peak memory (the garbage a render makes is mostly freed by reference
+    counting; cycles are still collected, only less often). Restored afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -465,7 +490,8 @@ def run_program(
     loop = asyncio.new_event_loop()
     try:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(run_in_stack(lambda: _run_and_settle(program)))
+        with _fewer_collections():
+            loop.run_until_complete(run_in_stack(lambda: _run_and_settle(program)))
     except pulumi.RunError as error:
         raise RenderError(str(error)) from error
     finally:
