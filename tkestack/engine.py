@@ -435,6 +435,18 @@ async def _run_and_settle(program: Callable[[], Any]) -> None:
         await asyncio.wait(pending)
 
 
+def _report_unless_abandoned(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler: a task or future whose exception nobody retrieved failed
+    with the program, whose error is raised already; anything else is reported as asyncio
+    would. Such tasks stay in reference cycles (their tracebacks) and are finalized at some
+    later collection, in the middle of whatever runs then: CPython 3.11's `ast.parse` fails
+    with "AST constructor recursion depth mismatch" when that finalizer logs during it (seen
+    under pytest, which parses modules to rewrite assertions)."""
+    if str(context.get("message", "")).endswith("exception was never retrieved"):
+        return
+    loop.default_exception_handler(context)
+
+
 RUN_GC_THRESHOLD = (50_000, 20, 100)
 """CPython's collector thresholds while a program runs (default (700, 10, 10))."""
 
@@ -488,6 +500,7 @@ def run_program(
     )
     pulumi_settings.configure(settings)
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_report_unless_abandoned)
     try:
         asyncio.set_event_loop(loop)
         with _fewer_collections():

@@ -164,3 +164,29 @@ def test_table_groups_tenants_under_their_clusters(rendered) -> None:
     for resource in rendering.resources:
         if resource.provider and resource.provider.endswith("-k8s"):
             assert owners[resource.urn] == resource.provider.rsplit("::", 1)[-1][: -len("-k8s")]
+
+
+def test_tasks_that_failed_with_the_program_are_finalized_quietly(caplog) -> None:
+    """They are finalized at some later collection, in the middle of unrelated code: logging
+    there broke CPython 3.11's `ast.parse` under pytest. The program's error is raised once."""
+    import gc
+    import logging
+
+    import pulumi
+
+    from tkestack import engine
+
+    def boom(_: object) -> str:
+        raise ValueError("boom")
+
+    def program() -> None:
+        for index in range(20):
+            pulumi.CustomResource(
+                "test:index:Thing", f"t{index}", {"x": pulumi.Output.from_input(index).apply(boom)}
+            )
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        with pytest.raises(ValueError, match="boom"):
+            engine.run_program(program)
+        gc.collect()
+    assert not [record for record in caplog.records if record.name == "asyncio"]
