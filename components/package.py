@@ -374,6 +374,11 @@ class ExistingRoles(TypedDict, total=False):
     ebs_csi_role_arn: pulumi.Input[str]
     """EBS CSI controller role (EKS Pod Identity): trusted by `pods.eks.amazonaws.com` for
     `sts:AssumeRole` and `sts:TagSession`, with AmazonEBSCSIDriverPolicy."""
+    autoscaler_role_arn: pulumi.Input[str]
+    """Cluster autoscaler role (EKS Pod Identity, created only when a pool lets the
+    autoscaler own its desired size): trusted by `pods.eks.amazonaws.com` for `sts:AssumeRole`
+    and `sts:TagSession`, with the permissions of `autoscaler_policy` (describe, and set the
+    desired size of groups tagged `k8s.io/cluster-autoscaler/<cluster name>: owned`)."""
 
 
 class ClusterInputs(TypedDict, total=False):

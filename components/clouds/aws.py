@@ -423,12 +423,16 @@ class Backend(ClusterBackend):
         ]
         return created, attachments
 
+    def _existing_role(self, key: str) -> pulumi.Input[str] | None:
+        """The ARN of `existing_roles[key]`, or None when the component creates that role."""
+        return (self.args.get("existing_roles") or {}).get(key)  # type: ignore[attr-defined]
+
     def _existing_or_new_role(
         self, key: str, role: str, service: str, policies: Sequence[str], actions: Sequence[str]
     ) -> tuple[pulumi.Input[str], list[aws.iam.RolePolicyAttachment]]:
         """The ARN of `existing_roles[key]` when given (nothing created), else of a new role,
         with the policy attachments to wait for."""
-        existing = (self.args.get("existing_roles") or {}).get(key)  # type: ignore[attr-defined]
+        existing = self._existing_role(key)
         if existing is not None:
             return existing, []
         created, attachments = self._role(role, service, policies, actions)
@@ -726,9 +730,8 @@ class Backend(ClusterBackend):
 
     def install_in_cluster(self, info: ClusterInfo) -> list[pulumi.Resource]:
         """The default `gp3` StorageClass (after the EBS CSI driver) and, when a pool lets the
-        autoscaler own its desired size and the roles are ours (no `existing_roles`), the
-        cluster autoscaler. Nothing on an existing cluster (`existing_cluster`): its
-        StorageClasses and autoscaler are its owner's."""
+        autoscaler own its desired size, the cluster autoscaler. Nothing on an existing
+        cluster (`existing_cluster`): its StorageClasses and autoscaler are its owner's."""
         if self.args.get("existing_cluster") is not None:
             return []
         storage_class = k8s.storage.v1.StorageClass(
@@ -740,14 +743,15 @@ class Backend(ClusterBackend):
                 depends_on=[self.addons_after_nodes["aws-ebs-csi-driver"]],
             ),
         )
-        # An enterprise that brings its own IAM roles (`existing_roles`) gets no role from us:
-        # it installs the autoscaler with its own role (policy: `autoscaler_policy`).
-        if self.autoscaler_wanted and not self.args.get("existing_roles"):
+        # Pools that let the autoscaler own their desired size ignore it in Pulumi: without
+        # the autoscaler nothing would ever scale them.
+        if self.autoscaler_wanted:
             self._install_autoscaler(info)
         return [storage_class]
 
     def _install_autoscaler(self, info: ClusterInfo) -> None:
-        """The cluster autoscaler with a least-privilege role through EKS Pod Identity."""
+        """The cluster autoscaler with a least-privilege role through EKS Pod Identity (the
+        role of `existing_roles.autoscaler_role_arn` when given)."""
         addon = autoscaler_addon(self.cloud_name, self.region, self.minor)
         problems = check_addons([addon], info, f"{self.name}.addons")
         if problems:
@@ -759,29 +763,35 @@ class Backend(ClusterBackend):
                 resource=self.cluster,
             )
             return
-        role = aws.iam.Role(
-            f"{self.name}-autoscaler-role",
-            # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
-            assume_role_policy=_assume_role_policy(
-                "pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
-            ),
-            tags=self._tagged(f"{self.name}-autoscaler-role"),
-            opts=self.child_options(),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{self.name}-autoscaler-policy",
-            role=role.name,
-            policy=autoscaler_policy(self.cloud_name, self.region),
-            opts=self.child_options(),
-        )
+        role_arn = self._existing_role("autoscaler_role_arn")
+        role_ready: list[pulumi.Resource] = []
+        if role_arn is None:
+            role = aws.iam.Role(
+                f"{self.name}-autoscaler-role",
+                # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
+                assume_role_policy=_assume_role_policy(
+                    "pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
+                ),
+                tags=self._tagged(f"{self.name}-autoscaler-role"),
+                opts=self.child_options(),
+            )
+            role_ready.append(
+                aws.iam.RolePolicy(
+                    f"{self.name}-autoscaler-policy",
+                    role=role.name,
+                    policy=autoscaler_policy(self.cloud_name, self.region),
+                    opts=self.child_options(),
+                )
+            )
+            role_arn = role.arn
         association = aws.eks.PodIdentityAssociation(
             f"{self.name}-autoscaler-identity",
             cluster_name=self.eks.name,
             namespace=AUTOSCALER_NAMESPACE,
             service_account=AUTOSCALER_SERVICE_ACCOUNT,
-            role_arn=role.arn,
+            role_arn=role_arn,
             tags=self._tagged(f"{self.name}-autoscaler-identity"),
-            opts=self.child_options(depends_on=[policy]),
+            opts=self.child_options(depends_on=role_ready),
         )
         # Credentials exist before the pod asks for them (the agent answers at pod start).
         install_addon(

@@ -52,6 +52,7 @@ cluster = Cluster(
             "cluster_role_arn": roles["cluster"],
             "node_role_arn": roles["nodes"],
             "ebs_csi_role_arn": roles["ebsCsi"],
+            "autoscaler_role_arn": roles["autoscaler"],
         },
         "deployer_role_arn": roles["deployer"],
         "name_prefix": config.require("namePrefix"),

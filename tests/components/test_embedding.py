@@ -39,6 +39,7 @@ ROLES = {
     "cluster_role_arn": f"arn:aws:iam::{ACCOUNT}:role/acme-eks-cluster",
     "node_role_arn": f"arn:aws:iam::{ACCOUNT}:role/acme-eks-nodes",
     "ebs_csi_role_arn": f"arn:aws:iam::{ACCOUNT}:role/acme-eks-ebs-csi",
+    "autoscaler_role_arn": f"arn:aws:iam::{ACCOUNT}:role/acme-eks-autoscaler",
 }
 TAGS = {"acme:cost-center": "4711", "acme:owner": "payments"}
 NETWORK_TYPES = {
@@ -180,6 +181,10 @@ def test_existing_roles_replace_the_roles_and_their_policy_attachments() -> None
         r for r in rendering.of_type("aws:eks/addon:Addon") if r.name.endswith("-ebs-csi-driver")
     )
     assert ebs.inputs["podIdentityAssociations"][0]["roleArn"] == ROLES["ebs_csi_role_arn"]
+    autoscaler = one(rendering, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert autoscaler.inputs["serviceAccount"] == "cluster-autoscaler"
+    assert autoscaler.inputs["roleArn"] == ROLES["autoscaler_role_arn"]
+    assert not rendering.of_type("aws:iam/rolePolicy:RolePolicy")
 
 
 def test_only_the_roles_not_given_are_created() -> None:
@@ -190,7 +195,12 @@ def test_only_the_roles_not_given_are_created() -> None:
         )
     )
     roles = sorted(resource.name for resource in rendering.of_type("aws:iam/role:Role"))
-    assert roles == ["payments-cluster-role", "payments-ebs-csi-role"]
+    # The pools let the autoscaler own their desired size: it is installed with its own role.
+    assert roles == [
+        "payments-autoscaler-role",
+        "payments-cluster-role",
+        "payments-ebs-csi-role",
+    ]
 
 
 def test_name_prefix_is_on_every_cloud_name_and_not_on_urns() -> None:
