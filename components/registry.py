@@ -490,12 +490,31 @@ class Registry(pulumi.ComponentResource):
             },
             opts=k8s_opts,
         )
-        install_addon(f"{self._name}-harbor", addon, cluster, self, depends_on=[credentials, tls])
+        release = install_addon(
+            f"{self._name}-harbor", addon, cluster, self, depends_on=[credentials, tls]
+        )
         self.harbor_admin_password = pulumi.Output.secret(admin.result)
         return RegistryHandle(
             key=f"attached/{cluster.name}",
             cloud="attached",
             settings=settings,
             endpoint=pulumi.Output.from_input(self._args["harbor_hostname"]),
-            provider=None,
+            provider=self._harbor_provider(self.harbor_admin_password),
+            ready=(release,),
+        )
+
+    def _harbor_provider(self, admin_password: pulumi.Output[str]) -> pulumi.ProviderResource:
+        """The Harbor API provider tenant projects are created with: Harbor's own hostname,
+        its admin account, and TLS verified (the provider's default skips verification). The
+        machine running `pulumi up` must resolve `harbor_hostname` and trust the company CA,
+        as the nodes do."""
+        import pulumiverse_harbor as harbor  # local: only environments with Harbor import it
+
+        return harbor.Provider(
+            f"{self._name}-harbor-api",
+            url=f"https://{self._args['harbor_hostname']}",
+            username="admin",
+            password=admin_password,
+            insecure=False,
+            opts=pulumi.ResourceOptions(parent=self),
         )

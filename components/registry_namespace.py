@@ -9,9 +9,9 @@ Outputs); `RegistryNamespace` takes that handle and creates one tenant's namespa
   on push or by replication get the same settings) and one ECR repository per requested
   repository, each with scan on push, immutable tags, KMS encryption and a lifecycle policy.
 - Tencent Cloud: a TCR namespace with an immutable tag rule and a tag retention rule.
-- Attached clusters (Harbor): nothing is registered yet. Harbor projects need the Harbor API
-  (the pulumiverse-harbor provider), which this distribution does not ship; the namespace
-  only exposes the `<harbor>/<tenant>` prefix. See docs/components/registry.md.
+- Attached clusters (Harbor): a private Harbor project named after the tenant, through the
+  Harbor API (pulumiverse-harbor), once Harbor's release is ready, with vulnerability scanning
+  on push, an immutable tag rule and a daily retention policy.
 
 Registries are regional, not per cluster: create one `RegistryNamespace` per (tenant,
 `RegistryHandle.key`), not one per cluster, or two clusters of one region would both try to
@@ -70,11 +70,15 @@ class RegistryHandle:
     """Registry host that image references start with (`<acct>.dkr.ecr.<region>.amazonaws.com`,
     `<instance>.tencentcloudcr.com`, Harbor's in-cluster host)."""
     provider: pulumi.ProviderResource | None
-    """Cloud provider of the registry's region (None for Harbor)."""
+    """Provider namespaces are created with: the cloud provider of the registry's region
+    (ECR, TCR), Harbor's API provider (Harbor)."""
     kms_key_arn: pulumi.Output[str] | None = None
     """AWS: KMS key encrypting every repository."""
     tcr_instance_id: pulumi.Output[str] | None = None
     """Tencent Cloud: the TCR instance id."""
+    ready: Sequence[pulumi.Resource] = ()
+    """What must exist before namespaces are created in the registry (Harbor's release: its
+    API answers only once Harbor runs)."""
 
 
 def ecr_lifecycle_policy(settings: RegistrySettings) -> str:
@@ -142,8 +146,8 @@ def validate_namespace_args(args: RegistryNamespaceArgs) -> list[str]:
     for index, repository in enumerate(args.get("repositories", ())):
         if not ECR_REPOSITORY.match(repository):
             problems.append(f"repositories[{index}]: {repository!r} is not an ECR repository name")
-    if cloud != "attached" and args["registry"].provider is None:
-        problems.append(f"registry.provider: a {cloud} registry needs its cloud provider")
+    if args["registry"].provider is None:
+        problems.append(f"registry.provider: a {cloud} registry needs its provider")
     if cloud == "aws" and args["registry"].kms_key_arn is None:
         problems.append("registry.kms_key_arn: an ECR registry needs its KMS key")
     if cloud == "tencentcloud" and args["registry"].tcr_instance_id is None:
@@ -178,14 +182,20 @@ class RegistryNamespace(pulumi.ComponentResource):
             self._create_ecr()
         elif handle.cloud == "tencentcloud":
             self._create_tcr()
+        else:
+            self._create_harbor_project()
         self.repository_prefix = handle.endpoint.apply(lambda host: f"{host}/{tenant}")
         self.register_outputs(
             {"repository_prefix": self.repository_prefix, "repository_urls": self.repository_urls}
         )
 
     def _opts(self, *, protect: bool = False) -> pulumi.ResourceOptions:
+        handle = self._args["registry"]
         return pulumi.ResourceOptions(
-            parent=self, provider=self._args["registry"].provider, protect=protect
+            parent=self,
+            provider=handle.provider,
+            protect=protect,
+            depends_on=list(handle.ready),
         )
 
     def _create_ecr(self) -> None:
@@ -279,3 +289,55 @@ class RegistryNamespace(pulumi.ComponentResource):
             disabled=False,
             opts=self._opts(),
         )
+
+    def _create_harbor_project(self) -> None:
+        import pulumiverse_harbor as harbor  # local: only environments with Harbor import it
+
+        settings = self._args["registry"].settings
+        tenant = self._args["tenant"]
+        project = harbor.Project(
+            f"{self._name}-project",
+            name=tenant,
+            public=False,
+            vulnerability_scanning=settings.scan_on_push,
+            # Never delete a project that still holds images.
+            force_destroy=False,
+            opts=self._opts(protect=settings.protect),
+        )
+        if settings.immutable_tags:
+            harbor.ImmutableTagRule(
+                f"{self._name}-immutable-tags",
+                project_id=project.id,
+                repo_matching="**",
+                tag_matching="**",
+                opts=self._opts(),
+            )
+        harbor.RetentionPolicy(
+            f"{self._name}-retention",
+            scope=project.id,
+            schedule="Daily",
+            rules=harbor_retention_rules(settings),
+            opts=self._opts(),
+        )
+
+
+def harbor_retention_rules(settings: RegistrySettings) -> list[dict[str, object]]:
+    """Harbor retention rules for `settings`. Harbor rules say what to *retain* (an artifact
+    any rule matches is kept, every other one deleted at the daily run): the last
+    `keep_last_images` tagged artifacts of each repository, and every artifact, untagged ones
+    included, pushed in the last `untagged_expiry_days` days. So untagged artifacts expire
+    after that many days as on ECR; tagged ones beyond the last K are kept that long too."""
+    return [
+        {
+            "most_recently_pushed": settings.keep_last_images,
+            "repo_matching": "**",
+            "tag_matching": "**",
+            "untagged_artifacts": False,
+        },
+        {
+            "n_days_since_last_push": settings.untagged_expiry_days,
+            "repo_matching": "**",
+            "tag_matching": "**",
+            "untagged_artifacts": True,
+        },
+    ]

@@ -48,6 +48,7 @@ STATEFUL_TYPES = (
     "aws:ecr/repository:Repository",
     "tencentcloud:Tcr/instance:Instance",
     "tencentcloud:Tcr/namespace:Namespace",
+    "harbor:index/project:Project",
     AWS_KMS_KEY,
     TENCENT_KMS_KEY,
     "aws:s3/bucket:Bucket",

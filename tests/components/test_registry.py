@@ -288,6 +288,65 @@ def test_harbor_on_attached_clusters_secret_and_protected():
     assert any(dep == tls.urn for dep in release.dependencies)
 
 
+def test_harbor_tenant_projects_through_the_harbor_api_once_harbor_runs():
+    def program():
+        info = cluster("a1", "attached", None, pools=[pool("attached", "x86")])
+        registry = Registry("a1-registry", {"cluster": info, "settings": PROD, **harbor_exposure()})
+        RegistryNamespace("ml-a1", {"cluster": info, "tenant": "ml", "registry": registry.handle})
+
+    rendering = render(program)
+    release = one(rendering, "kubernetes:helm.sh/v3:Release")
+    provider = one(rendering, "pulumi:providers:harbor")
+    assert provider.inputs["url"] == f"https://{HARBOR_HOST}"
+    assert provider.inputs["username"] == "admin"
+    assert isinstance(provider.inputs["password"], engine.SecretValue)
+    # The provider's own default skips certificate verification.
+    assert provider.inputs["insecure"] == "false"  # provider config travels as strings
+    project = one(rendering, "harbor:index/project:Project")
+    assert project.inputs["name"] == "ml"
+    assert project.inputs["public"] is False
+    assert project.inputs["vulnerabilityScanning"] is True
+    assert project.inputs["forceDestroy"] is False
+    assert project.protect
+    rule = one(rendering, "harbor:index/immutableTagRule:ImmutableTagRule")
+    retention = one(rendering, "harbor:index/retentionPolicy:RetentionPolicy")
+    assert rule.inputs["repoMatching"] == rule.inputs["tagMatching"] == "**"
+    assert retention.inputs["schedule"] == "Daily"
+    assert retention.inputs["rules"] == [
+        {
+            "mostRecentlyPushed": PROD.keep_last_images,
+            "repoMatching": "**",
+            "tagMatching": "**",
+            "untaggedArtifacts": False,
+        },
+        {
+            "nDaysSinceLastPush": PROD.untagged_expiry_days,
+            "repoMatching": "**",
+            "tagMatching": "**",
+            "untaggedArtifacts": True,
+        },
+    ]
+    for resource in (project, rule, retention):
+        assert resource.provider == provider.urn
+        # Harbor's API answers only once the release is ready (atomic install).
+        assert release.urn in resource.dependencies
+    assert project.urn in rule.dependencies and project.urn in retention.dependencies
+
+
+def test_harbor_namespace_without_mutable_tags_has_no_immutable_rule():
+    def program():
+        info = cluster("a1", "attached", None, pools=[pool("attached", "x86")])
+        settings = RegistrySettings(immutable_tags=False)
+        registry = Registry(
+            "a1-registry", {"cluster": info, "settings": settings, **harbor_exposure()}
+        )
+        RegistryNamespace("ml-a1", {"cluster": info, "tenant": "ml", "registry": registry.handle})
+
+    rendering = render(program)
+    assert not rendering.of_type("harbor:index/immutableTagRule:ImmutableTagRule")
+    assert not one(rendering, "harbor:index/project:Project").protect
+
+
 def test_harbor_without_hostname_certificate_or_pool_is_an_error_naming_each():
     def program():
         info = cluster("a1", "attached", None, pools=[pool("attached", "x86")])

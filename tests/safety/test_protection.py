@@ -34,6 +34,7 @@ NOT_STATEFUL = {
     "tencentcloud:Tcr/vpcAttachment:VpcAttachment": "access settings",
     "tencentcloud:Tcr/immutableTagRule:ImmutableTagRule": "a rule",
     "tencentcloud:Tcr/tagRetentionRule:TagRetentionRule": "a rule",
+    "harbor:index/immutableTagRule:ImmutableTagRule": "a rule",
     "kubernetes:core/v1:Secret": "generated credentials, recreated from their sources",
     "kubernetes:core/v1:ConfigMap": "configuration",
     "kubernetes:storage.k8s.io/v1:StorageClass": "provisioning settings; volumes outlive it",
