@@ -3,7 +3,9 @@
 Provider defaults that matter here: ECR `imageTagMutability` defaults to MUTABLE,
 `imageScanningConfiguration.scanOnPush` to false and encryption to AES256 with an AWS-owned
 key; a repository without a lifecycle policy keeps every image forever. TCR namespaces
-default to `isAutoScan: false`.
+default to `isAutoScan: false`. Harbor projects default to private with vulnerability
+scanning on; the Harbor provider (pulumiverse-harbor) defaults to `insecure: true`, not
+verifying Harbor's certificate.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ TCR_INSTANCE = "tencentcloud:Tcr/instance:Instance"
 TCR_NAMESPACE = "tencentcloud:Tcr/namespace:Namespace"
 TCR_IMMUTABLE = "tencentcloud:Tcr/immutableTagRule:ImmutableTagRule"
 TCR_RETENTION = "tencentcloud:Tcr/tagRetentionRule:TagRetentionRule"
+HARBOR_PROJECT = "harbor:index/project:Project"
+HARBOR_IMMUTABLE = "harbor:index/immutableTagRule:ImmutableTagRule"
+HARBOR_RETENTION = "harbor:index/retentionPolicy:RetentionPolicy"
+HARBOR_PROVIDER = "pulumi:providers:harbor"
 
 IMMUTABLE = frozenset({"IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"})
 
@@ -87,6 +93,10 @@ def _immutable_tags(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[s
     for namespace in stack.of_type(TCR_NAMESPACE):
         if namespace.urn not in ruled and get(namespace.props, "name") not in ruled:
             yield namespace.urn, "TCR namespace has no immutable tag rule"
+    ruled = _referenced(stack, (HARBOR_IMMUTABLE,))
+    for project in stack.of_type(HARBOR_PROJECT):
+        if project.urn not in ruled:
+            yield project.urn, "Harbor project has no immutable tag rule"
 
 
 def _aws_region(resource: Subject) -> str | None:
@@ -137,6 +147,9 @@ def _scan_on_push(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str
     for namespace in stack.of_type(TCR_NAMESPACE):
         if not boolean(get(namespace.props, "isAutoScan"), default=False):
             yield namespace.urn, "TCR namespace does not scan pushed images (isAutoScan)"
+    for project in stack.of_type(HARBOR_PROJECT):
+        if not boolean(get(project.props, "vulnerabilityScanning"), default=True):
+            yield project.urn, "Harbor project does not scan pushed images (vulnerabilityScanning)"
 
 
 def _encryption(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
@@ -173,6 +186,9 @@ def _not_public(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
     elif resource.type == TCR_NAMESPACE:
         if boolean(get(props, "isPublic"), default=False):
             yield "TCR namespace is public (isPublic)"
+    elif resource.type == HARBOR_PROJECT:
+        if boolean(get(props, "public"), default=False):
+            yield "Harbor project is public: anyone who reaches Harbor can pull"
     elif resource.type == TCR_INSTANCE and boolean(get(props, "openPublicOperation"), False):
         cidrs = [get(p, "cidrBlock") for p in items(get(props, "securityPolicies"))]
         if not cidrs or "0.0.0.0/0" in cidrs:
@@ -191,6 +207,19 @@ def _lifecycle(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, s
     for namespace in stack.of_type(TCR_NAMESPACE):
         if namespace.urn not in retained and get(namespace.props, "name") not in retained:
             yield namespace.urn, "TCR namespace has no tag retention rule"
+    retained = _referenced(stack, (HARBOR_RETENTION,))
+    for project in stack.of_type(HARBOR_PROJECT):
+        if project.urn not in retained:
+            yield project.urn, "Harbor project has no retention policy: images are kept forever"
+
+
+def _api_tls_verified(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    # Provider inputs travel as strings ("false"); unset means the provider's default, true.
+    if boolean(get(resource.props, "insecure"), default=True):
+        yield (
+            "the Harbor provider does not verify Harbor's certificate (insecure is true or"
+            " unset, and defaults to true): its admin password goes to whoever answers"
+        )
 
 
 def _untagged_expiry(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
@@ -294,8 +323,25 @@ RULES = [
         remediation="Remove public principals / public namespaces; pull through VPC endpoints.",
         check=_not_public,
         types=frozenset(
-            {ECR_PUBLIC_REPOSITORY, ECR_REPOSITORY_POLICY, TCR_NAMESPACE, TCR_INSTANCE}
+            {
+                ECR_PUBLIC_REPOSITORY,
+                ECR_REPOSITORY_POLICY,
+                TCR_NAMESPACE,
+                TCR_INSTANCE,
+                HARBOR_PROJECT,
+            }
         ),
+    ),
+    Rule(
+        name="registry-api-tls-verified",
+        group="registry",
+        description="Providers that manage a registry through its API verify its certificate.",
+        severity="high",
+        anchor="tkestack (pulumiverse-harbor `insecure` defaults to true)",
+        remediation="Set `insecure=False` on the Harbor provider; trust the company CA where"
+        " `pulumi up` runs.",
+        check=_api_tls_verified,
+        types=frozenset({HARBOR_PROVIDER}),
     ),
     Rule(
         name="registry-lifecycle-policy",

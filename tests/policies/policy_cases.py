@@ -71,6 +71,16 @@ KMS = "aws:kms/key:Key"
 CLUSTER_COMPONENT = "tkestack:index:Cluster"
 
 
+def harbor_provider(name: str = "onprem-harbor-api", **props: Any) -> Subject:
+    """The Harbor API provider of an attached cluster's Harbor (inputs as strings, as sent)."""
+    return Subject(
+        type="pulumi:providers:harbor",
+        name=name,
+        urn=urn("pulumi:providers:harbor", name),
+        props={"url": "https://registry.dc1.example.com", "username": "admin", **props},
+    )
+
+
 def eks(**overrides: Any) -> dict[str, Any]:
     """EKS inputs that satisfy every cluster policy."""
     props: dict[str, Any] = {
@@ -563,6 +573,10 @@ CASES: dict[str, dict[str, list[Subject]]] = {
                 },
             )
         ],
+    },
+    "registry-api-tls-verified": {
+        OK: [harbor_provider(insecure="false")],
+        BAD: [harbor_provider(), harbor_provider("dc2-harbor-api", insecure="true")],
     },
     "registry-lifecycle-policy": {
         OK: with_lifecycle(repository()),

@@ -194,3 +194,55 @@ def test_unauthenticated_apis_behind_services_stay_internal_and_source_limited(a
     assert findings_of(policy, [central_service(app, kind="ClusterIP")]) == []
     # Other apps' Services are the internal-load-balancers policy's business, not this one's.
     assert findings_of(policy, [central_service("web")]) == []
+
+
+def harbor_project(**props) -> Subject:
+    return res(
+        "harbor:index/project:Project",
+        "ml-project",
+        {"name": "ml", "public": False, "vulnerabilityScanning": True, **props},
+    )
+
+
+def harbor_project_rules(project: Subject) -> list[Subject]:
+    """The immutable tag rule and retention policy of `project`, created after it."""
+    return [
+        res(
+            "harbor:index/immutableTagRule:ImmutableTagRule",
+            "ml-immutable-tags",
+            {"projectId": "7", "repoMatching": "**", "tagMatching": "**"},
+            dependencies=(project.urn,),
+        ),
+        res(
+            "harbor:index/retentionPolicy:RetentionPolicy",
+            "ml-retention",
+            {"scope": "7", "schedule": "Daily", "rules": [{"mostRecentlyPushed": 50}]},
+            dependencies=(project.urn,),
+        ),
+    ]
+
+
+HARBOR_RULES = (
+    "registry-immutable-tags",
+    "registry-scan-on-push",
+    "registry-not-public",
+    "registry-lifecycle-policy",
+)
+
+
+def test_harbor_projects_follow_the_registry_rules() -> None:
+    project = harbor_project()
+    for policy in HARBOR_RULES:
+        assert findings_of(policy, [project, *harbor_project_rules(project)]) == [], policy
+    assert findings_of("registry-immutable-tags", [project]) == [
+        "Harbor project has no immutable tag rule"
+    ]
+    assert findings_of("registry-lifecycle-policy", [project]) == [
+        "Harbor project has no retention policy: images are kept forever"
+    ]
+    assert findings_of("registry-not-public", [harbor_project(public=True)])
+    assert findings_of("registry-scan-on-push", [harbor_project(vulnerabilityScanning=False)])
+    # The provider's defaults are private and scanning: unset is fine.
+    bare = res("harbor:index/project:Project", "bare", {"name": "ml"})
+    assert findings_of("registry-not-public", [bare]) == []
+    assert findings_of("registry-scan-on-push", [bare]) == []
