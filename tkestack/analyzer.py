@@ -440,19 +440,24 @@ def _provider_resource(resource: AnalyzerResource) -> analyzer_pb2.AnalyzerProvi
     )
 
 
+def _described(resource: AnalyzerResource, props: struct_pb2.Struct | None) -> dict[str, Any]:
+    """The fields every analyzer request carries for a resource."""
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "properties": encode_properties(resource.properties) if props is None else props,
+        "options": _resource_options(resource),
+        "provider": _provider_resource(resource),
+    }
+
+
 def analyze_request(
     resource: AnalyzerResource, props: struct_pb2.Struct | None = None
 ) -> analyzer_pb2.AnalyzeRequest:
     """The engine's ``Analyze``/``Remediate`` request for `resource` (`props`: its encoded
     properties, when already encoded or remediated)."""
-    return analyzer_pb2.AnalyzeRequest(
-        urn=resource.urn,
-        type=resource.type,
-        name=resource.name,
-        properties=encode_properties(resource.properties) if props is None else props,
-        options=_resource_options(resource),
-        provider=_provider_resource(resource),
-    )
+    return analyzer_pb2.AnalyzeRequest(**_described(resource, props))
 
 
 def stack_resource(
@@ -465,12 +470,7 @@ def stack_resource(
         if urns  # the engine skips properties without dependencies
     }
     return analyzer_pb2.AnalyzerResource(
-        urn=resource.urn,
-        type=resource.type,
-        name=resource.name,
-        properties=encode_properties(resource.properties) if props is None else props,
-        options=_resource_options(resource),
-        provider=_provider_resource(resource),
+        **_described(resource, props),
         parent=resource.parent or "",
         dependencies=list(resource.dependencies),
         propertyDependencies=property_deps,

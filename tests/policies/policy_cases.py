@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tkestack.analyzer import AnalyzerProvider, AnalyzerResource
 from tkestack.policies.rules.base import Provider, Subject
 
 STACK = "test"
@@ -41,6 +42,23 @@ TAGS = {"owner": "team", "cost-center": "cc", "managed-by": "tkestack"}
 def urn(type_: str, name: str) -> str:
     """The URN of a top-level resource of the test stack."""
     return f"urn:pulumi:{STACK}::tkestack::{type_}::{name}"
+
+
+def to_wire(subject: Subject) -> AnalyzerResource:
+    """A case resource as the engine describes it to analyzers."""
+    provider = subject.provider
+    return AnalyzerResource(
+        urn=subject.urn,
+        type=subject.type,
+        name=subject.name,
+        properties=dict(subject.props),
+        parent=subject.parent,
+        provider=AnalyzerProvider(provider.urn, provider.type, provider.name, dict(provider.props))
+        if provider
+        else None,
+        protect=subject.protect,
+        dependencies=subject.dependencies,
+    )
 
 
 def res(type_: str, name: str, props: dict[str, Any], **kwargs: Any) -> Subject:

@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
-from policy_cases import BAD, CASES, OK
+from policy_cases import BAD, CASES, OK, to_wire
 from pulumi_policy import EnforcementLevel
 from pulumi_policy import policy as policy_module
 from pulumi_policy import proxy as proxy_module
 
 from tkestack import review
 from tkestack.analyzer import (
-    AnalyzerProvider,
     AnalyzerResource,
     Unknown,
     analyze_request,
@@ -31,27 +30,8 @@ from tkestack.analyzer import (
 from tkestack.policies import decode_once
 from tkestack.policies.pack import policies
 from tkestack.policies.rules import PACK_NAME
-from tkestack.policies.rules.base import Subject
 
 SERVICER = policy_module._PolicyAnalyzerServicer
-
-
-def as_analyzer_resource(subject: Subject) -> AnalyzerResource:
-    provider = subject.provider
-    return AnalyzerResource(
-        urn=subject.urn,
-        type=subject.type,
-        name=subject.name,
-        properties=subject.props,
-        parent=subject.parent,
-        provider=(
-            AnalyzerProvider(provider.urn, provider.type, provider.name, provider.props)
-            if provider is not None
-            else None
-        ),
-        protect=subject.protect,
-        dependencies=subject.dependencies,
-    )
 
 
 def with_unknowns(resource: AnalyzerResource) -> AnalyzerResource:
@@ -74,7 +54,7 @@ def with_unknowns(resource: AnalyzerResource) -> AnalyzerResource:
 def case_sets() -> tuple[tuple[AnalyzerResource, ...], ...]:
     """Every policy's passing and failing resource sets."""
     return tuple(
-        tuple(as_analyzer_resource(subject) for subject in cases[kind])
+        tuple(to_wire(subject) for subject in cases[kind])
         for _, cases in sorted(CASES.items())
         for kind in (OK, BAD)
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from policy_cases import BAD, CASES, CONFIG, OK
+from policy_cases import BAD, CASES, CONFIG, OK, to_wire
 
 from tkestack.analyzer import AnalyzerProvider, AnalyzerResource, PolicyPackRunner
 from tkestack.policies.rules import BY_NAME, PACK_NAME, evaluate
@@ -40,22 +40,6 @@ def isolate(key: str, resources: list[Subject]) -> list[Subject]:
             )
         )
     return result
-
-
-def to_wire(subject: Subject) -> AnalyzerResource:
-    provider = subject.provider
-    return AnalyzerResource(
-        urn=subject.urn,
-        type=subject.type,
-        name=subject.name,
-        properties=dict(subject.props),
-        parent=subject.parent,
-        provider=AnalyzerProvider(provider.urn, provider.type, provider.name, dict(provider.props))
-        if provider
-        else None,
-        protect=subject.protect,
-        dependencies=subject.dependencies,
-    )
 
 
 def verdicts_over_protocol(resources: list[AnalyzerResource], config, stack: str = "test"):
