@@ -10,8 +10,8 @@ Kubernetes provider.
 Components (`Class(name, args, opts=None)`, type token `tkestack:index:<Class>`), their
 arguments type, and their outputs (`*` marks a Pulumi secret):
 
-- `Cluster` (`ClusterArgs`; nested `PoolSpec`, `AttachedArgs`, `ExistingNetworkArgs`,
-  `ExistingRolesArgs`): an EKS, TKE or attached cluster with its node pools; in your own VPC
+- `Cluster` (`ClusterArgs`; nested `PoolSpec`, `AttachedArgs`, `ExistingNetwork`,
+  `ExistingRoles`): an EKS, TKE or attached cluster with its node pools; in your own VPC
   (`existing_network`), with your IAM roles (`existing_roles`), on a cluster that exists
   already (`existing_cluster`), under your `name_prefix` and `tags`.
   Outputs: `cloud`, `kubernetes_version`, `arm_opt_in_taint`, `install_gpu_driver`,
@@ -48,7 +48,15 @@ The same components in other languages: `components/` is a Pulumi component pack
 "Embedding" section. Each component's inputs, outputs and defaults: docs/components/*.md.
 """
 
-from .cluster import AttachedArgs, Cluster, ClusterArgs, ExistingNetworkArgs, ExistingRolesArgs
+from .cluster import (
+    AttachedArgs,
+    Cluster,
+    ClusterArgs,
+    ExistingNetwork,
+    ExistingNetworkArgs,
+    ExistingRoles,
+    ExistingRolesArgs,
+)
 from .gpu_stack import GpuStack, GpuStackArgs
 from .identity import ClusterIdentity, ClusterIdentityArgs, WorkloadIdentity, WorkloadIdentityArgs
 from .node_pool import NodePool, NodePoolArgs, PoolSpec, with_node_pools
@@ -72,7 +80,9 @@ __all__ = [
     "ClusterIdentityArgs",
     "ClusterInfo",
     "ContainerDefaults",
+    "ExistingNetwork",
     "ExistingNetworkArgs",
+    "ExistingRoles",
     "ExistingRolesArgs",
     "GpuStack",
     "GpuStackArgs",

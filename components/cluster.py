@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from . import catalog
 from .clouds import ClusterBackend, backend_class
+from .existing import ExistingNetwork, ExistingRoles
 from .node_pool import NodePool, PoolSpec
 from .profile import ClusterInfo
 
@@ -35,36 +36,10 @@ class AttachedArgs(TypedDict, total=False):
     """The cluster's service-account issuer URL, when its API server has a public one."""
 
 
-class ExistingNetworkArgs(TypedDict, total=False):
-    """A network that exists already (an enterprise's own VPC). The cluster is placed in it and
-    no VPC, subnet, gateway, NAT or route is created: routing, egress and the load balancer
-    subnet tags (`kubernetes.io/role/internal-elb` on AWS) stay with the network's owner."""
-
-    vpc_id: Required[pulumi.Input[str]]
-    """The VPC (`vpc-...`)."""
-    node_subnet_ids: Required[Sequence[pulumi.Input[str]]]
-    """Private subnets with a route out, one per zone: nodes, the EKS control plane's network
-    interfaces (at least two zones), the TKE intranet endpoint (in the first)."""
-
-
-class ExistingRolesArgs(TypedDict, total=False):
-    """IAM roles that exist already (AWS only). Each role given replaces the one the component
-    would create, with its policy attachments: the role's owner keeps its trust and policies."""
-
-    cluster_role_arn: pulumi.Input[str]
-    """EKS cluster role: trusted by `eks.amazonaws.com`, with AmazonEKSClusterPolicy."""
-    node_role_arn: pulumi.Input[str]
-    """Node role of the managed node groups: trusted by `ec2.amazonaws.com`, with
-    AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly and
-    AmazonSSMManagedInstanceCore."""
-    ebs_csi_role_arn: pulumi.Input[str]
-    """EBS CSI controller role (EKS Pod Identity): trusted by `pods.eks.amazonaws.com` for
-    `sts:AssumeRole` and `sts:TagSession`, with AmazonEBSCSIDriverPolicy."""
-    autoscaler_role_arn: pulumi.Input[str]
-    """Cluster autoscaler role (EKS Pod Identity, created only when a pool lets the
-    autoscaler own its desired size): trusted by `pods.eks.amazonaws.com` for `sts:AssumeRole`
-    and `sts:TagSession`, with the permissions of `autoscaler_policy` (describe, and set the
-    desired size of groups tagged `k8s.io/cluster-autoscaler/<cluster name>: owned`)."""
+ExistingNetworkArgs = ExistingNetwork
+"""The name `ExistingNetwork` had in the Python API before it was shared with the package."""
+ExistingRolesArgs = ExistingRoles
+"""The name `ExistingRoles` had in the Python API before it was shared with the package."""
 
 
 class ClusterArgs(TypedDict, total=False):
@@ -117,10 +92,10 @@ class ClusterArgs(TypedDict, total=False):
     install) rather than from the GPU operator. Default true."""
     attached: AttachedArgs | None
     """Attached clusters only: where the kubeconfig comes from."""
-    existing_network: ExistingNetworkArgs | None
+    existing_network: ExistingNetwork | None
     """(managed) Place the cluster in this existing VPC and subnets instead of creating a
     network from `vpc_cidr` (which must then be absent). Default: none, a network is created."""
-    existing_roles: ExistingRolesArgs | None
+    existing_roles: ExistingRoles | None
     """AWS: IAM roles to use instead of creating them. Default: none, every role is created."""
     existing_cluster: pulumi.Input[str] | None
     """(managed) A cluster that exists already, by the cloud's handle: the EKS cluster name or

@@ -38,6 +38,7 @@ from . import cluster as clusters
 from . import platform_services as platform
 from . import tenant as tenancy
 from .clouds.attached import server_of
+from .existing import ExistingNetwork, ExistingRoles
 from .gpu_stack import GpuStackArgs
 from .node_pool import PoolSpec, pool_profile
 from .observability import ObservabilityArgs, PeerEndpoints, RetentionSettings
@@ -347,38 +348,6 @@ class AttachedCluster(TypedDict):
     """Kubeconfig context to use; default: the kubeconfig's current context."""
     oidc_issuer: NotRequired[str]
     """The cluster's service-account issuer URL, when its API server has a public one."""
-
-
-class ExistingNetwork(TypedDict):
-    """A network that exists already (an enterprise's own VPC). The cluster is placed in it and
-    no VPC, subnet, gateway, NAT or route is created: routing, egress and the load balancer
-    subnet tags (`kubernetes.io/role/internal-elb` on AWS) stay with the network's owner."""
-
-    vpc_id: pulumi.Input[str]
-    """The VPC (`vpc-...`)."""
-    node_subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets with a route out, one per zone: nodes, the EKS control plane's network
-    interfaces (at least two zones), the TKE intranet endpoint (in the first)."""
-
-
-class ExistingRoles(TypedDict, total=False):
-    """IAM roles that exist already (AWS only). Each role given replaces the one the component
-    would create, with its policy attachments: the role's owner keeps its trust and policies."""
-
-    cluster_role_arn: pulumi.Input[str]
-    """EKS cluster role: trusted by `eks.amazonaws.com`, with AmazonEKSClusterPolicy."""
-    node_role_arn: pulumi.Input[str]
-    """Node role of the managed node groups: trusted by `ec2.amazonaws.com`, with
-    AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly and
-    AmazonSSMManagedInstanceCore."""
-    ebs_csi_role_arn: pulumi.Input[str]
-    """EBS CSI controller role (EKS Pod Identity): trusted by `pods.eks.amazonaws.com` for
-    `sts:AssumeRole` and `sts:TagSession`, with AmazonEBSCSIDriverPolicy."""
-    autoscaler_role_arn: pulumi.Input[str]
-    """Cluster autoscaler role (EKS Pod Identity, created only when a pool lets the
-    autoscaler own its desired size): trusted by `pods.eks.amazonaws.com` for `sts:AssumeRole`
-    and `sts:TagSession`, with the permissions of `autoscaler_policy` (describe, and set the
-    desired size of groups tagged `k8s.io/cluster-autoscaler/<cluster name>: owned`)."""
 
 
 class ClusterInputs(TypedDict, total=False):
@@ -910,8 +879,6 @@ MIRRORS: tuple[Mirror, ...] = (
     Mirror(ClusterInputs, (clusters.ClusterArgs,), {"cloud_provider": PROVIDER_FROM_OPTIONS}),
     Mirror(NodePoolSpec, (PoolSpec,), {}),
     Mirror(AttachedCluster, (clusters.AttachedArgs,), {}),
-    Mirror(ExistingNetwork, (clusters.ExistingNetworkArgs,), {}),
-    Mirror(ExistingRoles, (clusters.ExistingRolesArgs,), {}),
     Mirror(
         PlatformServicesInputs,
         (platform.PlatformServicesArgs,),

@@ -27,8 +27,8 @@ from .cluster import (
     AttachedArgs,
     Cluster,
     ClusterArgs,
-    ExistingNetworkArgs,
-    ExistingRolesArgs,
+    ExistingNetwork,
+    ExistingRoles,
 )
 from .gpu_stack import GpuStack, GpuStackArgs
 from .identity import (
@@ -102,7 +102,7 @@ COMPONENTS: tuple[ComponentEntry, ...] = (
         Cluster,
         ClusterArgs,
         "cluster.md",
-        (AttachedArgs, ExistingNetworkArgs, ExistingRolesArgs),
+        (AttachedArgs, ExistingNetwork, ExistingRoles),
         frozenset({"kubeconfig"}),
     ),
     ComponentEntry(NodePool, NodePoolArgs, "node_pool.md", (PoolSpec,)),

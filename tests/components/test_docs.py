@@ -59,7 +59,7 @@ def test_package_page_matches_the_golden_schema() -> None:
 def test_a_reference_shows_inputs_defaults_and_secret_outputs() -> None:
     section = reference.reference_section(reference.entry(components.Cluster))
     assert (
-        "| `existing_network` | `ExistingNetworkArgs | None` | no | none, a network is created |"
+        "| `existing_network` | `ExistingNetwork | None` | no | none, a network is created |"
         in section.replace("\\|", "|")
     )
     assert "| `kubeconfig` | `pulumi.Output[str]` | yes |" in section
