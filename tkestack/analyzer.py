@@ -1143,6 +1143,12 @@ class PolicyPackRunner:
         self._require_started()
         return self.pack_name, list(self.policies)
 
+    def round_trip(self) -> None:
+        """One ``GetPluginInfo`` call: the analyzer protocol's own cost per call, with no
+        policy work (the bench's ceiling for resources per second)."""
+        self._require_started()
+        self._call("GetPluginInfo", empty_pb2.Empty())
+
     def analyze(self, resources: Sequence[AnalyzerResource]) -> list[Violation]:
         """Analyze each resource and then the whole stack; return every violation.
 
