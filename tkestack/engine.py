@@ -435,16 +435,25 @@ async def _run_and_settle(program: Callable[[], Any]) -> None:
         await asyncio.wait(pending)
 
 
-def _report_unless_abandoned(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """The loop's exception handler: a task or future whose exception nobody retrieved failed
-    with the program, whose error is raised already; anything else is reported as asyncio
-    would. Such tasks stay in reference cycles (their tracebacks) and are finalized at some
-    later collection, in the middle of whatever runs then: CPython 3.11's `ast.parse` fails
-    with "AST constructor recursion depth mismatch" when that finalizer logs during it (seen
-    under pytest, which parses modules to rewrite assertions)."""
-    if str(context.get("message", "")).endswith("exception was never retrieved"):
-        return
-    loop.default_exception_handler(context)
+class _AbandonedAfterFailure:
+    """The run loop's exception handler. Once the program has failed, a task or future whose
+    exception nobody retrieved failed with it, and its error is raised already: such reports
+    are dropped. Anything else, and everything while the program has not failed, is reported
+    as asyncio would.
+
+    Why: the failed tasks stay in reference cycles (their tracebacks) and are finalized at
+    some later collection, in the middle of whatever runs then; CPython 3.11's `ast.parse`
+    fails with "AST constructor recursion depth mismatch" when that finalizer logs during it
+    (seen under pytest, which parses modules to rewrite assertions)."""
+
+    def __init__(self) -> None:
+        self.program_failed = False
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        abandoned = str(context.get("message", "")).endswith("exception was never retrieved")
+        if self.program_failed and abandoned:
+            return
+        loop.default_exception_handler(context)
 
 
 RUN_GC_THRESHOLD = (50_000, 20, 100)
@@ -500,13 +509,18 @@ def run_program(
     )
     pulumi_settings.configure(settings)
     loop = asyncio.new_event_loop()
-    loop.set_exception_handler(_report_unless_abandoned)
+    handler = _AbandonedAfterFailure()
+    loop.set_exception_handler(handler)
     try:
         asyncio.set_event_loop(loop)
         with _fewer_collections():
             loop.run_until_complete(run_in_stack(lambda: _run_and_settle(program)))
     except pulumi.RunError as error:
+        handler.program_failed = True
         raise RenderError(str(error)) from error
+    except BaseException:
+        handler.program_failed = True
+        raise
     finally:
         loop.close()
         asyncio.set_event_loop(None)

@@ -190,3 +190,22 @@ def test_tasks_that_failed_with_the_program_are_finalized_quietly(caplog) -> Non
             engine.run_program(program)
         gc.collect()
     assert not [record for record in caplog.records if record.name == "asyncio"]
+
+
+def test_a_stray_failed_task_of_a_successful_run_is_still_reported(caplog) -> None:
+    import asyncio
+    import gc
+    import logging
+
+    from tkestack import engine
+
+    async def fails() -> None:
+        raise RuntimeError("stray")
+
+    def program() -> None:
+        asyncio.get_event_loop().create_task(fails())  # never awaited
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        engine.run_program(program)
+        gc.collect()
+    assert any("never retrieved" in record.getMessage() for record in caplog.records)
