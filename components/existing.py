@@ -38,7 +38,9 @@ class ExistingRoles(TypedDict, total=False):
     """EBS CSI controller role (EKS Pod Identity): trusted by `pods.eks.amazonaws.com` for
     `sts:AssumeRole` and `sts:TagSession`, with AmazonEBSCSIDriverPolicy."""
     autoscaler_role_arn: pulumi.Input[str]
-    """Cluster autoscaler role (EKS Pod Identity, created only when a pool lets the
-    autoscaler own its desired size): trusted by `pods.eks.amazonaws.com` for `sts:AssumeRole`
-    and `sts:TagSession`, with the permissions of `autoscaler_policy` (describe, and set the
-    desired size of groups tagged `k8s.io/cluster-autoscaler/<cluster name>: owned`)."""
+    """Cluster autoscaler role (EKS Pod Identity; used when a pool lets the autoscaler own its
+    desired size): trusted by `pods.eks.amazonaws.com` for `sts:AssumeRole` and
+    `sts:TagSession`, with the permissions of `autoscaler_policy` (describe, and set the
+    desired size of groups tagged `k8s.io/cluster-autoscaler/<cluster name>: owned`). Unlike
+    the other roles it is never created when left out of `existing_roles`: then no autoscaler
+    is installed (a warning), as before this argument existed."""

@@ -743,15 +743,14 @@ class Backend(ClusterBackend):
                 depends_on=[self.addons_after_nodes["aws-ebs-csi-driver"]],
             ),
         )
-        # Pools that let the autoscaler own their desired size ignore it in Pulumi: without
-        # the autoscaler nothing would ever scale them.
         if self.autoscaler_wanted:
             self._install_autoscaler(info)
         return [storage_class]
 
     def _install_autoscaler(self, info: ClusterInfo) -> None:
-        """The cluster autoscaler with a least-privilege role through EKS Pod Identity (the
-        role of `existing_roles.autoscaler_role_arn` when given)."""
+        """The cluster autoscaler with a least-privilege role through EKS Pod Identity: the
+        role of `existing_roles.autoscaler_role_arn` when given, none at all (a warning) when
+        other `existing_roles` are given without it, else a role of its own."""
         addon = autoscaler_addon(self.cloud_name, self.region, self.minor)
         problems = check_addons([addon], info, f"{self.name}.addons")
         if problems:
@@ -764,6 +763,17 @@ class Backend(ClusterBackend):
             )
             return
         role_arn = self._existing_role("autoscaler_role_arn")
+        if role_arn is None and self.args.get("existing_roles") is not None:
+            # An enterprise that brings its roles may not be allowed to create one (or runs
+            # its own autoscaler): nothing is created, but pools that hand their desired size
+            # to the autoscaler would never be scaled, so say so.
+            pulumi.log.warn(
+                "existing_roles without autoscaler_role_arn: no cluster autoscaler installed;"
+                " node groups keep their initial desired size unless you run one (give"
+                " existing_roles.autoscaler_role_arn to have it installed with that role)",
+                resource=self.cluster,
+            )
+            return
         role_ready: list[pulumi.Resource] = []
         if role_arn is None:
             role = aws.iam.Role(

@@ -57,6 +57,7 @@ NETWORK_TYPES = {
     "tencentcloud:Nat/gateway:Gateway",
     "tencentcloud:Eip/instance:Instance",
 }
+RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE_TYPES = {"aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}
 CONTROL_PLANE_TYPES = {
     "aws:eks/cluster:Cluster",
@@ -195,12 +196,10 @@ def test_only_the_roles_not_given_are_created() -> None:
         )
     )
     roles = sorted(resource.name for resource in rendering.of_type("aws:iam/role:Role"))
-    # The pools let the autoscaler own their desired size: it is installed with its own role.
-    assert roles == [
-        "payments-autoscaler-role",
-        "payments-cluster-role",
-        "payments-ebs-csi-role",
-    ]
+    assert roles == ["payments-cluster-role", "payments-ebs-csi-role"]
+    # Without autoscaler_role_arn no autoscaler role is created, so no autoscaler either.
+    assert not rendering.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert not [r for r in rendering.of_type(RELEASE) if r.name.endswith("cluster-autoscaler")]
 
 
 def test_name_prefix_is_on_every_cloud_name_and_not_on_urns() -> None:
