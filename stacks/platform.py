@@ -57,6 +57,11 @@ METALLB_POOL_ANNOTATIONS: tuple[str, ...] = (
 """MetalLB's address-pool annotation on attached clusters: `metallb.io/` since MetalLB 0.14.9,
 which still reads the older `metallb.universe.tf/` prefix, the only one before
 (https://metallb.universe.tf/usage/): both, so any MetalLB version picks the internal pool."""
+METALLB_ADDRESS_ANNOTATIONS: tuple[str, ...] = (
+    "metallb.io/loadBalancerIPs",
+    "metallb.universe.tf/loadBalancerIPs",
+)
+"""MetalLB's annotation asking for a given address, under both prefixes as above."""
 
 
 @dataclass(frozen=True)
@@ -211,9 +216,11 @@ def _services_args(
                 registry["harbor_hostname"] = attached.registry_hostname
             if attached.registry_tls_secret is not None and secret_config is not None:
                 registry["harbor_tls_bundle"] = secret_config(attached.registry_tls_secret)
-            registry["harbor_load_balancer_annotations"] = _internal_load_balancer(
-                env, info, network
-            )
+            annotations = _internal_load_balancer(env, info, network)
+            if attached.registry_address is not None:
+                address = str(attached.registry_address)
+                annotations.update({key: address for key in METALLB_ADDRESS_ANNOTATIONS})
+            registry["harbor_load_balancer_annotations"] = annotations
         owner = owners.get(_registry_key(info))
         if owner is not None and owner.registry is not None:
             registry["shared"] = owner.registry.handle

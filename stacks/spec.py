@@ -179,6 +179,12 @@ class AttachedSpec(SpecModel):
     through containerd, which resolves names through the node's DNS, not CoreDNS. Image
     references and tenants' repository prefixes start with it. Required when the registry is
     enabled."""
+    registry_address: ipaddress.IPv4Address | None = None
+    """The address Harbor's load balancer asks MetalLB for (it must be in
+    `internal_address_pool`), so the DNS record of `registry_hostname` can exist before the
+    first `pulumi up`: the tenants' Harbor projects are made through that name. Default:
+    the address MetalLB picks, known only once Harbor is installed (the projects then fail on
+    the first run and are made by the next one, once the name resolves)."""
     registry_tls_secret: str | None = Field(default=None, pattern=r"^[a-zA-Z][-a-zA-Z0-9_]*$")
     """Name of the secret stack config key (in the project namespace) holding Harbor's TLS
     certificate for `registry_hostname`, issued by the company's PKI (which the nodes

@@ -239,3 +239,20 @@ def test_exposure_needs_an_internal_pool_and_a_central_network(clusters, central
     }
     fixed = minimal_environment(clusters=[base, onprem_ok])
     load_environment(fixed, "Pulumi.test.yaml")
+
+
+def test_harbor_asks_metallb_for_the_fixed_registry_address(rendered, render_spec):
+    """prod pins Harbor's address so the DNS record of its name can exist before the first
+    deploy; the peer Services of the same pool get no fixed address."""
+    rendering = rendered("prod")
+    (harbor,) = [r for r in rendering.of_type(RELEASE) if r.name == "prod-onprem-registry-harbor"]
+    assert harbor.inputs["values"]["expose"]["loadBalancer"]["annotations"] == {
+        "metallb.io/address-pool": "dc-internal",
+        "metallb.universe.tf/address-pool": "dc-internal",
+        "metallb.io/loadBalancerIPs": "10.64.20.10",
+        "metallb.universe.tf/loadBalancerIPs": "10.64.20.10",
+    }
+    for service in rendering.of_type("kubernetes:core/v1:Service"):
+        assert "metallb.io/loadBalancerIPs" not in service.inputs["metadata"].get(
+            "annotations", {}
+        ), service.name
