@@ -50,10 +50,10 @@ def _shared(step: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """`function(value, *flags)`, computed once per (value object, flags) within a scope."""
 
     @functools.wraps(function)
-    def shared(value: Any, *flags: Any) -> Any:
+    def shared(value: Any, *flags: Any, **options: Any) -> Any:
         memo = _memo()
-        if memo is None:
-            return function(value, *flags)
+        if memo is None or options:  # keyword arguments: a call this was not written for
+            return function(value, *flags, **options)
         key = (id(value), step, bool(flags and flags[0]))
         found = memo.get(key)
         if found is not None and found[0] is value:

@@ -69,9 +69,22 @@ def _document(value: Any) -> Any:
     return value
 
 
-def _referenced(stack: Stack, types: tuple[str, ...]) -> set[str]:
-    """URNs that resources of `types` depend on."""
-    return {dep for resource in stack.of_type(*types) for dep in resource.dependencies}
+def _referenced(stack: Stack, types: tuple[str, ...], *, enabled_only: bool = False) -> set[str]:
+    """URNs that resources of `types` depend on (with `enabled_only`: those not `disabled`,
+    which for a Harbor retention policy means none of its rules is)."""
+    return {
+        dep
+        for resource in stack.of_type(*types)
+        if not (enabled_only and _disabled(resource))
+        for dep in resource.dependencies
+    }
+
+
+def _disabled(resource: Subject) -> bool:
+    if boolean(get(resource.props, "disabled"), default=False):
+        return True
+    rules = items(get(resource.props, "rules"))
+    return bool(rules) and all(boolean(get(rule, "disabled"), default=False) for rule in rules)
 
 
 def _names(stack: Stack, type_: str, key: str) -> set[str]:
@@ -93,7 +106,7 @@ def _immutable_tags(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[s
     for namespace in stack.of_type(TCR_NAMESPACE):
         if namespace.urn not in ruled and get(namespace.props, "name") not in ruled:
             yield namespace.urn, "TCR namespace has no immutable tag rule"
-    ruled = _referenced(stack, (HARBOR_IMMUTABLE,))
+    ruled = _referenced(stack, (HARBOR_IMMUTABLE,), enabled_only=True)
     for project in stack.of_type(HARBOR_PROJECT):
         if project.urn not in ruled:
             yield project.urn, "Harbor project has no immutable tag rule"
@@ -207,7 +220,7 @@ def _lifecycle(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, s
     for namespace in stack.of_type(TCR_NAMESPACE):
         if namespace.urn not in retained and get(namespace.props, "name") not in retained:
             yield namespace.urn, "TCR namespace has no tag retention rule"
-    retained = _referenced(stack, (HARBOR_RETENTION,))
+    retained = _referenced(stack, (HARBOR_RETENTION,), enabled_only=True)
     for project in stack.of_type(HARBOR_PROJECT):
         if project.urn not in retained:
             yield project.urn, "Harbor project has no retention policy: images are kept forever"
@@ -220,6 +233,9 @@ def _api_tls_verified(resource: Subject, config: Mapping[str, Any]) -> Iterator[
             "the Harbor provider does not verify Harbor's certificate (insecure is true or"
             " unset, and defaults to true): its admin password goes to whoever answers"
         )
+    url = get(resource.props, "url")
+    if isinstance(url, str) and not url.lower().startswith("https://"):
+        yield f"the Harbor provider talks to {url} without TLS: its password travels in clear"
 
 
 def _untagged_expiry(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:

@@ -134,19 +134,36 @@ def unproxied(value: Any) -> Any:
     return value
 
 
-def test_rules_leave_the_shared_properties_as_they_were(servicer) -> None:
-    """Every policy of a call sees the same objects, so no rule may write to them."""
+def shared_view(message) -> Any:
+    """Within a scope: the decoded properties every policy of the call was handed."""
+    return policy_module.unknown_checking_proxy(
+        policy_module.deserialize_properties(policy_module.json_format.MessageToDict(message))
+    )
+
+
+def fresh_decoding(message) -> Any:
+    return policy_module.deserialize_properties(json_format.MessageToDict(message))
+
+
+def test_rules_leave_the_shared_properties_as_they_were(servicer, rendered) -> None:
+    """Every policy of a call sees the same objects, so no rule may write to them: resource
+    policies in Analyze, stack policies in AnalyzeStack."""
     for resource in case_resources():
         request = analyze_request(resource)
         with decode_once._call_scope():
             SERVICER.Analyze.__wrapped__(servicer, request, None)
-            seen = policy_module.unknown_checking_proxy(
-                policy_module.deserialize_properties(
-                    policy_module.json_format.MessageToDict(request.properties)
-                )
-            )
-        fresh = policy_module.deserialize_properties(json_format.MessageToDict(request.properties))
-        assert unproxied(seen) == fresh, resource.urn
+            seen = shared_view(request.properties)
+        assert unproxied(seen) == fresh_decoding(request.properties), resource.urn
+    staging = review.analyzer_resources(rendered("staging"))
+    for resources in [*case_sets(), staging]:
+        stack = policy_module.proto.AnalyzeStackRequest(
+            resources=[stack_resource(resource) for resource in resources]
+        )
+        with decode_once._call_scope():
+            SERVICER.AnalyzeStack.__wrapped__(servicer, stack, None)
+            seen_all = [shared_view(entry.properties) for entry in stack.resources]
+        for entry, seen in zip(stack.resources, seen_all, strict=True):
+            assert unproxied(seen) == fresh_decoding(entry.properties), entry.urn
 
 
 def test_outside_a_call_nothing_is_shared(servicer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from policy_cases import BAD, CASES, CONFIG, OK, res
 
@@ -242,7 +244,21 @@ def test_harbor_projects_follow_the_registry_rules() -> None:
     ]
     assert findings_of("registry-not-public", [harbor_project(public=True)])
     assert findings_of("registry-scan-on-push", [harbor_project(vulnerabilityScanning=False)])
+    # A disabled rule does not count.
+    rule, retention = harbor_project_rules(project)
+    off = dataclasses.replace(rule, props={**rule.props, "disabled": True})
+    assert findings_of("registry-immutable-tags", [project, off, retention])
     # The provider's defaults are private and scanning: unset is fine.
     bare = res("harbor:index/project:Project", "bare", {"name": "ml"})
     assert findings_of("registry-not-public", [bare]) == []
     assert findings_of("registry-scan-on-push", [bare]) == []
+
+
+def test_harbor_provider_over_plain_http_is_refused() -> None:
+    from policy_cases import harbor_provider
+
+    plain_http = harbor_provider(insecure="false", url="http://registry.dc1.example.com")
+    assert findings_of("registry-api-tls-verified", [plain_http]) == [
+        "the Harbor provider talks to http://registry.dc1.example.com without TLS: its"
+        " password travels in clear"
+    ]
