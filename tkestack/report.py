@@ -206,6 +206,29 @@ def _fingerprint(finding: Finding) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+REFUSED_UPGRADE_RULE: dict[str, Any] = {
+    "id": "control-plane-upgrade-refused",
+    "name": "ControlPlaneUpgradeRefused",
+    "shortDescription": {
+        "text": "A control plane's Kubernetes version moves one minor at a time, never back."
+    },
+    "fullDescription": {
+        "text": "EKS and TKE refuse a control plane version that skips a minor or goes back;"
+        " pulumi preview does not see it, pulumi up fails at the cluster (tkestack review"
+        " against --base)."
+    },
+    "help": {
+        "text": "Deploy the intermediate minor versions first, one pulumi up each.",
+        "markdown": "**Remediation:** deploy the intermediate minor versions first, one"
+        " `pulumi up` each.",
+    },
+    "helpUri": "https://github.com/tkestack/tkestack/blob/main/docs/review.md#the-diff---base",
+    "defaultConfiguration": {"level": "error", "enabled": True},
+    "properties": {"tags": ["change-safety"], "precision": "high"},
+}
+"""The SARIF rule of `Review.refused` changes (not a policy of the pack: it needs the base)."""
+
+
 def sarif(review: Review, artifact: str) -> str:
     """SARIF 2.1.0 for code-scanning upload: a rule per policy, a result per violation,
     located at the environment's stack config file (`artifact`)."""
@@ -235,6 +258,8 @@ def sarif(review: Review, artifact: str) -> str:
                 },
             }
         )
+    if review.diff is not None:
+        rules.append(REFUSED_UPGRADE_RULE)
     results = []
     for finding in review.findings:
         result: dict[str, Any] = {
@@ -262,6 +287,35 @@ def sarif(review: Review, artifact: str) -> str:
         if finding.policy in index:
             result["ruleIndex"] = index[finding.policy]
         results.append(result)
+    for change in review.refused:
+        results.append(
+            {
+                "ruleId": REFUSED_UPGRADE_RULE["id"],
+                "ruleIndex": len(rules) - 1,
+                "level": "error",
+                "message": {"text": f"{change.name}: {change.refused}"},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": artifact},
+                            "region": {"startLine": 1},
+                        },
+                        "logicalLocations": [
+                            {
+                                "name": change.name,
+                                "fullyQualifiedName": change.urn,
+                                "kind": "resource",
+                            }
+                        ],
+                    }
+                ],
+                "partialFingerprints": {
+                    "tkestackFinding/v1": hashlib.sha256(
+                        f"{REFUSED_UPGRADE_RULE['id']}\x00{change.urn}\x00{change.refused}".encode()
+                    ).hexdigest()[:32]
+                },
+            }
+        )
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

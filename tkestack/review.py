@@ -466,32 +466,35 @@ def _forces_replacement(type_: str, key: str, extra: tuple[str, ...]) -> bool:
     return False
 
 
-def _minor_version(value: Any) -> tuple[int, int] | None:
-    """(major, minor) of "1.33" or "1.32.2"; None for anything else (unknown, absent)."""
+def _version(value: Any) -> tuple[int, ...] | None:
+    """(1, 33) of "1.33", (1, 32, 2) of "1.32.2" or "v1.32.2"; None for anything else
+    (unknown, absent)."""
     if not isinstance(value, str):
         return None
-    parts = value.split(".")
-    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+    parts = value.strip().removeprefix("v").split(".")
+    if len(parts) < 2 or not all(part.isdigit() for part in parts):
         return None
-    return int(parts[0]), int(parts[1])
+    return tuple(int(part) for part in parts)
 
 
 def refused_upgrade(type_: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
     """Why the cloud would refuse to move a control plane from `before`'s inputs to
-    `after`'s: a version that goes back, or skips a minor. None when it would accept it."""
+    `after`'s: a version that goes back (minor or patch), or skips a minor. None when it
+    would accept it."""
     key = CONTROL_PLANE_VERSION.get(type_)
     if key is None:
         return None
-    old, new = _minor_version(before.get(key)), _minor_version(after.get(key))
-    if old is None or new is None or old == new:
+    old, new = _version(before.get(key)), _version(after.get(key))
+    if old is None or new is None:
         return None
     shown = f"`{key}` {before[key]} -> {after[key]}"
-    if new < old:
+    common = min(len(old), len(new))  # "1.33" (EKS) carries no patch to compare
+    if new[:common] < old[:common]:
         return f"{shown}: a Kubernetes control plane cannot be downgraded"
-    if new[0] == old[0] and new[1] - old[1] == 1:
-        return None
     if new[0] != old[0]:
         return f"{shown}: control planes upgrade one minor version at a time"
+    if new[1] - old[1] <= 1:
+        return None
     steps = ", ".join(f"{old[0]}.{minor}" for minor in range(old[1] + 1, new[1]))
     return (
         f"{shown}: control planes upgrade one minor version at a time; go through {steps}"

@@ -301,6 +301,10 @@ def test_diff_flags_control_plane_versions_the_cloud_refuses() -> None:
         tke, {"clusterVersion": "1.30.0"}, {"clusterVersion": "1.33.1"}
     )
     assert "cannot be downgraded" in refused(eks, {"version": "1.34"}, {"version": "1.33"})
+    assert "cannot be downgraded" in refused(
+        tke, {"clusterVersion": "1.30.2"}, {"clusterVersion": "1.30.0"}
+    )
+    assert "go through 1.33" in refused(eks, {"version": "v1.32"}, {"version": "v1.34"})
 
     base = {"resources": [{"urn": "u1", "type": eks, "name": "c", "inputs": {"version": "1.32"}}]}
     head = {"resources": [{"urn": "u1", "type": eks, "name": "c", "inputs": {"version": "1.34"}}]}
@@ -329,3 +333,13 @@ def test_review_fails_on_an_upgrade_that_skips_a_minor(tmp_path, monkeypatch) ->
     )["changes"]
     [refused] = [c for c in changes if c["refused"]]
     assert refused["type"] == "aws:eks/cluster:Cluster"
+    sarif = json.loads(
+        CliRunner()
+        .invoke(cli.app, ["review", "difftest", "--base", "HEAD~1", "--format", "sarif"])
+        .stdout
+    )
+    jsonschema.validate(sarif, json.loads(SARIF_SUBSET.read_text()))
+    run = sarif["runs"][0]
+    [result] = [r for r in run["results"] if r["ruleId"] == "control-plane-upgrade-refused"]
+    assert result["level"] == "error"
+    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
