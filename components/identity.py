@@ -29,8 +29,8 @@ registry namespace, nothing else.
   (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html), one pod identity
   association per namespace.
 - **TKE OIDC**: a CAM role trusted through the cluster's OIDC provider
-  (`qcs::cam::uin/<uin>:oidc-provider/<cluster id>`, created by
-  `tencentcloud_kubernetes_auth_attachment`), and service accounts annotated with
+  (`qcs::cam::uin/<uin>:oidc-provider/<cluster id>`, created by the cluster's auth
+  attachment, `auto_create_oidc_config`), and service accounts annotated with
   `tke.cloud.tencent.com/role-arn` for TKE's pod-identity-webhook
   (https://www.tencentcloud.com/document/product/457/57285).
 - Attached clusters have no cloud identity of ours: no workload identity.

@@ -343,6 +343,17 @@ def _tke_cluster_id(seed: str) -> str:
     return f"cls-{_tencent_suffix(seed)}"
 
 
+@outputs_for("tencentcloud:Kubernetes/authAttachment:AuthAttachment")
+def _tencent_auth_attachment(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
+    """With `useTkeDefault`, TKE's own issuer and JWKS URI for the cluster, as the cluster's
+    `authOptions` below (DescribeClusterAuthenticationOptions)."""
+    cluster_id = args.inputs.get("clusterId")
+    if not args.inputs.get("useTkeDefault") or not isinstance(cluster_id, str):
+        return {}
+    issuer = f"https://{cluster_id}.ccs.tencent-cloud.com"
+    return {"tkeDefaultIssuer": issuer, "tkeDefaultJwksUri": f"{issuer}/openid/v1/jwks"}
+
+
 @outputs_for("tencentcloud:Kubernetes/cluster:Cluster")
 def _tencent_tke_cluster(args: pulumi.runtime.MockResourceArgs, seed: str, region: str) -> dict:
     cluster_id = _tke_cluster_id(seed)

@@ -79,7 +79,8 @@ def api_url(address: str) -> str:
 
 
 def issuer_of(auth_options: Any) -> str | None:
-    """The service-account issuer in a TKE cluster's `auth_options` output (typed or dict)."""
+    """The service-account issuer in a TKE cluster's service-account authentication options
+    (an entry of `get_cluster_authentication_options`' `service_accounts`; typed or dict)."""
     if auth_options is None:
         return None
     if isinstance(auth_options, Mapping):
@@ -250,11 +251,8 @@ class Backend(ClusterBackend):
                 enabled=True, delete_event_log_and_topic=delete_logs
             ),
             log_agent=tencentcloud.kubernetes.ClusterLogAgentArgs(enabled=True),
-            # TKE-managed service-account issuer with public discovery: the OIDC issuer that
-            # cloud identity mapping (CAM OIDC roles) trusts.
-            auth_options=tencentcloud.kubernetes.ClusterAuthOptionsArgs(
-                use_tke_default=True, auto_create_discovery_anonymous_auth=True
-            ),
+            # The service-account issuer is set by the auth attachment in `finish`, the one
+            # owner of the cluster's authentication options.
             instance_delete_mode="terminate",
             tags=self.tags,
             opts=self.child_options(protect=self.protect),
@@ -385,10 +383,23 @@ class Backend(ClusterBackend):
         else:
             address = endpoint.pgw_endpoint
             kubeconfig = endpoint.kube_config_intranet
+        # Workload identity: the TKE-managed service-account issuer with public discovery, the
+        # CAM OIDC identity provider named after the cluster id (which tenants' CAM roles
+        # trust: `oidc-provider/<cluster id>`), and TKE's pod-identity webhook, which hands
+        # annotated service accounts their role. The webhook add-on runs on nodes.
+        authentication = tencentcloud.kubernetes.AuthAttachment(
+            f"{self.name}-service-account-auth",
+            cluster_id=self.tke.id,
+            use_tke_default=True,
+            auto_create_discovery_anonymous_auth=True,
+            auto_create_oidc_config=True,
+            auto_install_pod_identity_webhook_addon=True,
+            opts=self.child_options(depends_on=list(pools)),
+        )
         return ClusterAccess(
             endpoint=address.apply(api_url),
             kubeconfig=pulumi.Output.secret(kubeconfig),
-            oidc_issuer=self.tke.auth_options.apply(issuer_of),
+            oidc_issuer=authentication.tke_default_issuer,
             cloud_cluster_id=self.tke.id,
             vpc_id=self.vpc_id,
             node_subnet_ids=self.node_subnet_ids,

@@ -300,6 +300,25 @@ def test_tke_private_endpoint_after_the_nodes(tke_prod: engine.Rendering) -> Non
     assert outputs["oidc_issuer"] == f"https://{outputs['cloud_cluster_id']}.ccs.tencent-cloud.com"
 
 
+def test_tke_workload_identity_is_set_up_once_nodes_run(tke_prod: engine.Rendering) -> None:
+    """The auth attachment is the one owner of the cluster's authentication options: TKE's
+    service-account issuer with public discovery, the CAM OIDC provider named after the
+    cluster id, and the pod-identity webhook add-on (which needs nodes)."""
+    (auth,) = tke_prod.of_type("tencentcloud:Kubernetes/authAttachment:AuthAttachment")
+    cluster = find(tke_prod, "tencentcloud:Kubernetes/cluster:Cluster", "c1-tke")
+    assert auth.inputs == {
+        "clusterId": cluster.outputs["id"],
+        "useTkeDefault": True,
+        "autoCreateDiscoveryAnonymousAuth": True,
+        "autoCreateOidcConfig": True,
+        "autoInstallPodIdentityWebhookAddon": True,
+    }
+    assert "authOptions" not in cluster.inputs
+    pools = {p.urn for p in tke_prod.of_type("tencentcloud:Kubernetes/nodePool:NodePool")}
+    assert pools and pools <= set(auth.dependencies)
+    assert tke_prod.stack_outputs["oidc_issuer"] == auth.outputs["tkeDefaultIssuer"]
+
+
 def test_tke_prod_protects_stateful_resources(tke_prod: engine.Rendering) -> None:
     protected = {(r.type, r.name) for r in tke_prod.resources if r.protect}
     assert protected == {
