@@ -26,6 +26,7 @@ from typing import Any
 
 from . import engine
 from .analyzer import AnalyzerProvider, AnalyzerResource, PolicyInfo, PolicyPackRunner, Secret
+from .components.catalog import version_parts
 from .critical_path import DeploymentEstimate
 from .critical_path import estimate as estimate_deployment
 from .policies.rules import BY_NAME, PACK_NAME
@@ -466,17 +467,6 @@ def _forces_replacement(type_: str, key: str, extra: tuple[str, ...]) -> bool:
     return False
 
 
-def _version(value: Any) -> tuple[int, ...] | None:
-    """(1, 33) of "1.33", (1, 32, 2) of "1.32.2" or "v1.32.2"; None for anything else
-    (unknown, absent)."""
-    if not isinstance(value, str):
-        return None
-    parts = value.strip().removeprefix("v").split(".")
-    if len(parts) < 2 or not all(part.isdigit() for part in parts):
-        return None
-    return tuple(int(part) for part in parts)
-
-
 def refused_upgrade(type_: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
     """Why the cloud would refuse to move a control plane from `before`'s inputs to
     `after`'s: a version that goes back (minor or patch), or skips a minor. None when it
@@ -484,7 +474,7 @@ def refused_upgrade(type_: str, before: Mapping[str, Any], after: Mapping[str, A
     key = CONTROL_PLANE_VERSION.get(type_)
     if key is None:
         return None
-    old, new = _version(before.get(key)), _version(after.get(key))
+    old, new = version_parts(before.get(key)), version_parts(after.get(key))
     if old is None or new is None:
         return None
     shown = f"`{key}` {before[key]} -> {after[key]}"

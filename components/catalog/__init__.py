@@ -132,9 +132,26 @@ def _known(kind: str, value: str, choices: list[str]) -> KeyError:
     return KeyError(f"unknown {kind} {value!r}; known: {', '.join(choices) or '(none)'}")
 
 
+def version_parts(version: Any) -> tuple[int, ...] | None:
+    """The leading numbers of a Kubernetes version: ``(1, 32)`` of ``"1.32"``,
+    ``(1, 32, 2)`` of ``"1.32.2"`` or ``"v1.32.2-tke.1"``; ``None`` when it has no major and
+    minor (not a string, an unknown value)."""
+    if not isinstance(version, str):
+        return None
+    numbers: list[int] = []
+    for part in version.strip().removeprefix("v").split("."):
+        digits = part.split("-", 1)[0]
+        if not digits.isdigit():
+            break
+        numbers.append(int(digits))
+        if digits != part:  # a suffix ("2-tke") ends the version
+            break
+    return tuple(numbers) if len(numbers) >= 2 else None
+
+
 def _minor_key(minor: str) -> tuple[int, ...]:
     """Sort key for ``"1.32"``-style versions (numeric, so 1.100 sorts after 1.99)."""
-    return tuple(int(part) for part in minor.split("."))
+    return version_parts(minor) or ()
 
 
 @functools.cache

@@ -77,12 +77,8 @@ def is_stateful(type_: str, props: Mapping[str, Any]) -> bool:
 
 def minor(version: Any) -> str | None:
     """`1.32` from `1.32`, `1.32.2` or `v1.32.2`; None when not a version."""
-    if not isinstance(version, str):
-        return None
-    parts = version.lstrip("v").split(".")
-    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
-        return None
-    return f"{parts[0]}.{parts[1]}"
+    parts = catalog.version_parts(version)
+    return None if parts is None else f"{parts[0]}.{parts[1]}"
 
 
 def minor_number(version: str) -> int:

@@ -379,3 +379,21 @@ def test_regions_excluded_for_lack_of_zones():
 
 def test_clouds():
     assert catalog.clouds() == CLOUDS
+
+
+@pytest.mark.parametrize(
+    ("version", "parts"),
+    [
+        ("1.32", (1, 32)),
+        ("1.32.2", (1, 32, 2)),
+        ("v1.32.2", (1, 32, 2)),
+        ("1.30.2-tke.1", (1, 30, 2)),
+        ("1.100", (1, 100)),
+        ("1", None),
+        ("latest", None),
+        (None, None),
+        (1.32, None),
+    ],
+)
+def test_version_parts_reads_every_version_spelling_the_clouds_use(version, parts) -> None:
+    assert catalog.version_parts(version) == parts
