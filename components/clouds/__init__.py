@@ -114,6 +114,15 @@ class ClusterBackend(abc.ABC):
             **options,  # type: ignore[arg-type]
         )
 
+    def read_managed_basics(self) -> None:
+        """Region, tags and protection, which every managed cluster has."""
+        region = self.args.get("region")
+        if region is None:  # `cluster.validate_args` refuses this before any backend runs
+            raise ValueError(f"cluster {self.name}: region is required on {self.cloud}")
+        self.region: str = region
+        self.tags: dict[str, str] = dict(self.args.get("tags") or {})
+        self.protect = bool(self.args.get("protect", False))
+
     def adopt_existing_network(self) -> bool:
         """Use the enterprise's own VPC and subnets when `existing_network` is given (nothing
         of that network, routes and NAT included, is ours); True when it was given."""

@@ -250,14 +250,9 @@ class Backend(ClusterBackend):
 
     def create_control_plane(self) -> None:
         """Network, encryption key, roles, log group, control plane, identity, early add-ons."""
-        region = self.args.get("region")
-        if region is None:
-            raise ValueError(f"cluster {self.name}: an EKS cluster needs a region")
-        self.region: str = region
+        self.read_managed_basics()
         self.minor: str = self.args["kubernetes_version"]
         self.addon_versions = catalog.eks_addon_versions(self.minor)
-        self.tags: dict[str, str] = dict(self.args.get("tags") or {})
-        self.protect = bool(self.args.get("protect", False))
         self.autoscaler_wanted = False
         """Whether a pool lets the cluster autoscaler own its desired size (it is installed)."""
         self._create_network()

@@ -123,16 +123,11 @@ class Backend(ClusterBackend):
 
     def create_control_plane(self) -> None:
         """Network, KMS key, cluster and its encryption protection."""
-        region = self.args.get("region")
-        if region is None:
-            raise ValueError(f"cluster {self.name}: a TKE cluster needs a region")
+        self.read_managed_basics()
         pod_cidr = self.args.get("pod_cidr")
         existing = self.args.get("existing_cluster")
         if pod_cidr is None and existing is None:
             raise ValueError(f"cluster {self.name}: a TKE cluster needs pod_cidr")
-        self.region: str = region
-        self.tags: dict[str, str] = dict(self.args.get("tags") or {})
-        self.protect = bool(self.args.get("protect", False))
         self.deletion_protection = bool(self.args.get("deletion_protection", False))
         self.exposure = self.args.get("endpoint_exposure", "private")
         self._create_network()
