@@ -26,9 +26,9 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4"
 	touch $@
 
-test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole test suite.
+test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole test suite (one worker per core).
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 safety: $(BIN)/tkestack $(CHECKOV) ## Change-safety numbers: fuzz cases, objects validated, checkov findings, URNs, protection.
 	$(BIN)/python bench/safety_report.py --fuzz-examples 5000
