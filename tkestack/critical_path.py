@@ -247,6 +247,8 @@ class _Graph:
             if b.type in NAMESPACED_CONFIG:
                 return _namespace_of(a) == _namespace_of(b) and a.provider == b.provider
             return False
+        if b.type == HELM_RELEASE and self._calls_api_served_by(a, b):
+            return True
         if b.type == HELM_RELEASE and a.type.startswith("kubernetes:"):
             group = a.type.split(":")[1].rsplit("/", 1)[0]
             return self.table.crd_charts.get(group) == _release_name(b) and a.provider == b.provider
@@ -259,6 +261,19 @@ class _Graph:
             return self.same_cluster(a, b)
         # A public NAT gateway needs the VPC's internet gateway attached.
         return a.type == "aws:ec2/natGateway:NatGateway" and b.type == INTERNET_GATEWAY
+
+    def _calls_api_served_by(self, a: RenderedResource, release: RenderedResource) -> bool:
+        """Whether `a` goes through a provider that calls the API `release` serves: the Harbor
+        provider's `url` is the Harbor release's `externalURL` (projects, rules and retention
+        policies are created through Harbor's own API, which exists only once it runs)."""
+        provider = self.by_urn.get(a.provider) if a.provider else None
+        if provider is None or provider.type != "pulumi:providers:harbor":
+            return False
+        values = release.inputs.get("values")
+        url = provider.inputs.get("url")
+        if not isinstance(values, dict) or not isinstance(url, str):
+            return False
+        return values.get("externalURL") == url
 
     def unit_of(self, resource: RenderedResource) -> str | None:
         """The add-on a resource is part of: a Helm release is its own, another object the

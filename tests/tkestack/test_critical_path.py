@@ -15,6 +15,7 @@ from tkestack import review as reviewing
 from tkestack.components.gpu_stack import dcgm_addon, operator_addon
 from tkestack.components.observability import collector_addon
 
+HELM_RELEASE = critical_path.HELM_RELEASE
 STACK = "urn:pulumi:t::p::"
 
 
@@ -153,6 +154,42 @@ def test_shipped_environments_have_a_duration_for_every_type(
         "aws:eks/cluster:Cluster",
         "tencentcloud:Kubernetes/cluster:Cluster",
     }
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_shipped_environments_serialize_no_pools_or_add_ons(
+    rendered: Callable[[str], engine.Rendering], env: str
+) -> None:
+    estimate = critical_path.estimate(rendered(env))
+    assert [(edge.dependent, edge.dependency) for edge in estimate.serializing] == []
+
+
+def harbor_project(url: str) -> engine.Rendering:
+    """A Harbor release serving `https://registry.example.com` and a project created through
+    a Harbor provider pointed at `url`, ordered after the release."""
+    release = resource(
+        HELM_RELEASE,
+        "harbor",
+        inputs={"name": "harbor", "values": {"externalURL": "https://registry.example.com"}},
+    )
+    component = resource("tkestack:index:Tenant", "t", custom=False)
+    api = resource("pulumi:providers:harbor", "api", inputs={"url": url})
+    project = resource(
+        "harbor:index/project:Project",
+        "project",
+        parent=component.urn,
+        provider=api.urn,
+        depends=(release.urn,),
+    )
+    return rendering(release, component, api, project)
+
+
+def test_harbor_objects_need_the_release_serving_their_api() -> None:
+    assert not critical_path.estimate(
+        harbor_project("https://registry.example.com")
+    ).false_dependencies
+    other = critical_path.estimate(harbor_project("https://other.example.com"))
+    assert [edge.dependency.rsplit("::", 1)[-1] for edge in other.false_dependencies] == ["harbor"]
 
 
 def test_add_on_requirements_in_the_table_match_the_components() -> None:
