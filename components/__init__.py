@@ -48,29 +48,99 @@ The same components in other languages: `components/` is a Pulumi component pack
 "Embedding" section. Each component's inputs, outputs and defaults: docs/components/*.md.
 """
 
-from .cluster import (
-    AttachedArgs,
-    Cluster,
-    ClusterArgs,
-    ExistingNetwork,
-    ExistingNetworkArgs,
-    ExistingRoles,
-    ExistingRolesArgs,
-)
-from .gpu_stack import GpuStack, GpuStackArgs
-from .identity import ClusterIdentity, ClusterIdentityArgs, WorkloadIdentity, WorkloadIdentityArgs
-from .node_pool import NodePool, NodePoolArgs, PoolSpec, with_node_pools
-from .observability import Observability, ObservabilityArgs, PeerEndpoints, RetentionSettings
-from .platform_services import PlatformServices, PlatformServicesArgs
-from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
-from .registry import Registry, RegistryArgs
-from .registry_namespace import (
-    RegistryHandle,
-    RegistryNamespace,
-    RegistryNamespaceArgs,
-    RegistrySettings,
-)
-from .tenant import ContainerDefaults, Tenant, TenantArgs, TenantQuota, WorkloadIdentitySettings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Submodules are imported on first use (PEP 562): `tkestack.components.catalog` (a leaf with no
+# Pulumi import) is loaded by the spec and the policy rules, which must not pull in the Pulumi
+# SDKs through this package's `__init__`.
+_EXPORTS: dict[str, str] = {
+    "AttachedArgs": ".cluster",
+    "Cluster": ".cluster",
+    "ClusterArgs": ".cluster",
+    "ExistingNetwork": ".cluster",
+    "ExistingNetworkArgs": ".cluster",
+    "ExistingRoles": ".cluster",
+    "ExistingRolesArgs": ".cluster",
+    "GpuStack": ".gpu_stack",
+    "GpuStackArgs": ".gpu_stack",
+    "ClusterIdentity": ".identity",
+    "ClusterIdentityArgs": ".identity",
+    "WorkloadIdentity": ".identity",
+    "WorkloadIdentityArgs": ".identity",
+    "NodePool": ".node_pool",
+    "NodePoolArgs": ".node_pool",
+    "PoolSpec": ".node_pool",
+    "with_node_pools": ".node_pool",
+    "Observability": ".observability",
+    "ObservabilityArgs": ".observability",
+    "PeerEndpoints": ".observability",
+    "RetentionSettings": ".observability",
+    "PlatformServices": ".platform_services",
+    "PlatformServicesArgs": ".platform_services",
+    "ClusterInfo": ".profile",
+    "NodePoolProfile": ".profile",
+    "Taint": ".profile",
+    "derive_profile": ".profile",
+    "Registry": ".registry",
+    "RegistryArgs": ".registry",
+    "RegistryHandle": ".registry_namespace",
+    "RegistryNamespace": ".registry_namespace",
+    "RegistryNamespaceArgs": ".registry_namespace",
+    "RegistrySettings": ".registry_namespace",
+    "ContainerDefaults": ".tenant",
+    "Tenant": ".tenant",
+    "TenantArgs": ".tenant",
+    "TenantQuota": ".tenant",
+    "WorkloadIdentitySettings": ".tenant",
+}
+"""Each public name and the submodule that defines it."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:
+    from .cluster import (
+        AttachedArgs,
+        Cluster,
+        ClusterArgs,
+        ExistingNetwork,
+        ExistingNetworkArgs,
+        ExistingRoles,
+        ExistingRolesArgs,
+    )
+    from .gpu_stack import GpuStack, GpuStackArgs
+    from .identity import (
+        ClusterIdentity,
+        ClusterIdentityArgs,
+        WorkloadIdentity,
+        WorkloadIdentityArgs,
+    )
+    from .node_pool import NodePool, NodePoolArgs, PoolSpec, with_node_pools
+    from .observability import Observability, ObservabilityArgs, PeerEndpoints, RetentionSettings
+    from .platform_services import PlatformServices, PlatformServicesArgs
+    from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
+    from .registry import Registry, RegistryArgs
+    from .registry_namespace import (
+        RegistryHandle,
+        RegistryNamespace,
+        RegistryNamespaceArgs,
+        RegistrySettings,
+    )
+    from .tenant import ContainerDefaults, Tenant, TenantArgs, TenantQuota, WorkloadIdentitySettings
 
 __all__ = [
     "AttachedArgs",
