@@ -50,6 +50,8 @@ PROMETHEUS_PORT = 9090
 LOKI_PORT = 3100
 LOKI_URL = f"http://{LOKI_RELEASE}.{LOGGING_NAMESPACE}.svc.cluster.local:{LOKI_PORT}"
 """In-cluster Loki: with the gateway off, the single binary's Service is named after the release."""
+LOKI_SCALABLE_TARGETS = ("backend", "read", "write")
+"""Loki's simple-scalable targets: zeroed for the single binary (see `loki_addon`)."""
 DATASOURCE_LABEL = "grafana_datasource"
 """Label the Grafana sidecar of kube-prometheus-stack watches for data source provisioning."""
 MANAGED_CLOUDS = frozenset({"aws", "tencentcloud"})
@@ -193,7 +195,15 @@ def loki_addon(retention: RetentionSettings, protect: bool = False) -> AddonSpec
     asked and logs live on a volume."""
     persistence: dict[str, Any] = {"enabled": False}
     if retention.logs_volume_gib is not None:
-        persistence = {"enabled": True, "type": "pvc", "size": f"{retention.logs_volume_gib}Gi"}
+        persistence = {
+            "enabled": True,
+            "size": f"{retention.logs_volume_gib}Gi",
+            # The chart's defaults (whenDeleted/whenScaled: Delete with
+            # enableStatefulSetAutoDeletePVC: true, values.yaml @loki-17.1.7) delete the logs'
+            # volume with the StatefulSet; the volume outlives a mistaken uninstall instead.
+            "whenDeleted": "Retain",
+            "whenScaled": "Retain",
+        }
     values = {
         "deploymentMode": "Monolithic",
         "loki": {
@@ -215,6 +225,11 @@ def loki_addon(retention: RetentionSettings, protect: bool = False) -> AddonSpec
             "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
         },
         "singleBinary": {"replicas": 1, "persistence": persistence},
+        # The simple-scalable targets default to 3 replicas each; the chart's
+        # templates/validate.yaml (grafana-community/helm-charts, charts/loki @loki-17.1.7)
+        # fails a Monolithic install while any of them has replicas, as its own
+        # monolithic-values.yaml shows by zeroing them. Distributed targets default to 0.
+        **{target: {"replicas": 0} for target in LOKI_SCALABLE_TARGETS},
         # Off: the helm test image and the gateway/cache images are not verified multi-arch
         # (docs/charts.md, Loki), and a single binary needs none of them.
         "test": {"enabled": False},

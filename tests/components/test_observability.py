@@ -100,12 +100,48 @@ def test_loki_retention_and_persistence(prod_rendering):
     assert loki[0].inputs["version"] == "17.1.7"
     assert values["loki"]["limits_config"]["retention_period"] == "720h"
     assert values["loki"]["compactor"]["retention_enabled"] is True
+    # Keys of singleBinary.persistence in charts/loki/values.yaml @loki-17.1.7
+    # (grafana-community/helm-charts); the chart has no `type` key there.
     assert values["singleBinary"]["persistence"] == {
         "enabled": True,
-        "type": "pvc",
         "size": "100Gi",
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
     }
     assert values["singleBinary"]["tolerations"] == []  # stays off GPU nodes
+
+
+LOKI_REPLICA_DEFAULTS = {"singleBinary": 0, "backend": 3, "read": 3, "write": 3}
+"""Replica defaults of charts/loki/values.yaml @loki-17.1.7 (grafana-community/helm-charts);
+every distributed target (ingester, querier, ...) defaults to 0."""
+LOKI_TRANSITION_MODES = {"Monolithic<->SimpleScalable", "SingleBinary<->SimpleScalable"}
+
+
+def loki_validate_failure(values: dict) -> str | None:
+    """The Monolithic/simple-scalable checks of charts/loki/templates/validate.yaml
+    @loki-17.1.7, over the chart's defaults merged with `values`."""
+    replicas = {
+        target: int(values.get(target, {}).get("replicas", default))
+        for target, default in LOKI_REPLICA_DEFAULTS.items()
+    }
+    monolithic = replicas.pop("singleBinary")
+    scalable = any(count > 0 for count in replicas.values())
+    transition = values.get("deploymentMode", "Monolithic") in LOKI_TRANSITION_MODES
+    if monolithic > 0 and scalable and not transition:
+        return "more than zero replicas for both the monolithic and simple scalable targets"
+    return None
+
+
+def test_loki_values_pass_the_charts_own_validation(prod_rendering):
+    for name in ("c1-observability-loki", "c2-observability-loki"):
+        values = named(prod_rendering, name).inputs["values"]
+        assert values["deploymentMode"] == "Monolithic"
+        assert loki_validate_failure(values) is None, name
+
+
+def test_loki_validation_check_refuses_the_charts_defaults_next_to_a_single_binary():
+    # The failing case the chart's validate.yaml raises: what we shipped before issue 13.
+    assert loki_validate_failure({"singleBinary": {"replicas": 1}}) is not None
 
 
 def test_log_collector_runs_on_every_node_including_gpu_and_arm(prod_rendering):
