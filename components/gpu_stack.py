@@ -143,7 +143,10 @@ def hami_addon(cluster: ClusterInfo) -> AddonSpec:
             PodGroup(
                 "devicePlugin",
                 role="gpu",
-                node_selector_key="nvidianodeSelector",
+                # `nvidiaNodeSelector` since HAMi v2.8.0 (Project-HAMi/HAMi#1546); the old
+                # `nvidianodeSelector` is ignored (charts/hami/templates/device-plugin/
+                # daemonsetnvidia.yaml @v2.10.0 reads only the new key).
+                node_selector_key="nvidiaNodeSelector",
                 affinity_key=None,
                 gpu_node_labels=dict(HAMI_NODE_LABELS),
             ),

@@ -74,7 +74,10 @@ def test_hami_pools_get_hami_not_the_nvidia_device_plugin(image_driver):
     hami = image_driver["hami"]
     assert hami["version"] == "2.10.0"
     values = hami["values"]
-    assert values["devicePlugin"]["nvidianodeSelector"] == {"gpu": "on"}
+    # charts/hami/values.yaml @v2.10.0 (Project-HAMi/HAMi): `devicePlugin.nvidiaNodeSelector`,
+    # renamed in v2.8.0 (#1546); the template ignores the old `nvidianodeSelector`.
+    assert values["devicePlugin"]["nvidiaNodeSelector"] == {"gpu": "on"}
+    assert "nvidianodeSelector" not in values["devicePlugin"]
     assert values["devicePlugin"]["tolerations"][0]["key"] == "nvidia.com/gpu"
     # the scheduler extender and its cert Jobs stay on CPU pools, the Jobs on amd64 only
     assert values["scheduler"]["tolerations"] == []
@@ -158,7 +161,7 @@ def test_cluster_without_gpu_pools_is_an_error():
 
 def test_hami_selects_exactly_the_labels_its_pools_carry(image_driver):
     """One constant for both sides: the chart's node selector and the HAMi pools' labels."""
-    selector = image_driver["hami"]["values"]["devicePlugin"]["nvidianodeSelector"]
+    selector = image_driver["hami"]["values"]["devicePlugin"]["nvidiaNodeSelector"]
     assert selector == dict(HAMI_NODE_LABELS)
     hami_pool = derive_profile(
         cloud="aws",
