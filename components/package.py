@@ -737,7 +737,9 @@ class TenantQuota(TypedDict, total=False):
     """`nvidia.com/gpu` requests; needs a GPU pool on the cluster. With time-slicing or HAMi
     these are virtual GPUs."""
     gpu_memory_mib: int
-    """HAMi `nvidia.com/gpumem` in MiB; needs a HAMi-shared GPU pool."""
+    """HAMi `nvidia.com/gpumem` in MiB; needs a HAMi-shared GPU pool and at most the GPU
+    memory of its HAMi pools at max_size. 0: no GPU memory quota is written (HAMi 2.10 reads
+    an explicit 0 as "no GPU pod")."""
 
 
 class ContainerDefaults(TypedDict, total=False):
