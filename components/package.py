@@ -750,8 +750,13 @@ class ContainerDefaults(TypedDict, total=False):
     memory_request: str
     """Memory request of a container that states none (Kubernetes quantity)."""
     memory_limit: str
-    """Memory is not compressible: a default limit keeps one forgetful pod from starving the
-    node. No default CPU limit: CPU limits throttle, requests already share fairly."""
+    """Default memory limit of a container that states none; None (default): no default
+    limit. The LimitRanger gives the default limit to every container without a limit, also
+    to one that requests more memory, and the API server then refuses the pod (limit below
+    request; https://kubernetes.io/docs/concepts/policy/limit-range/, "Constraints on resource
+    limits and requests"): a GPU job asking for 8Gi and no limit would never start. Set it
+    only above any request a tenant's containers state without a limit. No default CPU
+    limit either: CPU limits throttle, requests already share fairly."""
 
 
 class WorkloadIdentitySettings(TypedDict, total=False):

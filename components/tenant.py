@@ -14,8 +14,10 @@ arrive under differ per cloud, see components/identity.py):
   of type LoadBalancer; `requests.nvidia.com/gpu` where the cluster has GPU pools and HAMi's
   GPU memory (`nvidia.com/gpumem`, MiB) where a pool shares GPUs with HAMi and the tenant
   states a GPU memory quota.
-- **LimitRange** per namespace: default requests (and a default memory limit) for containers
-  that state none, so the quota never rejects a pod only for leaving requests out.
+- **LimitRange** per namespace: default requests for containers that state none, so the
+  quota never rejects a pod only for leaving requests out. No default limit unless asked for
+  (`ContainerDefaults.memory_limit`): a default limit below a container's own request makes
+  the API server refuse the pod.
 - **NetworkPolicies** per namespace: deny all ingress, then allow from the tenant's own
   namespaces, from the observability namespace and from the ingress controllers' namespaces.
 - **Roles** `tenant-admin`, `tenant-developer`, `tenant-viewer` per namespace: explicit API
@@ -186,9 +188,14 @@ class ContainerDefaults:
     """CPU request of a container that states none (Kubernetes quantity)."""
     memory_request: str = "128Mi"
     """Memory request of a container that states none (Kubernetes quantity)."""
-    memory_limit: str = "512Mi"
-    """Memory is not compressible: a default limit keeps one forgetful pod from starving the
-    node. No default CPU limit: CPU limits throttle, requests already share fairly."""
+    memory_limit: str | None = None
+    """Default memory limit of a container that states none; None (default): no default
+    limit. The LimitRanger gives the default limit to every container without a limit, also
+    to one that requests more memory, and the API server then refuses the pod (limit below
+    request; https://kubernetes.io/docs/concepts/policy/limit-range/, "Constraints on resource
+    limits and requests"): a GPU job asking for 8Gi and no limit would never start. Set it
+    only above any request a tenant's containers state without a limit. No default CPU
+    limit either: CPU limits throttle, requests already share fairly."""
 
 
 @dataclass(frozen=True)
@@ -404,7 +411,11 @@ class Tenant(pulumi.ComponentResource):
                             "cpu": defaults.cpu_request,
                             "memory": defaults.memory_request,
                         },
-                        default={"memory": defaults.memory_limit},
+                        default=(
+                            {"memory": defaults.memory_limit}
+                            if defaults.memory_limit is not None
+                            else None
+                        ),
                     )
                 ]
             ),

@@ -13,6 +13,7 @@ from tkestack.components.identity import ACCESS_LEVELS
 from tkestack.components.tenant import (
     ESCALATION_VERBS,
     ROLE_RULES,
+    ContainerDefaults,
     Tenant,
     TenantArgs,
     TenantQuota,
@@ -234,15 +235,20 @@ def test_exclusive_gpu_pool_gets_a_gpu_quota_but_no_gpu_memory_quota() -> None:
     assert not HAMI_QUOTAS & set(quota["spec"]["hard"])
 
 
-def test_limit_range_defaults_requests_and_a_memory_limit(two_namespaces: engine.Rendering) -> None:
+def test_limit_range_defaults_requests_but_no_limit(two_namespaces: engine.Rendering) -> None:
+    # A default limit is also given to a container that requests more than it and states no
+    # limit; the API server then refuses the pod (limit below request), see
+    # https://kubernetes.io/docs/concepts/policy/limit-range/. So no default limit by default.
     (item,) = by_namespace(two_namespaces, "LimitRange")[("team-a", "tenant-defaults")]["spec"][
         "limits"
     ]
-    assert item == {
-        "type": "Container",
-        "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-        "default": {"memory": "512Mi"},
-    }
+    assert item == {"type": "Container", "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}
+
+
+def test_limit_range_default_memory_limit_only_when_asked() -> None:
+    rendering = render_tenant(container_defaults=ContainerDefaults(memory_limit="16Gi"))
+    (limit_range,) = ts.objects(rendering, "LimitRange")
+    assert limit_range["spec"]["limits"][0]["default"] == {"memory": "16Gi"}
 
 
 def test_network_policies_deny_ingress_then_allow_tenant_monitoring_and_ingress(
