@@ -155,12 +155,51 @@ def hami_addon(cluster: ClusterInfo) -> AddonSpec:
     )
 
 
+DCGM_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("DCGM_FI_DEV_SM_CLOCK", "gauge", "SM clock frequency (in MHz)."),
+    ("DCGM_FI_DEV_MEM_CLOCK", "gauge", "Memory clock frequency (in MHz)."),
+    ("DCGM_FI_DEV_MEMORY_TEMP", "gauge", "Memory temperature (in C)."),
+    ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C)."),
+    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W)."),
+    ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "counter", "Total energy consumption (in mJ)."),
+    ("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", "counter", "Total number of PCIe retries."),
+    ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %)."),
+    ("DCGM_FI_DEV_MEM_COPY_UTIL", "gauge", "Memory utilization (in %)."),
+    ("DCGM_FI_DEV_ENC_UTIL", "gauge", "Encoder utilization (in %)."),
+    ("DCGM_FI_DEV_DEC_UTIL", "gauge", "Decoder utilization (in %)."),
+    ("DCGM_FI_DEV_XID_ERRORS", "gauge", "Value of the last XID error encountered."),
+    ("DCGM_EXP_XID_ERRORS_COUNT", "counter", "reported XIDs during last window"),
+    ("DCGM_FI_DEV_FB_FREE", "gauge", "Framebuffer memory free (in MiB)."),
+    ("DCGM_FI_DEV_FB_USED", "gauge", "Framebuffer memory used (in MiB)."),
+    ("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", "counter", "NVLink bandwidth counters of all lanes."),
+    ("DCGM_FI_DEV_VGPU_LICENSE_STATUS", "gauge", "vGPU License status"),
+    ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "counter", "Rows remapped (uncorrectable)"),
+    ("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "counter", "Rows remapped (correctable)"),
+    ("DCGM_FI_DEV_ROW_REMAP_FAILURE", "gauge", "Whether remapping of rows has failed"),
+    ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "gauge", "Ratio of time the graphics engine is active."),
+    ("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "gauge", "Ratio of cycles the tensor pipe is active."),
+    ("DCGM_FI_PROF_DRAM_ACTIVE", "gauge", "Ratio of cycles device memory is active."),
+    ("DCGM_FI_PROF_PCIE_TX_BYTES", "gauge", "PCIe transmit rate (bytes per second)."),
+    ("DCGM_FI_PROF_PCIE_RX_BYTES", "gauge", "PCIe receive rate (bytes per second)."),
+)
+"""Metrics DCGM exporter emits (`customMetrics`, the chart's complete, not additive, list):
+the chart's default list (deployment/templates/metrics-configmap.yaml, NVIDIA/dcgm-exporter
+@d5e5f51) plus `DCGM_EXP_XID_ERRORS_COUNT`, the exporter's count of XIDs in its window
+(`--xid-count-window-size`, default 5 minutes; commented out in etc/default-counters.csv).
+The XID alert needs it: `DCGM_FI_DEV_XID_ERRORS` keeps the last XID forever."""
+
+
+def dcgm_metrics_csv() -> str:
+    """The `customMetrics` CSV of DCGM exporter (field, Prometheus type, help per line)."""
+    return "".join(f"{field}, {kind}, {text}\n" for field, kind, text in DCGM_METRICS)
+
+
 def dcgm_addon() -> AddonSpec:
     """DCGM exporter on every GPU pool, scraped through its ServiceMonitor."""
     return AddonSpec(
         key=DCGM,
         chart=DCGM,
-        values={"serviceMonitor": {"enabled": True}},
+        values={"serviceMonitor": {"enabled": True}, "customMetrics": dcgm_metrics_csv()},
         pod_groups=(PodGroup("", role="gpu"),),
         requires=(METRICS_ADDON,),
         conflicts=(OPERATOR,),

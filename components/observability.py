@@ -366,38 +366,52 @@ def default_alert_rules(gpu: bool) -> list[dict[str, Any]]:
         },
     ]
     if gpu:
-        groups.append(
-            {
-                "name": "tkestack-gpus",
-                "rules": [
-                    # DCGM reports the last XID error code; any non-zero value is a GPU fault
-                    # (https://docs.nvidia.com/deploy/xid-errors/).
-                    _alert(
-                        "TkestackGpuXidError",
-                        "max by (Hostname, gpu) (DCGM_FI_DEV_XID_ERRORS) > 0",
-                        "0m",
-                        "critical",
-                        "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID error"
-                        " {{ $value }}.",
-                    ),
-                    _alert(
-                        "TkestackGpuTooHot",
-                        "max by (Hostname, gpu) (DCGM_FI_DEV_GPU_TEMP) > 85",
-                        "10m",
-                        "warning",
-                        "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} is above 85 C.",
-                    ),
-                    _alert(
-                        "TkestackGpuMetricsMissing",
-                        "absent(DCGM_FI_DEV_GPU_TEMP)",
-                        "15m",
-                        "warning",
-                        "No DCGM GPU metrics: the DCGM exporter is down or not scraped.",
-                    ),
-                ],
-            }
-        )
+        groups.append({"name": "tkestack-gpus", "rules": gpu_alert_rules()})
     return groups
+
+
+DCGM_HOST_LABEL = "hostname"
+"""Node label of DCGM exporter series: `hostname` since NVIDIA/dcgm-exporter#655 (commit
+d5e5f51, internal/pkg/rendermetrics/render_metrics.go; `Hostname` before), 4.x line."""
+GPU_NODES_PRESENT = 'sum(kube_node_status_capacity{resource="nvidia_com_gpu"}) > 0'
+"""Some node advertises GPUs. kube-state-metrics exports extended resources with their name
+sanitized (`nvidia.com/gpu` -> `nvidia_com_gpu`, kubernetes/kube-state-metrics
+internal/store/node.go); every device plugin we install (NVIDIA, HAMi, the GPU operator's)
+advertises `nvidia.com/gpu`."""
+
+
+def gpu_alert_rules() -> list[dict[str, Any]]:
+    """The GPU alert rules (DCGM exporter and kube-state-metrics series)."""
+    by = f"max by ({DCGM_HOST_LABEL}, gpu)"
+    where = f"GPU {{{{ $labels.gpu }}}} on {{{{ $labels.{DCGM_HOST_LABEL} }}}}"
+    return [
+        # XIDs counted in the exporter's window (DCGM_EXP_XID_ERRORS_COUNT, label `xid`):
+        # the alert resolves once no new XID arrives, unlike the last-XID gauge
+        # DCGM_FI_DEV_XID_ERRORS (https://docs.nvidia.com/deploy/xid-errors/).
+        _alert(
+            "TkestackGpuXidError",
+            f"max by ({DCGM_HOST_LABEL}, gpu, xid) (DCGM_EXP_XID_ERRORS_COUNT) > 0",
+            "0m",
+            "critical",
+            f"{where} reported XID error {{{{ $labels.xid }}}}.",
+        ),
+        _alert(
+            "TkestackGpuTooHot",
+            f"{by} (DCGM_FI_DEV_GPU_TEMP) > 85",
+            "10m",
+            "warning",
+            f"{where} is above 85 C.",
+        ),
+        # Only while some node has GPUs: pools at min_size 0 have none most of the time.
+        _alert(
+            "TkestackGpuMetricsMissing",
+            f"absent(DCGM_FI_DEV_GPU_TEMP) and on() ({GPU_NODES_PRESENT})",
+            "15m",
+            "warning",
+            "GPU nodes are up but there are no DCGM GPU metrics: the DCGM exporter is down or"
+            " not scraped.",
+        ),
+    ]
 
 
 def datasources_document(peers: Sequence[tuple[str, str, str]]) -> str:

@@ -171,3 +171,13 @@ def test_hami_selects_exactly_the_labels_its_pools_carry(image_driver):
         sharing="hami",
     )
     assert selector.items() <= dict(hami_pool.labels).items()
+
+
+def test_dcgm_exporter_emits_the_xid_counter_the_alert_reads(image_driver):
+    # customMetrics is the complete list (deployment/values.yaml, NVIDIA/dcgm-exporter
+    # @d5e5f51); DCGM_EXP_XID_ERRORS_COUNT is off unless listed (pkg/cmd/app.go).
+    lines = image_driver["dcgm-exporter"]["values"]["customMetrics"].splitlines()
+    fields = [line.split(",")[0] for line in lines]
+    assert "DCGM_EXP_XID_ERRORS_COUNT" in fields
+    assert "DCGM_FI_DEV_GPU_TEMP" in fields
+    assert all(len(line.split(",")) == 3 for line in lines)

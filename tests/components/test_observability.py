@@ -300,3 +300,31 @@ def test_exposing_without_internal_marker_or_source_ranges_is_refused(missing, f
 
     with pytest.raises(ValueError, match=f"{missing}: required.*{fragment}"):
         engine.run_program(program)
+
+
+def gpu_rules() -> dict[str, dict]:
+    (group,) = [g for g in default_alert_rules(True) if g["name"] == "tkestack-gpus"]
+    return {rule["alert"]: rule for rule in group["rules"]}
+
+
+def test_gpu_alerts_use_the_lowercase_hostname_label():
+    # NVIDIA/dcgm-exporter#655 (d5e5f51, internal/pkg/rendermetrics/render_metrics.go): the
+    # node label is `hostname`; `Hostname` no longer exists on 4.x series.
+    for rule in gpu_rules().values():
+        assert "Hostname" not in rule["expr"] + rule["annotations"]["summary"]
+    assert "by (hostname, gpu" in gpu_rules()["TkestackGpuTooHot"]["expr"]
+
+
+def test_xid_alert_counts_recent_xids_so_it_resolves():
+    # DCGM_FI_DEV_XID_ERRORS keeps the last XID; DCGM_EXP_XID_ERRORS_COUNT counts XIDs in the
+    # exporter's window (NVIDIA/dcgm-exporter internal/pkg/collector/xid_collector.go, `xid`).
+    expr = gpu_rules()["TkestackGpuXidError"]["expr"]
+    assert "DCGM_EXP_XID_ERRORS_COUNT" in expr
+    assert "DCGM_FI_DEV_XID_ERRORS" not in expr
+
+
+def test_gpu_metrics_missing_fires_only_while_gpu_nodes_exist():
+    # Pools at min_size 0 have no GPU node: absent() alone would fire forever there.
+    expr = gpu_rules()["TkestackGpuMetricsMissing"]["expr"]
+    assert expr.startswith("absent(DCGM_FI_DEV_GPU_TEMP) and on() (")
+    assert 'kube_node_status_capacity{resource="nvidia_com_gpu"}' in expr
