@@ -152,6 +152,17 @@ def metrics_addon(
                     "userKey": "admin-user",
                     "passwordKey": "admin-password",
                 },
+                # The sidecars read only ConfigMaps of this namespace (our data sources and
+                # the chart's dashboards live here), through a Role instead of a ClusterRole
+                # over every Secret of the cluster (tenants' included). kube-prometheus-stack
+                # 88.2.0 sets dashboards.searchNamespace ALL; grafana chart 12.10.4
+                # (grafana-community/helm-charts charts/grafana) defaults resource: both and
+                # rbac.namespaced: false (templates/clusterrole.yaml, templates/role.yaml).
+                "rbac": {"namespaced": True},
+                "sidecar": {
+                    sidecar: {"searchNamespace": MONITORING_NAMESPACE, "resource": "configmap"}
+                    for sidecar in ("dashboards", "datasources")
+                },
                 "additionalDataSources": [
                     {
                         "name": f"{cluster.name} logs",

@@ -328,3 +328,21 @@ def test_gpu_metrics_missing_fires_only_while_gpu_nodes_exist():
     expr = gpu_rules()["TkestackGpuMetricsMissing"]["expr"]
     assert expr.startswith("absent(DCGM_FI_DEV_GPU_TEMP) and on() (")
     assert 'kube_node_status_capacity{resource="nvidia_com_gpu"}' in expr
+
+
+def test_grafana_sidecars_read_configmaps_of_the_monitoring_namespace_only(prod_rendering):
+    # kube-prometheus-stack 88.2.0 values.yaml: grafana.sidecar.dashboards.searchNamespace ALL;
+    # grafana 12.10.4 (its dependency, grafana-community/helm-charts charts/grafana):
+    # sidecar.*.resource both, rbac.namespaced false -> a ClusterRole over every Secret.
+    grafana = named(prod_rendering, "c1-observability-metrics").inputs["values"]["grafana"]
+    assert grafana["rbac"] == {"namespaced": True}
+    for sidecar in ("dashboards", "datasources"):
+        assert grafana["sidecar"][sidecar] == {
+            "searchNamespace": "monitoring",
+            "resource": "configmap",
+        }
+    # The provisioning ConfigMap the sidecar must still find lives in that namespace.
+    (datasources,) = [
+        r for r in prod_rendering.of_type("kubernetes:core/v1:ConfigMap") if "datasources" in r.name
+    ]
+    assert datasources.inputs["metadata"]["namespace"] == "monitoring"
