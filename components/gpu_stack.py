@@ -25,7 +25,7 @@ from typing import Any, Literal, NotRequired, Required, TypedDict
 import pulumi
 import yaml
 
-from .addon import AddonSpec, PodGroup, check_addons, install_addon
+from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 
 METRICS_ADDON = "kube-prometheus-stack"
@@ -115,6 +115,9 @@ def device_plugin_addons(cluster: ClusterInfo) -> list[AddonSpec]:
                     # No NFD/GFD: pools are selected by our pool label, not by discovered PCI ids.
                     "gfd": {"enabled": False},
                     "nfd": {"enabled": False},
+                    # `resources: {}` in deployments/helm/nvidia-device-plugin/values.yaml
+                    # @v0.20.0 (read by templates/daemonset-device-plugin.yml).
+                    "resources": requests("50m", "64Mi"),
                 },
                 pod_groups=(PodGroup("", role="gpu"),),
                 gpu_pools=tuple(pools),
@@ -134,7 +137,14 @@ def hami_addon(cluster: ClusterInfo) -> AddonSpec:
                 "kubeScheduler": {"image": dict(KUBE_SCHEDULER_IMAGE)},
                 "service": {"type": "ClusterIP"},
             },
-            "devicePlugin": {"service": {"type": "ClusterIP"}},
+            # devicePlugin.resources and devicePlugin.monitor.resources are `{}` in
+            # charts/hami/values.yaml @v2.10.0 (templates/device-plugin/daemonsetnvidia.yaml);
+            # figures from the chart's commented example.
+            "devicePlugin": {
+                "service": {"type": "ClusterIP"},
+                "resources": requests("100m", "100Mi"),
+                "monitor": {"resources": requests("100m", "100Mi")},
+            },
         },
         pod_groups=(
             PodGroup("scheduler", affinity_key=None),

@@ -37,7 +37,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from .addon import AddonSpec, PodGroup, check_addons, install_addon
+from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .profile import ClusterInfo
 
 MONITORING_NAMESPACE = "monitoring"
@@ -175,6 +175,9 @@ def metrics_addon(
         )
     values: dict[str, Any] = {
         "prometheus": {"prometheusSpec": prometheus_spec},
+        # The node-exporter subchart (prometheus-node-exporter 4.56.1 in kube-prometheus-stack
+        # 88.2.0's Chart.yaml) ships `resources: {}`; figures from its commented example.
+        "prometheus-node-exporter": {"resources": requests("100m", "30Mi")},
         "alertmanager": {"alertmanagerSpec": {"retention": "120h"}},
         "grafana": grafana,
     }
@@ -279,6 +282,9 @@ def collector_addon(cluster: ClusterInfo) -> AddonSpec:
         values={
             "kind": "DaemonSet",
             "config": {"outputs": outputs},
+            # `resources: {}` in charts/fluent-bit/values.yaml @fluent-bit-0.57.5
+            # (fluent/helm-charts); figures from its commented example.
+            "resources": requests("100m", "128Mi"),
             "serviceMonitor": {"enabled": True},
         },
         # Logs from every node, GPU and tainted ARM nodes included: tolerate every taint.

@@ -173,6 +173,19 @@ def test_hami_selects_exactly_the_labels_its_pools_carry(image_driver):
     assert selector.items() <= dict(hami_pool.labels).items()
 
 
+def test_device_plugins_have_resource_requests(image_driver):
+    # nvidia-device-plugin v0.20.0 `resources: {}`; HAMi v2.10.0 devicePlugin.resources and
+    # devicePlugin.monitor.resources `{}`; dcgm-exporter has chart defaults (100m/128Mi).
+    hami = image_driver["hami"]["values"]["devicePlugin"]
+    plugins = [v["values"] for k, v in image_driver.items() if k.startswith("nvidia-device-plugin")]
+    assert plugins
+    for resources in [p["resources"] for p in plugins] + [
+        hami["resources"],
+        hami["monitor"]["resources"],
+    ]:
+        assert set(resources["requests"]) == {"cpu", "memory"}
+
+
 def test_dcgm_exporter_emits_the_xid_counter_the_alert_reads(image_driver):
     # customMetrics is the complete list (deployment/values.yaml, NVIDIA/dcgm-exporter
     # @d5e5f51); DCGM_EXP_XID_ERRORS_COUNT is off unless listed (pkg/cmd/app.go).

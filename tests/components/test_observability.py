@@ -154,6 +154,16 @@ def test_log_collector_runs_on_every_node_including_gpu_and_arm(prod_rendering):
     assert "cluster=c1" in values["config"]["outputs"]
 
 
+def test_per_node_agents_have_resource_requests(prod_rendering):
+    # fluent-bit 0.57.5 and prometheus-node-exporter 4.56.1 ship `resources: {}`: BestEffort
+    # pods, the first evicted under node pressure.
+    collector = named(prod_rendering, "c1-observability-logs").inputs["values"]
+    metrics = named(prod_rendering, "c1-observability-metrics").inputs["values"]
+    for resources in (collector["resources"], metrics["prometheus-node-exporter"]["resources"]):
+        assert set(resources) == {"requests"}
+        assert set(resources["requests"]) == {"cpu", "memory"}
+
+
 def test_only_node_agents_tolerate_the_gpu_taint(prod_rendering):
     metrics = named(prod_rendering, "c1-observability-metrics").inputs["values"]
     assert metrics["prometheus-node-exporter"]["tolerations"] == [{"operator": "Exists"}]
