@@ -55,6 +55,14 @@ EVERYWHERE_TOLERATION: dict[str, str] = {"operator": "Exists"}
 Role = Literal["workload", "gpu", "node-agent"]
 
 
+def requests(cpu: str, memory: str) -> dict[str, dict[str, str]]:
+    """A `resources` value with requests only. Pods with requests are not the first evicted
+    under node pressure (BestEffort pods are) and are placed where they fit; no limits, so a
+    platform agent is never CPU-throttled or OOM-killed at an arbitrary line of ours. The
+    figures are tkestack's sizing (docs/charts.md, "Resource requests"), not upstream facts."""
+    return {"requests": {"cpu": cpu, "memory": memory}}
+
+
 class AddonError(ValueError):
     """Add-ons of a cluster that cannot be installed as declared: every problem, with its path."""
 

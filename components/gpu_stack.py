@@ -25,7 +25,7 @@ from typing import Any, Literal, NotRequired, Required, TypedDict
 import pulumi
 import yaml
 
-from .addon import AddonSpec, PodGroup, check_addons, install_addon
+from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 
 METRICS_ADDON = "kube-prometheus-stack"
@@ -115,6 +115,9 @@ def device_plugin_addons(cluster: ClusterInfo) -> list[AddonSpec]:
                     # No NFD/GFD: pools are selected by our pool label, not by discovered PCI ids.
                     "gfd": {"enabled": False},
                     "nfd": {"enabled": False},
+                    # `resources: {}` in deployments/helm/nvidia-device-plugin/values.yaml
+                    # @v0.20.0 (read by templates/daemonset-device-plugin.yml).
+                    "resources": requests("50m", "64Mi"),
                 },
                 pod_groups=(PodGroup("", role="gpu"),),
                 gpu_pools=tuple(pools),
@@ -134,7 +137,14 @@ def hami_addon(cluster: ClusterInfo) -> AddonSpec:
                 "kubeScheduler": {"image": dict(KUBE_SCHEDULER_IMAGE)},
                 "service": {"type": "ClusterIP"},
             },
-            "devicePlugin": {"service": {"type": "ClusterIP"}},
+            # devicePlugin.resources and devicePlugin.monitor.resources are `{}` in
+            # charts/hami/values.yaml @v2.10.0 (templates/device-plugin/daemonsetnvidia.yaml);
+            # figures from the chart's commented example.
+            "devicePlugin": {
+                "service": {"type": "ClusterIP"},
+                "resources": requests("100m", "100Mi"),
+                "monitor": {"resources": requests("100m", "100Mi")},
+            },
         },
         pod_groups=(
             PodGroup("scheduler", affinity_key=None),
@@ -143,7 +153,10 @@ def hami_addon(cluster: ClusterInfo) -> AddonSpec:
             PodGroup(
                 "devicePlugin",
                 role="gpu",
-                node_selector_key="nvidianodeSelector",
+                # `nvidiaNodeSelector` since HAMi v2.8.0 (Project-HAMi/HAMi#1546); the old
+                # `nvidianodeSelector` is ignored (charts/hami/templates/device-plugin/
+                # daemonsetnvidia.yaml @v2.10.0 reads only the new key).
+                node_selector_key="nvidiaNodeSelector",
                 affinity_key=None,
                 gpu_node_labels=dict(HAMI_NODE_LABELS),
             ),
@@ -152,12 +165,51 @@ def hami_addon(cluster: ClusterInfo) -> AddonSpec:
     )
 
 
+DCGM_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("DCGM_FI_DEV_SM_CLOCK", "gauge", "SM clock frequency (in MHz)."),
+    ("DCGM_FI_DEV_MEM_CLOCK", "gauge", "Memory clock frequency (in MHz)."),
+    ("DCGM_FI_DEV_MEMORY_TEMP", "gauge", "Memory temperature (in C)."),
+    ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C)."),
+    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W)."),
+    ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "counter", "Total energy consumption (in mJ)."),
+    ("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", "counter", "Total number of PCIe retries."),
+    ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %)."),
+    ("DCGM_FI_DEV_MEM_COPY_UTIL", "gauge", "Memory utilization (in %)."),
+    ("DCGM_FI_DEV_ENC_UTIL", "gauge", "Encoder utilization (in %)."),
+    ("DCGM_FI_DEV_DEC_UTIL", "gauge", "Decoder utilization (in %)."),
+    ("DCGM_FI_DEV_XID_ERRORS", "gauge", "Value of the last XID error encountered."),
+    ("DCGM_EXP_XID_ERRORS_COUNT", "counter", "reported XIDs during last window"),
+    ("DCGM_FI_DEV_FB_FREE", "gauge", "Framebuffer memory free (in MiB)."),
+    ("DCGM_FI_DEV_FB_USED", "gauge", "Framebuffer memory used (in MiB)."),
+    ("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", "counter", "NVLink bandwidth counters of all lanes."),
+    ("DCGM_FI_DEV_VGPU_LICENSE_STATUS", "gauge", "vGPU License status"),
+    ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "counter", "Rows remapped (uncorrectable)"),
+    ("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "counter", "Rows remapped (correctable)"),
+    ("DCGM_FI_DEV_ROW_REMAP_FAILURE", "gauge", "Whether remapping of rows has failed"),
+    ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "gauge", "Ratio of time the graphics engine is active."),
+    ("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "gauge", "Ratio of cycles the tensor pipe is active."),
+    ("DCGM_FI_PROF_DRAM_ACTIVE", "gauge", "Ratio of cycles device memory is active."),
+    ("DCGM_FI_PROF_PCIE_TX_BYTES", "gauge", "PCIe transmit rate (bytes per second)."),
+    ("DCGM_FI_PROF_PCIE_RX_BYTES", "gauge", "PCIe receive rate (bytes per second)."),
+)
+"""Metrics DCGM exporter emits (`customMetrics`, the chart's complete, not additive, list):
+the chart's default list (deployment/templates/metrics-configmap.yaml, NVIDIA/dcgm-exporter
+@d5e5f51) plus `DCGM_EXP_XID_ERRORS_COUNT`, the exporter's count of XIDs in its window
+(`--xid-count-window-size`, default 5 minutes; commented out in etc/default-counters.csv).
+The XID alert needs it: `DCGM_FI_DEV_XID_ERRORS` keeps the last XID forever."""
+
+
+def dcgm_metrics_csv() -> str:
+    """The `customMetrics` CSV of DCGM exporter (field, Prometheus type, help per line)."""
+    return "".join(f"{field}, {kind}, {text}\n" for field, kind, text in DCGM_METRICS)
+
+
 def dcgm_addon() -> AddonSpec:
     """DCGM exporter on every GPU pool, scraped through its ServiceMonitor."""
     return AddonSpec(
         key=DCGM,
         chart=DCGM,
-        values={"serviceMonitor": {"enabled": True}},
+        values={"serviceMonitor": {"enabled": True}, "customMetrics": dcgm_metrics_csv()},
         pod_groups=(PodGroup("", role="gpu"),),
         requires=(METRICS_ADDON,),
         conflicts=(OPERATOR,),

@@ -37,7 +37,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from .addon import AddonSpec, PodGroup, check_addons, install_addon
+from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .profile import ClusterInfo
 
 MONITORING_NAMESPACE = "monitoring"
@@ -50,6 +50,8 @@ PROMETHEUS_PORT = 9090
 LOKI_PORT = 3100
 LOKI_URL = f"http://{LOKI_RELEASE}.{LOGGING_NAMESPACE}.svc.cluster.local:{LOKI_PORT}"
 """In-cluster Loki: with the gateway off, the single binary's Service is named after the release."""
+LOKI_SCALABLE_TARGETS = ("backend", "read", "write")
+"""Loki's simple-scalable targets: zeroed for the single binary (see `loki_addon`)."""
 DATASOURCE_LABEL = "grafana_datasource"
 """Label the Grafana sidecar of kube-prometheus-stack watches for data source provisioning."""
 MANAGED_CLOUDS = frozenset({"aws", "tencentcloud"})
@@ -150,6 +152,17 @@ def metrics_addon(
                     "userKey": "admin-user",
                     "passwordKey": "admin-password",
                 },
+                # The sidecars read only ConfigMaps of this namespace (our data sources and
+                # the chart's dashboards live here), through a Role instead of a ClusterRole
+                # over every Secret of the cluster (tenants' included). kube-prometheus-stack
+                # 88.2.0 sets dashboards.searchNamespace ALL; grafana chart 12.10.4
+                # (grafana-community/helm-charts charts/grafana) defaults resource: both and
+                # rbac.namespaced: false (templates/clusterrole.yaml, templates/role.yaml).
+                "rbac": {"namespaced": True},
+                "sidecar": {
+                    sidecar: {"searchNamespace": MONITORING_NAMESPACE, "resource": "configmap"}
+                    for sidecar in ("dashboards", "datasources")
+                },
                 "additionalDataSources": [
                     {
                         "name": f"{cluster.name} logs",
@@ -162,6 +175,9 @@ def metrics_addon(
         )
     values: dict[str, Any] = {
         "prometheus": {"prometheusSpec": prometheus_spec},
+        # The node-exporter subchart (prometheus-node-exporter 4.56.1 in kube-prometheus-stack
+        # 88.2.0's Chart.yaml) ships `resources: {}`; figures from its commented example.
+        "prometheus-node-exporter": {"resources": requests("100m", "30Mi")},
         "alertmanager": {"alertmanagerSpec": {"retention": "120h"}},
         "grafana": grafana,
     }
@@ -193,7 +209,15 @@ def loki_addon(retention: RetentionSettings, protect: bool = False) -> AddonSpec
     asked and logs live on a volume."""
     persistence: dict[str, Any] = {"enabled": False}
     if retention.logs_volume_gib is not None:
-        persistence = {"enabled": True, "type": "pvc", "size": f"{retention.logs_volume_gib}Gi"}
+        persistence = {
+            "enabled": True,
+            "size": f"{retention.logs_volume_gib}Gi",
+            # The chart's defaults (whenDeleted/whenScaled: Delete with
+            # enableStatefulSetAutoDeletePVC: true, values.yaml @loki-17.1.7) delete the logs'
+            # volume with the StatefulSet; the volume outlives a mistaken uninstall instead.
+            "whenDeleted": "Retain",
+            "whenScaled": "Retain",
+        }
     values = {
         "deploymentMode": "Monolithic",
         "loki": {
@@ -215,6 +239,11 @@ def loki_addon(retention: RetentionSettings, protect: bool = False) -> AddonSpec
             "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
         },
         "singleBinary": {"replicas": 1, "persistence": persistence},
+        # The simple-scalable targets default to 3 replicas each; the chart's
+        # templates/validate.yaml (grafana-community/helm-charts, charts/loki @loki-17.1.7)
+        # fails a Monolithic install while any of them has replicas, as its own
+        # monolithic-values.yaml shows by zeroing them. Distributed targets default to 0.
+        **{target: {"replicas": 0} for target in LOKI_SCALABLE_TARGETS},
         # Off: the helm test image and the gateway/cache images are not verified multi-arch
         # (docs/charts.md, Loki), and a single binary needs none of them.
         "test": {"enabled": False},
@@ -253,6 +282,9 @@ def collector_addon(cluster: ClusterInfo) -> AddonSpec:
         values={
             "kind": "DaemonSet",
             "config": {"outputs": outputs},
+            # `resources: {}` in charts/fluent-bit/values.yaml @fluent-bit-0.57.5
+            # (fluent/helm-charts); figures from its commented example.
+            "resources": requests("100m", "128Mi"),
             "serviceMonitor": {"enabled": True},
         },
         # Logs from every node, GPU and tainted ARM nodes included: tolerate every taint.
@@ -351,38 +383,52 @@ def default_alert_rules(gpu: bool) -> list[dict[str, Any]]:
         },
     ]
     if gpu:
-        groups.append(
-            {
-                "name": "tkestack-gpus",
-                "rules": [
-                    # DCGM reports the last XID error code; any non-zero value is a GPU fault
-                    # (https://docs.nvidia.com/deploy/xid-errors/).
-                    _alert(
-                        "TkestackGpuXidError",
-                        "max by (Hostname, gpu) (DCGM_FI_DEV_XID_ERRORS) > 0",
-                        "0m",
-                        "critical",
-                        "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID error"
-                        " {{ $value }}.",
-                    ),
-                    _alert(
-                        "TkestackGpuTooHot",
-                        "max by (Hostname, gpu) (DCGM_FI_DEV_GPU_TEMP) > 85",
-                        "10m",
-                        "warning",
-                        "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} is above 85 C.",
-                    ),
-                    _alert(
-                        "TkestackGpuMetricsMissing",
-                        "absent(DCGM_FI_DEV_GPU_TEMP)",
-                        "15m",
-                        "warning",
-                        "No DCGM GPU metrics: the DCGM exporter is down or not scraped.",
-                    ),
-                ],
-            }
-        )
+        groups.append({"name": "tkestack-gpus", "rules": gpu_alert_rules()})
     return groups
+
+
+DCGM_HOST_LABEL = "hostname"
+"""Node label of DCGM exporter series: `hostname` since NVIDIA/dcgm-exporter#655 (commit
+d5e5f51, internal/pkg/rendermetrics/render_metrics.go; `Hostname` before), 4.x line."""
+GPU_NODES_PRESENT = 'sum(kube_node_status_capacity{resource="nvidia_com_gpu"}) > 0'
+"""Some node advertises GPUs. kube-state-metrics exports extended resources with their name
+sanitized (`nvidia.com/gpu` -> `nvidia_com_gpu`, kubernetes/kube-state-metrics
+internal/store/node.go); every device plugin we install (NVIDIA, HAMi, the GPU operator's)
+advertises `nvidia.com/gpu`."""
+
+
+def gpu_alert_rules() -> list[dict[str, Any]]:
+    """The GPU alert rules (DCGM exporter and kube-state-metrics series)."""
+    by = f"max by ({DCGM_HOST_LABEL}, gpu)"
+    where = f"GPU {{{{ $labels.gpu }}}} on {{{{ $labels.{DCGM_HOST_LABEL} }}}}"
+    return [
+        # XIDs counted in the exporter's window (DCGM_EXP_XID_ERRORS_COUNT, label `xid`):
+        # the alert resolves once no new XID arrives, unlike the last-XID gauge
+        # DCGM_FI_DEV_XID_ERRORS (https://docs.nvidia.com/deploy/xid-errors/).
+        _alert(
+            "TkestackGpuXidError",
+            f"max by ({DCGM_HOST_LABEL}, gpu, xid) (DCGM_EXP_XID_ERRORS_COUNT) > 0",
+            "0m",
+            "critical",
+            f"{where} reported XID error {{{{ $labels.xid }}}}.",
+        ),
+        _alert(
+            "TkestackGpuTooHot",
+            f"{by} (DCGM_FI_DEV_GPU_TEMP) > 85",
+            "10m",
+            "warning",
+            f"{where} is above 85 C.",
+        ),
+        # Only while some node has GPUs: pools at min_size 0 have none most of the time.
+        _alert(
+            "TkestackGpuMetricsMissing",
+            f"absent(DCGM_FI_DEV_GPU_TEMP) and on() ({GPU_NODES_PRESENT})",
+            "15m",
+            "warning",
+            "GPU nodes are up but there are no DCGM GPU metrics: the DCGM exporter is down or"
+            " not scraped.",
+        ),
+    ]
 
 
 def datasources_document(peers: Sequence[tuple[str, str, str]]) -> str:

@@ -737,7 +737,9 @@ class TenantQuota(TypedDict, total=False):
     """`nvidia.com/gpu` requests; needs a GPU pool on the cluster. With time-slicing or HAMi
     these are virtual GPUs."""
     gpu_memory_mib: int
-    """HAMi `nvidia.com/gpumem` in MiB; needs a HAMi-shared GPU pool."""
+    """HAMi `nvidia.com/gpumem` in MiB; needs a HAMi-shared GPU pool and at most the GPU
+    memory of its HAMi pools at max_size. 0: no GPU memory quota is written (HAMi 2.10 reads
+    an explicit 0 as "no GPU pod")."""
 
 
 class ContainerDefaults(TypedDict, total=False):
@@ -748,8 +750,13 @@ class ContainerDefaults(TypedDict, total=False):
     memory_request: str
     """Memory request of a container that states none (Kubernetes quantity)."""
     memory_limit: str
-    """Memory is not compressible: a default limit keeps one forgetful pod from starving the
-    node. No default CPU limit: CPU limits throttle, requests already share fairly."""
+    """Default memory limit of a container that states none; None (default): no default
+    limit. The LimitRanger gives the default limit to every container without a limit, also
+    to one that requests more memory, and the API server then refuses the pod (limit below
+    request; https://kubernetes.io/docs/concepts/policy/limit-range/, "Constraints on resource
+    limits and requests"): a GPU job asking for 8Gi and no limit would never start. Set it
+    only above any request a tenant's containers state without a limit. No default CPU
+    limit either: CPU limits throttle, requests already share fairly."""
 
 
 class WorkloadIdentitySettings(TypedDict, total=False):

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal, NotRequired, Required, TypedDict
+from typing import Any, Literal, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .addon import AddonSpec, PodGroup, check_addons, install_addon
+from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .profile import ClusterInfo
 from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
 
@@ -61,6 +61,22 @@ HARBOR_POD_GROUPS: tuple[str, ...] = (
     "redis.internal",
 )
 """Every Harbor component with its own nodeSelector/tolerations/affinity (docs/charts.md §7)."""
+HARBOR_REQUESTS: dict[str, tuple[str, str]] = {
+    "nginx": ("100m", "128Mi"),
+    "portal": ("50m", "64Mi"),
+    "core": ("250m", "256Mi"),
+    "jobservice": ("100m", "256Mi"),
+    "registry.registry": ("250m", "256Mi"),
+    "registry.controller": ("50m", "64Mi"),
+    "exporter": ("50m", "64Mi"),
+    "database.internal": ("250m", "256Mi"),
+    "redis.internal": ("100m", "128Mi"),
+}
+"""CPU and memory requests per Harbor component (values path -> cpu, memory). Each path's
+`resources` is commented out in values.yaml of goharbor/harbor-helm v1.19.1 and read by its
+template (core/core-dpl.yaml, registry/registry-dpl.yaml, database/database-ss.yaml, ...);
+trivy alone has default requests (200m, 512Mi), kept. The figures are ours: the single
+on-prem registry must not be the first pod evicted under pressure."""
 HARBOR_SECRET_KEY_LENGTH = 16
 """Harbor's `secretKey` must be exactly 16 characters."""
 HARBOR_TLS_SECRET = "harbor-tls"
@@ -147,6 +163,11 @@ def harbor_addon(
         },
         "trivy": {"enabled": settings.scan_on_push},
     }
+    for path, (cpu, memory) in HARBOR_REQUESTS.items():
+        node: dict[str, Any] = values
+        for part in path.split("."):
+            node = node.setdefault(part, {})
+        node["resources"] = requests(cpu, memory)
     return AddonSpec(
         key="harbor",
         chart="harbor",

@@ -12,9 +12,12 @@ arrive under differ per cloud, see components/identity.py):
   what is admitted (https://kubernetes.io/docs/concepts/security/pod-security-admission/).
 - **ResourceQuota** per namespace: CPU and memory requests, pods, storage requests, services
   of type LoadBalancer; `requests.nvidia.com/gpu` where the cluster has GPU pools and HAMi's
-  GPU memory (`nvidia.com/gpumem`, MiB) where a pool shares GPUs with HAMi.
-- **LimitRange** per namespace: default requests (and a default memory limit) for containers
-  that state none, so the quota never rejects a pod only for leaving requests out.
+  GPU memory (`nvidia.com/gpumem`, MiB) where a pool shares GPUs with HAMi and the tenant
+  states a GPU memory quota.
+- **LimitRange** per namespace: default requests for containers that state none, so the
+  quota never rejects a pod only for leaving requests out. No default limit unless asked for
+  (`ContainerDefaults.memory_limit`): a default limit below a container's own request makes
+  the API server refuse the pod.
 - **NetworkPolicies** per namespace: deny all ingress, then allow from the tenant's own
   namespaces, from the observability namespace and from the ingress controllers' namespaces.
 - **Roles** `tenant-admin`, `tenant-developer`, `tenant-viewer` per namespace: explicit API
@@ -36,7 +39,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .identity import ACCESS_LEVELS, AccessLevel, WorkloadIdentity
-from .profile import ClusterInfo
+from .profile import ClusterInfo, NodePoolProfile
 
 TENANT_LABEL = "tkestack.io/tenant"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "tkestack"}
@@ -52,7 +55,12 @@ HAMI_GPU_MEMORY_QUOTAS = ("requests.nvidia.com/gpumem", "limits.nvidia.com/gpume
 """HAMi GPU memory (MiB). Kubernetes' quota admission counts `requests.` of the extended
 resource when pods are created; HAMi's scheduler (v2.7+) reads `limits.` and also charges
 percentage-based requests (`nvidia.com/gpumem-percentage`) at the size of the GPU it picks
-(https://project-hami.io/docs/userguide/nvidia-device/using-resourcequota/)."""
+(https://project-hami.io/docs/userguide/nvidia-device/using-resourcequota/).
+
+Written only when the tenant states a GPU memory quota: since HAMi 2.10 an explicit `0` is a
+hard block (Project-HAMi/HAMi pkg/device/quota.go @v2.10.0, `Quota.LimitSet`, "honor an
+explicit zero limit", #2313), and a pod asking only for `nvidia.com/gpu` is charged the whole
+memory of the GPU it gets, so a `0` would refuse every GPU pod of the tenant."""
 
 PodSecurityLevel = Literal["restricted", "baseline"]
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -167,7 +175,9 @@ class TenantQuota:
     """`nvidia.com/gpu` requests; needs a GPU pool on the cluster. With time-slicing or HAMi
     these are virtual GPUs."""
     gpu_memory_mib: int = 0
-    """HAMi `nvidia.com/gpumem` in MiB; needs a HAMi-shared GPU pool."""
+    """HAMi `nvidia.com/gpumem` in MiB; needs a HAMi-shared GPU pool and at most the GPU
+    memory of its HAMi pools at max_size. 0: no GPU memory quota is written (HAMi 2.10 reads
+    an explicit 0 as "no GPU pod")."""
 
 
 @dataclass(frozen=True)
@@ -178,9 +188,14 @@ class ContainerDefaults:
     """CPU request of a container that states none (Kubernetes quantity)."""
     memory_request: str = "128Mi"
     """Memory request of a container that states none (Kubernetes quantity)."""
-    memory_limit: str = "512Mi"
-    """Memory is not compressible: a default limit keeps one forgetful pod from starving the
-    node. No default CPU limit: CPU limits throttle, requests already share fairly."""
+    memory_limit: str | None = None
+    """Default memory limit of a container that states none; None (default): no default
+    limit. The LimitRanger gives the default limit to every container without a limit, also
+    to one that requests more memory, and the API server then refuses the pod (limit below
+    request; https://kubernetes.io/docs/concepts/policy/limit-range/, "Constraints on resource
+    limits and requests"): a GPU job asking for 8Gi and no limit would never start. Set it
+    only above any request a tenant's containers state without a limit. No default CPU
+    limit either: CPU limits throttle, requests already share fairly."""
 
 
 @dataclass(frozen=True)
@@ -253,10 +268,25 @@ def quota_hard(quota: TenantQuota, cluster: ClusterInfo) -> dict[str, str]:
     }
     if cluster.gpu_pools:
         hard[GPU_QUOTA] = str(quota.gpus)
-    if any(p.accelerator and p.accelerator.sharing == "hami" for p in cluster.gpu_pools):
+    if quota.gpu_memory_mib and hami_pools(cluster):
         for key in HAMI_GPU_MEMORY_QUOTAS:
             hard[key] = str(quota.gpu_memory_mib)
     return dict(sorted(hard.items()))
+
+
+def hami_pools(cluster: ClusterInfo) -> list[NodePoolProfile]:
+    """The cluster's GPU pools whose GPUs HAMi shares."""
+    return [p for p in cluster.gpu_pools if p.accelerator and p.accelerator.sharing == "hami"]
+
+
+def hami_capacity_mib(cluster: ClusterInfo) -> int:
+    """GPU memory HAMi can hand out on `cluster` with every HAMi pool at `max_size`, MiB
+    (nodes x GPUs per node x memory per GPU; HAMi's default memory scaling is 1)."""
+    return sum(
+        pool.max_size * pool.accelerator.count * pool.accelerator.memory_gib * 1024
+        for pool in hami_pools(cluster)
+        if pool.accelerator is not None
+    )
 
 
 def validate_tenant_args(args: TenantArgs) -> list[str]:
@@ -268,9 +298,15 @@ def validate_tenant_args(args: TenantArgs) -> list[str]:
         problems.append("pod_security_reason: pod_security baseline needs the reason written down")
     if quota.gpus and not cluster.gpu_pools:
         problems.append(f"quota.gpus: cluster {cluster.name!r} has no GPU pool")
-    hami = [p for p in cluster.gpu_pools if p.accelerator and p.accelerator.sharing == "hami"]
+    hami = hami_pools(cluster)
     if quota.gpu_memory_mib and not hami:
         problems.append(f"quota.gpu_memory_mib: cluster {cluster.name!r} has no HAMi GPU pool")
+    elif quota.gpu_memory_mib and quota.gpu_memory_mib > hami_capacity_mib(cluster):
+        problems.append(
+            f"quota.gpu_memory_mib: {quota.gpu_memory_mib} MiB is more than the"
+            f" {hami_capacity_mib(cluster)} MiB of GPU memory the HAMi pools of cluster"
+            f" {cluster.name!r} hold at max_size"
+        )
     namespaces = list(args.get("namespaces") or [args["tenant"]])
     if len(set(namespaces)) != len(namespaces):
         problems.append(f"namespaces: listed twice in {namespaces}")
@@ -375,7 +411,11 @@ class Tenant(pulumi.ComponentResource):
                             "cpu": defaults.cpu_request,
                             "memory": defaults.memory_request,
                         },
-                        default={"memory": defaults.memory_limit},
+                        default=(
+                            {"memory": defaults.memory_limit}
+                            if defaults.memory_limit is not None
+                            else None
+                        ),
                     )
                 ]
             ),

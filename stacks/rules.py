@@ -501,6 +501,7 @@ def _tenant_capacity_problems(
         if cluster.cloud == "attached":
             continue  # its hardware is not in the catalog: capacity unknown
         capacity = {"cpu": 0.0, "memory": 0.0}
+        hami_mib = 0.0
         for pool in cluster.node_pools:
             types = [catalog.instance_type(cluster.cloud, name) for name in pool.instance_types]
             known = [found for found in types if found is not None]
@@ -508,6 +509,11 @@ def _tenant_capacity_problems(
                 continue  # unknown instance types are reported with their own path
             capacity["cpu"] += pool.max_size * min(found.vcpu for found in known)
             capacity["memory"] += pool.max_size * min(found.memory_gib for found in known)
+            if pool.accelerator is not None and pool.accelerator.sharing == "hami":
+                hami_mib += pool.max_size * min(
+                    found.gpu_count * found.gpu_memory_gib * 1024 for found in known
+                )
+        problems.extend(_gpu_memory_capacity_problems(cluster_name, placed, hami_mib))
         for resource, unit in (("cpu", "vCPU"), ("memory", "GiB")):
             shares = []
             for index, tenant in placed:
@@ -534,6 +540,26 @@ def _tenant_capacity_problems(
                 )
             )
     return problems
+
+
+def _gpu_memory_capacity_problems(
+    cluster_name: str, placed: list[tuple[int, TenantSpec]], capacity_mib: float
+) -> list[Problem]:
+    """A tenant's HAMi GPU memory quota (per namespace) above the GPU memory of the cluster's
+    HAMi pools at max_size: a quota no pod could ever reach is a mistake (GiB for MiB), and
+    the Tenant component refuses it too. Clusters without HAMi pools are reported by
+    `_tenant_problems`."""
+    if not capacity_mib:
+        return []
+    return [
+        Problem(
+            ("tenants", index, "quota", "gpu_memory_mib"),
+            f"{tenant.quota.gpu_memory_mib} MiB of GPU memory is more than the"
+            f" {capacity_mib:g} MiB the HAMi pools of cluster {cluster_name!r} hold at max_size",
+        )
+        for index, tenant in placed
+        if tenant.quota.gpu_memory_mib > capacity_mib
+    ]
 
 
 _GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+=,.@_-]{0,47}$")

@@ -297,7 +297,9 @@ class QuotaSpec(SpecModel):
     gpus: int = Field(default=0, ge=0)
     """`nvidia.com/gpu` requests; needs a GPU pool on every cluster of the tenant."""
     gpu_memory_mib: int = Field(default=0, ge=0)
-    """HAMi `nvidia.com/gpumem` (MiB); needs a HAMi-shared GPU pool."""
+    """HAMi `nvidia.com/gpumem` (MiB); needs a HAMi-shared GPU pool and at most the GPU memory
+    of the cluster's HAMi pools at max_size. 0 (default): no GPU memory quota is written (HAMi
+    2.10 reads an explicit 0 as a block on every GPU pod)."""
 
     @field_validator("cpu", "memory", "storage")
     @classmethod

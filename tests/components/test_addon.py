@@ -206,3 +206,30 @@ def test_install_addon_registers_a_pinned_release_after_the_cluster():
     assert release.inputs["values"]["core"]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
     assert release.provider.endswith("::c1-k8s")
     assert any(dep.endswith("::anchor") for dep in release.dependencies)
+
+
+def test_attached_gpu_node_prerequisites_in_docs_match_the_derived_profile() -> None:
+    """docs/addons.md lists what an operator must put on attached GPU nodes: exactly the
+    labels and taint `derive_profile` gives a pool (which the GPU add-ons select on)."""
+    from pathlib import Path
+
+    from tkestack.components.profile import derive_profile
+
+    text = (Path(__file__).parents[2] / "docs" / "addons.md").read_text(encoding="utf-8")
+    section = text.split("## Attached clusters: what the operator must put on GPU nodes")[1]
+    profile = derive_profile(
+        cloud="attached",
+        name="POOL",
+        instance_types=["unknown"],
+        architecture="x86_64",
+        accelerator_model="t4",
+        sharing="hami",
+    )
+    for key, value in profile.labels.items():
+        documented = {"POOL": "<pool>", "nvidia-t4": "nvidia-<model>", "hami": "<sharing>"}
+        expected = f"`{key}={documented.get(value, value)}`"
+        if key == "gpu":
+            expected = "`gpu=on`"
+        assert expected in section, expected
+    (taint,) = profile.taints
+    assert f"`{taint.key}={taint.value}:{taint.effect}`" in section

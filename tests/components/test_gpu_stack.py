@@ -74,7 +74,10 @@ def test_hami_pools_get_hami_not_the_nvidia_device_plugin(image_driver):
     hami = image_driver["hami"]
     assert hami["version"] == "2.10.0"
     values = hami["values"]
-    assert values["devicePlugin"]["nvidianodeSelector"] == {"gpu": "on"}
+    # charts/hami/values.yaml @v2.10.0 (Project-HAMi/HAMi): `devicePlugin.nvidiaNodeSelector`,
+    # renamed in v2.8.0 (#1546); the template ignores the old `nvidianodeSelector`.
+    assert values["devicePlugin"]["nvidiaNodeSelector"] == {"gpu": "on"}
+    assert "nvidianodeSelector" not in values["devicePlugin"]
     assert values["devicePlugin"]["tolerations"][0]["key"] == "nvidia.com/gpu"
     # the scheduler extender and its cert Jobs stay on CPU pools, the Jobs on amd64 only
     assert values["scheduler"]["tolerations"] == []
@@ -158,7 +161,7 @@ def test_cluster_without_gpu_pools_is_an_error():
 
 def test_hami_selects_exactly_the_labels_its_pools_carry(image_driver):
     """One constant for both sides: the chart's node selector and the HAMi pools' labels."""
-    selector = image_driver["hami"]["values"]["devicePlugin"]["nvidianodeSelector"]
+    selector = image_driver["hami"]["values"]["devicePlugin"]["nvidiaNodeSelector"]
     assert selector == dict(HAMI_NODE_LABELS)
     hami_pool = derive_profile(
         cloud="aws",
@@ -168,3 +171,26 @@ def test_hami_selects_exactly_the_labels_its_pools_carry(image_driver):
         sharing="hami",
     )
     assert selector.items() <= dict(hami_pool.labels).items()
+
+
+def test_device_plugins_have_resource_requests(image_driver):
+    # nvidia-device-plugin v0.20.0 `resources: {}`; HAMi v2.10.0 devicePlugin.resources and
+    # devicePlugin.monitor.resources `{}`; dcgm-exporter has chart defaults (100m/128Mi).
+    hami = image_driver["hami"]["values"]["devicePlugin"]
+    plugins = [v["values"] for k, v in image_driver.items() if k.startswith("nvidia-device-plugin")]
+    assert plugins
+    for resources in [p["resources"] for p in plugins] + [
+        hami["resources"],
+        hami["monitor"]["resources"],
+    ]:
+        assert set(resources["requests"]) == {"cpu", "memory"}
+
+
+def test_dcgm_exporter_emits_the_xid_counter_the_alert_reads(image_driver):
+    # customMetrics is the complete list (deployment/values.yaml, NVIDIA/dcgm-exporter
+    # @d5e5f51); DCGM_EXP_XID_ERRORS_COUNT is off unless listed (pkg/cmd/app.go).
+    lines = image_driver["dcgm-exporter"]["values"]["customMetrics"].splitlines()
+    fields = [line.split(",")[0] for line in lines]
+    assert "DCGM_EXP_XID_ERRORS_COUNT" in fields
+    assert "DCGM_FI_DEV_GPU_TEMP" in fields
+    assert all(len(line.split(",")) == 3 for line in lines)

@@ -100,12 +100,48 @@ def test_loki_retention_and_persistence(prod_rendering):
     assert loki[0].inputs["version"] == "17.1.7"
     assert values["loki"]["limits_config"]["retention_period"] == "720h"
     assert values["loki"]["compactor"]["retention_enabled"] is True
+    # Keys of singleBinary.persistence in charts/loki/values.yaml @loki-17.1.7
+    # (grafana-community/helm-charts); the chart has no `type` key there.
     assert values["singleBinary"]["persistence"] == {
         "enabled": True,
-        "type": "pvc",
         "size": "100Gi",
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
     }
     assert values["singleBinary"]["tolerations"] == []  # stays off GPU nodes
+
+
+LOKI_REPLICA_DEFAULTS = {"singleBinary": 0, "backend": 3, "read": 3, "write": 3}
+"""Replica defaults of charts/loki/values.yaml @loki-17.1.7 (grafana-community/helm-charts);
+every distributed target (ingester, querier, ...) defaults to 0."""
+LOKI_TRANSITION_MODES = {"Monolithic<->SimpleScalable", "SingleBinary<->SimpleScalable"}
+
+
+def loki_validate_failure(values: dict) -> str | None:
+    """The Monolithic/simple-scalable checks of charts/loki/templates/validate.yaml
+    @loki-17.1.7, over the chart's defaults merged with `values`."""
+    replicas = {
+        target: int(values.get(target, {}).get("replicas", default))
+        for target, default in LOKI_REPLICA_DEFAULTS.items()
+    }
+    monolithic = replicas.pop("singleBinary")
+    scalable = any(count > 0 for count in replicas.values())
+    transition = values.get("deploymentMode", "Monolithic") in LOKI_TRANSITION_MODES
+    if monolithic > 0 and scalable and not transition:
+        return "more than zero replicas for both the monolithic and simple scalable targets"
+    return None
+
+
+def test_loki_values_pass_the_charts_own_validation(prod_rendering):
+    for name in ("c1-observability-loki", "c2-observability-loki"):
+        values = named(prod_rendering, name).inputs["values"]
+        assert values["deploymentMode"] == "Monolithic"
+        assert loki_validate_failure(values) is None, name
+
+
+def test_loki_validation_check_refuses_the_charts_defaults_next_to_a_single_binary():
+    # The failing case the chart's validate.yaml raises: what we shipped before issue 13.
+    assert loki_validate_failure({"singleBinary": {"replicas": 1}}) is not None
 
 
 def test_log_collector_runs_on_every_node_including_gpu_and_arm(prod_rendering):
@@ -116,6 +152,16 @@ def test_log_collector_runs_on_every_node_including_gpu_and_arm(prod_rendering):
     assert "nodeSelector" not in values  # fluent-bit images are multi-arch
     assert "Host                   loki.logging.svc.cluster.local" in values["config"]["outputs"]
     assert "cluster=c1" in values["config"]["outputs"]
+
+
+def test_per_node_agents_have_resource_requests(prod_rendering):
+    # fluent-bit 0.57.5 and prometheus-node-exporter 4.56.1 ship `resources: {}`: BestEffort
+    # pods, the first evicted under node pressure.
+    collector = named(prod_rendering, "c1-observability-logs").inputs["values"]
+    metrics = named(prod_rendering, "c1-observability-metrics").inputs["values"]
+    for resources in (collector["resources"], metrics["prometheus-node-exporter"]["resources"]):
+        assert set(resources) == {"requests"}
+        assert set(resources["requests"]) == {"cpu", "memory"}
 
 
 def test_only_node_agents_tolerate_the_gpu_taint(prod_rendering):
@@ -264,3 +310,49 @@ def test_exposing_without_internal_marker_or_source_ranges_is_refused(missing, f
 
     with pytest.raises(ValueError, match=f"{missing}: required.*{fragment}"):
         engine.run_program(program)
+
+
+def gpu_rules() -> dict[str, dict]:
+    (group,) = [g for g in default_alert_rules(True) if g["name"] == "tkestack-gpus"]
+    return {rule["alert"]: rule for rule in group["rules"]}
+
+
+def test_gpu_alerts_use_the_lowercase_hostname_label():
+    # NVIDIA/dcgm-exporter#655 (d5e5f51, internal/pkg/rendermetrics/render_metrics.go): the
+    # node label is `hostname`; `Hostname` no longer exists on 4.x series.
+    for rule in gpu_rules().values():
+        assert "Hostname" not in rule["expr"] + rule["annotations"]["summary"]
+    assert "by (hostname, gpu" in gpu_rules()["TkestackGpuTooHot"]["expr"]
+
+
+def test_xid_alert_counts_recent_xids_so_it_resolves():
+    # DCGM_FI_DEV_XID_ERRORS keeps the last XID; DCGM_EXP_XID_ERRORS_COUNT counts XIDs in the
+    # exporter's window (NVIDIA/dcgm-exporter internal/pkg/collector/xid_collector.go, `xid`).
+    expr = gpu_rules()["TkestackGpuXidError"]["expr"]
+    assert "DCGM_EXP_XID_ERRORS_COUNT" in expr
+    assert "DCGM_FI_DEV_XID_ERRORS" not in expr
+
+
+def test_gpu_metrics_missing_fires_only_while_gpu_nodes_exist():
+    # Pools at min_size 0 have no GPU node: absent() alone would fire forever there.
+    expr = gpu_rules()["TkestackGpuMetricsMissing"]["expr"]
+    assert expr.startswith("absent(DCGM_FI_DEV_GPU_TEMP) and on() (")
+    assert 'kube_node_status_capacity{resource="nvidia_com_gpu"}' in expr
+
+
+def test_grafana_sidecars_read_configmaps_of_the_monitoring_namespace_only(prod_rendering):
+    # kube-prometheus-stack 88.2.0 values.yaml: grafana.sidecar.dashboards.searchNamespace ALL;
+    # grafana 12.10.4 (its dependency, grafana-community/helm-charts charts/grafana):
+    # sidecar.*.resource both, rbac.namespaced false -> a ClusterRole over every Secret.
+    grafana = named(prod_rendering, "c1-observability-metrics").inputs["values"]["grafana"]
+    assert grafana["rbac"] == {"namespaced": True}
+    for sidecar in ("dashboards", "datasources"):
+        assert grafana["sidecar"][sidecar] == {
+            "searchNamespace": "monitoring",
+            "resource": "configmap",
+        }
+    # The provisioning ConfigMap the sidecar must still find lives in that namespace.
+    (datasources,) = [
+        r for r in prod_rendering.of_type("kubernetes:core/v1:ConfigMap") if "datasources" in r.name
+    ]
+    assert datasources.inputs["metadata"]["namespace"] == "monitoring"

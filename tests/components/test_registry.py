@@ -250,6 +250,24 @@ def test_harbor_on_attached_clusters_secret_and_protected():
         assert values[component]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
     assert values["database"]["internal"]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
     assert "harborAdminPassword" not in values and "secretKey" not in values
+    # Every pod of the single on-prem registry has requests (goharbor/harbor-helm v1.19.1
+    # values.yaml leaves `resources` commented out for all but trivy).
+    for path in (
+        "nginx",
+        "portal",
+        "core",
+        "jobservice",
+        "registry.registry",
+        "registry.controller",
+        "exporter",
+        "database.internal",
+        "redis.internal",
+    ):
+        node = values
+        for part in path.split("."):
+            node = node[part]
+        assert set(node["resources"]["requests"]) == {"cpu", "memory"}, path
+        assert "limits" not in node["resources"], path
     namespace = one(rendering, "kubernetes:core/v1:Namespace")
     assert namespace.protect
     secrets = {

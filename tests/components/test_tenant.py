@@ -13,6 +13,7 @@ from tkestack.components.identity import ACCESS_LEVELS
 from tkestack.components.tenant import (
     ESCALATION_VERBS,
     ROLE_RULES,
+    ContainerDefaults,
     Tenant,
     TenantArgs,
     TenantQuota,
@@ -204,6 +205,27 @@ def test_quota_counts_gpus_and_hami_gpu_memory_where_the_cluster_has_them(
     assert {key: hard[key] for key in HAMI_QUOTAS} == dict.fromkeys(HAMI_QUOTAS, "16384")
 
 
+def test_hami_gpu_memory_quota_is_written_only_when_the_tenant_states_one() -> None:
+    # Project-HAMi/HAMi pkg/device/quota.go @v2.10.0: a `limits.nvidia.com/gpumem` of 0 is
+    # an explicit limit (`LimitSet`) that refuses every GPU pod of the namespace (#2313).
+    rendering = render_tenant(
+        pools=[("gpu", "gpu", {"sharing": "hami"})], quota=TenantQuota(gpus=2), namespaces=["t"]
+    )
+    (quota,) = ts.objects(rendering, "ResourceQuota")
+    assert quota["spec"]["hard"][GPU_QUOTA] == "2"
+    assert not HAMI_QUOTAS & set(quota["spec"]["hard"])
+
+
+def test_hami_gpu_memory_quota_above_the_pools_capacity_is_refused() -> None:
+    # One T4 (16 GiB) per g4dn.xlarge node, max_size 3: 49152 MiB; one MiB more is refused.
+    hami = [("gpu", "gpu", {"sharing": "hami", "max_size": 3})]
+    rendering = render_tenant(pools=hami, quota=TenantQuota(gpus=1, gpu_memory_mib=49152))
+    (quota,) = ts.objects(rendering, "ResourceQuota")
+    assert quota["spec"]["hard"]["limits.nvidia.com/gpumem"] == "49152"
+    with pytest.raises(ValueError, match=r"quota\.gpu_memory_mib: 49153 MiB is more than the"):
+        render_tenant(pools=hami, quota=TenantQuota(gpus=1, gpu_memory_mib=49153))
+
+
 def test_exclusive_gpu_pool_gets_a_gpu_quota_but_no_gpu_memory_quota() -> None:
     rendering = render_tenant(
         pools=[("gpu", "gpu", {})], quota=TenantQuota(gpus=2), namespaces=["team"]
@@ -213,15 +235,20 @@ def test_exclusive_gpu_pool_gets_a_gpu_quota_but_no_gpu_memory_quota() -> None:
     assert not HAMI_QUOTAS & set(quota["spec"]["hard"])
 
 
-def test_limit_range_defaults_requests_and_a_memory_limit(two_namespaces: engine.Rendering) -> None:
+def test_limit_range_defaults_requests_but_no_limit(two_namespaces: engine.Rendering) -> None:
+    # A default limit is also given to a container that requests more than it and states no
+    # limit; the API server then refuses the pod (limit below request), see
+    # https://kubernetes.io/docs/concepts/policy/limit-range/. So no default limit by default.
     (item,) = by_namespace(two_namespaces, "LimitRange")[("team-a", "tenant-defaults")]["spec"][
         "limits"
     ]
-    assert item == {
-        "type": "Container",
-        "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-        "default": {"memory": "512Mi"},
-    }
+    assert item == {"type": "Container", "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}
+
+
+def test_limit_range_default_memory_limit_only_when_asked() -> None:
+    rendering = render_tenant(container_defaults=ContainerDefaults(memory_limit="16Gi"))
+    (limit_range,) = ts.objects(rendering, "LimitRange")
+    assert limit_range["spec"]["limits"][0]["default"] == {"memory": "16Gi"}
 
 
 def test_network_policies_deny_ingress_then_allow_tenant_monitoring_and_ingress(

@@ -333,6 +333,25 @@ def test_warnings_do_not_stop_a_dev_render() -> None:
     assert [w.problem.dotted for w in loaded.warnings] == ["tenants[1].quota.cpu"]
 
 
+def hami_environment(gpu_memory_mib: int) -> dict[str, Any]:
+    raw = environment(tier="prod")
+    # eks1's gpu pool: 2 x g4dn.xlarge (one T4, 16 GiB each) at max_size = 32768 MiB.
+    raw["clusters"][0]["node_pools"][1]["accelerator"]["sharing"] = "hami"
+    raw["tenants"][0]["clusters"] = ["eks1"]
+    raw["tenants"][0]["quota"]["gpu_memory_mib"] = gpu_memory_mib
+    return raw
+
+
+def test_hami_gpu_memory_quota_within_the_pools_capacity_passes() -> None:
+    assert "tenants[0].quota.gpu_memory_mib" not in problems(hami_environment(32768))
+
+
+def test_hami_gpu_memory_quota_above_the_pools_capacity_is_an_error() -> None:
+    severity, message = problems(hami_environment(32769))["tenants[0].quota.gpu_memory_mib"]
+    assert severity == "error"
+    assert "32769 MiB" in message and "32768 MiB" in message and "'eks1'" in message
+
+
 def test_memory_quantities_in_every_unit_are_summed() -> None:
     raw = environment(tier="prod")
     raw["tenants"][1]["quota"] = {"memory": "90000M"}  # 83.8 GiB + ml 16 GiB > 96 GiB
