@@ -371,7 +371,8 @@ class TencentChecks:
                         for p in cluster.pools
                         if not p.gpu and p.spot == (kind == "spot")
                     )
-                have = remaining[kind] - taken
+                # A shortfall of the CPU pools is theirs: never below zero for the GPU pools.
+                have = max(remaining[kind] - taken, 0)
                 key = ", ".join(p.key for p in pools)
                 label = (
                     f"{'GPU' if gpu else 'CPU'} pools of {cluster.name}: {kind} quota left in"

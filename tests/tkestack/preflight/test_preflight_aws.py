@@ -223,9 +223,7 @@ class _EksRecorded:
 
 
 def run(stack_file, account, **options):
-    text, code = command.run(
-        stack_file, format="json", aws_clients=lambda: account, **options
-    )
+    text, code = command.run(stack_file, format="json", aws_clients=lambda: account, **options)
     return json.loads(text), code
 
 
