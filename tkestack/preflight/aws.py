@@ -31,6 +31,7 @@ from typing import Any
 from ..components import catalog
 from .facts import ClusterFacts, EnvironmentFacts, PoolFacts
 from .model import Finding, PreflightUsageError
+from .reach import TIMEOUT_SECONDS, Connector, tcp_connect
 
 ClientFactory = Callable[[str, str], Any]
 """(service, region) -> a boto3 client."""
@@ -89,9 +90,12 @@ def _error_code(error: Exception) -> str:
 class AwsChecks:
     """The AWS checks of one environment."""
 
-    def __init__(self, facts: EnvironmentFacts, clients: ClientFactory) -> None:
+    def __init__(
+        self, facts: EnvironmentFacts, clients: ClientFactory, connect: Connector = tcp_connect
+    ) -> None:
         self.facts = facts
         self.clients = clients
+        self.connect = connect
         self.findings: list[Finding] = []
         self.home = facts.of_cloud(CLOUD)[0].region if facts.of_cloud(CLOUD) else "us-east-1"
 
@@ -121,6 +125,7 @@ class AwsChecks:
             zone_ids = self.placement(cluster)
             self.control_plane_zones(cluster, zone_ids)
             self.addon_versions(cluster)
+            self.reach(cluster)
         self.capacity()
         self.registry_names()
         return self.findings
@@ -366,6 +371,43 @@ class AwsChecks:
                     " or choose another kubernetes_version",
                     offered=sorted(offered),
                 )
+
+    # -- reach ---------------------------------------------------------------------------------
+
+    def reach(self, cluster: ClusterFacts) -> None:
+        """An EKS cluster that already exists (a later deploy): the runner reaches its API
+        endpoint, which a private endpoint allows only from inside the VPC. A cluster not
+        created yet has nothing to reach."""
+        from urllib.parse import urlsplit
+
+        from botocore.exceptions import ClientError
+
+        key = f"{cluster.key}.endpoint.exposure"
+        try:
+            answer = self.clients("eks", cluster.region).describe_cluster(name=cluster.name)
+        except ClientError as error:
+            if _error_code(error) != "ResourceNotFoundException":
+                self.unreadable("aws.reach.api-endpoint", key, f"cluster {cluster.name}", error)
+            return
+        endpoint = answer["cluster"].get("endpoint")
+        if not endpoint:
+            return
+        parts = urlsplit(endpoint)
+        try:
+            self.connect(parts.hostname or "", parts.port or 443, TIMEOUT_SECONDS)
+        except OSError as error:
+            self.add(
+                "aws.reach.api-endpoint",
+                "error",
+                key,
+                f"EKS cluster {cluster.name} exists and this runner cannot reach its API"
+                f" endpoint {endpoint}: {error}",
+                "run preflight and `pulumi up` from inside the cluster's network (a private"
+                " endpoint admits only its VPC), or widen endpoint.public_access_cidrs",
+                endpoint=endpoint,
+            )
+            return
+        self.add("aws.reach.api-endpoint", "pass", key, f"{cluster.name}: {endpoint} reachable")
 
     # -- capacity ------------------------------------------------------------------------------
 

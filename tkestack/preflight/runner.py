@@ -132,7 +132,7 @@ def run_preflight(
     if "aws" in wanted and "aws" in present:
         from .aws import AwsChecks, boto3_clients
 
-        findings += AwsChecks(facts, (aws_clients or boto3_clients)()).run()
+        findings += AwsChecks(facts, (aws_clients or boto3_clients)(), connect).run()
     if "tencentcloud" in wanted and "tencentcloud" in present:
         from .tencentcloud import TencentChecks, sdk_clients
 

@@ -158,7 +158,8 @@ class Account:
                 )
             client = _Recorded(client, stubber, "get_service_quota", "QuotaCode")
         elif service == "eks":
-            client = _EksRecorded(client, self._stub(client), self.addons)
+            stubbed = boto3.client(service, region_name=region)
+            client = _EksRecorded(client, stubbed, self._stub(stubbed), self.addons)
         elif service == "ecr":
             stubber = self._stub(client)
             stubber.add_response(
@@ -205,9 +206,14 @@ class _Recorded:
 
 
 class _EksRecorded:
-    def __init__(self, client, stubber, addons):
-        self._client, self._stubber, self._addons = client, stubber, addons
+    """EKS: clusters from moto, add-on versions recorded."""
+
+    def __init__(self, moto_client, client, stubber, addons):
+        self._moto, self._client, self._stubber, self._addons = moto_client, client, stubber, addons
         stubber.activate()
+
+    def describe_cluster(self, name):
+        return self._moto.describe_cluster(name=name)
 
     def describe_addon_versions(self, addonName, kubernetesVersion):
         pinned = catalog.eks_addon_versions(kubernetesVersion)
@@ -455,3 +461,49 @@ def test_other_environment_in_same_account_and_region(aws_env, project):
     assert code == 0  # a warning: the account's own answer (ECR) decides
     (finding,) = findings_of(document, "names.ecr-shared-with-environment", "warning")
     assert finding["details"] == {"environment": "staging", "region": "us-east-1"}
+
+
+# -- reach ------------------------------------------------------------------------------------
+
+
+def create_cluster(name="dev-use1"):
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.10.0.0/24")["Subnet"]["SubnetId"]
+    boto3.client("eks", region_name="us-east-1").create_cluster(
+        name=name,
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/cluster",
+        resourcesVpcConfig={"subnetIds": [subnet]},
+    )
+
+
+def test_existing_cluster_endpoint_reached(aws_env, project):
+    create_roles()
+    create_cluster()
+    reached = []
+    document, code = run(
+        project, Account(), connect=lambda host, port, timeout: reached.append((host, port))
+    )
+    assert code == 0
+    (finding,) = findings_of(document, "aws.reach.api-endpoint", "pass")
+    assert finding["key"] == "clusters[0].endpoint.exposure"
+    assert len(reached) == 1 and reached[0][1] == 443
+
+
+def test_existing_cluster_endpoint_unreachable(aws_env, project):
+    create_roles()
+    create_cluster()
+
+    def refuse(host, port, timeout):
+        raise TimeoutError("timed out")
+
+    document, code = run(project, Account(), connect=refuse)
+    assert code == 1
+    (finding,) = findings_of(document, "aws.reach.api-endpoint", "error")
+    assert "timed out" in finding["message"]
+
+
+def test_first_deploy_has_nothing_to_reach(aws_env, project):
+    create_roles()
+    document, _ = run(project, Account(), connect=lambda *_: pytest.fail("nothing to reach"))
+    assert findings_of(document, "aws.reach.api-endpoint") == []
