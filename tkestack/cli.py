@@ -1,7 +1,9 @@
-"""`tkestack`: the offline command line (render, review, graph).
+"""`tkestack`: the offline command line (render, review, graph) and `preflight`, the one
+command that reads a cloud account (with the user's own credentials).
 
 Exit codes: 0 done; 2 invalid spec or usage (message on stderr naming key and file);
-1 internal error (`review`: 1 mandatory policy violations, 3 internal error).
+1 internal error (`review`: 1 mandatory policy violations, 3 internal error; `preflight`: 1
+a blocking finding).
 """
 
 from __future__ import annotations
@@ -350,6 +352,66 @@ def graph(
     rendering = run_render(env, show_progress=False)
     text = drawing.dot(rendering) if format is GraphFormat.dot else drawing.mermaid(rendering)
     write_output(text, output)
+
+
+class PreflightFormat(StrEnum):
+    """Output formats of `tkestack preflight`."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class PreflightCloud(StrEnum):
+    """Clouds `tkestack preflight --cloud` can limit the run to."""
+
+    aws = "aws"
+    tencentcloud = "tencentcloud"
+
+
+@app.command()
+def preflight(
+    env: EnvArgument,
+    cloud: Annotated[
+        list[PreflightCloud] | None,
+        typer.Option("--cloud", help="Check only this cloud (repeatable; default: all)."),
+    ] = None,
+    format: Annotated[
+        PreflightFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = PreflightFormat.table,
+    output: OutputOption = None,
+    aws_profile: Annotated[
+        str | None, typer.Option("--aws-profile", help="AWS profile (default: AWS_PROFILE).")
+    ] = None,
+    kubeconfig: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kubeconfig", help="CLUSTER=PATH: an attached cluster's kubeconfig (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """Check a real account before the first `pulumi up` (read only, your credentials).
+
+    Exit 0: all clear; 1: a blocking finding; 2: invalid spec, usage or credentials problem.
+    """
+    from .preflight import command
+
+    stack_file, _ = resolve_stack(env)
+    try:
+        text, code = command.run(
+            stack_file,
+            clouds={item.value for item in cloud or []},
+            format=format.value,
+            aws_profile=aws_profile,
+            kubeconfigs=command.parse_kubeconfigs(kubeconfig or []),
+        )
+    except SpecError as error:
+        fail(error.report(), EXIT_INVALID)
+    except command.PreflightUsageError as error:
+        fail(f"error: {error}", EXIT_INVALID)
+    write_output(text, output)
+    if code:
+        raise typer.Exit(code)
 
 
 def main() -> None:

@@ -1,0 +1,143 @@
+"""Run the checks an environment needs, locate each finding in the spec files, and compare
+the environment with the project's other stacks (registry singletons they would share)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..stacks.loader import (
+    ENVIRONMENT_KEY,
+    LoadedEnvironment,
+    SpecError,
+    load_environment,
+    load_stack_file,
+)
+from ..stacks.loader import _locate as locate_problem  # the loader's own file:line finder
+from ..stacks.problems import KeyPath, Problem
+from .facts import EnvironmentFacts, environment_facts, tcr_instance_name
+from .model import Finding, PreflightUsageError, sort_findings
+from .reach import Connector, check_reach, tcp_connect
+
+CLOUDS = ("aws", "tencentcloud")
+
+ClientFactory = Callable[[str, str], Any]
+
+
+def load_stack(stack_file: Path, display: str | None = None) -> LoadedEnvironment:
+    """Load and validate a stack's environment (SpecError when invalid)."""
+    shown = display or stack_file.name
+    config, text = load_stack_file(stack_file, shown)
+    return load_environment(config.get(ENVIRONMENT_KEY), shown, text)
+
+
+def key_path(key: str) -> KeyPath:
+    """`clusters[0].node_pools[2].instance_types[0]` -> its parts (first key of a list)."""
+    first = key.split(",", 1)[0].strip()
+    parts: list[str | int] = []
+    for name, index in re.findall(r"([A-Za-z_]+)|\[(\d+)\]", first):
+        parts.append(name if name else int(index))
+    return tuple(parts)
+
+
+def locate(findings: list[Finding], loaded: LoadedEnvironment) -> list[Finding]:
+    """Each finding with the file and line where its key is written (or its nearest parent)."""
+    located = []
+    for finding in findings:
+        path = key_path(finding.key)
+        if not path or not loaded.layers:
+            located.append(finding)
+            continue
+        where = locate_problem(Problem(path, finding.message), loaded.layers)
+        location = f"{where.file}:{where.line}" if where.line else where.file
+        located.append(replace(finding, location=location))
+    return located
+
+
+def cross_environment(facts: EnvironmentFacts, stack_file: Path) -> list[Finding]:
+    """Registry singletons this environment shares with the project's other stacks: ECR's
+    per-account-and-region rules and template (and its registry-wide replication and scanning
+    configuration, which the last deploy overwrites), and TCR's global instance names."""
+    findings: list[Finding] = []
+    for other_file in sorted(stack_file.parent.glob("Pulumi.*.yaml")):
+        if other_file.resolve() == stack_file.resolve():
+            continue
+        try:
+            other = environment_facts(load_stack(other_file).spec)
+        except (SpecError, ValueError, KeyError):
+            continue  # an invalid neighbour is its own preflight's business
+        if not (facts.registry_enabled and other.registry_enabled):
+            continue
+        if facts.aws_account and facts.aws_account == other.aws_account:
+            mine = {cluster.region for cluster in facts.registry_owners("aws")}
+            theirs = {cluster.region for cluster in other.registry_owners("aws")}
+            for region in sorted(mine & theirs):
+                findings.append(
+                    Finding(
+                        "names.ecr-shared-with-environment",
+                        "warning",
+                        "aws",
+                        "identity.aws_account_id",
+                        f"{other.name} ({other_file.name}) also puts its registry in account"
+                        f" {facts.aws_account}, {region}: ECR's pull-through rules and cache"
+                        " template exist once per account and region (the second deploy fails)"
+                        " and its replication and scanning configuration are overwritten by"
+                        " whichever deploys last",
+                        "give each environment its own account, or set registry.enabled: false"
+                        " in all but one of them",
+                        details={"environment": other.name, "region": region},
+                    )
+                )
+        mine_tcr = {tcr_instance_name(c.name): c for c in facts.registry_owners("tencentcloud")}
+        theirs_tcr = {tcr_instance_name(c.name) for c in other.registry_owners("tencentcloud")}
+        for name in sorted(set(mine_tcr) & theirs_tcr):
+            findings.append(
+                Finding(
+                    "names.tcr-shared-with-environment",
+                    "error",
+                    "tencentcloud",
+                    f"{mine_tcr[name].key}.name",
+                    f"{other.name} ({other_file.name}) names its TCR instance {name} too: TCR"
+                    " instance names are global",
+                    "rename one of the clusters",
+                )
+            )
+    return findings
+
+
+def run_preflight(
+    loaded: LoadedEnvironment,
+    stack_file: Path,
+    clouds: set[str] | None = None,
+    aws_clients: Callable[[], ClientFactory] | None = None,
+    tencent_clients: Callable[[], ClientFactory] | None = None,
+    kubeconfigs: Mapping[str, Path] | None = None,
+    connect: Connector = tcp_connect,
+) -> list[Finding]:
+    """Every check the environment needs. `clouds` limits the run (default: every cloud of
+    the environment); the client factories are called only for a cloud that is checked, so
+    an SDK is imported only when its cloud is in the environment."""
+    facts = environment_facts(loaded.spec)
+    present = {cluster.cloud for cluster in facts.clusters}
+    wanted = set(clouds) if clouds else present | {"attached"}
+    unknown = (set(clouds or ()) & set(CLOUDS)) - present
+    if unknown:
+        raise PreflightUsageError(
+            f"--cloud {', '.join(sorted(unknown))}: {facts.name} has no cluster there"
+        )
+    findings: list[Finding] = []
+    if "aws" in wanted and "aws" in present:
+        from .aws import AwsChecks, boto3_clients
+
+        findings += AwsChecks(facts, (aws_clients or boto3_clients)(), connect).run()
+    if "tencentcloud" in wanted and "tencentcloud" in present:
+        from .tencentcloud import TencentChecks, sdk_clients
+
+        findings += TencentChecks(facts, (tencent_clients or sdk_clients)()).run()
+    if "attached" in wanted and facts.attached:
+        findings += check_reach(facts.attached, kubeconfigs or {}, connect)
+    findings += [item for item in cross_environment(facts, stack_file) if item.cloud in wanted]
+    return sort_findings(locate(findings, loaded))

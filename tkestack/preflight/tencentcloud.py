@@ -1,0 +1,496 @@
+"""Tencent Cloud checks of `tkestack preflight`, through tencentcloud-sdk-python with the
+user's secret id/key (environment) or profile. Every call is a read.
+
+Facts about Tencent Cloud used here and where they come from (tencentcloud-sdk-python
+3.1.x, `tencentcloud/<service>/<version>/models.py` unless named otherwise):
+
+- `sts` 2018-08-13 `GetCallerIdentity`: `AccountId` is the caller's root account UIN.
+- `cam` 2019-01-16 `GetRole` / `ListAttachedRolePolicies`. `CVM_QcsRole` with the preset
+  policy `QcloudKMSAccessForCVMRole` is needed for encrypted data disks, which every node
+  pool has: tencentcloud-iac-pulumi 0.2.3 `kubernetes/_inputs.py` (node pool `data_disk.encrypt`,
+  bridged from terraform-provider-tencentcloud v1.82.42) and the provider's
+  `website/docs/r/cbs_storage.html.markdown`. `TKE_QCSRole` carries TKE's service policies,
+  `QcloudAccessForTKERoleInOpsManagement` among them (log service, which audit and event
+  persistence use): tencentyun/intlcloud-documents
+  `yehe_doc/容器/容器服务/权限管理/服务授权相关角色权限说明_intl_en.md`.
+- `cvm` 2017-03-12 `DescribeZoneInstanceConfigInfos`: `Status` `SELL` / `SOLD_OUT` per zone,
+  instance type and charge type. `DescribeAccountQuota`: `SpotPaidQuota` in vCPUs (the model
+  says so); `PostPaidQuota` has no unit in the model, the CVM documentation counts
+  pay-as-you-go quota in instances per zone: treated as instances (unverified).
+- `tke` 2018-05-25 `DescribeVersions` (`VersionInstance.Version`, the full x.y.z the program
+  passes as `cluster_version`) and `DescribeOSImages` (`OSImage.OsName`, `Status` online).
+  No TKE API lists the GPU driver names `gpu_args` accepts: reported as unverified.
+- `tcr` 2019-09-24 `CheckInstanceName`: `IsValidated`, `DetailCode` 1 illegal, 2 reserved,
+  3 existed (TCR instance names are global); `DescribeInstances` filtered by `RegistryName`
+  tells whether an existing one is the caller's own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..components import catalog
+from .facts import ClusterFacts, EnvironmentFacts, tcr_instance_name
+from .model import Finding, PreflightUsageError
+
+ClientFactory = Callable[[str, str], Any]
+"""(service, region) -> a tencentcloud-sdk-python client (`sts`, `cam`, `cvm`, `tke`, `tcr`)."""
+
+CLOUD = "tencentcloud"
+
+SERVICE_ROLES: dict[str, tuple[str, str]] = {
+    "CVM_QcsRole": ("QcloudKMSAccessForCVMRole", "node pools' encrypted data disks (KMS)"),
+    "TKE_QCSRole": ("QcloudAccessForTKERoleInOpsManagement", "TKE audit and event logs (CLS)"),
+}
+"""Service roles the program relies on but does not create: role -> (preset policy it must
+carry, what needs it). Sources in the module docstring."""
+
+TCR_NAME_DETAIL = {1: "illegal", 2: "reserved", 3: "already taken (TCR names are global)"}
+AUTH_ERRORS = ("AuthFailure",)
+
+
+def _model(service: str, version: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"tencentcloud.{service}.{version}.models")
+
+
+def _request(service: str, version: str, name: str, params: dict[str, Any]) -> Any:
+    """A request model of the SDK, filled from a JSON-shaped dict."""
+    request = getattr(_model(service, version), f"{name}Request")()
+    request.from_json_string(json.dumps(params))
+    return request
+
+
+class TencentChecks:
+    """The Tencent Cloud checks of one environment."""
+
+    def __init__(self, facts: EnvironmentFacts, clients: ClientFactory) -> None:
+        self.facts = facts
+        self.clients = clients
+        self.findings: list[Finding] = []
+        clusters = facts.of_cloud(CLOUD)
+        self.home = clusters[0].region if clusters else "ap-guangzhou"
+
+    def add(
+        self, check: str, severity: str, key: str, message: str, fix: str = "", **details: object
+    ) -> None:
+        """Record one finding."""
+        self.findings.append(
+            Finding(check, severity, CLOUD, key, message, fix, details=details)  # type: ignore[arg-type]
+        )
+
+    def call(self, service: str, version: str, region: str, action: str, params: dict) -> Any:
+        """One API call; credential failures end the run (exit 2)."""
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+            TencentCloudSDKException,
+        )
+
+        client = self.clients(service, region)
+        try:
+            return getattr(client, action)(_request(service, version, action, params))
+        except TencentCloudSDKException as error:
+            if str(error.get_code() or "").startswith(AUTH_ERRORS):
+                raise PreflightUsageError(f"Tencent Cloud credentials: {error}") from error
+            raise
+
+    def run(self) -> list[Finding]:
+        """Every Tencent Cloud check, in a fixed order."""
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+            TencentCloudSDKException,
+        )
+
+        clusters = self.facts.of_cloud(CLOUD)
+        if not clusters:
+            return []
+        steps: list[tuple[str, str, Callable[[], None]]] = [
+            ("tencentcloud.identity.uin", "identity.tencent_uin", self.identity),
+            ("tencentcloud.principals.service-role", "clusters", self.service_roles),
+        ]
+        for cluster in clusters:
+            steps += [
+                ("tencentcloud.versions.cluster", f"{cluster.key}.kubernetes_version",
+                 lambda c=cluster: self.cluster_version(c)),
+                ("tencentcloud.versions.os-image", f"{cluster.key}.node_pools",
+                 lambda c=cluster: self.os_images(c)),
+                ("tencentcloud.placement.instance-offered", f"{cluster.key}.node_pools",
+                 lambda c=cluster: self.placement(c)),
+                ("tencentcloud.capacity.cvm-quota", f"{cluster.key}.node_pools",
+                 lambda c=cluster: self.capacity(c)),
+            ]  # fmt: skip
+        steps.append(("tencentcloud.names.tcr", "registry", self.tcr_names))
+        for check, key, step in steps:
+            try:
+                step()
+            except TencentCloudSDKException as error:
+                if check == "tencentcloud.identity.uin":
+                    raise PreflightUsageError(f"Tencent Cloud credentials: {error}") from error
+                self.add(
+                    check,
+                    "warning",
+                    key,
+                    f"could not check: {error.get_code()}: {error.get_message()}",
+                    "grant the preflight principal read access to this call"
+                    " (docs/preflight.md lists them)",
+                )
+        self.gpu_driver(clusters)
+        return self.findings
+
+    # -- identity and principals ---------------------------------------------------------------
+
+    def identity(self) -> None:
+        """The caller's root account UIN is the spec's."""
+        answer = self.call("sts", "v20180813", self.home, "GetCallerIdentity", {})
+        expected = self.facts.tencent_uin
+        if answer.AccountId != expected:
+            self.add(
+                "tencentcloud.identity.uin",
+                "error",
+                "identity.tencent_uin",
+                f"the credentials are of account {answer.AccountId} ({answer.Arn}), the spec's"
+                f" is {expected}",
+                "use credentials of the spec's account (TENCENTCLOUD_SECRET_ID/KEY or"
+                " ~/.tencentcloud/credentials) or correct identity.tencent_uin",
+            )
+            return
+        self.add("tencentcloud.identity.uin", "pass", "identity.tencent_uin", f"account {expected}")
+
+    def service_roles(self) -> None:
+        """Service roles exist and carry the preset policy the program relies on."""
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+            TencentCloudSDKException,
+        )
+
+        key = next(cluster.key for cluster in self.facts.of_cloud(CLOUD))
+        for role, (policy, purpose) in SERVICE_ROLES.items():
+            try:
+                self.call("cam", "v20190116", self.home, "GetRole", {"RoleName": role})
+            except TencentCloudSDKException as error:
+                if "NotExist" not in str(error.get_code()) and "NotFound" not in str(
+                    error.get_code()
+                ):
+                    raise
+                self.add(
+                    "tencentcloud.principals.service-role",
+                    "error",
+                    key,
+                    f"service role {role} does not exist: {purpose} need it",
+                    f"authorize the service role {role} in the CAM console (Roles > service"
+                    f" authorization) or open the TKE console once with the root account",
+                )
+                continue
+            attached = self.call(
+                "cam",
+                "v20190116",
+                self.home,
+                "ListAttachedRolePolicies",
+                {"RoleName": role, "Page": 1, "Rp": 200},
+            )
+            names = {item.PolicyName for item in attached.List or []}
+            if policy not in names:
+                self.add(
+                    "tencentcloud.principals.service-role",
+                    "error",
+                    key,
+                    f"service role {role} lacks the preset policy {policy}: {purpose} need it",
+                    f"attach {policy} to {role} in the CAM console",
+                )
+            else:
+                self.add(
+                    "tencentcloud.principals.service-role",
+                    "pass",
+                    key,
+                    f"{role} carries {policy}",
+                )
+
+    # -- versions ------------------------------------------------------------------------------
+
+    def cluster_version(self, cluster: ClusterFacts) -> None:
+        """The full version the program passes as `cluster_version` is offered."""
+        wanted = catalog.kubernetes_full_version(CLOUD, cluster.kubernetes_version)
+        answer = self.call("tke", "v20180525", cluster.region, "DescribeVersions", {})
+        offered = sorted({item.Version for item in answer.VersionInstanceSet or []})
+        key = f"{cluster.key}.kubernetes_version"
+        if wanted in offered:
+            self.add(
+                "tencentcloud.versions.cluster",
+                "pass",
+                key,
+                f"TKE offers {wanted} in {cluster.region}",
+            )
+            return
+        self.add(
+            "tencentcloud.versions.cluster",
+            "error",
+            key,
+            f"TKE does not offer {wanted} (components/catalog/kubernetes.yaml full_version of"
+            f" {cluster.kubernetes_version}) in {cluster.region}; offered: {', '.join(offered)}",
+            "choose an offered kubernetes_version, or update the catalog's full_version",
+            offered=offered,
+        )
+
+    def os_images(self, cluster: ClusterFacts) -> None:
+        """The cluster OS and every pool's node OS are online images."""
+        from ..components.clouds.tencentcloud import CLUSTER_OS, NODE_OS
+
+        answer = self.call("tke", "v20180525", cluster.region, "DescribeOSImages", {})
+        online = {item.OsName for item in answer.OSImageSeriesSet or [] if item.Status == "online"}
+        wanted: dict[str, str] = {CLUSTER_OS: f"{cluster.key}.kubernetes_version"}
+        for pool in cluster.pools:
+            wanted.setdefault(NODE_OS[pool.architecture], f"{pool.key}.instance_types")
+        for os_name, key in wanted.items():
+            if os_name in online:
+                self.add(
+                    "tencentcloud.versions.os-image", "pass", key, f"OS image {os_name} online"
+                )
+            else:
+                self.add(
+                    "tencentcloud.versions.os-image",
+                    "error",
+                    key,
+                    f"TKE offers no online OS image {os_name} in {cluster.region}"
+                    " (components/clouds/tencentcloud.py CLUSTER_OS/NODE_OS)",
+                    "use an architecture whose image is offered, or report the image name"
+                    f" `tccli tke DescribeOSImages --region {cluster.region}` lists",
+                    online=sorted(online),
+                )
+
+    def gpu_driver(self, clusters: list[ClusterFacts]) -> None:
+        """No API lists the GPU driver names TKE accepts: say so for GPU pools."""
+        from ..components.clouds.tencentcloud import GPU_DRIVER
+
+        if self.facts.gpu_driver != "image":
+            return
+        for cluster in clusters:
+            for pool in cluster.pools:
+                if pool.gpu:
+                    self.add(
+                        "tencentcloud.versions.gpu-driver",
+                        "warning",
+                        f"{pool.key}.accelerator",
+                        f"GPU driver {GPU_DRIVER['name']} (unverified): no TKE API lists the"
+                        " driver names a node pool accepts",
+                        "confirm the driver in the TKE console's node pool form for this"
+                        " instance family, or set gpu.driver: operator",
+                    )
+
+    # -- placement and capacity ----------------------------------------------------------------
+
+    def placement(self, cluster: ClusterFacts) -> None:
+        """Every pool's instance types are on sale in the cluster's zones."""
+        for pool in cluster.pools:
+            charge = "SPOTPAID" if pool.spot else "POSTPAID_BY_HOUR"
+            answer = self.call(
+                "cvm",
+                "v20170312",
+                cluster.region,
+                "DescribeZoneInstanceConfigInfos",
+                {
+                    "Filters": [
+                        {"Name": "zone", "Values": list(cluster.zones)},
+                        {"Name": "instance-type", "Values": list(pool.instance_types)},
+                        {"Name": "instance-charge-type", "Values": [charge]},
+                    ]
+                },
+            )
+            selling: dict[str, set[str]] = {}
+            for item in answer.InstanceTypeQuotaSet or []:
+                if item.Status == "SELL":
+                    selling.setdefault(item.InstanceType, set()).add(item.Zone)
+            for index, name in enumerate(pool.instance_types):
+                key = f"{pool.key}.instance_types[{index}]"
+                missing = [zone for zone in cluster.zones if zone not in selling.get(name, set())]
+                if not missing:
+                    self.add(
+                        "tencentcloud.placement.instance-offered",
+                        "pass",
+                        key,
+                        f"{name} ({charge}) on sale in {', '.join(cluster.zones)}",
+                    )
+                elif len(missing) == len(cluster.zones):
+                    self.add(
+                        "tencentcloud.placement.instance-offered",
+                        "error",
+                        key,
+                        f"{name} ({charge}) is on sale in none of the cluster's zones"
+                        f" ({', '.join(cluster.zones)})",
+                        "choose an instance type on sale there (tccli cvm"
+                        " DescribeZoneInstanceConfigInfos) or another region",
+                        missing=missing,
+                    )
+                else:
+                    self.add(
+                        "tencentcloud.placement.instance-offered",
+                        "warning",
+                        key,
+                        f"{name} ({charge}) is not on sale in {', '.join(missing)}: the pool"
+                        " spreads nodes evenly over the zones (EQUALITY), scaling there fails",
+                        "add an instance type on sale in those zones",
+                        missing=missing,
+                    )
+
+    def capacity(self, cluster: ClusterFacts) -> None:
+        """The account's CVM quota in the cluster's zones covers min_size (max_size
+        reported); pay-as-you-go in instances, spot in vCPUs; GPU pools reported apart."""
+        answer = self.call(
+            "cvm",
+            "v20170312",
+            cluster.region,
+            "DescribeAccountQuota",
+            {"Filters": [{"Name": "zone", "Values": list(cluster.zones)}]},
+        )
+        quota = answer.AccountQuotaOverview.AccountQuota
+        remaining = {
+            "postpaid": sum(
+                item.RemainingQuota or 0
+                for item in quota.PostPaidQuotaSet or []
+                if item.Zone in cluster.zones
+            ),
+            "spot": sum(
+                item.RemainingQuota or 0
+                for item in quota.SpotPaidQuotaSet or []
+                if item.Zone in cluster.zones
+            ),
+        }
+        for gpu in (False, True):
+            for kind, unit in (("postpaid", "instances"), ("spot", "vCPUs")):
+                pools = [p for p in cluster.pools if p.gpu == gpu and p.spot == (kind == "spot")]
+                if not pools:
+                    continue
+                per_node = (lambda p: 1) if kind == "postpaid" else (lambda p: p.vcpu)
+                need_min = sum(p.min_size * per_node(p) for p in pools)
+                need_max = sum(p.max_size * per_node(p) for p in pools)
+                # GPU and CPU pools draw from the same zone quota: the CPU pools' minimum is
+                # already spoken for when the GPU pools are measured.
+                taken = 0
+                if gpu:
+                    taken = sum(
+                        p.min_size * per_node(p)
+                        for p in cluster.pools
+                        if not p.gpu and p.spot == (kind == "spot")
+                    )
+                # A shortfall of the CPU pools is theirs: never below zero for the GPU pools.
+                have = max(remaining[kind] - taken, 0)
+                key = ", ".join(p.key for p in pools)
+                label = (
+                    f"{'GPU' if gpu else 'CPU'} pools of {cluster.name}: {kind} quota left in"
+                    f" {', '.join(cluster.zones)} is {have} {unit}"
+                )
+                figures = {"remaining": have, "min": need_min, "max": need_max, "unit": unit}
+                if need_min > have:
+                    self.add(
+                        "tencentcloud.capacity.cvm-quota",
+                        "error",
+                        key,
+                        f"{label}; min_size needs {need_min}",
+                        "raise the CVM quota of those zones (console: CVM > quota) or lower"
+                        " min_size",
+                        **figures,
+                    )
+                elif need_max > have:
+                    self.add(
+                        "tencentcloud.capacity.cvm-quota",
+                        "warning",
+                        key,
+                        f"{label}; min_size fits ({need_min}), max_size needs {need_max}",
+                        "raise the CVM quota before the autoscaler needs it",
+                        **figures,
+                    )
+                else:
+                    self.add(
+                        "tencentcloud.capacity.cvm-quota",
+                        "pass",
+                        key,
+                        f"{label}; covers max_size ({need_max})",
+                        **figures,
+                    )
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def tcr_names(self) -> None:
+        """TCR instance names are free, or already the caller's own."""
+        if not self.facts.registry_enabled:
+            return
+        for cluster in self.facts.registry_owners(CLOUD):
+            name = tcr_instance_name(cluster.name)
+            key = f"{cluster.key}.name"
+            answer = self.call(
+                "tcr", "v20190924", cluster.region, "CheckInstanceName", {"RegistryName": name}
+            )
+            if answer.IsValidated:
+                self.add("tencentcloud.names.tcr", "pass", key, f"TCR instance name {name} is free")
+                continue
+            if answer.DetailCode == 3:
+                mine = self.call(
+                    "tcr",
+                    "v20190924",
+                    cluster.region,
+                    "DescribeInstances",
+                    {"Filters": [{"Name": "RegistryName", "Values": [name]}]},
+                )
+                if any(item.RegistryName == name for item in mine.Registries or []):
+                    self.add(
+                        "tencentcloud.names.tcr",
+                        "info",
+                        key,
+                        f"TCR instance {name} already exists in this account and region (an"
+                        " earlier deploy?): `pulumi up` fails to create it unless the stack"
+                        " already holds it",
+                        "if the stack does not hold it: pulumi import the instance, or delete it",
+                    )
+                    continue
+            reason = TCR_NAME_DETAIL.get(answer.DetailCode or 0, f"refused ({answer.DetailCode})")
+            self.add(
+                "tencentcloud.names.tcr",
+                "error",
+                key,
+                f"TCR instance name {name} (from the cluster name) is {reason}",
+                "rename the cluster (its registry is named `<cluster>-registry`)",
+                detail_code=answer.DetailCode,
+            )
+
+
+def sdk_clients() -> ClientFactory:
+    """A client factory over the SDK's default credential chain: TENCENTCLOUD_SECRET_ID/KEY
+    in the environment, then the `[default]` profile of ~/.tencentcloud/credentials, then a
+    CVM role or TKE OIDC (the SDK's `DefaultCredentialProvider`; it reads no other profile)."""
+    try:
+        from tencentcloud.common import credential
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+            TencentCloudSDKException,
+        )
+    except ImportError as error:
+        raise PreflightUsageError(
+            "the Tencent Cloud checks need tencentcloud-sdk-python:"
+            " pip install 'tkestack[tencentcloud]'"
+        ) from error
+    try:
+        cred: Any = credential.DefaultCredentialProvider().get_credential()
+    except (TencentCloudSDKException, OSError, KeyError, ValueError) as error:
+        raise PreflightUsageError(
+            "no Tencent Cloud credentials found (export TENCENTCLOUD_SECRET_ID and"
+            f" TENCENTCLOUD_SECRET_KEY, or write ~/.tencentcloud/credentials): {error}"
+        ) from error
+    if cred is None:
+        raise PreflightUsageError(
+            "no Tencent Cloud credentials found (export TENCENTCLOUD_SECRET_ID and"
+            " TENCENTCLOUD_SECRET_KEY, or write ~/.tencentcloud/credentials)"
+        )
+    import importlib
+
+    versions = {"sts": "v20180813", "cam": "v20190116", "cvm": "v20170312", "tke": "v20180525",
+                "tcr": "v20190924"}  # fmt: skip
+    cache: dict[tuple[str, str], Any] = {}
+
+    def client(service: str, region: str) -> Any:
+        if (service, region) not in cache:
+            module = importlib.import_module(
+                f"tencentcloud.{service}.{versions[service]}.{service}_client"
+            )
+            cls = getattr(module, f"{service.capitalize()}Client")
+            cache[(service, region)] = cls(cred, region)
+        return cache[(service, region)]
+
+    return client
