@@ -49,7 +49,13 @@ SYSTEM_DISK_GIB = 50
 node writes for its pods (images, container layers) goes to the encrypted data disk."""
 
 RUNTIME_MOUNT = "/var/lib/containerd"
-"""Where the encrypted data disk is mounted: containerd's root (images and container layers)."""
+"""Where the encrypted data disk is mounted, and the runtime root TKE configures on the node
+(`node_config.docker_graph_path`): containerd's images and container layers. The provider
+defaults `docker_graph_path` to `/var/lib/docker` (ForceNew), the unencrypted system disk, and
+the API documents the field as the runtime's storage root (unset: the built-in default
+/var/lib/docker is the storage root): terraform-provider-tencentcloud v1.82.42,
+tencentcloud/services/tke/resource_tc_kubernetes_node_pool.go (`node_config.docker_graph_path`)
+and vendor/.../tke/v20180525/models.go (`InstanceAdvancedSettings.DockerGraphPath`)."""
 
 SPOT_MAX_PRICE = "1000"
 """Spot bid cap in CNY/hour. Tencent bills spot at the market price; a cap far above any
@@ -235,9 +241,14 @@ class Backend(ClusterBackend):
             service_cidr=self.args.get("service_cidr"),
             container_runtime="containerd",
             cluster_os=CLUSTER_OS,
-            # Endpoints are opened by the cluster endpoint resource once nodes exist.
-            cluster_internet=False,
-            cluster_intranet=False,
+            # `cluster_internet`/`cluster_intranet` stay unset: the `<name>-endpoint` resource
+            # owns them. Both are Optional+Computed on the cluster, so unset they follow what the
+            # endpoint opened; set to false, the cluster's next update would close the endpoint
+            # again. terraform-provider-tencentcloud v1.82.42,
+            # tencentcloud/services/tke/resource_tc_kubernetes_cluster_endpoint.md ("do not use
+            # this resource and tencentcloud_kubernetes_cluster to operate cluster public
+            # network/intranet access at the same time") and resource_tc_kubernetes_cluster.go
+            # (`cluster_internet`, `cluster_intranet`: Optional, Computed).
             deletion_protection=self.deletion_protection,
             cluster_audit=tencentcloud.kubernetes.ClusterClusterAuditArgs(
                 enabled=True, delete_audit_log_and_topic=delete_logs
@@ -321,6 +332,9 @@ class Backend(ClusterBackend):
                         mount_target=RUNTIME_MOUNT,
                     )
                 ],
+                # The runtime's root on the encrypted data disk: the provider defaults it to
+                # /var/lib/docker on the system disk (see RUNTIME_MOUNT).
+                docker_graph_path=RUNTIME_MOUNT,
                 gpu_args=gpu_args,
             ),
             delete_keep_instance=False,

@@ -265,7 +265,13 @@ def test_tke_cluster_settings(tke_prod: engine.Rendering) -> None:
     assert inputs["eventPersistence"]["enabled"] is True
     assert inputs["logAgent"]["enabled"] is True
     assert inputs["clusterCidr"] == "172.16.0.0/16"
-    assert inputs["clusterInternet"] is False
+    # The endpoint resource alone opens and closes the API endpoints: the cluster leaves both
+    # switches unset (Optional+Computed there). terraform-provider-tencentcloud v1.82.42,
+    # tencentcloud/services/tke/resource_tc_kubernetes_cluster_endpoint.md: "Please do not use
+    # this resource and resource `tencentcloud_kubernetes_cluster` to operate cluster public
+    # network/intranet access at the same time."
+    assert "clusterInternet" not in inputs
+    assert "clusterIntranet" not in inputs
     # Protected tiers keep their audit trail when the cluster goes away.
     assert inputs["clusterAudit"]["deleteAuditLogAndTopic"] is False
 

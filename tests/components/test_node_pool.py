@@ -195,6 +195,11 @@ def test_tke_node_pool_derived_settings(
     assert disk["encrypt"] is True
     assert ("gpuArgs" in inputs["nodeConfig"]) is gpu_args
     assert inputs["nodeConfig"]["dataDisks"][0]["mountTarget"] == "/var/lib/containerd"
+    # The runtime root is on the encrypted data disk, not the provider's default
+    # /var/lib/docker on the system disk: terraform-provider-tencentcloud v1.82.42,
+    # tencentcloud/services/tke/resource_tc_kubernetes_node_pool.go
+    # (`node_config.docker_graph_path`, Default "/var/lib/docker", ForceNew).
+    assert inputs["nodeConfig"]["dockerGraphPath"] == "/var/lib/containerd"
 
 
 def test_tke_spot_and_backup_types(tke_render: engine.Rendering) -> None:
