@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import catalog
+from .catalog import tke as tke_catalog
 from .clouds import ClusterBackend, backend_class
 from .existing import ExistingNetwork, ExistingRoles
 from .node_pool import NodePool, PoolSpec
@@ -153,6 +154,42 @@ def validate_own_infrastructure(name: str, args: ClusterArgs) -> None:
         )
 
 
+def validate_cloud_pool(name: str, index: int, pool: PoolSpec, args: ClusterArgs) -> None:
+    """Check a pool's cloud-specific arguments (TKE `node_image`, `gpu_driver`); raises
+    ValueError naming `node_pools[index].<key>`."""
+    cloud = args["cloud"]
+    at = f"cluster {name}: node_pools[{index}]"
+    if cloud != "tencentcloud":
+        for key in ("node_image", "gpu_driver"):
+            if pool.get(key) is not None:
+                raise ValueError(f"{at}.{key} applies only to tencentcloud pools")
+        return
+    architecture = pool.get("architecture")
+    if architecture is None:
+        found = [catalog.instance_type(cloud, t) for t in pool.get("instance_types") or []]
+        known = {t.architecture for t in found if t is not None}
+        # Unknown or mixed types are refused when the pool derives its profile.
+        architecture = known.pop() if len(known) == 1 else None
+    if architecture is not None:
+        for problem in tke_catalog.node_image_problems(architecture, pool.get("node_image")):
+            raise ValueError(f"{at}.node_image: {problem}")
+    driver = pool.get("gpu_driver")
+    installs = args.get("install_gpu_driver", True) and pool.get("accelerator_model") is not None
+    if driver is None and installs:
+        raise ValueError(
+            f"{at}.gpu_driver is required: TKE installs the NVIDIA driver on this GPU pool"
+            " (install_gpu_driver), and which driver and CUDA packages it offers depends on the"
+            " image and GPU model (unverified here); name the ones TKE's node pool form lists"
+        )
+    if driver is not None and not installs:
+        raise ValueError(
+            f"{at}.gpu_driver applies only to GPU pools whose driver TKE installs"
+            " (install_gpu_driver true)"
+        )
+    for key, problem in tke_catalog.gpu_driver_problems(driver) if driver is not None else []:
+        raise ValueError(f"{at}.gpu_driver{'.' + key if key else ''}: {problem}")
+
+
 def validate_args(name: str, args: ClusterArgs) -> None:
     """Check the plain (non-Output) arguments; raises ValueError naming the argument."""
     cloud = args.get("cloud")
@@ -187,6 +224,8 @@ def validate_args(name: str, args: ClusterArgs) -> None:
         for key in OWN_INFRASTRUCTURE_KEYS:
             if args.get(key) is not None:
                 raise ValueError(f"cluster {name}: {key} does not apply to attached clusters")
+    for index, pool in enumerate(args.get("node_pools") or []):
+        validate_cloud_pool(name, index, pool, args)
     names = [pool["name"] for pool in args.get("node_pools") or []]
     duplicates = sorted({pool for pool in names if names.count(pool) > 1})
     if duplicates:

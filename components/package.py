@@ -200,6 +200,18 @@ class NodePoolSpec(TypedDict):
     """Extra node labels, merged over the derived ones."""
     taints: NotRequired[Sequence[Taint]]
     """Extra taints, added to the derived ones."""
+    node_image: NotRequired[str]
+    """Tencent Cloud: the nodes' OS, a TKE public image name (`tlinux3.1x86_64`) or an image
+    id (`img-xxxxxxxx`) that `tccli tke DescribeOSImages` lists. Required on ARM pools: TKE's
+    ARM image name is unverified here, so tkestack does not guess it. Default on x86 pools:
+    `tlinux3.1x86_64`. Not allowed on other clouds."""
+    gpu_driver: NotRequired[Mapping[str, str]]
+    """Tencent Cloud GPU pools whose driver TKE installs (`install_gpu_driver`): the NVIDIA
+    driver and CUDA packages, keys `driver_name`, `driver_version`, `cuda_name`,
+    `cuda_version`, as TKE's node pool form lists them for the pool's image and GPU model
+    (e.g. `NVIDIA-Linux-x86_64-470.182.03.run` / `470.182.03`). The provider does not check
+    them (unverified here), so tkestack asks rather than guesses. Required there; not allowed
+    elsewhere."""
 
 
 class ClusterReference(TypedDict):

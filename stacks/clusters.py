@@ -45,6 +45,10 @@ def pool_spec(pool: NodePoolSpec) -> PoolSpec:
         "labels": dict(pool.labels),
         "taints": [Taint(taint.key, taint.value, taint.effect) for taint in pool.taints],
     }
+    if pool.node_image is not None:
+        spec["node_image"] = pool.node_image
+    if pool.gpu_driver is not None:
+        spec["gpu_driver"] = pool.gpu_driver.model_dump()
     if accelerator is not None:
         spec.update(
             accelerator_model=accelerator.model,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..components import catalog
+from ..components.catalog import tke as tke_catalog
 from .problems import KeyPath, Problem
 from .spec import (
     ClusterSpec,
@@ -58,6 +59,8 @@ def environment_problems(env: Any) -> list[Problem]:
     )
     clusters: dict[str, ClusterSpec] = {}
     seen_names: dict[str, int] = {}
+    raw_gpu = env.get("gpu")
+    installs_gpu_driver = not (isinstance(raw_gpu, dict) and raw_gpu.get("driver") == "operator")
     for index, raw_cluster in _items(env.get("clusters")):
         at: KeyPath = ("clusters", index)
         if not isinstance(raw_cluster, dict):
@@ -74,7 +77,7 @@ def environment_problems(env: Any) -> list[Problem]:
             else:
                 seen_names[name] = index
         problems.extend(_cluster_problems(raw_cluster, at, allowed_regions, tier))
-        problems.extend(_cloud_cluster_problems(raw_cluster, at))
+        problems.extend(_cloud_cluster_problems(raw_cluster, at, installs_gpu_driver))
         cluster = _valid(ClusterSpec, raw_cluster)
         if cluster is not None and cluster.name not in clusters:
             clusters[cluster.name] = cluster
@@ -669,7 +672,60 @@ def tke_pod_cidr(network: NetworkSpec) -> ipaddress.IPv4Network | None:
     return ipaddress.IPv4Network(f"10.{second_octet}.0.0/16")
 
 
-def _cloud_cluster_problems(raw: dict[str, Any], at: KeyPath) -> list[Problem]:
+def _tke_pool_problems(
+    pool: NodePoolSpec, at: KeyPath, cloud: str, installs_gpu_driver: bool
+) -> list[Problem]:
+    """A TKE pool's image and GPU driver: named where tkestack cannot verify a default
+    (components/catalog/tke.py has the sources); the keys are refused on other clouds."""
+    if cloud != "tencentcloud":
+        return [
+            Problem((*at, key), "applies only to tencentcloud pools")
+            for key in ("node_image", "gpu_driver")
+            if getattr(pool, key) is not None
+        ]
+    architecture = pool.architecture
+    if architecture is None:
+        known = {
+            found.architecture
+            for name in pool.instance_types
+            if (found := catalog.instance_type(cloud, name)) is not None
+        }
+        architecture = known.pop() if len(known) == 1 else None  # else reported elsewhere
+    problems: list[Problem] = []
+    if architecture is not None:
+        problems.extend(
+            Problem((*at, "node_image"), problem)
+            for problem in tke_catalog.node_image_problems(architecture, pool.node_image)
+        )
+    installs = installs_gpu_driver and pool.accelerator is not None
+    if installs and pool.gpu_driver is None:
+        problems.append(
+            Problem(
+                (*at, "gpu_driver"),
+                "required: TKE installs the NVIDIA driver on this GPU pool (gpu.driver: image),"
+                " and which driver and CUDA packages it offers depends on the image and GPU"
+                " model (unverified here); name the ones TKE's node pool form lists, or set"
+                " gpu.driver: operator",
+            )
+        )
+    elif pool.gpu_driver is not None and not installs:
+        problems.append(
+            Problem(
+                (*at, "gpu_driver"),
+                "applies only to GPU pools whose driver TKE installs (gpu.driver: image)",
+            )
+        )
+    if pool.gpu_driver is not None:
+        problems.extend(
+            Problem((*at, "gpu_driver", key), problem)
+            for key, problem in tke_catalog.gpu_driver_problems(pool.gpu_driver.model_dump())
+        )
+    return problems
+
+
+def _cloud_cluster_problems(
+    raw: dict[str, Any], at: KeyPath, installs_gpu_driver: bool
+) -> list[Problem]:
     """Combinations the EKS and TKE backends cannot build, with the key to change."""
     cloud = raw.get("cloud")
     cluster = _valid(ClusterSpec, raw)
@@ -704,6 +760,7 @@ def _cloud_cluster_problems(raw: dict[str, Any], at: KeyPath) -> list[Problem]:
         )
     for index, pool in enumerate(cluster.node_pools):
         pool_at: KeyPath = (*at, "node_pools", index)
+        problems.extend(_tke_pool_problems(pool, pool_at, cloud, installs_gpu_driver))
         if cloud == "tencentcloud":
             if len(pool.name) > TKE_POOL_NAME_MAX:
                 problems.append(

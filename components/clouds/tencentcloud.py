@@ -26,20 +26,14 @@ import pulumi
 import tencentcloud_iac_pulumi as tencentcloud
 
 from .. import catalog
+from ..catalog import tke as tke_catalog
 from ..profile import POOL_LABEL, NodePoolProfile
 from . import ClusterAccess, ClusterBackend, PoolRequest
 
-CLUSTER_OS = "tlinux3.1x86_64"
+CLUSTER_OS = tke_catalog.X86_NODE_IMAGE
 """Default OS of the cluster: TencentOS Server 3.1 (TK4), the image TKE recommends
-(https://cloud.tencent.com/document/product/457/68289)."""
-
-NODE_OS: dict[str, str] = {
-    "x86_64": "tlinux3.1x86_64",
-    # UNVERIFIED: the ARM name of TencentOS Server 3.1 is taken by analogy; confirm it with
-    # `tccli tke DescribeOSImages --region <region>` before the first real ARM pool.
-    "arm64": "tlinux3.1arm64",
-}
-"""Node image per architecture: the same OS on x86 and ARM pools."""
+(https://cloud.tencent.com/document/product/457/68289). Node pools name their own image
+(`PoolRequest.node_image`; required on ARM pools, see components/catalog/tke.py)."""
 
 DISK_TYPE = "CLOUD_PREMIUM"
 """Premium cloud disk: sold with every CVM family in the catalog, GPU families included."""
@@ -61,12 +55,6 @@ SPOT_MAX_PRICE = "1000"
 """Spot bid cap in CNY/hour. Tencent bills spot at the market price; a cap far above any
 on-demand price means nodes are only reclaimed for capacity, never outbid (the same behaviour
 as AWS spot's default cap at the on-demand price)."""
-
-GPU_DRIVER: dict[str, str] = {"version": "535.161.07", "name": "NVIDIA-Linux-x86_64-535.161.07"}
-CUDA: dict[str, str] = {"version": "12.2.2", "name": "cuda_12.2.2_535.104.05_linux"}
-"""NVIDIA driver and CUDA that TKE installs on GPU nodes (`gpu_args`) when the driver comes
-with the node. UNVERIFIED: the versions exist upstream, but the names TKE accepts depend on
-the OS and instance family; check them in the console's node pool form before relying on them."""
 
 NAT_BANDWIDTH_MBPS = 100
 """Egress bandwidth of the NAT gateway's EIP (pay by traffic)."""
@@ -99,9 +87,10 @@ def result_field(result: Any, key: str) -> Any:
     return result.get(key) if isinstance(result, Mapping) else getattr(result, key)
 
 
-def node_os(profile: NodePoolProfile) -> str:
-    """Node image of a pool."""
-    return NODE_OS[profile.architecture]
+def node_os(profile: NodePoolProfile, image: str | None) -> str:
+    """Node image of a pool: its own `image`, else TencentOS Server 3.1 on x86. ARM pools
+    must name theirs (TKE's ARM image name is unverified; components/catalog/tke.py)."""
+    return tke_catalog.node_image(profile.architecture, image)
 
 
 def tke_taints(profile: NodePoolProfile) -> list[dict[str, str]]:
@@ -282,8 +271,12 @@ class Backend(ClusterBackend):
         types = list(profile.instance_types)
         gpu_args = None
         if profile.is_gpu and request.install_gpu_driver:
+            if request.gpu_driver is None:  # `cluster.validate_args` refuses this first
+                raise ValueError(f"pool {profile.name}: gpu_driver is required on TKE GPU pools")
+            # The driver and CUDA TKE installs are the pool's own choice: which pairs TKE
+            # offers depends on the OS image and GPU model (components/catalog/tke.py).
             gpu_args = tencentcloud.kubernetes.NodePoolNodeConfigGpuArgsArgs(
-                driver=dict(GPU_DRIVER), cuda=dict(CUDA), mig_enable=False
+                **tke_catalog.gpu_args(request.gpu_driver), mig_enable=False
             )
         ignore = ["desiredCapacity"] if request.autoscaler_owns_desired_size else []
         node_pool = tencentcloud.kubernetes.NodePool(
@@ -299,7 +292,7 @@ class Backend(ClusterBackend):
             enable_auto_scale=request.autoscaler_owns_desired_size,
             scaling_mode="CLASSIC_SCALING",
             retry_policy="INCREMENTAL_INTERVALS",
-            node_os=node_os(profile),
+            node_os=node_os(profile, request.node_image),
             node_os_type="GENERAL",
             labels=dict(profile.labels),
             taints=[tencentcloud.kubernetes.NodePoolTaintArgs(**t) for t in tke_taints(profile)],

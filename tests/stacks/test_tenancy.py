@@ -49,6 +49,13 @@ CLUSTERS = [
                 "min_size": 0,
                 "max_size": 2,
                 "accelerator": {"model": "t4"},
+                # terraform-provider-tencentcloud v1.82.42, resource_tc_kubernetes_node_pool_test.go
+                "gpu_driver": {
+                    "driver_name": "NVIDIA-Linux-x86_64-470.182.03.run",
+                    "driver_version": "470.182.03",
+                    "cuda_name": "cuda_11.4.3_470.82.01_linux.run",
+                    "cuda_version": "11.4.3",
+                },
             },
         ],
     },
