@@ -8,6 +8,7 @@ The cloud specifics live in `components/clouds/<cloud>.py` behind `ClusterBacken
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Literal, Required, TypedDict
@@ -58,7 +59,11 @@ class ClusterArgs(TypedDict, total=False):
     vpc_cidr: str | None
     """CIDR of the VPC we create, /16 to /24 (managed)."""
     service_cidr: str | None
-    """Kubernetes service CIDR; default: the cloud's (EKS 172.20.0.0/16 or 10.100.0.0/16)."""
+    """EKS: Kubernetes service CIDR; default: the cloud's (172.20.0.0/16 or 10.100.0.0/16).
+    Refused on TKE, whose global-router network takes services from `pod_cidr`."""
+    max_services: int | None
+    """TKE: service IPs taken from `pod_cidr` (`cluster_max_service_num`, a power of two from
+    32 to 32768). Default 256."""
     pod_cidr: str | None
     """Pod CIDR of TKE's global-router network, outside every VPC (required on TKE)."""
     endpoint_exposure: Literal["private", "public", "public-and-private"]
@@ -190,6 +195,23 @@ def validate_cloud_pool(name: str, index: int, pool: PoolSpec, args: ClusterArgs
         raise ValueError(f"{at}.gpu_driver{'.' + key if key else ''}: {problem}")
 
 
+def validate_service_range(name: str, args: ClusterArgs) -> None:
+    """EKS takes a service CIDR, TKE's global router a share of the pod CIDR; raises
+    ValueError naming the argument."""
+    max_services = args.get("max_services")
+    if args["cloud"] != "tencentcloud":
+        if max_services is not None:
+            raise ValueError(f"cluster {name}: max_services applies only to tencentcloud")
+        return
+    if args.get("service_cidr") is not None:
+        raise ValueError(f"cluster {name}: service_cidr {tke_catalog.GR_SERVICE_CIDR_REFUSAL}")
+    pod_cidr = args.get("pod_cidr")
+    if max_services is not None and pod_cidr is not None:
+        addresses = ipaddress.IPv4Network(pod_cidr).num_addresses
+        for problem in tke_catalog.max_services_problems(max_services, addresses):
+            raise ValueError(f"cluster {name}: max_services: {problem}")
+
+
 def validate_args(name: str, args: ClusterArgs) -> None:
     """Check the plain (non-Output) arguments; raises ValueError naming the argument."""
     cloud = args.get("cloud")
@@ -216,6 +238,7 @@ def validate_args(name: str, args: ClusterArgs) -> None:
         existing = args.get("existing_cluster") is not None
         if cloud == "tencentcloud" and args.get("pod_cidr") is None and not existing:
             raise ValueError(f"cluster {name}: pod_cidr is required on tencentcloud")
+        validate_service_range(name, args)
         if args.get("attached") is not None:
             raise ValueError(f"cluster {name}: attached applies only to cloud attached")
     elif args.get("attached") is None:

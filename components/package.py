@@ -375,7 +375,11 @@ class ClusterInputs(TypedDict, total=False):
     vpc_cidr: str
     """CIDR of the VPC we create, /16 to /24 (managed)."""
     service_cidr: str
-    """Kubernetes service CIDR; default: the cloud's (EKS 172.20.0.0/16 or 10.100.0.0/16)."""
+    """EKS: Kubernetes service CIDR; default: the cloud's (172.20.0.0/16 or 10.100.0.0/16).
+    Refused on TKE, whose global-router network takes services from `pod_cidr`."""
+    max_services: int
+    """TKE: service IPs taken from `pod_cidr` (`cluster_max_service_num`, a power of two from
+    32 to 32768). Default 256."""
     pod_cidr: str
     """Pod CIDR of TKE's global-router network, outside every VPC (required on TKE)."""
     endpoint_exposure: EndpointExposure

@@ -75,6 +75,7 @@ def cluster_args(
         "region": cluster.region,
         "vpc_cidr": str(network.vpc_cidr) if network.vpc_cidr is not None else None,
         "service_cidr": str(network.service_cidr) if network.service_cidr is not None else None,
+        "max_services": network.max_services,
         "pod_cidr": str(pod_cidr) if pod_cidr is not None else None,
         "endpoint_exposure": cluster.endpoint.exposure,
         "public_access_cidrs": [str(cidr) for cidr in cluster.endpoint.public_access_cidrs],

@@ -723,6 +723,35 @@ def _tke_pool_problems(
     return problems
 
 
+def _service_range_problems(network: NetworkSpec, at: KeyPath, cloud: str) -> list[Problem]:
+    """Where a cluster's service IPs come from: EKS a service CIDR, TKE's global router a share
+    of the pod CIDR (components/catalog/tke.py, `max_services_problems`)."""
+    if cloud != "tencentcloud":
+        if network.max_services is not None:
+            return [
+                Problem(
+                    (*at, "network", "max_services"),
+                    "applies only to TKE (its global router takes services from pod_cidr);"
+                    " EKS takes network.service_cidr",
+                )
+            ]
+        return []
+    problems: list[Problem] = []
+    if network.service_cidr is not None:
+        problems.append(
+            Problem((*at, "network", "service_cidr"), tke_catalog.GR_SERVICE_CIDR_REFUSAL)
+        )
+    pod_cidr = tke_pod_cidr(network)
+    if network.max_services is not None and pod_cidr is not None:
+        problems.extend(
+            Problem((*at, "network", "max_services"), problem)
+            for problem in tke_catalog.max_services_problems(
+                network.max_services, pod_cidr.num_addresses
+            )
+        )
+    return problems
+
+
 def _cloud_cluster_problems(
     raw: dict[str, Any], at: KeyPath, installs_gpu_driver: bool
 ) -> list[Problem]:
@@ -733,6 +762,7 @@ def _cloud_cluster_problems(
         return []
     problems: list[Problem] = []
     pod_cidr = cluster.network.pod_cidr
+    problems.extend(_service_range_problems(cluster.network, at, cloud))
     if cloud == "tencentcloud":
         if pod_cidr is not None and not any(
             pod_cidr.subnet_of(private) for private in PRIVATE_NETWORKS

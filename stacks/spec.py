@@ -149,7 +149,11 @@ class NetworkSpec(SpecModel):
     vpc_cidr: ipaddress.IPv4Network | None = None
     """VPC CIDR (/16 to /24) for clusters whose network we create; absent for attached ones."""
     service_cidr: ipaddress.IPv4Network | None = None
-    """Kubernetes service CIDR; default: the cloud's default (EKS 172.20.0.0/16)."""
+    """EKS: Kubernetes service CIDR; default: the cloud's default (EKS 172.20.0.0/16). Not on
+    TKE, whose global-router network carves services out of `pod_cidr` (see `max_services`)."""
+    max_services: int | None = Field(default=None, ge=32, le=32768)
+    """TKE only: how many service IPs the cluster takes from `pod_cidr` (TKE's
+    `cluster_max_service_num`, a power of two); default 256, TKE's."""
     pod_cidr: ipaddress.IPv4Network | None = None
     """Pod CIDR for clouds with a separate pod network (TKE global router); default derived."""
 

@@ -53,6 +53,44 @@ UNVERIFIED_ARM = (
 )
 
 
+DEFAULT_MAX_SERVICES = 256
+"""`cluster_max_service_num` when the cluster does not set `max_services`: the provider's default
+(resource_tc_kubernetes_cluster.go, Default 256)."""
+
+GR_SERVICE_CIDR_REFUSAL = (
+    "does not apply to TKE's global-router network: TKE carves service IPs out of the pod"
+    " CIDR (ClusterCIDRSettings.ClusterCIDR is the range 'for container and service IPs'), and"
+    " every provider example that sets service_cidr is a VPC-CNI cluster; size the service"
+    " range with network.max_services instead"
+)
+"""Why a GR cluster takes no separate service CIDR. Sources, terraform-provider-tencentcloud
+v1.82.42: tencentcloud/services/tke/resource_tc_kubernetes_cluster.md (service_cidr appears
+only in the `network_type = "VPC-CNI"` examples, GR examples set cluster_cidr and
+cluster_max_service_num) and vendor/.../tke/v20180525/models.go (`ClusterCIDRSettings`:
+ClusterCIDR "用于分配集群容器和服务 IP 的 CIDR", MaxClusterServiceNum 32..32768, rounded up to a
+power of two)."""
+
+
+def max_services_problems(count: int, pod_addresses: int) -> list[str]:
+    """What is wrong with a TKE `max_services` for a pod CIDR of `pod_addresses` addresses.
+
+    TKE rounds the count up to a power of two and the provider reads the rounded value back
+    into a ForceNew argument, so any other value would replace the cluster on the next `up`.
+    """
+    problems: list[str] = []
+    if count & (count - 1):
+        problems.append(
+            f"{count} is not a power of two: TKE rounds it up and reads the rounded value back,"
+            " and the argument forces replacement (use 32, 64, ..., 32768)"
+        )
+    if count * 2 > pod_addresses:
+        problems.append(
+            f"{count} service IPs would take more than half of the pod CIDR's"
+            f" {pod_addresses} addresses"
+        )
+    return problems
+
+
 def node_image(architecture: str, image: str | None) -> str:
     """The `node_os` of a pool: its own image, else the x86 default (ARM pools must name one;
     `node_image_problems` refuses them first)."""

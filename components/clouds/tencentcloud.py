@@ -227,7 +227,13 @@ class Backend(ClusterBackend):
             vpc_id=self.vpc_id,
             network_type="GR",
             cluster_cidr=pod_cidr,
-            service_cidr=self.args.get("service_cidr"),
+            # Global router: services take `cluster_max_service_num` addresses of the pod CIDR;
+            # no separate service CIDR (components/catalog/tke.py, GR_SERVICE_CIDR_REFUSAL).
+            cluster_max_service_num=(
+                max_services
+                if (max_services := self.args.get("max_services")) is not None
+                else tke_catalog.DEFAULT_MAX_SERVICES
+            ),
             container_runtime="containerd",
             cluster_os=CLUSTER_OS,
             # `cluster_internet`/`cluster_intranet` stay unset: the `<name>-endpoint` resource

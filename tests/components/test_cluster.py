@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
@@ -494,3 +495,26 @@ def test_build_kubeconfig_is_deterministic_and_tokenless() -> None:
     assert "eu-central-1" in config["users"][0]["user"]["exec"]["args"]
     (user,) = config["users"]
     assert set(user["user"]) == {"exec"}  # no token, no client certificate
+
+
+def test_tke_services_come_from_the_pod_cidr(tke_prod: engine.Rendering) -> None:
+    # GR clusters: no service_cidr (provider examples set it only with VPC-CNI), the service
+    # count of the provider's default (resource_tc_kubernetes_cluster.go v1.82.42, Default 256).
+    inputs = find(tke_prod, "tencentcloud:Kubernetes/cluster:Cluster", "c1-tke").inputs
+    assert "serviceCidr" not in inputs
+    assert inputs["clusterMaxServiceNum"] == 256
+    assert inputs["networkType"] == "GR"
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"service_cidr": "172.21.0.0/20"}, "service_cidr does not apply to TKE's global-router"),
+        ({"max_services": 100}, "max_services: 100 is not a power of two"),
+    ],
+)
+def test_tke_service_range_refusals(extra: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        render_cluster(
+            "tencentcloud", [{"name": "general", "instance_types": ["S5.LARGE8"]}], **extra
+        )

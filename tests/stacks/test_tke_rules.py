@@ -121,3 +121,43 @@ def test_tke_keys_are_refused_on_other_clouds() -> None:
     environment["clusters"][0]["node_pools"][0]["node_image"] = "img-2lr9q49h"
     problems = problems_of(environment)
     assert "applies only to tencentcloud" in problems["clusters[0].node_pools[0].node_image"]
+
+
+# -- item 20: GR networking takes its service range from the pod CIDR ----------------------
+# terraform-provider-tencentcloud v1.82.42: resource_tc_kubernetes_cluster.md sets
+# service_cidr only in VPC-CNI examples; GR examples set cluster_cidr + cluster_max_service_num;
+# vendor/.../tke/v20180525/models.go ClusterCIDRSettings.ClusterCIDR is the range "for container
+# and service IPs", MaxClusterServiceNum 32..32768 rounded up to a power of two.
+
+
+def with_network(**network: Any) -> dict[str, Any]:
+    environment = tke_environment()
+    environment["clusters"][0]["network"].update(network)
+    return environment
+
+
+def test_gr_service_range_is_a_share_of_the_pod_cidr() -> None:
+    environment = with_network(pod_cidr="172.20.0.0/16", max_services=4096)
+    assert (
+        load_environment(environment, "Pulumi.test.yaml").spec.clusters[0].network.max_services
+        == 4096
+    )
+
+
+@pytest.mark.parametrize(
+    ("network", "key", "fragment"),
+    [
+        ({"service_cidr": "172.21.0.0/20"}, "service_cidr", "global-router"),
+        ({"max_services": 3000}, "max_services", "not a power of two"),
+        ({"pod_cidr": "172.20.0.0/24", "max_services": 256}, "max_services", "more than half"),
+    ],
+)
+def test_gr_service_range_refusals(network: dict[str, Any], key: str, fragment: str) -> None:
+    problems = problems_of(with_network(**network))
+    assert fragment in problems[f"clusters[0].network.{key}"], problems
+
+
+def test_max_services_is_tke_only() -> None:
+    environment = minimal_environment()
+    environment["clusters"][0]["network"]["max_services"] = 256
+    assert "applies only to TKE" in problems_of(environment)["clusters[0].network.max_services"]
