@@ -464,6 +464,58 @@ def _aws_eks_cluster_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> d
     }
 
 
+MISSING_CAM_ROLES: set[str] = set()
+"""CAM roles the mock account lacks (empty: an account with every prerequisite of
+docs/deploying.md); tests add names to see the TKE preflight refuse."""
+
+
+@lookup_for("tencentcloud:Cam/getRoles:getRoles")
+def _tencent_cam_roles_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> dict[str, Any]:
+    """The CAM role of that name (exact match, as the provider filters), unless missing."""
+    name = str(args.args.get("name"))
+    roles = []
+    if name not in MISSING_CAM_ROLES:
+        role_id = str(int(digest("cam-role", name)[:12], 16))
+        roles.append(
+            {
+                "name": name,
+                "roleId": role_id,
+                "consoleLogin": False,
+                "createTime": "2026-01-01 00:00:00",
+                "updateTime": "2026-01-01 00:00:00",
+                "description": f"service role {name}",
+                "document": "{}",
+            }
+        )
+    return {"id": digest("cam-roles", name)[:12], "name": name, "roleLists": roles}
+
+
+@lookup_for("tencentcloud:Cam/getRolePolicyAttachments:getRolePolicyAttachments")
+def _tencent_cam_role_policies_lookup(
+    args: pulumi.runtime.MockCallArgs, region: str
+) -> dict[str, Any]:
+    """The preset policies a service role has: QcloudKMSAccessForCVMRole on CVM_QcsRole."""
+    role_id = str(args.args.get("roleId"))
+    cvm_role = str(int(digest("cam-role", "CVM_QcsRole")[:12], 16))
+    attached = []
+    if role_id == cvm_role:
+        attached.append(
+            {
+                "roleId": role_id,
+                "policyId": "200001",
+                "policyName": "QcloudKMSAccessForCVMRole",
+                "policyType": "QCS",
+                "createMode": 2,
+                "createTime": "2026-01-01 00:00:00",
+            }
+        )
+    return {
+        "id": digest("cam-policies", role_id)[:12],
+        "roleId": role_id,
+        "rolePolicyAttachmentLists": attached,
+    }
+
+
 @lookup_for("tencentcloud:Kubernetes/getClusters:getClusters")
 def _tencent_tke_clusters_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> dict[str, Any]:
     """An existing TKE cluster by id, with both kubeconfigs (DescribeClusters + its endpoints)."""

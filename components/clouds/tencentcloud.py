@@ -56,6 +56,24 @@ SPOT_MAX_PRICE = "1000"
 on-demand price means nodes are only reclaimed for capacity, never outbid (the same behaviour
 as AWS spot's default cap at the on-demand price)."""
 
+TKE_SERVICE_ROLE = "TKE_QCSRole"
+"""TKE's service role, through which TKE writes audit logs and events to CLS. The cluster
+resource turns audit, event persistence and the log agent on after CreateCluster but before it
+records the cluster id (terraform-provider-tencentcloud v1.82.42,
+tencentcloud/services/tke/resource_tc_kubernetes_cluster.go Create: PostHandleResponse0, then
+d.SetId; resource_tc_kubernetes_cluster_extension.go SwitchClusterAudit/SwitchEventPersistence;
+the schema notes "Please make sure your TKE CamRole have permission to access CLS service"), so
+a failure there leaves a cluster, with deletion protection, that Pulumi never recorded. The
+role's name: the provider's test data_source_tc_kubernetes_cluster_common_names_test.go. Which
+preset policy grants it CLS is not stated in a source we could read: docs/deploying.md."""
+
+CVM_SERVICE_ROLE = "CVM_QcsRole"
+CVM_KMS_POLICY = "QcloudKMSAccessForCVMRole"
+"""Encrypted CBS data disks need the `CVM_QcsRole` role with the `QcloudKMSAccessForCVMRole`
+policy (terraform-provider-tencentcloud v1.82.42, tencentcloud/services/cbs/
+resource_tc_cbs_storage.md; resource_tc_kubernetes_node_pool.go `data_disk.encrypt`: "make sure
+... the cam role `QcloudKMSAccessForCVMRole` was provided")."""
+
 NAT_BANDWIDTH_MBPS = 100
 """Egress bandwidth of the NAT gateway's EIP (pay by traffic)."""
 
@@ -109,6 +127,35 @@ def charge_settings(profile: NodePoolProfile) -> dict[str, Any]:
             "spot_max_price": SPOT_MAX_PRICE,
         }
     return {"instance_charge_type": "POSTPAID_BY_HOUR"}
+
+
+def missing_prerequisites(
+    tke_roles: Sequence[Any], cvm_roles: Sequence[Any], cvm_policies: Sequence[Any]
+) -> list[str]:
+    """What the account lacks that the cluster and its encrypted node disks need (empty:
+    nothing), from the CAM lookups of the preflight."""
+    missing = []
+    if not any(result_field(role, "name") == TKE_SERVICE_ROLE for role in tke_roles):
+        missing.append(
+            f"CAM role {TKE_SERVICE_ROLE} (TKE's service role; audit and events go to CLS"
+            " through it)"
+        )
+    if not any(result_field(role, "name") == CVM_SERVICE_ROLE for role in cvm_roles):
+        missing.append(f"CAM role {CVM_SERVICE_ROLE} (with {CVM_KMS_POLICY}: encrypted disks)")
+    elif not any(result_field(p, "policy_name") == CVM_KMS_POLICY for p in cvm_policies):
+        missing.append(f"policy {CVM_KMS_POLICY} on CAM role {CVM_SERVICE_ROLE} (encrypted disks)")
+    return missing
+
+
+def refuse_missing(cluster: str, missing: Sequence[str]) -> str:
+    """Raise when prerequisites are missing (stops `pulumi preview/up` before CreateCluster);
+    else the cluster's description, which the cluster takes so that it waits for the check."""
+    if missing:
+        raise ValueError(
+            f"cluster {cluster}: the Tencent Cloud account lacks {'; '.join(missing)}."
+            " Create them before the first `pulumi up` (docs/deploying.md, Tencent Cloud)"
+        )
+    return f"tkestack cluster {cluster}"
 
 
 class Backend(ClusterBackend):
@@ -221,7 +268,9 @@ class Backend(ClusterBackend):
         self.tke = tencentcloud.kubernetes.Cluster(
             f"{self.name}-tke",
             cluster_name=self.cloud_name,
-            cluster_desc=f"tkestack cluster {self.cloud_name}",
+            # The description waits for the CAM preflight: a missing role stops the run
+            # before CreateCluster, not after it (see TKE_SERVICE_ROLE).
+            cluster_desc=self._preflight(),
             cluster_version=catalog.kubernetes_full_version("tencentcloud", minor),
             cluster_deploy_type="MANAGED_CLUSTER",
             vpc_id=self.vpc_id,
@@ -266,6 +315,27 @@ class Backend(ClusterBackend):
                 key_id=self.secrets_key.id, kms_region=self.region
             ),
             opts=self.child_options(),
+        )
+
+    def _preflight(self) -> pulumi.Output[str]:
+        """CAM lookups of the roles the cluster needs (TKE_SERVICE_ROLE, CVM_SERVICE_ROLE with
+        CVM_KMS_POLICY); resolves to the cluster's description, or fails the run."""
+        options = pulumi.InvokeOutputOptions(
+            parent=self.cluster, provider=self.args.get("cloud_provider")
+        )
+        tke = tencentcloud.cam.get_roles_output(name=TKE_SERVICE_ROLE, opts=options)
+        cvm = tencentcloud.cam.get_roles_output(name=CVM_SERVICE_ROLE, opts=options)
+        cvm_id = cvm.role_lists.apply(
+            lambda roles: next((result_field(r, "role_id") for r in roles or []), "")
+        )
+        policies = tencentcloud.cam.get_role_policy_attachments_output(
+            role_id=cvm_id, opts=options
+        ).role_policy_attachment_lists
+        name = self.cloud_name
+        return pulumi.Output.all(tke.role_lists, cvm.role_lists, policies).apply(
+            lambda found: refuse_missing(
+                name, missing_prerequisites(found[0] or [], found[1] or [], found[2] or [])
+            )
         )
 
     def create_node_pool(

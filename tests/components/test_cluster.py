@@ -20,10 +20,11 @@ from cluster_support import (
     render_cluster,
 )
 
-from tkestack import engine
+from tkestack import engine, mocks
 from tkestack.components import catalog
 from tkestack.components.clouds import aws as eks
 from tkestack.components.clouds import backend_class
+from tkestack.components.clouds import tencentcloud as tke
 from tkestack.components.clouds.attached import server_of
 from tkestack.components.clouds.tencentcloud import api_url, node_subnets
 from tkestack.components.cluster import validate_args
@@ -518,3 +519,42 @@ def test_tke_service_range_refusals(extra: dict[str, Any], fragment: str) -> Non
         render_cluster(
             "tencentcloud", [{"name": "general", "instance_types": ["S5.LARGE8"]}], **extra
         )
+
+
+# -- item 15: CAM prerequisites are checked before CreateCluster ---------------------------
+# terraform-provider-tencentcloud v1.82.42, resource_tc_kubernetes_cluster.go (Create enables
+# audit/events/log agent in PostHandleResponse0 before d.SetId: a failure orphans the cluster),
+# services/cbs/resource_tc_cbs_storage.md (encrypted disks need CVM_QcsRole with
+# QcloudKMSAccessForCVMRole), data_source_tc_kubernetes_cluster_common_names_test.go
+# (TKE_QCSRole).
+
+
+def test_tke_cluster_waits_for_the_cam_preflight(tke_prod: engine.Rendering) -> None:
+    inputs = find(tke_prod, "tencentcloud:Kubernetes/cluster:Cluster", "c1-tke").inputs
+    assert inputs["clusterDesc"] == "tkestack cluster c1"
+
+
+@pytest.mark.parametrize(
+    ("missing", "fragment"),
+    [
+        ({"TKE_QCSRole"}, "lacks CAM role TKE_QCSRole"),
+        ({"CVM_QcsRole"}, "lacks CAM role CVM_QcsRole"),
+    ],
+)
+def test_tke_cluster_is_not_created_without_its_cam_roles(
+    monkeypatch: pytest.MonkeyPatch, missing: set[str], fragment: str
+) -> None:
+    monkeypatch.setattr(mocks, "MISSING_CAM_ROLES", missing)
+    with pytest.raises(Exception, match=re.escape(fragment)) as caught:
+        render_cluster("tencentcloud", [{"name": "general", "instance_types": ["S5.LARGE8"]}])
+    assert "docs/deploying.md" in str(caught.value)
+
+
+def test_missing_kms_policy_is_named() -> None:
+    cvm = [{"name": "CVM_QcsRole", "role_id": "1"}]
+    tke_role = [{"name": "TKE_QCSRole", "role_id": "2"}]
+    assert tke.missing_prerequisites(tke_role, cvm, []) == [
+        "policy QcloudKMSAccessForCVMRole on CAM role CVM_QcsRole (encrypted disks)"
+    ]
+    attached = [{"policy_name": "QcloudKMSAccessForCVMRole"}]
+    assert tke.missing_prerequisites(tke_role, cvm, attached) == []
