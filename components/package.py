@@ -526,8 +526,10 @@ class RegistryOptions(TypedDict, total=False):
     tencent_edition: TcrEdition
     """TCR edition; `premium` is required for replication. Default `standard`."""
     tcr_instance_name: str
-    """TCR instance name (globally unique, its domain is `<name>.tencentcloudcr.com`).
-    Default: `<cluster>-registry`."""
+    """TCR instance name: globally unique across Tencent Cloud, its domain is
+    `<name>.tencentcloudcr.com`, so a lower-case DNS label. Required when this registry creates
+    the instance (no default: a generic name such as `<cluster>-registry` is likely taken;
+    check one with `tccli tcr CheckInstanceName --RegistryName <name>`)."""
     vpc_id: pulumi.Input[str]
     """Tencent Cloud: the cluster's VPC, attached to the TCR instance (private pulls). Without
     it nodes cannot reach the (private) instance: the composer warns."""

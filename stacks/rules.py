@@ -89,6 +89,7 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(_account_problems(env.get("identity"), env.get("clusters")))
     problems.extend(_observability_exposure_problems(env.get("observability"), env.get("clusters")))
     problems.extend(_harbor_exposure_problems(env.get("registry"), env.get("clusters")))
+    problems.extend(_tcr_name_problems(env, clusters))
     observability = env.get("observability")
     if isinstance(observability, dict):
         central = observability.get("central_cluster")
@@ -906,6 +907,51 @@ def _harbor_exposure_problems(raw_registry: Any, raw_clusters: Any) -> list[Prob
                         " (or set registry.enabled: false)",
                     )
                 )
+    return problems
+
+
+def _tcr_name_problems(env: dict[str, Any], clusters: dict[str, ClusterSpec]) -> list[Problem]:
+    """Every TCR instance the environment creates has a name that can be a global DNS label
+    (`<name>.tencentcloudcr.com`; components/catalog/tke.py TCR_NAME)."""
+    registry = env.get("registry") if isinstance(env.get("registry"), dict) else {}
+    if registry.get("enabled", True) is False:
+        return []
+    named = registry.get("tcr_instance_names")
+    named = named if isinstance(named, dict) else {}
+    regions = sorted(
+        {c.region for c in clusters.values() if c.cloud == "tencentcloud" and c.region}
+    )
+    problems: list[Problem] = []
+    for region in sorted(set(named) - set(regions)):
+        problems.append(
+            Problem(
+                ("registry", "tcr_instance_names", region),
+                "no tencentcloud cluster of this environment is in that region",
+            )
+        )
+    identity = env.get("identity") if isinstance(env.get("identity"), dict) else {}
+    for region in regions:
+        name = named.get(region)
+        if name is None:
+            uin = identity.get("tencent_uin")
+            if not isinstance(uin, str):
+                continue  # the missing UIN is reported on its own
+            name = f"{env.get('name')}-{region}-{uin}"
+            if not tke_catalog.TCR_NAME.match(name):
+                problems.append(
+                    Problem(
+                        ("registry", "tcr_instance_names"),
+                        f"the default TCR name for {region}, {name!r}, is not a DNS label of"
+                        " at most 63 characters: name the instance of that region",
+                    )
+                )
+        elif not isinstance(name, str) or not tke_catalog.TCR_NAME.match(name):
+            problems.append(
+                Problem(
+                    ("registry", "tcr_instance_names", region),
+                    f"{name!r} is not a lower-case DNS label: it becomes {name}.tencentcloudcr.com",
+                )
+            )
     return problems
 
 

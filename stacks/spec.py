@@ -275,6 +275,10 @@ class RegistrySpec(SpecModel):
     """Upstream registries cached by the platform registry (ECR pull-through cache rules)."""
     tencent_edition: Literal["basic", "standard", "premium"] = "standard"
     """TCR instance edition; `premium` is needed for cross-region replication."""
+    tcr_instance_names: dict[str, str] = Field(default_factory=dict)
+    """TCR instance name per Tencent Cloud region (`ap-shanghai: acme-prod-sh`). TCR names are
+    global DNS names (`<name>.tencentcloudcr.com`): default `<environment>-<region>-<tencent_uin>`,
+    unique to the account; check a name with `tccli tcr CheckInstanceName`."""
     harbor_storage_gib: int = Field(default=200, ge=10, le=65536)
     """Harbor registry volume size on attached clusters."""
 

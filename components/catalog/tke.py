@@ -91,6 +91,14 @@ def max_services_problems(count: int, pod_addresses: int) -> list[str]:
     return problems
 
 
+TCR_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+"""A TCR instance name: the first label of `<name>.tencentcloudcr.com`, so an RFC 1123 DNS
+label. TCR's own length and reserved-word rules are not in a source we could read
+(terraform-provider-tencentcloud v1.82.42 resource_tc_tcr_instance.go: `name` Required,
+ForceNew, unvalidated); `tccli tcr CheckInstanceName` answers them (DetailCode 1 illegal,
+2 reserved, 3 taken: vendor/.../tcr/v20190924/models.go CheckInstanceNameResponseParams)."""
+
+
 def node_image(architecture: str, image: str | None) -> str:
     """The `node_os` of a pool: its own image, else the x86 default (ARM pools must name one;
     `node_image_problems` refuses them first)."""

@@ -161,3 +161,40 @@ def test_max_services_is_tke_only() -> None:
     environment = minimal_environment()
     environment["clusters"][0]["network"]["max_services"] = 256
     assert "applies only to TKE" in problems_of(environment)["clusters[0].network.max_services"]
+
+
+# -- item 19: TCR instance names are global DNS names --------------------------------------
+
+
+def test_tcr_instance_default_name_is_unique_to_the_account() -> None:
+    from tkestack.stacks.platform import tcr_instance_name
+
+    spec = load_environment(tke_environment(), "Pulumi.test.yaml").spec
+    uin = spec.identity.tencent_account()
+    assert tcr_instance_name(spec, "ap-guangzhou") == f"test-ap-guangzhou-{uin}"
+    named = tke_environment(registry={"tcr_instance_names": {"ap-guangzhou": "acme-test-gz"}})
+    spec = load_environment(named, "Pulumi.test.yaml").spec
+    assert tcr_instance_name(spec, "ap-guangzhou") == "acme-test-gz"
+
+
+@pytest.mark.parametrize(
+    ("names", "path", "fragment"),
+    [
+        (
+            {"ap-guangzhou": "Acme_Registry"},
+            "registry.tcr_instance_names.ap-guangzhou",
+            "DNS label",
+        ),
+        ({"ap-shanghai": "acme-sh"}, "registry.tcr_instance_names.ap-shanghai", "no tencentcloud"),
+    ],
+)
+def test_tcr_instance_name_refusals(names: dict[str, str], path: str, fragment: str) -> None:
+    problems = problems_of(tke_environment(registry={"tcr_instance_names": names}))
+    assert fragment in problems[path], problems
+
+
+def test_a_default_tcr_name_too_long_for_dns_is_refused() -> None:
+    environment = tke_environment(name="a-very-long-environment-name-xyz")
+    environment["identity"] = {**environment["identity"], "tencent_uin": "1" * 20}
+    problems = problems_of(environment)
+    assert "not a DNS label of at most 63" in problems["registry.tcr_instance_names"]
