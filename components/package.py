@@ -812,6 +812,11 @@ class TenantInputs(TypedDict, total=False):
     namespace (`tkestack.io/registry`) so people know where to push."""
     workload_identity: WorkloadIdentitySettings
     """Cloud identity of the tenant's `cloud-workload` service accounts; None: none."""
+    registry_pull_secret: pulumi.Input[str]
+    """A `.dockerconfigjson` with pull-only credentials for the tenant's registry namespace
+    (`RegistryNamespace.pull_secret`, TCR), stored as the Secret `registry-pull` in each
+    namespace; pods pull with `imagePullSecrets: [{name: registry-pull}]`. None: no Secret
+    (ECR pulls with the nodes' role)."""
 
 
 class Tenant(pulumi.ComponentResource):

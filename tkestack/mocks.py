@@ -419,6 +419,15 @@ def _tencent_tke_encryption(args: pulumi.runtime.MockResourceArgs, seed: str, re
     return {"__id": str(args.inputs.get("clusterId")), "status": "Opened"}
 
 
+@outputs_for("tencentcloud:Tcr/serviceAccount:ServiceAccount")
+def _tencent_tcr_service_account(
+    args: pulumi.runtime.MockResourceArgs, seed: str, region: str
+) -> dict:
+    """TCR generates the password when none is given (Computed, Sensitive)."""
+    registry = args.inputs.get("registryId")
+    return {"__id": f"{registry}#{args.inputs.get('name')}", "password": digest("tcr-pw", seed)}
+
+
 # -- lookups of clusters that exist already (`existing_cluster` in components/cluster.py) -------
 
 LookupFor = Callable[[pulumi.runtime.MockCallArgs, str], dict[str, Any]]
