@@ -51,9 +51,23 @@ AWS_POOLS: list[dict[str, Any]] = [
         "accelerator": {"model": "a10g", "sharing": "hami"},
     },
 ]
+TKE_GPU_DRIVER = {
+    # terraform-provider-tencentcloud v1.82.42, resource_tc_kubernetes_node_pool_test.go
+    "driver_name": "NVIDIA-Linux-x86_64-470.182.03.run",
+    "driver_version": "470.182.03",
+    "cuda_name": "cuda_11.4.3_470.82.01_linux.run",
+    "cuda_version": "11.4.3",
+}
 TENCENT_POOLS: list[dict[str, Any]] = [
     {"name": "general", "instance_types": ["S5.2XLARGE16"], "min_size": 2, "max_size": 10},
-    {"name": "arm", "instance_types": ["SR1.2XLARGE16"], "min_size": 0, "max_size": 10},
+    # TKE pools name their ARM image and GPU driver (components/catalog/tke.py); placeholders.
+    {
+        "name": "arm",
+        "instance_types": ["SR1.2XLARGE16"],
+        "min_size": 0,
+        "max_size": 10,
+        "node_image": "img-xxxxxxxx",
+    },
     {
         "name": "spot",
         "instance_types": ["S5.2XLARGE32"],
@@ -67,6 +81,7 @@ TENCENT_POOLS: list[dict[str, Any]] = [
         "min_size": 0,
         "max_size": 4,
         "accelerator": {"model": "t4", "sharing": "time-slicing", "replicas": 4},
+        "gpu_driver": TKE_GPU_DRIVER,
     },
     {
         "name": "gpu-v100",
@@ -74,6 +89,7 @@ TENCENT_POOLS: list[dict[str, Any]] = [
         "min_size": 0,
         "max_size": 4,
         "accelerator": {"model": "v100", "sharing": "hami"},
+        "gpu_driver": TKE_GPU_DRIVER,
     },
 ]
 

@@ -25,7 +25,7 @@ arguments type, and their outputs (`*` marks a Pulumi secret):
 - `Registry` (`RegistryArgs`; `RegistrySettings`): ECR, TCR or Harbor. Outputs: `handle`
   (`RegistryHandle`), `endpoint`, `harbor_admin_password*`.
 - `RegistryNamespace` (`RegistryNamespaceArgs`): one tenant's home in a registry. Outputs:
-  `repository_prefix`, `repository_urls`.
+  `repository_prefix`, `repository_urls`, `pull_secret*` (TCR).
 - `Observability` (`ObservabilityArgs`; `RetentionSettings`, `PeerEndpoints`): metrics, logs,
   alerts, central Grafana. Outputs: `grafana_admin_password*`, `endpoints`, `addon_keys`,
   `metrics_release` (what ServiceMonitor users wait for).

@@ -8,6 +8,7 @@ The cloud specifics live in `components/clouds/<cloud>.py` behind `ClusterBacken
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Literal, Required, TypedDict
@@ -16,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import catalog
+from .catalog import tke as tke_catalog
 from .clouds import ClusterBackend, backend_class
 from .existing import ExistingNetwork, ExistingRoles
 from .node_pool import NodePool, PoolSpec
@@ -57,7 +59,11 @@ class ClusterArgs(TypedDict, total=False):
     vpc_cidr: str | None
     """CIDR of the VPC we create, /16 to /24 (managed)."""
     service_cidr: str | None
-    """Kubernetes service CIDR; default: the cloud's (EKS 172.20.0.0/16 or 10.100.0.0/16)."""
+    """EKS: Kubernetes service CIDR; default: the cloud's (172.20.0.0/16 or 10.100.0.0/16).
+    Refused on TKE, whose global-router network takes services from `pod_cidr`."""
+    max_services: int | None
+    """TKE: service IPs taken from `pod_cidr` (`cluster_max_service_num`, a power of two from
+    32 to 32768). Default 256."""
     pod_cidr: str | None
     """Pod CIDR of TKE's global-router network, outside every VPC (required on TKE)."""
     endpoint_exposure: Literal["private", "public", "public-and-private"]
@@ -153,6 +159,59 @@ def validate_own_infrastructure(name: str, args: ClusterArgs) -> None:
         )
 
 
+def validate_cloud_pool(name: str, index: int, pool: PoolSpec, args: ClusterArgs) -> None:
+    """Check a pool's cloud-specific arguments (TKE `node_image`, `gpu_driver`); raises
+    ValueError naming `node_pools[index].<key>`."""
+    cloud = args["cloud"]
+    at = f"cluster {name}: node_pools[{index}]"
+    if cloud != "tencentcloud":
+        for key in ("node_image", "gpu_driver"):
+            if pool.get(key) is not None:
+                raise ValueError(f"{at}.{key} applies only to tencentcloud pools")
+        return
+    architecture = pool.get("architecture")
+    if architecture is None:
+        found = [catalog.instance_type(cloud, t) for t in pool.get("instance_types") or []]
+        known = {t.architecture for t in found if t is not None}
+        # Unknown or mixed types are refused when the pool derives its profile.
+        architecture = known.pop() if len(known) == 1 else None
+    if architecture is not None:
+        for problem in tke_catalog.node_image_problems(architecture, pool.get("node_image")):
+            raise ValueError(f"{at}.node_image: {problem}")
+    driver = pool.get("gpu_driver")
+    installs = args.get("install_gpu_driver", True) and pool.get("accelerator_model") is not None
+    if driver is None and installs:
+        raise ValueError(
+            f"{at}.gpu_driver is required: TKE installs the NVIDIA driver on this GPU pool"
+            " (install_gpu_driver), and which driver and CUDA packages it offers depends on the"
+            " image and GPU model (unverified here); name the ones TKE's node pool form lists"
+        )
+    if driver is not None and not installs:
+        raise ValueError(
+            f"{at}.gpu_driver applies only to GPU pools whose driver TKE installs"
+            " (install_gpu_driver true)"
+        )
+    for key, problem in tke_catalog.gpu_driver_problems(driver) if driver is not None else []:
+        raise ValueError(f"{at}.gpu_driver{'.' + key if key else ''}: {problem}")
+
+
+def validate_service_range(name: str, args: ClusterArgs) -> None:
+    """EKS takes a service CIDR, TKE's global router a share of the pod CIDR; raises
+    ValueError naming the argument."""
+    max_services = args.get("max_services")
+    if args["cloud"] != "tencentcloud":
+        if max_services is not None:
+            raise ValueError(f"cluster {name}: max_services applies only to tencentcloud")
+        return
+    if args.get("service_cidr") is not None:
+        raise ValueError(f"cluster {name}: service_cidr {tke_catalog.GR_SERVICE_CIDR_REFUSAL}")
+    pod_cidr = args.get("pod_cidr")
+    if max_services is not None and pod_cidr is not None:
+        addresses = ipaddress.IPv4Network(pod_cidr).num_addresses
+        for problem in tke_catalog.max_services_problems(max_services, addresses):
+            raise ValueError(f"cluster {name}: max_services: {problem}")
+
+
 def validate_args(name: str, args: ClusterArgs) -> None:
     """Check the plain (non-Output) arguments; raises ValueError naming the argument."""
     cloud = args.get("cloud")
@@ -179,6 +238,7 @@ def validate_args(name: str, args: ClusterArgs) -> None:
         existing = args.get("existing_cluster") is not None
         if cloud == "tencentcloud" and args.get("pod_cidr") is None and not existing:
             raise ValueError(f"cluster {name}: pod_cidr is required on tencentcloud")
+        validate_service_range(name, args)
         if args.get("attached") is not None:
             raise ValueError(f"cluster {name}: attached applies only to cloud attached")
     elif args.get("attached") is None:
@@ -187,6 +247,8 @@ def validate_args(name: str, args: ClusterArgs) -> None:
         for key in OWN_INFRASTRUCTURE_KEYS:
             if args.get(key) is not None:
                 raise ValueError(f"cluster {name}: {key} does not apply to attached clusters")
+    for index, pool in enumerate(args.get("node_pools") or []):
+        validate_cloud_pool(name, index, pool, args)
     names = [pool["name"] for pool in args.get("node_pools") or []]
     duplicates = sorted({pool for pool in names if names.count(pool) > 1})
     if duplicates:

@@ -68,6 +68,18 @@ class PoolSpec(TypedDict, total=False):
     """Extra node labels, merged over the derived ones."""
     taints: Sequence[Taint]
     """Extra taints, added to the derived ones."""
+    node_image: str | None
+    """Tencent Cloud: the nodes' OS, a TKE public image name (`tlinux3.1x86_64`) or an image
+    id (`img-xxxxxxxx`) that `tccli tke DescribeOSImages` lists. Required on ARM pools: TKE's
+    ARM image name is unverified here, so tkestack does not guess it. Default on x86 pools:
+    `tlinux3.1x86_64`. Not allowed on other clouds."""
+    gpu_driver: Mapping[str, str] | None
+    """Tencent Cloud GPU pools whose driver TKE installs (`install_gpu_driver`): the NVIDIA
+    driver and CUDA packages, keys `driver_name`, `driver_version`, `cuda_name`,
+    `cuda_version`, as TKE's node pool form lists them for the pool's image and GPU model
+    (e.g. `NVIDIA-Linux-x86_64-470.182.03.run` / `470.182.03`). The provider does not check
+    them (unverified here), so tkestack asks rather than guesses. Required there; not allowed
+    elsewhere."""
 
 
 class NodePoolArgs(PoolSpec, total=False):
@@ -180,6 +192,8 @@ class NodePool(pulumi.ComponentResource):
             ),
             disk_size_gib=_or(args.get("disk_size_gib"), DEFAULTS.disk_size_gib),
             install_gpu_driver=cluster.install_gpu_driver,
+            node_image=args.get("node_image"),
+            gpu_driver=args.get("gpu_driver"),
         )
         self.resources = cluster.backend.create_node_pool(self, request)
         self.register_outputs(

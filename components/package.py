@@ -200,6 +200,18 @@ class NodePoolSpec(TypedDict):
     """Extra node labels, merged over the derived ones."""
     taints: NotRequired[Sequence[Taint]]
     """Extra taints, added to the derived ones."""
+    node_image: NotRequired[str]
+    """Tencent Cloud: the nodes' OS, a TKE public image name (`tlinux3.1x86_64`) or an image
+    id (`img-xxxxxxxx`) that `tccli tke DescribeOSImages` lists. Required on ARM pools: TKE's
+    ARM image name is unverified here, so tkestack does not guess it. Default on x86 pools:
+    `tlinux3.1x86_64`. Not allowed on other clouds."""
+    gpu_driver: NotRequired[Mapping[str, str]]
+    """Tencent Cloud GPU pools whose driver TKE installs (`install_gpu_driver`): the NVIDIA
+    driver and CUDA packages, keys `driver_name`, `driver_version`, `cuda_name`,
+    `cuda_version`, as TKE's node pool form lists them for the pool's image and GPU model
+    (e.g. `NVIDIA-Linux-x86_64-470.182.03.run` / `470.182.03`). The provider does not check
+    them (unverified here), so tkestack asks rather than guesses. Required there; not allowed
+    elsewhere."""
 
 
 class ClusterReference(TypedDict):
@@ -363,7 +375,11 @@ class ClusterInputs(TypedDict, total=False):
     vpc_cidr: str
     """CIDR of the VPC we create, /16 to /24 (managed)."""
     service_cidr: str
-    """Kubernetes service CIDR; default: the cloud's (EKS 172.20.0.0/16 or 10.100.0.0/16)."""
+    """EKS: Kubernetes service CIDR; default: the cloud's (172.20.0.0/16 or 10.100.0.0/16).
+    Refused on TKE, whose global-router network takes services from `pod_cidr`."""
+    max_services: int
+    """TKE: service IPs taken from `pod_cidr` (`cluster_max_service_num`, a power of two from
+    32 to 32768). Default 256."""
     pod_cidr: str
     """Pod CIDR of TKE's global-router network, outside every VPC (required on TKE)."""
     endpoint_exposure: EndpointExposure
@@ -510,8 +526,10 @@ class RegistryOptions(TypedDict, total=False):
     tencent_edition: TcrEdition
     """TCR edition; `premium` is required for replication. Default `standard`."""
     tcr_instance_name: str
-    """TCR instance name (globally unique, its domain is `<name>.tencentcloudcr.com`).
-    Default: `<cluster>-registry`."""
+    """TCR instance name: globally unique across Tencent Cloud, its domain is
+    `<name>.tencentcloudcr.com`, so a lower-case DNS label. Required when this registry creates
+    the instance (no default: a generic name such as `<cluster>-registry` is likely taken;
+    check one with `tccli tcr CheckInstanceName --RegistryName <name>`)."""
     vpc_id: pulumi.Input[str]
     """Tencent Cloud: the cluster's VPC, attached to the TCR instance (private pulls). Without
     it nodes cannot reach the (private) instance: the composer warns."""
@@ -801,6 +819,11 @@ class TenantInputs(TypedDict, total=False):
     namespace (`tkestack.io/registry`) so people know where to push."""
     workload_identity: WorkloadIdentitySettings
     """Cloud identity of the tenant's `cloud-workload` service accounts; None: none."""
+    registry_pull_secret: pulumi.Input[str]
+    """A `.dockerconfigjson` with pull-only credentials for the tenant's registry namespace
+    (`RegistryNamespace.pull_secret`, TCR), stored as the Secret `registry-pull` in each
+    namespace; pods pull with `imagePullSecrets: [{name: registry-pull}]`. None: no Secret
+    (ECR pulls with the nodes' role)."""
 
 
 class Tenant(pulumi.ComponentResource):

@@ -114,7 +114,9 @@ COMPONENTS: tuple[ComponentEntry, ...] = (
         (RegistrySettings, RegistryHandle),
         frozenset({"harbor_admin_password"}),
     ),
-    ComponentEntry(RegistryNamespace, RegistryNamespaceArgs, "registry.md"),
+    ComponentEntry(
+        RegistryNamespace, RegistryNamespaceArgs, "registry.md", (), frozenset({"pull_secret"})
+    ),
     ComponentEntry(
         Observability,
         ObservabilityArgs,

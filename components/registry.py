@@ -26,6 +26,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
+from .catalog import tke as tke_catalog
 from .profile import ClusterInfo
 from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
 
@@ -107,8 +108,10 @@ class RegistryArgs(TypedDict, total=False):
     tencent_edition: NotRequired[Literal["basic", "standard", "premium"]]
     """TCR edition; `premium` is required for replication. Default `standard`."""
     tcr_instance_name: NotRequired[str]
-    """TCR instance name (globally unique, its domain is `<name>.tencentcloudcr.com`).
-    Default: `<cluster>-registry`."""
+    """TCR instance name: globally unique across Tencent Cloud, its domain is
+    `<name>.tencentcloudcr.com`, so a lower-case DNS label. Required when this registry creates
+    the instance (no default: a generic name such as `<cluster>-registry` is likely taken;
+    check one with `tccli tcr CheckInstanceName --RegistryName <name>`)."""
     vpc_id: NotRequired[pulumi.Input[str]]
     """Tencent Cloud: the cluster's VPC, attached to the TCR instance (private pulls). Without
     it nodes cannot reach the (private) instance: the composer warns."""
@@ -240,6 +243,8 @@ def validate_registry_args(args: RegistryArgs) -> list[str]:
             )
         if (args.get("vpc_id") is None) != (args.get("subnet_id") is None):
             problems.append("vpc_id/subnet_id: the TCR VPC attachment needs both")
+        if shared is None:
+            problems.extend(tcr_name_problems(args.get("tcr_instance_name")))
     if cluster.cloud == "attached" and shared is None:
         if not args.get("harbor_hostname"):
             problems.append(
@@ -255,6 +260,22 @@ def validate_registry_args(args: RegistryArgs) -> list[str]:
                 " on the internal address pool"
             )
     return problems
+
+
+def tcr_name_problems(name: object) -> list[str]:
+    """What is wrong with a TCR instance name this registry would create (empty: nothing)."""
+    if name is None:
+        return [
+            "tcr_instance_name: required; TCR names are global DNS names"
+            " (<name>.tencentcloudcr.com), so choose one unique to the company and check it"
+            " with `tccli tcr CheckInstanceName --RegistryName <name>`"
+        ]
+    if not isinstance(name, str) or not tke_catalog.TCR_NAME.match(name):
+        return [
+            f"tcr_instance_name: {name!r} is not a lower-case DNS label (it becomes"
+            " <name>.tencentcloudcr.com)"
+        ]
+    return []
 
 
 class Registry(pulumi.ComponentResource):
@@ -414,7 +435,7 @@ class Registry(pulumi.ComponentResource):
 
         cluster = self._args["cluster"]
         settings = self._args["settings"]
-        instance_name = self._args.get("tcr_instance_name", f"{cluster.name}-registry")
+        instance_name = self._args["tcr_instance_name"]  # validate_registry_args requires it
         regions = sorted(set(self._args.get("replication_regions", ())) - {cluster.region})
         instance = tencentcloud.tcr.Instance(
             f"{self._name}-tcr",

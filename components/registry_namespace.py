@@ -20,6 +20,7 @@ create the same ECR repositories.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -155,6 +156,18 @@ def validate_namespace_args(args: RegistryNamespaceArgs) -> list[str]:
     return problems
 
 
+TCR_ACCOUNT_PREFIX = "tcr$"
+"""What TCR puts before a service account's name: its login user name (v1.82.42
+services/tcr/extension_tcr.go `TCR_NAME_PREFIX`)."""
+
+
+def docker_config_json(host: str, username: str, password: str) -> str:
+    """A `.dockerconfigjson` for one registry host (the kubelet's image pull credentials)."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    auths = {host: {"username": username, "password": password, "auth": token}}
+    return json.dumps({"auths": auths}, sort_keys=True)
+
+
 class RegistryNamespace(pulumi.ComponentResource):
     """One tenant's namespace in the platform registry of a cloud region."""
 
@@ -162,6 +175,11 @@ class RegistryNamespace(pulumi.ComponentResource):
     """`<registry host>/<tenant>`: where the tenant pushes and pulls images."""
     repository_urls: dict[str, pulumi.Output[str]]
     """ECR: URL of every repository created now, by repository name; empty elsewhere."""
+    pull_secret: pulumi.Output[str] | None
+    """TCR: a `.dockerconfigjson` (Pulumi secret) of the namespace's pull-only service
+    account, for a `kubernetes.io/dockerconfigjson` Secret in the tenant's namespaces (TCR
+    namespaces are private: nodes in the attached VPC reach the instance, but pull only with
+    credentials). None elsewhere (ECR: the nodes' instance role; Harbor: its own)."""
 
     def __init__(
         self,
@@ -178,6 +196,7 @@ class RegistryNamespace(pulumi.ComponentResource):
         handle = args["registry"]
         tenant = args["tenant"]
         self.repository_urls = {}
+        self.pull_secret = None
         if handle.cloud == "aws":
             self._create_ecr()
         elif handle.cloud == "tencentcloud":
@@ -186,7 +205,11 @@ class RegistryNamespace(pulumi.ComponentResource):
             self._create_harbor_project()
         self.repository_prefix = handle.endpoint.apply(lambda host: f"{host}/{tenant}")
         self.register_outputs(
-            {"repository_prefix": self.repository_prefix, "repository_urls": self.repository_urls}
+            {
+                "repository_prefix": self.repository_prefix,
+                "repository_urls": self.repository_urls,
+                "pull_secret": self.pull_secret,
+            }
         )
 
     def _opts(self, *, protect: bool = False) -> pulumi.ResourceOptions:
@@ -277,6 +300,31 @@ class RegistryNamespace(pulumi.ComponentResource):
                 tags=dict(self._args.get("tags", {})),
                 opts=self._opts(),
             )
+        # Pull-only robot account of this namespace: TCR logs it in as `tcr$<name>`
+        # (terraform-provider-tencentcloud v1.82.42, services/tcr/extension_tcr.go
+        # TCR_NAME_PREFIX; resource_tc_tcr_service_account.go, whose `password` is Computed
+        # and Sensitive when none is given; actions as in resource_tc_tcr_service_account.md).
+        account_name = f"{tenant}-pull"
+        account = tencentcloud.tcr.ServiceAccount(
+            f"{self._name}-pull",
+            registry_id=handle.tcr_instance_id,
+            name=account_name,
+            permissions=[
+                tencentcloud.tcr.ServiceAccountPermissionArgs(
+                    resource=namespace.name, actions=["tcr:PullRepository"]
+                )
+            ],
+            description=f"tkestack: image pulls of tenant {tenant}",
+            disable=False,
+            tags=dict(self._args.get("tags", {})),
+            opts=self._opts(),
+        )
+        username = f"{TCR_ACCOUNT_PREFIX}{account_name}"
+        self.pull_secret = pulumi.Output.secret(
+            pulumi.Output.all(handle.endpoint, account.password).apply(
+                lambda values: docker_config_json(values[0], username, values[1])
+            )
+        )
         # TCR retention takes one rule per namespace: keep the last K pushed tags, daily.
         tencentcloud.tcr.TagRetentionRule(
             f"{self._name}-retention",

@@ -240,8 +240,15 @@ class TenantArgs(TypedDict, total=False):
     namespace (`tkestack.io/registry`) so people know where to push."""
     workload_identity: NotRequired[WorkloadIdentitySettings | None]
     """Cloud identity of the tenant's `cloud-workload` service accounts; None: none."""
+    registry_pull_secret: NotRequired[pulumi.Input[str] | None]
+    """A `.dockerconfigjson` with pull-only credentials for the tenant's registry namespace
+    (`RegistryNamespace.pull_secret`, TCR), stored as the Secret `registry-pull` in each
+    namespace; pods pull with `imagePullSecrets: [{name: registry-pull}]`. None: no Secret
+    (ECR pulls with the nodes' role)."""
 
 
+PULL_SECRET_NAME = "registry-pull"
+"""The image pull Secret in each tenant namespace, when the registry needs one (TCR)."""
 DEFAULT_MONITORING_NAMESPACE = "monitoring"
 DEFAULT_INGRESS_NAMESPACES = ("ingress-nginx",)
 
@@ -345,6 +352,7 @@ class Tenant(pulumi.ComponentResource):
             self._create_quota(namespace, resource)
             self._create_network_policies(namespace, resource)
             self._create_roles(namespace, resource)
+            self._create_pull_secret(namespace, resource)
         self.workload_identity_role = self._create_workload_identity(created)
         self.register_outputs(
             {
@@ -389,6 +397,18 @@ class Tenant(pulumi.ComponentResource):
                 annotations=annotations or None,
             ),
             opts=self._opts(),
+        )
+
+    def _create_pull_secret(self, namespace: str, after: pulumi.Resource) -> None:
+        config = self._args.get("registry_pull_secret")
+        if config is None:
+            return
+        k8s.core.v1.Secret(
+            f"{self._name}-{namespace}-registry-pull",
+            metadata=self._metadata(PULL_SECRET_NAME, namespace),
+            type="kubernetes.io/dockerconfigjson",
+            string_data={".dockerconfigjson": pulumi.Output.secret(config)},
+            opts=self._opts(after),
         )
 
     def _create_quota(self, namespace: str, after: pulumi.Resource) -> None:

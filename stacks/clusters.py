@@ -45,6 +45,10 @@ def pool_spec(pool: NodePoolSpec) -> PoolSpec:
         "labels": dict(pool.labels),
         "taints": [Taint(taint.key, taint.value, taint.effect) for taint in pool.taints],
     }
+    if pool.node_image is not None:
+        spec["node_image"] = pool.node_image
+    if pool.gpu_driver is not None:
+        spec["gpu_driver"] = pool.gpu_driver.model_dump()
     if accelerator is not None:
         spec.update(
             accelerator_model=accelerator.model,
@@ -71,6 +75,7 @@ def cluster_args(
         "region": cluster.region,
         "vpc_cidr": str(network.vpc_cidr) if network.vpc_cidr is not None else None,
         "service_cidr": str(network.service_cidr) if network.service_cidr is not None else None,
+        "max_services": network.max_services,
         "pod_cidr": str(pod_cidr) if pod_cidr is not None else None,
         "endpoint_exposure": cluster.endpoint.exposure,
         "public_access_cidrs": [str(cidr) for cidr in cluster.endpoint.public_access_cidrs],

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..components import catalog
+from ..components.catalog import tke as tke_catalog
 from .problems import KeyPath, Problem
 from .spec import (
     ClusterSpec,
@@ -58,6 +59,8 @@ def environment_problems(env: Any) -> list[Problem]:
     )
     clusters: dict[str, ClusterSpec] = {}
     seen_names: dict[str, int] = {}
+    raw_gpu = env.get("gpu")
+    installs_gpu_driver = not (isinstance(raw_gpu, dict) and raw_gpu.get("driver") == "operator")
     for index, raw_cluster in _items(env.get("clusters")):
         at: KeyPath = ("clusters", index)
         if not isinstance(raw_cluster, dict):
@@ -74,7 +77,7 @@ def environment_problems(env: Any) -> list[Problem]:
             else:
                 seen_names[name] = index
         problems.extend(_cluster_problems(raw_cluster, at, allowed_regions, tier))
-        problems.extend(_cloud_cluster_problems(raw_cluster, at))
+        problems.extend(_cloud_cluster_problems(raw_cluster, at, installs_gpu_driver))
         cluster = _valid(ClusterSpec, raw_cluster)
         if cluster is not None and cluster.name not in clusters:
             clusters[cluster.name] = cluster
@@ -86,6 +89,7 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(_account_problems(env.get("identity"), env.get("clusters")))
     problems.extend(_observability_exposure_problems(env.get("observability"), env.get("clusters")))
     problems.extend(_harbor_exposure_problems(env.get("registry"), env.get("clusters")))
+    problems.extend(_tcr_name_problems(env, clusters))
     observability = env.get("observability")
     if isinstance(observability, dict):
         central = observability.get("central_cluster")
@@ -695,7 +699,89 @@ def tke_pod_cidr(network: NetworkSpec) -> ipaddress.IPv4Network | None:
     return ipaddress.IPv4Network(f"10.{second_octet}.0.0/16")
 
 
-def _cloud_cluster_problems(raw: dict[str, Any], at: KeyPath) -> list[Problem]:
+def _tke_pool_problems(
+    pool: NodePoolSpec, at: KeyPath, cloud: str, installs_gpu_driver: bool
+) -> list[Problem]:
+    """A TKE pool's image and GPU driver: named where tkestack cannot verify a default
+    (components/catalog/tke.py has the sources); the keys are refused on other clouds."""
+    if cloud != "tencentcloud":
+        return [
+            Problem((*at, key), "applies only to tencentcloud pools")
+            for key in ("node_image", "gpu_driver")
+            if getattr(pool, key) is not None
+        ]
+    architecture = pool.architecture
+    if architecture is None:
+        known = {
+            found.architecture
+            for name in pool.instance_types
+            if (found := catalog.instance_type(cloud, name)) is not None
+        }
+        architecture = known.pop() if len(known) == 1 else None  # else reported elsewhere
+    problems: list[Problem] = []
+    if architecture is not None:
+        problems.extend(
+            Problem((*at, "node_image"), problem)
+            for problem in tke_catalog.node_image_problems(architecture, pool.node_image)
+        )
+    installs = installs_gpu_driver and pool.accelerator is not None
+    if installs and pool.gpu_driver is None:
+        problems.append(
+            Problem(
+                (*at, "gpu_driver"),
+                "required: TKE installs the NVIDIA driver on this GPU pool (gpu.driver: image),"
+                " and which driver and CUDA packages it offers depends on the image and GPU"
+                " model (unverified here); name the ones TKE's node pool form lists, or set"
+                " gpu.driver: operator",
+            )
+        )
+    elif pool.gpu_driver is not None and not installs:
+        problems.append(
+            Problem(
+                (*at, "gpu_driver"),
+                "applies only to GPU pools whose driver TKE installs (gpu.driver: image)",
+            )
+        )
+    if pool.gpu_driver is not None:
+        problems.extend(
+            Problem((*at, "gpu_driver", key), problem)
+            for key, problem in tke_catalog.gpu_driver_problems(pool.gpu_driver.model_dump())
+        )
+    return problems
+
+
+def _service_range_problems(network: NetworkSpec, at: KeyPath, cloud: str) -> list[Problem]:
+    """Where a cluster's service IPs come from: EKS a service CIDR, TKE's global router a share
+    of the pod CIDR (components/catalog/tke.py, `max_services_problems`)."""
+    if cloud != "tencentcloud":
+        if network.max_services is not None:
+            return [
+                Problem(
+                    (*at, "network", "max_services"),
+                    "applies only to TKE (its global router takes services from pod_cidr);"
+                    " EKS takes network.service_cidr",
+                )
+            ]
+        return []
+    problems: list[Problem] = []
+    if network.service_cidr is not None:
+        problems.append(
+            Problem((*at, "network", "service_cidr"), tke_catalog.GR_SERVICE_CIDR_REFUSAL)
+        )
+    pod_cidr = tke_pod_cidr(network)
+    if network.max_services is not None and pod_cidr is not None:
+        problems.extend(
+            Problem((*at, "network", "max_services"), problem)
+            for problem in tke_catalog.max_services_problems(
+                network.max_services, pod_cidr.num_addresses
+            )
+        )
+    return problems
+
+
+def _cloud_cluster_problems(
+    raw: dict[str, Any], at: KeyPath, installs_gpu_driver: bool
+) -> list[Problem]:
     """Combinations the EKS and TKE backends cannot build, with the key to change."""
     cloud = raw.get("cloud")
     cluster = _valid(ClusterSpec, raw)
@@ -703,6 +789,7 @@ def _cloud_cluster_problems(raw: dict[str, Any], at: KeyPath) -> list[Problem]:
         return []
     problems: list[Problem] = []
     pod_cidr = cluster.network.pod_cidr
+    problems.extend(_service_range_problems(cluster.network, at, cloud))
     if cloud == "tencentcloud":
         if pod_cidr is not None and not any(
             pod_cidr.subnet_of(private) for private in PRIVATE_NETWORKS
@@ -730,6 +817,7 @@ def _cloud_cluster_problems(raw: dict[str, Any], at: KeyPath) -> list[Problem]:
         )
     for index, pool in enumerate(cluster.node_pools):
         pool_at: KeyPath = (*at, "node_pools", index)
+        problems.extend(_tke_pool_problems(pool, pool_at, cloud, installs_gpu_driver))
         if cloud == "tencentcloud":
             if len(pool.name) > TKE_POOL_NAME_MAX:
                 problems.append(
@@ -845,6 +933,51 @@ def _harbor_exposure_problems(raw_registry: Any, raw_clusters: Any) -> list[Prob
                         " (or set registry.enabled: false)",
                     )
                 )
+    return problems
+
+
+def _tcr_name_problems(env: dict[str, Any], clusters: dict[str, ClusterSpec]) -> list[Problem]:
+    """Every TCR instance the environment creates has a name that can be a global DNS label
+    (`<name>.tencentcloudcr.com`; components/catalog/tke.py TCR_NAME)."""
+    registry = env.get("registry") if isinstance(env.get("registry"), dict) else {}
+    if registry.get("enabled", True) is False:
+        return []
+    named = registry.get("tcr_instance_names")
+    named = named if isinstance(named, dict) else {}
+    regions = sorted(
+        {c.region for c in clusters.values() if c.cloud == "tencentcloud" and c.region}
+    )
+    problems: list[Problem] = []
+    for region in sorted(set(named) - set(regions)):
+        problems.append(
+            Problem(
+                ("registry", "tcr_instance_names", region),
+                "no tencentcloud cluster of this environment is in that region",
+            )
+        )
+    identity = env.get("identity") if isinstance(env.get("identity"), dict) else {}
+    for region in regions:
+        name = named.get(region)
+        if name is None:
+            uin = identity.get("tencent_uin")
+            if not isinstance(uin, str):
+                continue  # the missing UIN is reported on its own
+            name = f"{env.get('name')}-{region}-{uin}"
+            if not tke_catalog.TCR_NAME.match(name):
+                problems.append(
+                    Problem(
+                        ("registry", "tcr_instance_names"),
+                        f"the default TCR name for {region}, {name!r}, is not a DNS label of"
+                        " at most 63 characters: name the instance of that region",
+                    )
+                )
+        elif not isinstance(name, str) or not tke_catalog.TCR_NAME.match(name):
+            problems.append(
+                Problem(
+                    ("registry", "tcr_instance_names", region),
+                    f"{name!r} is not a lower-case DNS label: it becomes {name}.tencentcloudcr.com",
+                )
+            )
     return problems
 
 

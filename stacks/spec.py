@@ -83,6 +83,21 @@ class TaintSpec(SpecModel):
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
 
 
+class TkeGpuDriverSpec(SpecModel):
+    """The NVIDIA driver and CUDA packages TKE installs on a GPU pool's nodes, as TKE's node
+    pool form lists them for the pool's image and GPU model. UNVERIFIED here: the provider
+    does not check them and TKE publishes no list we could read (components/catalog/tke.py)."""
+
+    driver_name: str = Field(min_length=3, max_length=128)
+    """Driver package, e.g. `NVIDIA-Linux-x86_64-470.182.03.run` (the provider's test value)."""
+    driver_version: str = Field(pattern=r"^\d+(\.\d+){1,3}$")
+    """Driver version, e.g. `470.182.03`; the package name contains it."""
+    cuda_name: str = Field(min_length=3, max_length=128)
+    """CUDA package, e.g. `cuda_11.4.3_470.82.01_linux.run`."""
+    cuda_version: str = Field(pattern=r"^\d+(\.\d+){1,3}$")
+    """CUDA version, e.g. `11.4.3`; the package name contains it."""
+
+
 class NodePoolSpec(SpecModel):
     """One pool of identical-architecture nodes. Everything else is derived from these fields."""
 
@@ -115,6 +130,13 @@ class NodePoolSpec(SpecModel):
     """Extra node labels, merged over the derived ones (pool, arch, accelerator)."""
     taints: list[TaintSpec] = Field(default_factory=list)
     """Extra taints, added to the derived ones (GPU taint, optional ARM taint)."""
+    node_image: str | None = None
+    """Tencent Cloud only: the nodes' OS, a TKE image name or id (`img-xxxxxxxx`) that
+    `tccli tke DescribeOSImages` lists as online. Required on ARM pools (TKE's ARM image name
+    is unverified here); default on x86 pools `tlinux3.1x86_64`."""
+    gpu_driver: TkeGpuDriverSpec | None = None
+    """Tencent Cloud GPU pools with `gpu.driver: image`: the driver and CUDA TKE installs.
+    Required there (unverified here), refused elsewhere."""
 
     _check_version = field_validator("kubernetes_version")(
         lambda cls, v: v if v is None else _check_minor_format(v)
@@ -127,7 +149,11 @@ class NetworkSpec(SpecModel):
     vpc_cidr: ipaddress.IPv4Network | None = None
     """VPC CIDR (/16 to /24) for clusters whose network we create; absent for attached ones."""
     service_cidr: ipaddress.IPv4Network | None = None
-    """Kubernetes service CIDR; default: the cloud's default (EKS 172.20.0.0/16)."""
+    """EKS: Kubernetes service CIDR; default: the cloud's default (EKS 172.20.0.0/16). Not on
+    TKE, whose global-router network carves services out of `pod_cidr` (see `max_services`)."""
+    max_services: int | None = Field(default=None, ge=32, le=32768)
+    """TKE only: how many service IPs the cluster takes from `pod_cidr` (TKE's
+    `cluster_max_service_num`, a power of two); default 256, TKE's."""
     pod_cidr: ipaddress.IPv4Network | None = None
     """Pod CIDR for clouds with a separate pod network (TKE global router); default derived."""
 
@@ -249,6 +275,10 @@ class RegistrySpec(SpecModel):
     """Upstream registries cached by the platform registry (ECR pull-through cache rules)."""
     tencent_edition: Literal["basic", "standard", "premium"] = "standard"
     """TCR instance edition; `premium` is needed for cross-region replication."""
+    tcr_instance_names: dict[str, str] = Field(default_factory=dict)
+    """TCR instance name per Tencent Cloud region (`ap-shanghai: acme-prod-sh`). TCR names are
+    global DNS names (`<name>.tencentcloudcr.com`): default `<environment>-<region>-<tencent_uin>`,
+    unique to the account; check a name with `tccli tcr CheckInstanceName`."""
     harbor_storage_gib: int = Field(default=200, ge=10, le=65536)
     """Harbor registry volume size on attached clusters."""
 

@@ -161,6 +161,7 @@ def build_tenants(
             if env.registry.enabled and platform is not None:
                 handle = _registry_handle(platform.get(cluster_name))
             registry_prefix: pulumi.Output[str] | None = None
+            pull_secret: pulumi.Output[str] | None = None
             if handle is not None:
                 if handle.key not in registries:
                     registries[handle.key] = RegistryNamespace(
@@ -177,6 +178,7 @@ def build_tenants(
                         },
                     )
                 registry_prefix = registries[handle.key].repository_prefix
+                pull_secret = registries[handle.key].pull_secret
             args: TenantArgs = {
                 "cluster": cluster,
                 "tenant": tenant.name,
@@ -186,6 +188,7 @@ def build_tenants(
                 "quota": _quota(tenant),
                 "subjects": _subjects(env, tenant, cluster),
                 "registry_prefix": registry_prefix,
+                "registry_pull_secret": pull_secret,
                 "workload_identity": _workload_identity(env, tenant, cluster, handle),
             }
             created = Tenant(f"{tenant.name}-{cluster_name}", args)

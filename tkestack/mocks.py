@@ -419,6 +419,15 @@ def _tencent_tke_encryption(args: pulumi.runtime.MockResourceArgs, seed: str, re
     return {"__id": str(args.inputs.get("clusterId")), "status": "Opened"}
 
 
+@outputs_for("tencentcloud:Tcr/serviceAccount:ServiceAccount")
+def _tencent_tcr_service_account(
+    args: pulumi.runtime.MockResourceArgs, seed: str, region: str
+) -> dict:
+    """TCR generates the password when none is given (Computed, Sensitive)."""
+    registry = args.inputs.get("registryId")
+    return {"__id": f"{registry}#{args.inputs.get('name')}", "password": digest("tcr-pw", seed)}
+
+
 # -- lookups of clusters that exist already (`existing_cluster` in components/cluster.py) -------
 
 LookupFor = Callable[[pulumi.runtime.MockCallArgs, str], dict[str, Any]]
@@ -461,6 +470,58 @@ def _aws_eks_cluster_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> d
             }
         ],
         "status": "ACTIVE",
+    }
+
+
+MISSING_CAM_ROLES: set[str] = set()
+"""CAM roles the mock account lacks (empty: an account with every prerequisite of
+docs/deploying.md); tests add names to see the TKE preflight refuse."""
+
+
+@lookup_for("tencentcloud:Cam/getRoles:getRoles")
+def _tencent_cam_roles_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> dict[str, Any]:
+    """The CAM role of that name (exact match, as the provider filters), unless missing."""
+    name = str(args.args.get("name"))
+    roles = []
+    if name not in MISSING_CAM_ROLES:
+        role_id = str(int(digest("cam-role", name)[:12], 16))
+        roles.append(
+            {
+                "name": name,
+                "roleId": role_id,
+                "consoleLogin": False,
+                "createTime": "2026-01-01 00:00:00",
+                "updateTime": "2026-01-01 00:00:00",
+                "description": f"service role {name}",
+                "document": "{}",
+            }
+        )
+    return {"id": digest("cam-roles", name)[:12], "name": name, "roleLists": roles}
+
+
+@lookup_for("tencentcloud:Cam/getRolePolicyAttachments:getRolePolicyAttachments")
+def _tencent_cam_role_policies_lookup(
+    args: pulumi.runtime.MockCallArgs, region: str
+) -> dict[str, Any]:
+    """The preset policies a service role has: QcloudKMSAccessForCVMRole on CVM_QcsRole."""
+    role_id = str(args.args.get("roleId"))
+    cvm_role = str(int(digest("cam-role", "CVM_QcsRole")[:12], 16))
+    attached = []
+    if role_id == cvm_role:
+        attached.append(
+            {
+                "roleId": role_id,
+                "policyId": "200001",
+                "policyName": "QcloudKMSAccessForCVMRole",
+                "policyType": "QCS",
+                "createMode": 2,
+                "createTime": "2026-01-01 00:00:00",
+            }
+        )
+    return {
+        "id": digest("cam-policies", role_id)[:12],
+        "roleId": role_id,
+        "rolePolicyAttachmentLists": attached,
     }
 
 

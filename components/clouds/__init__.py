@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -58,6 +58,10 @@ class PoolRequest:
     """Size of the node's encrypted disk in GiB."""
     install_gpu_driver: bool
     """Whether the cloud installs the NVIDIA driver on GPU nodes (else the GPU operator does)."""
+    node_image: str | None = None
+    """TKE: the pool's OS image name or image id (`PoolSpec.node_image`); None: the default."""
+    gpu_driver: Mapping[str, str] | None = None
+    """TKE: the NVIDIA driver and CUDA the cloud installs on GPU nodes (`PoolSpec.gpu_driver`)."""
 
 
 @dataclass(frozen=True)

@@ -26,20 +26,14 @@ import pulumi
 import tencentcloud_iac_pulumi as tencentcloud
 
 from .. import catalog
+from ..catalog import tke as tke_catalog
 from ..profile import POOL_LABEL, NodePoolProfile
 from . import ClusterAccess, ClusterBackend, PoolRequest
 
-CLUSTER_OS = "tlinux3.1x86_64"
+CLUSTER_OS = tke_catalog.X86_NODE_IMAGE
 """Default OS of the cluster: TencentOS Server 3.1 (TK4), the image TKE recommends
-(https://cloud.tencent.com/document/product/457/68289)."""
-
-NODE_OS: dict[str, str] = {
-    "x86_64": "tlinux3.1x86_64",
-    # UNVERIFIED: the ARM name of TencentOS Server 3.1 is taken by analogy; confirm it with
-    # `tccli tke DescribeOSImages --region <region>` before the first real ARM pool.
-    "arm64": "tlinux3.1arm64",
-}
-"""Node image per architecture: the same OS on x86 and ARM pools."""
+(https://cloud.tencent.com/document/product/457/68289). Node pools name their own image
+(`PoolRequest.node_image`; required on ARM pools, see components/catalog/tke.py)."""
 
 DISK_TYPE = "CLOUD_PREMIUM"
 """Premium cloud disk: sold with every CVM family in the catalog, GPU families included."""
@@ -49,18 +43,36 @@ SYSTEM_DISK_GIB = 50
 node writes for its pods (images, container layers) goes to the encrypted data disk."""
 
 RUNTIME_MOUNT = "/var/lib/containerd"
-"""Where the encrypted data disk is mounted: containerd's root (images and container layers)."""
+"""Where the encrypted data disk is mounted, and the runtime root TKE configures on the node
+(`node_config.docker_graph_path`): containerd's images and container layers. The provider
+defaults `docker_graph_path` to `/var/lib/docker` (ForceNew), the unencrypted system disk, and
+the API documents the field as the runtime's storage root (unset: the built-in default
+/var/lib/docker is the storage root): terraform-provider-tencentcloud v1.82.42,
+tencentcloud/services/tke/resource_tc_kubernetes_node_pool.go (`node_config.docker_graph_path`)
+and vendor/.../tke/v20180525/models.go (`InstanceAdvancedSettings.DockerGraphPath`)."""
 
 SPOT_MAX_PRICE = "1000"
 """Spot bid cap in CNY/hour. Tencent bills spot at the market price; a cap far above any
 on-demand price means nodes are only reclaimed for capacity, never outbid (the same behaviour
 as AWS spot's default cap at the on-demand price)."""
 
-GPU_DRIVER: dict[str, str] = {"version": "535.161.07", "name": "NVIDIA-Linux-x86_64-535.161.07"}
-CUDA: dict[str, str] = {"version": "12.2.2", "name": "cuda_12.2.2_535.104.05_linux"}
-"""NVIDIA driver and CUDA that TKE installs on GPU nodes (`gpu_args`) when the driver comes
-with the node. UNVERIFIED: the versions exist upstream, but the names TKE accepts depend on
-the OS and instance family; check them in the console's node pool form before relying on them."""
+TKE_SERVICE_ROLE = "TKE_QCSRole"
+"""TKE's service role, through which TKE writes audit logs and events to CLS. The cluster
+resource turns audit, event persistence and the log agent on after CreateCluster but before it
+records the cluster id (terraform-provider-tencentcloud v1.82.42,
+tencentcloud/services/tke/resource_tc_kubernetes_cluster.go Create: PostHandleResponse0, then
+d.SetId; resource_tc_kubernetes_cluster_extension.go SwitchClusterAudit/SwitchEventPersistence;
+the schema notes "Please make sure your TKE CamRole have permission to access CLS service"), so
+a failure there leaves a cluster, with deletion protection, that Pulumi never recorded. The
+role's name: the provider's test data_source_tc_kubernetes_cluster_common_names_test.go. Which
+preset policy grants it CLS is not stated in a source we could read: docs/deploying.md."""
+
+CVM_SERVICE_ROLE = "CVM_QcsRole"
+CVM_KMS_POLICY = "QcloudKMSAccessForCVMRole"
+"""Encrypted CBS data disks need the `CVM_QcsRole` role with the `QcloudKMSAccessForCVMRole`
+policy (terraform-provider-tencentcloud v1.82.42, tencentcloud/services/cbs/
+resource_tc_cbs_storage.md; resource_tc_kubernetes_node_pool.go `data_disk.encrypt`: "make sure
+... the cam role `QcloudKMSAccessForCVMRole` was provided")."""
 
 NAT_BANDWIDTH_MBPS = 100
 """Egress bandwidth of the NAT gateway's EIP (pay by traffic)."""
@@ -93,9 +105,10 @@ def result_field(result: Any, key: str) -> Any:
     return result.get(key) if isinstance(result, Mapping) else getattr(result, key)
 
 
-def node_os(profile: NodePoolProfile) -> str:
-    """Node image of a pool."""
-    return NODE_OS[profile.architecture]
+def node_os(profile: NodePoolProfile, image: str | None) -> str:
+    """Node image of a pool: its own `image`, else TencentOS Server 3.1 on x86. ARM pools
+    must name theirs (TKE's ARM image name is unverified; components/catalog/tke.py)."""
+    return tke_catalog.node_image(profile.architecture, image)
 
 
 def tke_taints(profile: NodePoolProfile) -> list[dict[str, str]]:
@@ -114,6 +127,35 @@ def charge_settings(profile: NodePoolProfile) -> dict[str, Any]:
             "spot_max_price": SPOT_MAX_PRICE,
         }
     return {"instance_charge_type": "POSTPAID_BY_HOUR"}
+
+
+def missing_prerequisites(
+    tke_roles: Sequence[Any], cvm_roles: Sequence[Any], cvm_policies: Sequence[Any]
+) -> list[str]:
+    """What the account lacks that the cluster and its encrypted node disks need (empty:
+    nothing), from the CAM lookups of the preflight."""
+    missing = []
+    if not any(result_field(role, "name") == TKE_SERVICE_ROLE for role in tke_roles):
+        missing.append(
+            f"CAM role {TKE_SERVICE_ROLE} (TKE's service role; audit and events go to CLS"
+            " through it)"
+        )
+    if not any(result_field(role, "name") == CVM_SERVICE_ROLE for role in cvm_roles):
+        missing.append(f"CAM role {CVM_SERVICE_ROLE} (with {CVM_KMS_POLICY}: encrypted disks)")
+    elif not any(result_field(p, "policy_name") == CVM_KMS_POLICY for p in cvm_policies):
+        missing.append(f"policy {CVM_KMS_POLICY} on CAM role {CVM_SERVICE_ROLE} (encrypted disks)")
+    return missing
+
+
+def refuse_missing(cluster: str, missing: Sequence[str]) -> str:
+    """Raise when prerequisites are missing (stops `pulumi preview/up` before CreateCluster);
+    else the cluster's description, which the cluster takes so that it waits for the check."""
+    if missing:
+        raise ValueError(
+            f"cluster {cluster}: the Tencent Cloud account lacks {'; '.join(missing)}."
+            " Create them before the first `pulumi up` (docs/deploying.md, Tencent Cloud)"
+        )
+    return f"tkestack cluster {cluster}"
 
 
 class Backend(ClusterBackend):
@@ -226,18 +268,31 @@ class Backend(ClusterBackend):
         self.tke = tencentcloud.kubernetes.Cluster(
             f"{self.name}-tke",
             cluster_name=self.cloud_name,
-            cluster_desc=f"tkestack cluster {self.cloud_name}",
+            # The description waits for the CAM preflight: a missing role stops the run
+            # before CreateCluster, not after it (see TKE_SERVICE_ROLE).
+            cluster_desc=self._preflight(),
             cluster_version=catalog.kubernetes_full_version("tencentcloud", minor),
             cluster_deploy_type="MANAGED_CLUSTER",
             vpc_id=self.vpc_id,
             network_type="GR",
             cluster_cidr=pod_cidr,
-            service_cidr=self.args.get("service_cidr"),
+            # Global router: services take `cluster_max_service_num` addresses of the pod CIDR;
+            # no separate service CIDR (components/catalog/tke.py, GR_SERVICE_CIDR_REFUSAL).
+            cluster_max_service_num=(
+                max_services
+                if (max_services := self.args.get("max_services")) is not None
+                else tke_catalog.DEFAULT_MAX_SERVICES
+            ),
             container_runtime="containerd",
             cluster_os=CLUSTER_OS,
-            # Endpoints are opened by the cluster endpoint resource once nodes exist.
-            cluster_internet=False,
-            cluster_intranet=False,
+            # `cluster_internet`/`cluster_intranet` stay unset: the `<name>-endpoint` resource
+            # owns them. Both are Optional+Computed on the cluster, so unset they follow what the
+            # endpoint opened; set to false, the cluster's next update would close the endpoint
+            # again. terraform-provider-tencentcloud v1.82.42,
+            # tencentcloud/services/tke/resource_tc_kubernetes_cluster_endpoint.md ("do not use
+            # this resource and tencentcloud_kubernetes_cluster to operate cluster public
+            # network/intranet access at the same time") and resource_tc_kubernetes_cluster.go
+            # (`cluster_internet`, `cluster_intranet`: Optional, Computed).
             deletion_protection=self.deletion_protection,
             cluster_audit=tencentcloud.kubernetes.ClusterClusterAuditArgs(
                 enabled=True, delete_audit_log_and_topic=delete_logs
@@ -262,6 +317,27 @@ class Backend(ClusterBackend):
             opts=self.child_options(),
         )
 
+    def _preflight(self) -> pulumi.Output[str]:
+        """CAM lookups of the roles the cluster needs (TKE_SERVICE_ROLE, CVM_SERVICE_ROLE with
+        CVM_KMS_POLICY); resolves to the cluster's description, or fails the run."""
+        options = pulumi.InvokeOutputOptions(
+            parent=self.cluster, provider=self.args.get("cloud_provider")
+        )
+        tke = tencentcloud.cam.get_roles_output(name=TKE_SERVICE_ROLE, opts=options)
+        cvm = tencentcloud.cam.get_roles_output(name=CVM_SERVICE_ROLE, opts=options)
+        cvm_id = cvm.role_lists.apply(
+            lambda roles: next((result_field(r, "role_id") for r in roles or []), "")
+        )
+        policies = tencentcloud.cam.get_role_policy_attachments_output(
+            role_id=cvm_id, opts=options
+        ).role_policy_attachment_lists
+        name = self.cloud_name
+        return pulumi.Output.all(tke.role_lists, cvm.role_lists, policies).apply(
+            lambda found: refuse_missing(
+                name, missing_prerequisites(found[0] or [], found[1] or [], found[2] or [])
+            )
+        )
+
     def create_node_pool(
         self, pool: pulumi.ComponentResource, request: PoolRequest
     ) -> list[pulumi.Resource]:
@@ -271,8 +347,12 @@ class Backend(ClusterBackend):
         types = list(profile.instance_types)
         gpu_args = None
         if profile.is_gpu and request.install_gpu_driver:
+            if request.gpu_driver is None:  # `cluster.validate_args` refuses this first
+                raise ValueError(f"pool {profile.name}: gpu_driver is required on TKE GPU pools")
+            # The driver and CUDA TKE installs are the pool's own choice: which pairs TKE
+            # offers depends on the OS image and GPU model (components/catalog/tke.py).
             gpu_args = tencentcloud.kubernetes.NodePoolNodeConfigGpuArgsArgs(
-                driver=dict(GPU_DRIVER), cuda=dict(CUDA), mig_enable=False
+                **tke_catalog.gpu_args(request.gpu_driver), mig_enable=False
             )
         ignore = ["desiredCapacity"] if request.autoscaler_owns_desired_size else []
         node_pool = tencentcloud.kubernetes.NodePool(
@@ -288,7 +368,7 @@ class Backend(ClusterBackend):
             enable_auto_scale=request.autoscaler_owns_desired_size,
             scaling_mode="CLASSIC_SCALING",
             retry_policy="INCREMENTAL_INTERVALS",
-            node_os=node_os(profile),
+            node_os=node_os(profile, request.node_image),
             node_os_type="GENERAL",
             labels=dict(profile.labels),
             taints=[tencentcloud.kubernetes.NodePoolTaintArgs(**t) for t in tke_taints(profile)],
@@ -321,6 +401,9 @@ class Backend(ClusterBackend):
                         mount_target=RUNTIME_MOUNT,
                     )
                 ],
+                # The runtime's root on the encrypted data disk: the provider defaults it to
+                # /var/lib/docker on the system disk (see RUNTIME_MOUNT).
+                docker_graph_path=RUNTIME_MOUNT,
                 gpu_args=gpu_args,
             ),
             delete_keep_instance=False,

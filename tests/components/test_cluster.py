@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
@@ -19,10 +20,11 @@ from cluster_support import (
     render_cluster,
 )
 
-from tkestack import engine
+from tkestack import engine, mocks
 from tkestack.components import catalog
 from tkestack.components.clouds import aws as eks
 from tkestack.components.clouds import backend_class
+from tkestack.components.clouds import tencentcloud as tke
 from tkestack.components.clouds.attached import server_of
 from tkestack.components.clouds.tencentcloud import api_url, node_subnets
 from tkestack.components.cluster import validate_args
@@ -265,7 +267,13 @@ def test_tke_cluster_settings(tke_prod: engine.Rendering) -> None:
     assert inputs["eventPersistence"]["enabled"] is True
     assert inputs["logAgent"]["enabled"] is True
     assert inputs["clusterCidr"] == "172.16.0.0/16"
-    assert inputs["clusterInternet"] is False
+    # The endpoint resource alone opens and closes the API endpoints: the cluster leaves both
+    # switches unset (Optional+Computed there). terraform-provider-tencentcloud v1.82.42,
+    # tencentcloud/services/tke/resource_tc_kubernetes_cluster_endpoint.md: "Please do not use
+    # this resource and resource `tencentcloud_kubernetes_cluster` to operate cluster public
+    # network/intranet access at the same time."
+    assert "clusterInternet" not in inputs
+    assert "clusterIntranet" not in inputs
     # Protected tiers keep their audit trail when the cluster goes away.
     assert inputs["clusterAudit"]["deleteAuditLogAndTopic"] is False
 
@@ -488,3 +496,65 @@ def test_build_kubeconfig_is_deterministic_and_tokenless() -> None:
     assert "eu-central-1" in config["users"][0]["user"]["exec"]["args"]
     (user,) = config["users"]
     assert set(user["user"]) == {"exec"}  # no token, no client certificate
+
+
+def test_tke_services_come_from_the_pod_cidr(tke_prod: engine.Rendering) -> None:
+    # GR clusters: no service_cidr (provider examples set it only with VPC-CNI), the service
+    # count of the provider's default (resource_tc_kubernetes_cluster.go v1.82.42, Default 256).
+    inputs = find(tke_prod, "tencentcloud:Kubernetes/cluster:Cluster", "c1-tke").inputs
+    assert "serviceCidr" not in inputs
+    assert inputs["clusterMaxServiceNum"] == 256
+    assert inputs["networkType"] == "GR"
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"service_cidr": "172.21.0.0/20"}, "service_cidr does not apply to TKE's global-router"),
+        ({"max_services": 100}, "max_services: 100 is not a power of two"),
+    ],
+)
+def test_tke_service_range_refusals(extra: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        render_cluster(
+            "tencentcloud", [{"name": "general", "instance_types": ["S5.LARGE8"]}], **extra
+        )
+
+
+# -- item 15: CAM prerequisites are checked before CreateCluster ---------------------------
+# terraform-provider-tencentcloud v1.82.42, resource_tc_kubernetes_cluster.go (Create enables
+# audit/events/log agent in PostHandleResponse0 before d.SetId: a failure orphans the cluster),
+# services/cbs/resource_tc_cbs_storage.md (encrypted disks need CVM_QcsRole with
+# QcloudKMSAccessForCVMRole), data_source_tc_kubernetes_cluster_common_names_test.go
+# (TKE_QCSRole).
+
+
+def test_tke_cluster_waits_for_the_cam_preflight(tke_prod: engine.Rendering) -> None:
+    inputs = find(tke_prod, "tencentcloud:Kubernetes/cluster:Cluster", "c1-tke").inputs
+    assert inputs["clusterDesc"] == "tkestack cluster c1"
+
+
+@pytest.mark.parametrize(
+    ("missing", "fragment"),
+    [
+        ({"TKE_QCSRole"}, "lacks CAM role TKE_QCSRole"),
+        ({"CVM_QcsRole"}, "lacks CAM role CVM_QcsRole"),
+    ],
+)
+def test_tke_cluster_is_not_created_without_its_cam_roles(
+    monkeypatch: pytest.MonkeyPatch, missing: set[str], fragment: str
+) -> None:
+    monkeypatch.setattr(mocks, "MISSING_CAM_ROLES", missing)
+    with pytest.raises(Exception, match=re.escape(fragment)) as caught:
+        render_cluster("tencentcloud", [{"name": "general", "instance_types": ["S5.LARGE8"]}])
+    assert "docs/deploying.md" in str(caught.value)
+
+
+def test_missing_kms_policy_is_named() -> None:
+    cvm = [{"name": "CVM_QcsRole", "role_id": "1"}]
+    tke_role = [{"name": "TKE_QCSRole", "role_id": "2"}]
+    assert tke.missing_prerequisites(tke_role, cvm, []) == [
+        "policy QcloudKMSAccessForCVMRole on CAM role CVM_QcsRole (encrypted disks)"
+    ]
+    attached = [{"policy_name": "QcloudKMSAccessForCVMRole"}]
+    assert tke.missing_prerequisites(tke_role, cvm, attached) == []

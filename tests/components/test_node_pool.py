@@ -3,6 +3,7 @@ launch settings), and the combinations that cannot be built."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -38,15 +39,26 @@ AWS_POOLS: list[dict[str, Any]] = [
     },
     {"name": "spot", "instance_types": ["c7g.large"], "spot": True, "disk_size_gib": 60},
 ]
+TKE_ARM_IMAGE = "img-arm64abc"
+"""A TKE ARM pool names its image: TKE's ARM image name is unverified (catalog/tke.py)."""
+TKE_GPU_DRIVER = {
+    # terraform-provider-tencentcloud v1.82.42,
+    # tencentcloud/services/tke/resource_tc_kubernetes_node_pool_test.go (gpu_args)
+    "driver_name": "NVIDIA-Linux-x86_64-470.182.03.run",
+    "driver_version": "470.182.03",
+    "cuda_name": "cuda_11.4.3_470.82.01_linux.run",
+    "cuda_version": "11.4.3",
+}
 TKE_POOLS: list[dict[str, Any]] = [
     {"name": "general", "instance_types": ["S5.LARGE8"]},
-    {"name": "arm", "instance_types": ["SR1.LARGE8"], "min_size": 0},
+    {"name": "arm", "instance_types": ["SR1.LARGE8"], "min_size": 0, "node_image": TKE_ARM_IMAGE},
     {
         "name": "gpu",
         "instance_types": ["GN7.2XLARGE32"],
         "accelerator_model": "t4",
         "sharing": "time-slicing",
         "min_size": 0,
+        "gpu_driver": TKE_GPU_DRIVER,
     },
     {"name": "spot", "instance_types": ["S5.LARGE8", "S6.LARGE8"], "spot": True},
 ]
@@ -163,7 +175,7 @@ def test_eks_nodes_only_in_subnets_without_public_ips(aws_render: engine.Renderi
     ("pool", "node_os", "charge", "gpu_args", "taints"),
     [
         ("general", "tlinux3.1x86_64", "POSTPAID_BY_HOUR", False, []),
-        ("arm", "tlinux3.1arm64", "POSTPAID_BY_HOUR", False, []),
+        ("arm", TKE_ARM_IMAGE, "POSTPAID_BY_HOUR", False, []),
         (
             "gpu",
             "tlinux3.1x86_64",
@@ -195,6 +207,11 @@ def test_tke_node_pool_derived_settings(
     assert disk["encrypt"] is True
     assert ("gpuArgs" in inputs["nodeConfig"]) is gpu_args
     assert inputs["nodeConfig"]["dataDisks"][0]["mountTarget"] == "/var/lib/containerd"
+    # The runtime root is on the encrypted data disk, not the provider's default
+    # /var/lib/docker on the system disk: terraform-provider-tencentcloud v1.82.42,
+    # tencentcloud/services/tke/resource_tc_kubernetes_node_pool.go
+    # (`node_config.docker_graph_path`, Default "/var/lib/docker", ForceNew).
+    assert inputs["nodeConfig"]["dockerGraphPath"] == "/var/lib/containerd"
 
 
 def test_tke_spot_and_backup_types(tke_render: engine.Rendering) -> None:
@@ -216,11 +233,16 @@ def test_tke_gpu_labels_and_autoscaling(tke_render: engine.Rendering) -> None:
     }
     assert gpu.inputs["enableAutoScale"] is True
     assert gpu.options.get("ignoreChanges") == ["desiredCapacity"]
-    assert gpu.inputs["nodeConfig"]["gpuArgs"]["driver"]["version"]
+    assert gpu.inputs["nodeConfig"]["gpuArgs"] == {
+        "driver": {"name": "NVIDIA-Linux-x86_64-470.182.03.run", "version": "470.182.03"},
+        "cuda": {"name": "cuda_11.4.3_470.82.01_linux.run", "version": "11.4.3"},
+        "migEnable": False,
+    }
 
 
 def test_tke_gpu_driver_left_to_the_operator() -> None:
-    rendering = render_cluster("tencentcloud", TKE_POOLS[2:3], install_gpu_driver=False)
+    operator_pool = {k: v for k, v in TKE_POOLS[2].items() if k != "gpu_driver"}
+    rendering = render_cluster("tencentcloud", [operator_pool], install_gpu_driver=False)
     gpu = find(rendering, TKE_POOL, "c1-gpu-node-pool").inputs
     assert "gpuArgs" not in gpu["nodeConfig"]
     assert gpu["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
@@ -247,7 +269,7 @@ def test_attached_pools_create_nothing_and_keep_their_profile() -> None:
     ("cloud", "types", "expected"),
     [
         ("aws", ["m7i.xlarge"], eks.ami_type),
-        ("tencentcloud", ["S5.LARGE8"], tke.node_os),
+        ("tencentcloud", ["S5.LARGE8"], lambda profile: tke.node_os(profile, "tlinux-arm64")),
     ],
 )
 def test_arm_opt_in_taint_only_on_arm_pools(cloud: str, types: list[str], expected: Any) -> None:
@@ -306,3 +328,56 @@ def test_pools_follow_the_control_plane(cluster: str, pool: str | None, expected
 def test_version_skew_is_refused(pool: str, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
         pool_version("1.33", pool, "p")
+
+
+# -- TKE node image and GPU driver: named by the pool, never guessed ------------------------
+# terraform-provider-tencentcloud v1.82.42: `node_os` takes an OS name or image id and is not
+# validated (resource_tc_kubernetes_node_pool.go); no ARM OS name appears in the provider or
+# its SDK. `gpu_args.driver`/`cuda` are only checked for non-empty name and version
+# (tencentcloud/common/validators.go ValidateTkeGpuDriverVersion).
+
+
+def test_tke_x86_pools_default_to_tencentos_3_1(tke_render: engine.Rendering) -> None:
+    # resource_tc_kubernetes_cluster.md (v1.82.42): cluster_os = "tlinux3.1x86_64"
+    assert find(tke_render, TKE_POOL, "c1-general-node-pool").inputs["nodeOs"] == "tlinux3.1x86_64"
+
+
+@pytest.mark.parametrize(
+    ("pool", "fragment"),
+    [
+        (
+            {"name": "arm", "instance_types": ["SR1.LARGE8"]},
+            "node_pools[0].node_image: required on ARM pools",
+        ),
+        (
+            {"name": "arm", "instance_types": ["SR1.LARGE8"], "node_image": "tlinux 3.1"},
+            "node_pools[0].node_image: 'tlinux 3.1' is neither",
+        ),
+        (
+            {"name": "gpu", "instance_types": ["GN7.2XLARGE32"], "accelerator_model": "t4"},
+            "node_pools[0].gpu_driver is required",
+        ),
+        (
+            {
+                "name": "gpu",
+                "instance_types": ["GN7.2XLARGE32"],
+                "accelerator_model": "t4",
+                "gpu_driver": {**TKE_GPU_DRIVER, "driver_version": "535.161.07"},
+            },
+            "gpu_driver.driver_name: 'NVIDIA-Linux-x86_64-470.182.03.run' does not contain",
+        ),
+        (
+            {"name": "x86", "instance_types": ["S5.LARGE8"], "gpu_driver": TKE_GPU_DRIVER},
+            "node_pools[0].gpu_driver applies only to GPU pools",
+        ),
+    ],
+)
+def test_tke_pools_refuse_guessed_images_and_drivers(pool: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        render_cluster("tencentcloud", [{**pool, "min_size": 1}])
+
+
+def test_node_image_and_gpu_driver_are_tke_only() -> None:
+    pool = {"name": "general", "instance_types": ["m7i.xlarge"], "node_image": "img-abcdefgh"}
+    with pytest.raises(ValueError, match=re.escape("node_image applies only to tencentcloud")):
+        render_cluster("aws", [pool])

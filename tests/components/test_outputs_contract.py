@@ -125,6 +125,19 @@ def registry_gpu_and_identity_program(contract: Contract) -> Callable[[], None]:
                 {"cluster": onprem, "tenant": "team-a", "registry": registry.handle},
             )
         )
+        # A TCR namespace: the one registry with a pull secret (private TCR namespaces).
+        tke = platform_cluster(
+            "tke", cloud="tencentcloud", region="ap-guangzhou", pools=[pool("tencentcloud", "g")]
+        )
+        tcr = Registry(
+            "tke-registry",
+            {"cluster": tke, "settings": RegistrySettings(), "tcr_instance_name": "acme-tke-gz"},
+        )
+        contract.observe(
+            RegistryNamespace(
+                "team-a-tke", {"cluster": tke, "tenant": "team-a", "registry": tcr.handle}
+            )
+        )
         gpu_cluster = platform_cluster(
             "gpu", pools=[pool("aws", "general"), pool("aws", "gpu", "gpu")]
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pulumi
 import pytest
@@ -173,6 +174,7 @@ def test_tcr_instance_namespace_rules_and_vpc_attachment():
                 "settings": PROD,
                 "tencent_edition": "premium",
                 "replication_regions": ["ap-shanghai"],
+                "tcr_instance_name": "acme-t1-gz",
                 "vpc_id": "vpc-123",
                 "subnet_id": "subnet-456",
             },
@@ -185,6 +187,7 @@ def test_tcr_instance_namespace_rules_and_vpc_attachment():
     rendering = render(program)
     instance = one(rendering, "tencentcloud:Tcr/instance:Instance")
     assert instance.inputs["instanceType"] == "premium"
+    assert instance.inputs["name"] == "acme-t1-gz"
     assert instance.inputs["replications"] == [{"regionName": "ap-shanghai"}]
     assert instance.inputs["deleteBucket"] is False
     assert instance.protect
@@ -210,6 +213,7 @@ def test_tcr_replication_needs_premium():
                 "cluster": info,
                 "settings": RegistrySettings(),
                 "replication_regions": ["ap-shanghai"],
+                "tcr_instance_name": "acme-t1-gz",
                 "vpc_id": "vpc-1",
                 "subnet_id": "subnet-1",
             },
@@ -395,4 +399,28 @@ def test_harbor_on_an_arm_only_attached_cluster_fails_with_the_path():
         )
 
     with pytest.raises(ValueError, match=r"a1-registry\.addons\.harbor\.nginx: can run on no"):
+        render(program)
+
+
+# TCR instance names are global DNS names (<name>.tencentcloudcr.com); the provider leaves
+# `name` unvalidated (terraform-provider-tencentcloud v1.82.42, resource_tc_tcr_instance.go:
+# Required, ForceNew), TCR answers uniqueness with CheckInstanceName (vendor tcr/v20190924
+# CheckInstanceNameResponseParams DetailCode 1 illegal, 2 reserved, 3 taken).
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        (None, "tcr_instance_name: required; TCR names are global DNS names"),
+        ("Prod_Registry", "is not a lower-case DNS label"),
+        ("-registry", "is not a lower-case DNS label"),
+    ],
+)
+def test_tcr_instance_name_is_required_and_a_dns_label(name: str | None, fragment: str) -> None:
+    def program():
+        info = cluster("t1", "tencentcloud", "ap-guangzhou", pools=[pool("tencentcloud", "g")])
+        args = {"cluster": info, "settings": RegistrySettings()}
+        if name is not None:
+            args["tcr_instance_name"] = name
+        Registry("t1-registry", args)
+
+    with pytest.raises(ValueError, match=re.escape(fragment)):
         render(program)

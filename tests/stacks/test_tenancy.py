@@ -49,6 +49,13 @@ CLUSTERS = [
                 "min_size": 0,
                 "max_size": 2,
                 "accelerator": {"model": "t4"},
+                # terraform-provider-tencentcloud v1.82.42, resource_tc_kubernetes_node_pool_test.go
+                "gpu_driver": {
+                    "driver_name": "NVIDIA-Linux-x86_64-470.182.03.run",
+                    "driver_version": "470.182.03",
+                    "cuda_name": "cuda_11.4.3_470.82.01_linux.run",
+                    "cuda_version": "11.4.3",
+                },
             },
         ],
     },
@@ -170,6 +177,14 @@ def test_a_tenant_on_two_clouds_gets_equivalent_kubernetes_objects(
 ) -> None:
     on_eks = tenant_objects(rendering, "ml-eks1")
     on_tke = tenant_objects(rendering, "ml-tke1")
+    # TKE alone carries an image pull Secret per namespace: TCR namespaces are private and
+    # nodes pull with the namespace's pull-only service account; EKS nodes pull with their role.
+    pulls = [d for d in on_tke if d["kind"] == "Secret"]
+    assert sorted(d["metadata"]["namespace"] for d in pulls) == ["ml-serve", "ml-train"]
+    assert {d["metadata"]["name"] for d in pulls} == {"registry-pull"}
+    assert {d["type"] for d in pulls} == {"kubernetes.io/dockerconfigjson"}
+    assert not [d for d in on_eks if d["kind"] == "Secret"]
+    on_tke = [d for d in on_tke if d["kind"] != "Secret"]
     key = lambda d: (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])  # noqa: E731
     assert sorted(map(key, on_eks)) == sorted(map(key, on_tke))
     kinds = {d["kind"] for d in on_eks}
@@ -522,3 +537,33 @@ def test_prod_gives_every_tenant_its_full_home_on_each_cluster(rendered: Any) ->
             assert f"{tenant.name}-registry-{key}" in registries, (tenant.name, cluster_name)
     identity = rendering.stack_outputs["identity"]
     assert sorted(identity) == sorted(c.name for c in spec.clusters)
+
+
+def test_tke_tenants_pull_with_a_pull_only_tcr_account(rendering: engine.Rendering) -> None:
+    # terraform-provider-tencentcloud v1.82.42: resource_tc_tcr_service_account.md (permissions
+    # resource = namespace, actions tcr:PullRepository), .go (`password` Computed, Sensitive),
+    # extension_tcr.go (TCR_NAME_PREFIX "tcr$": the login name).
+    (account,) = rendering.of_type("tencentcloud:Tcr/serviceAccount:ServiceAccount")
+    assert account.inputs["name"] == "ml-pull"
+    assert account.inputs["permissions"] == [{"resource": "ml", "actions": ["tcr:PullRepository"]}]
+    secrets = [
+        r
+        for r in rendering.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == "registry-pull"
+    ]
+    assert {r.inputs["metadata"]["namespace"] for r in secrets} == {"ml-train", "ml-serve"}
+    for secret in secrets:
+        data = secret.inputs["stringData"]
+        assert isinstance(data, engine.SecretValue)  # the credentials never reach state plain
+        ((host, auth),) = json.loads(data.value[".dockerconfigjson"])["auths"].items()
+        # The host the tenant's images are under (the namespace's registry annotation).
+        (namespace,) = [
+            r
+            for r in rendering.of_type("kubernetes:core/v1:Namespace")
+            if r.inputs["metadata"]["name"] == secret.inputs["metadata"]["namespace"]
+            and "ml-tke1" in r.urn
+        ]
+        prefix = namespace.inputs["metadata"]["annotations"]["tkestack.io/registry"]
+        assert prefix == f"{host}/ml"
+        assert auth["username"] == "tcr$ml-pull"
+        assert auth["password"] == account.outputs["password"]
