@@ -182,17 +182,6 @@ def _replication_regions(env: EnvironmentSpec, cloud: str) -> list[str]:
     return sorted({c.region for c in env.clusters if c.cloud == cloud and c.region is not None})
 
 
-def tcr_instance_name(env: EnvironmentSpec, region: str) -> str:
-    """The TCR instance of `region`: `registry.tcr_instance_names`, else
-    `<environment>-<region>-<tencent_uin>` (TCR names are global DNS names; the account's UIN
-    keeps the default from colliding with other accounts', the environment with this
-    account's other environments)."""
-    named = env.registry.tcr_instance_names.get(region)
-    if named is not None:
-        return named
-    return f"{env.name}-{region}-{env.identity.tencent_account()}"
-
-
 def _services_args(
     env: EnvironmentSpec,
     info: ClusterInfo,
@@ -215,7 +204,7 @@ def _services_args(
             tags=dict(env.tags),
         )
         if info.cloud == "tencentcloud" and info.region is not None:
-            registry["tcr_instance_name"] = tcr_instance_name(env, info.region)
+            registry["tcr_instance_name"] = env.tcr_instance_name(info.region)
         if info.cloud == "aws":
             registry["account_id"] = env.identity.aws_account()
             registry["pull_through_caches"] = list(env.registry.pull_through_caches)

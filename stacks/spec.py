@@ -427,6 +427,16 @@ class EnvironmentSpec(SpecModel):
             raise ValueError(f"required tags missing: {', '.join(missing)}")
         return tags
 
+    def tcr_instance_name(self, region: str) -> str:
+        """The TCR instance of `region`: `registry.tcr_instance_names`, else
+        `<environment>-<region>-<tencent_uin>` (TCR names are global DNS names; the account's
+        UIN keeps the default from colliding with other accounts', the environment with this
+        account's other environments). The program and `tkestack preflight` both read it."""
+        named = self.registry.tcr_instance_names.get(region)
+        if named is not None:
+            return named
+        return f"{self.name}-{region}-{self.identity.tencent_account()}"
+
     def cluster(self, name: str) -> ClusterSpec:
         """The cluster called `name` (KeyError when absent)."""
         for cluster in self.clusters:

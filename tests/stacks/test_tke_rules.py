@@ -167,14 +167,13 @@ def test_max_services_is_tke_only() -> None:
 
 
 def test_tcr_instance_default_name_is_unique_to_the_account() -> None:
-    from tkestack.stacks.platform import tcr_instance_name
 
     spec = load_environment(tke_environment(), "Pulumi.test.yaml").spec
     uin = spec.identity.tencent_account()
-    assert tcr_instance_name(spec, "ap-guangzhou") == f"test-ap-guangzhou-{uin}"
+    assert spec.tcr_instance_name("ap-guangzhou") == f"test-ap-guangzhou-{uin}"
     named = tke_environment(registry={"tcr_instance_names": {"ap-guangzhou": "acme-test-gz"}})
     spec = load_environment(named, "Pulumi.test.yaml").spec
-    assert tcr_instance_name(spec, "ap-guangzhou") == "acme-test-gz"
+    assert spec.tcr_instance_name("ap-guangzhou") == "acme-test-gz"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..components import catalog
+from ..components.catalog import tke as tke_catalog
 from ..stacks.spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
 
 GROUP_FIELDS = ("admins", "developers", "viewers")
@@ -31,6 +32,9 @@ class PoolFacts:
     node when the autoscaler may pick any of the types."""
     gpu: bool
     architecture: str
+    node_image: str | None = None
+    """Tencent Cloud: the image the pool's nodes run (`node_image`, else the x86 default);
+    None for an ARM pool that names none (the spec rules refuse that)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class EnvironmentFacts:
     pull_through_caches: tuple[str, ...] = ()
     tencent_edition: str = "standard"
     gpu_driver: str = "image"
+    tcr_instance_names: dict[str, str] = field(default_factory=dict)
+    """TCR instance name per region of a Tencent cluster (`EnvironmentSpec.tcr_instance_name`)."""
 
     def of_cloud(self, cloud: str) -> list[ClusterFacts]:
         """The managed clusters on `cloud`, in spec order."""
@@ -98,17 +104,12 @@ class EnvironmentFacts:
         return list(owners.values())
 
 
-def tcr_instance_name(cluster: str) -> str:
-    """The TCR instance name the registry component uses for a region's first cluster
-    (components/registry.py `_create_tcr`, default `<cluster>-registry`)."""
-    return f"{cluster}-registry"
-
-
 def _pool_facts(
     cloud: str, cluster: ClusterSpec, ci: int, pool: NodePoolSpec, pi: int
 ) -> PoolFacts:
     types = [catalog.instance_type(cloud, name) for name in pool.instance_types]
     known = [item for item in types if item is not None]
+    architecture = known[0].architecture if known else (pool.architecture or "x86_64")
     return PoolFacts(
         cluster=cluster.name,
         name=pool.name,
@@ -119,7 +120,13 @@ def _pool_facts(
         spot=pool.spot,
         vcpu=max((item.vcpu for item in known), default=0),
         gpu=pool.accelerator is not None or any(item.has_gpu for item in known),
-        architecture=known[0].architecture if known else (pool.architecture or "x86_64"),
+        architecture=architecture,
+        node_image=pool.node_image
+        or (
+            tke_catalog.X86_NODE_IMAGE
+            if cloud == "tencentcloud" and architecture == "x86_64"
+            else None
+        ),
     )
 
 
@@ -180,6 +187,12 @@ def environment_facts(env: EnvironmentSpec) -> EnvironmentFacts:
         tencent_edition=env.registry.tencent_edition,
         gpu_driver=env.gpu.driver,
     )
+    if env.registry.enabled and any(c.cloud == "tencentcloud" for c in env.clusters):
+        facts.tcr_instance_names = {
+            c.region: env.tcr_instance_name(c.region)
+            for c in env.clusters
+            if c.cloud == "tencentcloud" and c.region is not None
+        }
     for ci, cluster in enumerate(env.clusters):
         key = f"clusters[{ci}]"
         if cluster.cloud == "attached":

@@ -18,7 +18,7 @@ from ..stacks.loader import (
 )
 from ..stacks.loader import _locate as locate_problem  # the loader's own file:line finder
 from ..stacks.problems import KeyPath, Problem
-from .facts import EnvironmentFacts, environment_facts, tcr_instance_name
+from .facts import EnvironmentFacts, environment_facts
 from .model import Finding, PreflightUsageError, sort_findings
 from .reach import Connector, check_reach, tcp_connect
 
@@ -91,18 +91,18 @@ def cross_environment(facts: EnvironmentFacts, stack_file: Path) -> list[Finding
                         details={"environment": other.name, "region": region},
                     )
                 )
-        mine_tcr = {tcr_instance_name(c.name): c for c in facts.registry_owners("tencentcloud")}
-        theirs_tcr = {tcr_instance_name(c.name) for c in other.registry_owners("tencentcloud")}
+        mine_tcr = {name: region for region, name in facts.tcr_instance_names.items()}
+        theirs_tcr = set(other.tcr_instance_names.values())
         for name in sorted(set(mine_tcr) & theirs_tcr):
             findings.append(
                 Finding(
                     "names.tcr-shared-with-environment",
                     "error",
                     "tencentcloud",
-                    f"{mine_tcr[name].key}.name",
+                    f"registry.tcr_instance_names.{mine_tcr[name]}",
                     f"{other.name} ({other_file.name}) names its TCR instance {name} too: TCR"
                     " instance names are global",
-                    "rename one of the clusters",
+                    "set registry.tcr_instance_names so that each environment's differ",
                 )
             )
     return findings

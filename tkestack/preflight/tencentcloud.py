@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..components import catalog
-from .facts import ClusterFacts, EnvironmentFacts, tcr_instance_name
+from .facts import ClusterFacts, EnvironmentFacts
 from .model import Finding, PreflightUsageError
 
 ClientFactory = Callable[[str, str], Any]
@@ -232,35 +232,34 @@ class TencentChecks:
         )
 
     def os_images(self, cluster: ClusterFacts) -> None:
-        """The cluster OS and every pool's node OS are online images."""
-        from ..components.clouds.tencentcloud import CLUSTER_OS, NODE_OS
+        """The cluster OS and every pool's node image (a name or an `img-` id) are online."""
+        from ..components.clouds.tencentcloud import CLUSTER_OS
 
         answer = self.call("tke", "v20180525", cluster.region, "DescribeOSImages", {})
-        online = {item.OsName for item in answer.OSImageSeriesSet or [] if item.Status == "online"}
+        online: set[str] = set()
+        for item in answer.OSImageSeriesSet or []:
+            if item.Status == "online":
+                online.update(value for value in (item.OsName, item.ImageId) if value)
         wanted: dict[str, str] = {CLUSTER_OS: f"{cluster.key}.kubernetes_version"}
         for pool in cluster.pools:
-            wanted.setdefault(NODE_OS[pool.architecture], f"{pool.key}.instance_types")
-        for os_name, key in wanted.items():
-            if os_name in online:
-                self.add(
-                    "tencentcloud.versions.os-image", "pass", key, f"OS image {os_name} online"
-                )
+            if pool.node_image is not None:
+                wanted.setdefault(pool.node_image, f"{pool.key}.node_image")
+        for image, key in wanted.items():
+            if image in online:
+                self.add("tencentcloud.versions.os-image", "pass", key, f"OS image {image} online")
             else:
                 self.add(
                     "tencentcloud.versions.os-image",
                     "error",
                     key,
-                    f"TKE offers no online OS image {os_name} in {cluster.region}"
-                    " (components/clouds/tencentcloud.py CLUSTER_OS/NODE_OS)",
-                    "use an architecture whose image is offered, or report the image name"
-                    f" `tccli tke DescribeOSImages --region {cluster.region}` lists",
+                    f"TKE offers no online OS image {image} in {cluster.region}",
+                    "set node_image to an OsName or ImageId that"
+                    f" `tccli tke DescribeOSImages --region {cluster.region}` lists as online",
                     online=sorted(online),
                 )
 
     def gpu_driver(self, clusters: list[ClusterFacts]) -> None:
         """No API lists the GPU driver names TKE accepts: say so for GPU pools."""
-        from ..components.clouds.tencentcloud import GPU_DRIVER
-
         if self.facts.gpu_driver != "image":
             return
         for cluster in clusters:
@@ -269,11 +268,11 @@ class TencentChecks:
                     self.add(
                         "tencentcloud.versions.gpu-driver",
                         "warning",
-                        f"{pool.key}.accelerator",
-                        f"GPU driver {GPU_DRIVER['name']} (unverified): no TKE API lists the"
-                        " driver names a node pool accepts",
-                        "confirm the driver in the TKE console's node pool form for this"
-                        " instance family, or set gpu.driver: operator",
+                        f"{pool.key}.gpu_driver",
+                        "the GPU driver and CUDA packages (unverified): no TKE API lists the"
+                        " ones a node pool accepts",
+                        "confirm gpu_driver in the TKE console's node pool form for this"
+                        " image and instance family, or set gpu.driver: operator",
                     )
 
     # -- placement and capacity ----------------------------------------------------------------
@@ -414,8 +413,8 @@ class TencentChecks:
         if not self.facts.registry_enabled:
             return
         for cluster in self.facts.registry_owners(CLOUD):
-            name = tcr_instance_name(cluster.name)
-            key = f"{cluster.key}.name"
+            name = self.facts.tcr_instance_names[cluster.region]
+            key = f"registry.tcr_instance_names.{cluster.region}"
             answer = self.call(
                 "tcr", "v20190924", cluster.region, "CheckInstanceName", {"RegistryName": name}
             )
@@ -446,8 +445,9 @@ class TencentChecks:
                 "tencentcloud.names.tcr",
                 "error",
                 key,
-                f"TCR instance name {name} (from the cluster name) is {reason}",
-                "rename the cluster (its registry is named `<cluster>-registry`)",
+                f"TCR instance name {name} is {reason}",
+                "name the region's instance in registry.tcr_instance_names (default"
+                " `<environment>-<region>-<tencent_uin>`)",
                 detail_code=answer.DetailCode,
             )
 

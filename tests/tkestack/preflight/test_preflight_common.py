@@ -169,8 +169,14 @@ def test_tcr_name_shared_with_another_environment(tmp_path):
     for name in ("staging", "prod"):
         shutil.copy(ROOT / f"Pulumi.{name}.yaml", tmp_path / f"Pulumi.{name}.yaml")
     other = tmp_path / "Pulumi.prod.yaml"
-    # prod's Tencent cluster renamed to staging's: both would name their TCR stg-gz-registry
-    other.write_text(other.read_text().replace("prod-sh", "stg-gz"))
+    # prod names its Shanghai TCR instance as staging's Guangzhou one defaults to
+    # (`<environment>-<region>-<tencent_uin>`): TCR names are global.
+    document = yaml.safe_load(other.read_text())
+    environment = document["config"]["tkestack:environment"]
+    environment.setdefault("registry", {})["tcr_instance_names"] = {
+        "ap-shanghai": "staging-ap-guangzhou-100000000001"
+    }
+    other.write_text(yaml.safe_dump(document, sort_keys=False))
     loaded = load_stack(tmp_path / "Pulumi.staging.yaml")
     findings = run_preflight(
         loaded, tmp_path / "Pulumi.staging.yaml", clouds={"attached"}, aws_clients=never
@@ -183,8 +189,9 @@ def test_tcr_name_shared_with_another_environment(tmp_path):
         tencent_clients=lambda: _silent_tencent(),
     )
     (shared,) = [f for f in findings if f.check == "names.tcr-shared-with-environment"]
-    assert shared.severity == "error" and shared.key == "clusters[1].name"
-    assert "stg-gz-registry" in shared.message
+    assert shared.severity == "error"
+    assert shared.key == "registry.tcr_instance_names.ap-guangzhou"
+    assert "staging-ap-guangzhou-100000000001" in shared.message
 
 
 def _silent_tencent():
