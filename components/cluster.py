@@ -18,8 +18,9 @@ import pulumi_kubernetes as k8s
 from . import catalog
 from .clouds import ClusterBackend, backend_class
 from .existing import ExistingNetwork, ExistingRoles
-from .node_pool import NodePool, PoolSpec
+from .node_pool import NodePool, PoolSpec, pool_problems
 from .profile import ClusterInfo
+from .validation import Problem, raise_problems
 
 TYPE_TOKEN = "tkestack:index:Cluster"
 CLOUDS: tuple[str, ...] = ("aws", "tencentcloud", "attached")
@@ -121,76 +122,112 @@ NAME_PREFIX = re.compile(r"^[A-Za-z0-9-]*$")
 take letters, digits, `-` and `_`; TKE, VPC and KMS names accept at least these)."""
 
 
-def validate_own_infrastructure(name: str, args: ClusterArgs) -> None:
-    """Check the bring-your-own arguments of a managed cluster; raises ValueError naming the
-    argument."""
+def own_infrastructure_problems(args: ClusterArgs) -> list[Problem]:
+    """Problems of the bring-your-own arguments of a managed cluster, by argument."""
+    problems: list[Problem] = []
     cloud = args["cloud"]
     network = args.get("existing_network")
     if network is not None:
         if args.get("vpc_cidr") is not None:
-            raise ValueError(
-                f"cluster {name}: vpc_cidr does not apply with existing_network (the VPC exists)"
+            problems.append(
+                Problem(("vpc_cidr",), "does not apply with existing_network (the VPC exists)")
             )
         subnets = list(network.get("node_subnet_ids") or [])
         if network.get("vpc_id") is None or not subnets:
-            raise ValueError(f"cluster {name}: existing_network needs vpc_id and node_subnet_ids")
-        if cloud == "aws" and args.get("existing_cluster") is None and len(subnets) < 2:
-            raise ValueError(
-                f"cluster {name}: existing_network.node_subnet_ids: an EKS control plane needs"
-                " subnets in at least two zones"
+            problems.append(
+                Problem(("existing_network",), "existing_network needs vpc_id and node_subnet_ids")
+            )
+        elif cloud == "aws" and args.get("existing_cluster") is None and len(subnets) < 2:
+            problems.append(
+                Problem(
+                    ("existing_network", "node_subnet_ids"),
+                    "an EKS control plane needs subnets in at least two zones",
+                )
             )
     if args.get("existing_cluster") is not None and network is None:
-        raise ValueError(
-            f"cluster {name}: existing_cluster needs existing_network (its VPC and the subnets"
-            " of new node pools)"
+        problems.append(
+            Problem(
+                ("existing_cluster",),
+                "existing_cluster needs existing_network (its VPC and the subnets of new node"
+                " pools)",
+            )
         )
     if args.get("existing_roles") is not None and cloud != "aws":
-        raise ValueError(f"cluster {name}: existing_roles are IAM roles, on aws only")
+        problems.append(Problem(("existing_roles",), "existing_roles are IAM roles, on aws only"))
     prefix = args.get("name_prefix")
-    if prefix is not None and not NAME_PREFIX.match(prefix):
-        raise ValueError(
-            f"cluster {name}: name_prefix {prefix!r} may hold only letters, digits and '-'"
+    if prefix is not None and (not isinstance(prefix, str) or not NAME_PREFIX.match(prefix)):
+        problems.append(
+            Problem(("name_prefix",), f"{prefix!r} may hold only letters, digits and '-'")
         )
+    return problems
 
 
-def validate_args(name: str, args: ClusterArgs) -> None:
-    """Check the plain (non-Output) arguments; raises ValueError naming the argument."""
+def cluster_problems(name: str, args: ClusterArgs) -> list[Problem]:
+    """Every problem of the plain (non-Output) arguments, node pools included, by property
+    path; empty when the cluster can be built."""
+    problems: list[Problem] = []
     cloud = args.get("cloud")
     if cloud not in CLOUDS:
-        raise ValueError(f"cluster {name}: cloud must be one of {', '.join(CLOUDS)}, got {cloud!r}")
+        return [Problem(("cloud",), f"must be one of {', '.join(CLOUDS)}, got {cloud!r}")]
     version = args.get("kubernetes_version")
     if cloud != "attached":
         supported = catalog.supported_kubernetes_versions(cloud)
         if version not in supported:
-            raise ValueError(
-                f"cluster {name}: kubernetes_version {version!r} is not supported on {cloud}"
-                f" ({', '.join(supported)})"
+            problems.append(
+                Problem(
+                    ("kubernetes_version",),
+                    f"{version!r} is not supported on {cloud} ({', '.join(supported)})",
+                )
             )
-        validate_own_infrastructure(name, args)
+        problems += own_infrastructure_problems(args)
         network_given = args.get("existing_network") is not None
         for key in ("region", *(() if network_given else ("vpc_cidr",)), "cloud_provider"):
             if args.get(key) is None:
-                raise ValueError(f"cluster {name}: {key} is required on {cloud}")
+                problems.append(Problem((key,), f"{key} is required on {cloud}"))
         if cloud == "aws" and not args.get("deployer_role_arn"):
-            raise ValueError(
-                f"cluster {name}: deployer_role_arn is required on aws (the role Pulumi uses"
-                " inside the cluster: the creator gets no implicit admin)"
+            problems.append(
+                Problem(
+                    ("deployer_role_arn",),
+                    "deployer_role_arn is required on aws (the role Pulumi uses inside the"
+                    " cluster: the creator gets no implicit admin)",
+                )
             )
         existing = args.get("existing_cluster") is not None
         if cloud == "tencentcloud" and args.get("pod_cidr") is None and not existing:
-            raise ValueError(f"cluster {name}: pod_cidr is required on tencentcloud")
+            problems.append(Problem(("pod_cidr",), "pod_cidr is required on tencentcloud"))
         if args.get("attached") is not None:
-            raise ValueError(f"cluster {name}: attached applies only to cloud attached")
+            problems.append(Problem(("attached",), "applies only to cloud attached"))
     elif args.get("attached") is None:
-        raise ValueError(f"cluster {name}: attached (the kubeconfig) is required")
+        problems.append(Problem(("attached",), "attached (the kubeconfig) is required"))
     else:
         for key in OWN_INFRASTRUCTURE_KEYS:
             if args.get(key) is not None:
-                raise ValueError(f"cluster {name}: {key} does not apply to attached clusters")
-    names = [pool["name"] for pool in args.get("node_pools") or []]
-    duplicates = sorted({pool for pool in names if names.count(pool) > 1})
+                problems.append(Problem((key,), "does not apply to attached clusters"))
+    pools = list(args.get("node_pools") or [])
+    names = [pool.get("name") for pool in pools]
+    duplicates = sorted(
+        {str(pool) for pool in names if names.count(pool) > 1}  # type: ignore[arg-type]
+    )
     if duplicates:
-        raise ValueError(f"cluster {name}: node pool names repeat: {', '.join(duplicates)}")
+        problems.append(
+            Problem(("node_pools",), f"node pool names repeat: {', '.join(duplicates)}")
+        )
+    version_ok = isinstance(version, str)
+    for index, pool in enumerate(pools):
+        problems += pool_problems(
+            cloud,
+            f"{name}-{pool.get('name')}",
+            pool,
+            version if version_ok else None,
+            ("node_pools", index),
+        )
+    return problems
+
+
+def validate_args(name: str, args: ClusterArgs) -> None:
+    """Raise `ArgumentsError` (a `pulumi.InputPropertiesError`) listing every problem of the
+    arguments (`cluster_problems`)."""
+    raise_problems("Cluster", name, cluster_problems(name, args))
 
 
 class Cluster(pulumi.ComponentResource):
@@ -222,8 +259,9 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+        # Every problem of the arguments (its pools' too), before anything registers.
         validate_args(name, args)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.cloud = args["cloud"]
         self.kubernetes_version = args["kubernetes_version"]
         self.arm_opt_in_taint = bool(args.get("arm_opt_in_taint", False))

@@ -27,6 +27,7 @@ import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon
 from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
+from .validation import raise_problems
 
 METRICS_ADDON = "kube-prometheus-stack"
 DEVICE_PLUGIN = "nvidia-device-plugin"
@@ -255,15 +256,14 @@ class GpuStack(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GpuStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("tkestack:index:GpuStack", name, None, opts)
         cluster = args["cluster"]
         addons, problems = gpu_addons(args)
-        problems = [f"{name}.{problem}" for problem in problems]
         problems += check_addons(
-            addons, cluster, f"{name}.addons", also_installed=args.get("installed_addons", ())
+            addons, cluster, "addons", also_installed=args.get("installed_addons", ())
         )
-        if problems:
-            raise ValueError(f"GpuStack {name}: " + "; ".join(problems))
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("GpuStack", name, problems)
+        super().__init__("tkestack:index:GpuStack", name, None, opts)
         self.addon_keys = [addon.key for addon in addons]
         self.sharing = {
             pool.name: "hami"

@@ -49,6 +49,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .profile import ClusterInfo
+from .validation import raise_problems
 
 AccessLevel = Literal["admin", "developer", "viewer"]
 ACCESS_LEVELS: tuple[AccessLevel, ...] = ("admin", "developer", "viewer")
@@ -217,7 +218,7 @@ class ClusterIdentity(pulumi.ComponentResource):
             if args["cluster"].cloud_provider is None:
                 problems.append("cluster.cloud_provider: EKS access entries need the AWS provider")
         if problems:
-            raise ValueError(f"ClusterIdentity {self._name}: " + "; ".join(problems))
+            raise_problems("ClusterIdentity", self._name, problems)
 
     def _create_access_entries(self, groups: Sequence[str]) -> None:
         import pulumi_aws as aws  # local: single-cloud environments never import it

@@ -39,6 +39,7 @@ import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon
 from .profile import ClusterInfo
+from .validation import raise_problems
 
 MONITORING_NAMESPACE = "monitoring"
 LOGGING_NAMESPACE = "logging"
@@ -419,13 +420,13 @@ class Observability(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("tkestack:index:Observability", name, None, opts)
         cluster = args["cluster"]
         addons = observability_addons(args)
         problems = validate_observability_args(args)
-        problems += check_addons(addons, cluster, f"{name}.addons")
-        if problems:
-            raise ValueError(f"Observability {name}: " + "; ".join(problems))
+        problems += check_addons(addons, cluster, "addons")
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("Observability", name, problems)
+        super().__init__("tkestack:index:Observability", name, None, opts)
         self._name = name
         self._args = args
         self.addon_keys = [addon.key for addon in addons]

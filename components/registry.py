@@ -28,6 +28,7 @@ import pulumi_random as random
 from .addon import AddonSpec, PodGroup, check_addons, install_addon
 from .profile import ClusterInfo
 from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
+from .validation import raise_problems
 
 PULL_THROUGH_UPSTREAMS: dict[str, str] = {
     "ecr-public": "public.ecr.aws",
@@ -213,7 +214,10 @@ def validate_registry_args(args: RegistryArgs) -> list[str]:
                 )
     if cluster.cloud == "tencentcloud":
         edition = args.get("tencent_edition", "standard")
-        if shared is None and args.get("replication_regions") and edition != "premium":
+        # Replication goes to the other regions only (as `_create_tcr` does): a list holding
+        # just the cluster's own region replicates nothing and needs no premium edition.
+        others = set(args.get("replication_regions", ())) - {cluster.region}
+        if shared is None and others and edition != "premium":
             problems.append(
                 f"tencent_edition: TCR replicates only on the premium edition, not {edition}"
             )
@@ -249,11 +253,11 @@ class Registry(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("tkestack:index:Registry", name, None, opts)
         problems = validate_registry_args(args)
-        problems += check_addons(registry_addons(args), args["cluster"], f"{name}.addons")
-        if problems:
-            raise ValueError(f"Registry {name}: " + "; ".join(problems))
+        problems += check_addons(registry_addons(args), args["cluster"], "addons")
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("Registry", name, problems)
+        super().__init__("tkestack:index:Registry", name, None, opts)
         self._name = name
         self._args = args
         self.harbor_admin_password = None

@@ -427,7 +427,7 @@ def test_attached_kubeconfig_errors_name_the_problem(
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        ({"cloud": "gcp", "kubernetes_version": "1.33"}, "cloud must be one of"),
+        ({"cloud": "gcp", "kubernetes_version": "1.33"}, "cloud: must be one of"),
         ({"cloud": "aws", "kubernetes_version": "1.20"}, "not supported on aws"),
         (
             {"cloud": "aws", "kubernetes_version": "1.33", "region": "us-east-1"},
