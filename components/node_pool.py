@@ -189,6 +189,30 @@ def _size(args: PoolSpec, key: str, default: int | None, at: KeyPath) -> tuple[i
     return value, []
 
 
+def pool_name_problems(cloud: str, resource_name: str, name: str, at: KeyPath) -> list[Problem]:
+    """The cloud's limits on the names a pool gets (`resource_name`: the `NodePool`'s)."""
+    problems: list[Problem] = []
+    if cloud == "tencentcloud" and len(name) > TKE_POOL_NAME_MAX:
+        problems.append(
+            Problem(
+                at,
+                f"{name!r} is {len(name)} characters; TKE node pool names are at most"
+                f" {TKE_POOL_NAME_MAX}",
+            )
+        )
+    if cloud == "aws" and len(resource_name) + EKS_NODE_GROUP_SUFFIX > EKS_NODE_GROUP_NAME_MAX:
+        length = len(resource_name) + EKS_NODE_GROUP_SUFFIX
+        problems.append(
+            Problem(
+                at,
+                f"the node group name '{resource_name}-node-group-xxxxxxx' would be {length}"
+                f" characters; EKS allows {EKS_NODE_GROUP_NAME_MAX}: shorten the pool or"
+                " cluster name",
+            )
+        )
+    return problems
+
+
 def pool_problems(
     cloud: str,
     resource_name: str,
@@ -204,24 +228,8 @@ def pool_problems(
     problems: list[Problem] = []
     name = args.get("name")
     problems += dns_label_problems(name, (*at, "name"))
-    if cloud == "tencentcloud" and isinstance(name, str) and len(name) > TKE_POOL_NAME_MAX:
-        problems.append(
-            Problem(
-                (*at, "name"),
-                f"{name!r} is {len(name)} characters; TKE node pool names are at most"
-                f" {TKE_POOL_NAME_MAX}",
-            )
-        )
-    if cloud == "aws" and len(resource_name) + EKS_NODE_GROUP_SUFFIX > EKS_NODE_GROUP_NAME_MAX:
-        length = len(resource_name) + EKS_NODE_GROUP_SUFFIX
-        problems.append(
-            Problem(
-                (*at, "name"),
-                f"the node group name '{resource_name}-node-group-xxxxxxx' would be {length}"
-                f" characters; EKS allows {EKS_NODE_GROUP_NAME_MAX}: shorten the pool or"
-                " cluster name",
-            )
-        )
+    if isinstance(name, str):
+        problems += pool_name_problems(cloud, resource_name, name, (*at, "name"))
     types = args.get("instance_types")
     types_ok = (
         isinstance(types, Sequence)

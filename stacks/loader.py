@@ -129,6 +129,17 @@ def read_yaml_file(path: Path, display: str) -> tuple[Any, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SpecError([_whole_file(display, f"cannot read: {error.strerror}")]) from None
+    except UnicodeDecodeError as error:
+        # YAML stack files are UTF-8 (YAML 1.2 and the Pulumi CLI read them so).
+        raise SpecError(
+            [
+                _whole_file(
+                    display,
+                    f"is not UTF-8 text (byte {error.object[error.start]:#04x} at offset"
+                    f" {error.start}); save it as UTF-8",
+                )
+            ]
+        ) from None
     try:
         return yaml.safe_load(text), text
     except yaml.YAMLError as error:

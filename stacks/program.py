@@ -20,7 +20,10 @@ def _stack_file_text(stack: str) -> tuple[str, str | None]:
     for directory in (Path.cwd(), Path(__file__).resolve().parent.parent):
         path = directory / name
         if path.is_file():
-            return name, path.read_text(encoding="utf-8")
+            try:
+                return name, path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):  # no line numbers; the loader reports it
+                return name, None
     return name, None
 
 

@@ -49,6 +49,17 @@ def _check_minor_format(version: str) -> str:
     return version
 
 
+def _version_is_text(version: object) -> object:
+    """YAML reads an unquoted `1.30` as the number 1.3: ask for a quoted string instead of
+    letting the number become a different version."""
+    if version is not None and not isinstance(version, str):
+        raise ValueError(
+            f"write the version as a quoted string, e.g. '1.33' (YAML reads the unquoted"
+            f" {version!r} as a number, which loses trailing zeros)"
+        )
+    return version
+
+
 class AcceleratorSpec(SpecModel):
     """The GPUs of a node pool. Images, labels, taints and the GPU stack derive from it."""
 
@@ -118,6 +129,9 @@ class NodePoolSpec(SpecModel):
 
     _check_version = field_validator("kubernetes_version")(
         lambda cls, v: v if v is None else _check_minor_format(v)
+    )
+    _version_text = field_validator("kubernetes_version", mode="before")(
+        lambda cls, v: _version_is_text(v)
     )
 
 
@@ -216,6 +230,9 @@ class ClusterSpec(SpecModel):
     """Node pools; attached clusters list the pools they already have, for scheduling."""
 
     _check_version = field_validator("kubernetes_version")(lambda cls, v: _check_minor_format(v))
+    _version_text = field_validator("kubernetes_version", mode="before")(
+        lambda cls, v: _version_is_text(v)
+    )
 
 
 def supported_versions(cloud: str) -> list[str]:
