@@ -309,6 +309,19 @@ def environment_from_layers(layers: Sequence[Layer]) -> LoadedEnvironment:
     return LoadedEnvironment(spec, located, list(layers))
 
 
+def refuse(loaded: LoadedEnvironment, problems: Sequence[Problem]) -> None:
+    """Raise a SpecError locating `problems` (found beyond the spec rules, e.g. by the
+    program's plan) in the layers of `loaded`, with its warnings; nothing when none is an
+    error."""
+    if not any(problem.severity == "error" for problem in problems):
+        return
+    unique = sorted(dict.fromkeys(problems), key=_path_order)
+    found = [_locate(problem, loaded.layers) for problem in unique]
+    order = {layer.file: position for position, layer in enumerate(loaded.layers)}
+    found.sort(key=lambda item: (order.get(item.file, len(loaded.layers)), item.line or 0))
+    raise SpecError([*loaded.warnings, *found])
+
+
 def stack_layer(environment: Any, display: str, text: str | None = None) -> Layer:
     """The stack's own layer: the `tkestack:environment` config value of `Pulumi.<env>.yaml`."""
     lines = _line_index(text, ("config", ENVIRONMENT_KEY)) if text is not None else {}
