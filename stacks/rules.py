@@ -858,7 +858,11 @@ def _offered_option_problems(env: dict[str, Any]) -> list[Problem]:
             )
     registry = env.get("registry")
     registry = registry if isinstance(registry, dict) else {}
-    clouds = {raw.get("cloud") for _, raw in _items(env.get("clusters")) if isinstance(raw, dict)}
+    clouds = {
+        raw.get("cloud")
+        for _, raw in _items(env.get("clusters"))
+        if isinstance(raw, dict) and isinstance(raw.get("cloud"), str)
+    }
     if registry.get("enabled", True) is not False and "aws" in clouds:
         caches = registry.get("pull_through_caches")
         for index, upstream in _items(caches):
@@ -883,9 +887,10 @@ def _replication_problems(raw_registry: Any, raw_clusters: Any) -> list[Problem]
     regions = {
         raw.get("region")
         for _, raw in _items(raw_clusters)
-        if isinstance(raw, dict) and raw.get("cloud") == "tencentcloud"
+        if isinstance(raw, dict)
+        and raw.get("cloud") == "tencentcloud"
+        and isinstance(raw.get("region"), str)
     }
-    regions.discard(None)
     if len(regions) < 2 or registry.tencent_edition == "premium":
         return []
     return [
