@@ -33,7 +33,10 @@ def fuzz(examples: int) -> tuple[int, bool]:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", *FUZZ_TESTS, "-q", "-p", "no:cacheprovider",
          "--hypothesis-show-statistics", "-W", "ignore::DeprecationWarning"],
-        cwd=ROOT, env={**os.environ, "TKESTACK_FUZZ_EXAMPLES": str(examples)},
+        cwd=ROOT,
+        # Whole-program cases render an environment each: a twentieth of the loader's count.
+        env={**os.environ, "TKESTACK_FUZZ_EXAMPLES": str(examples),
+             "TKESTACK_PROGRAM_FUZZ_EXAMPLES": str(max(examples // 20, 10))},
         capture_output=True, text=True, check=False,
     )
     tried = sum(
