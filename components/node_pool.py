@@ -284,8 +284,14 @@ def pool_problems(
     problems += label_problems(args.get("labels"), (*at, "labels"))
     for index, taint in enumerate(args.get("taints") or ()):
         problems += taint_problems(*_taint_fields(taint), (*at, "taints", index))
+        if not isinstance(taint, Taint):
+            problems.append(Problem((*at, "taints", index), "must be a Taint(key, value, effect)"))
     version = args.get("kubernetes_version")
-    if version is not None and cluster_version is not None:
+    if version is not None and not isinstance(version, str):
+        problems.append(
+            Problem((*at, "kubernetes_version"), f"{version!r} is not a version like '1.33'")
+        )
+    elif version is not None and cluster_version is not None:
         try:
             pool_version(cluster_version, version, str(name))
         except ValueError as error:
