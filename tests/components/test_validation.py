@@ -321,3 +321,37 @@ def test_pool_arguments_build_or_are_refused_before_registering(pool: dict[str, 
     else:
         rendering = render_cluster("aws", [pool])
         assert rendering.of_type("tkestack:index:NodePool")
+
+
+# -- across languages: the component package ---------------------------------------------------
+
+
+def test_the_package_provider_reports_input_errors_per_property(monkeypatch) -> None:
+    """The SDK wraps a constructor's exception in ComponentInitError; the package's provider
+    hands the engine the InputPropertiesError itself, whose `errors` the server turns into
+    per-property details (pulumi provider/experimental/server.py `Construct`)."""
+    from pulumi.provider.experimental.component import ComponentProvider
+    from pulumi.provider.experimental.server import ComponentInitError
+
+    from tkestack.components.package import HOSTED_COMPONENTS, PACKAGE_NAME, PackageProvider
+
+    refused = ArgumentsError("Tenant", "team-c1", [Problem(("tenant",), "not a DNS label")])
+    provider = PackageProvider(list(HOSTED_COMPONENTS), PACKAGE_NAME, None, "0.0.0")
+
+    def construct(*args: Any, **kwargs: Any) -> Any:
+        raise ComponentInitError(refused)
+
+    monkeypatch.setattr(ComponentProvider, "construct", construct)
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        provider.construct("team-c1", f"{PACKAGE_NAME}:index:Tenant", {}, None)
+    assert raised.value is refused
+    assert raised.value.errors == [{"property_path": "tenant", "reason": "not a DNS label"}]
+
+    other = RuntimeError("boom")
+
+    def construct_other(*args: Any, **kwargs: Any) -> Any:
+        raise ComponentInitError(other)
+
+    monkeypatch.setattr(ComponentProvider, "construct", construct_other)
+    with pytest.raises(ComponentInitError):  # anything else stays as the SDK reports it
+        provider.construct("team-c1", f"{PACKAGE_NAME}:index:Tenant", {}, None)
