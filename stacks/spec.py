@@ -265,7 +265,8 @@ class RegistrySpec(SpecModel):
     )
     """Upstream registries cached by the platform registry (ECR pull-through cache rules)."""
     tencent_edition: Literal["basic", "standard", "premium"] = "standard"
-    """TCR instance edition; `premium` is needed for cross-region replication."""
+    """TCR instance edition; `premium` is needed for cross-region replication (with Tencent
+    clusters in two regions and `replicate`, anything else is refused at validation)."""
     harbor_storage_gib: int = Field(default=200, ge=10, le=65536)
     """Harbor registry volume size on attached clusters."""
 
@@ -284,9 +285,11 @@ class ObservabilitySpec(SpecModel):
     """Cluster hosting the environment's central Grafana, with every cluster as a data source;
     default: the first cluster."""
     managed_metrics: Literal["none", "amp", "tmp"] = "none"
-    """Remote-write metrics to Amazon Managed Prometheus (`amp`) or Tencent TMP (`tmp`)."""
+    """Remote-write metrics to Amazon Managed Prometheus (`amp`) or Tencent TMP (`tmp`). Not
+    offered yet: only `none` passes validation while observability is enabled."""
     alert_receiver_secret: str | None = None
-    """Secret stack config key holding an Alertmanager receiver webhook URL."""
+    """Secret stack config key holding an Alertmanager receiver webhook URL. Not wired yet:
+    refused at validation while observability is enabled."""
 
 
 class GpuSpec(SpecModel):

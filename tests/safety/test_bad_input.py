@@ -32,9 +32,31 @@ line_edits = st.lists(
     st.tuples(
         st.sampled_from(["delete", "duplicate", "indent", "dedent", "replace-value", "garble"]),
         st.integers(min_value=0, max_value=len(DEV_LINES) - 1),
-        st.sampled_from(["", "-1", "1.99", "gcp", "mars-1", "x9.huge", "[", "{a: b", "null",
-                         "'1.33'", "999999999999", "g5g.2xlarge", "hami", "0.0.0.0/0", "~",
-                         "!!python/object:os.system", "&a", "*a", "'", '"', "\t"]),
+        st.sampled_from(
+            [
+                "",
+                "-1",
+                "1.99",
+                "gcp",
+                "mars-1",
+                "x9.huge",
+                "[",
+                "{a: b",
+                "null",
+                "'1.33'",
+                "999999999999",
+                "g5g.2xlarge",
+                "hami",
+                "0.0.0.0/0",
+                "~",
+                "!!python/object:os.system",
+                "&a",
+                "*a",
+                "'",
+                '"',
+                "\t",
+            ]
+        ),
     ),
     min_size=1,
     max_size=4,
@@ -71,15 +93,21 @@ def check_stack_text(text: str, tmp: Path) -> None:
     render_or_refuse(path)
 
 
-@settings(max_examples=PROGRAM_EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=PROGRAM_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(edits=line_edits)
 def test_edited_stack_files_render_or_fail_cleanly(edits, tmp_path) -> None:
     check_stack_text(edited(edits), tmp_path)
 
 
-@settings(max_examples=max(EXAMPLES // 3, 20), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=max(EXAMPLES // 3, 20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(text=st.text(max_size=200))
 def test_arbitrary_text_fails_cleanly(text, tmp_path) -> None:
     check_stack_text(text, tmp_path)
