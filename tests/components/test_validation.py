@@ -355,3 +355,58 @@ def test_the_package_provider_reports_input_errors_per_property(monkeypatch) -> 
     monkeypatch.setattr(ComponentProvider, "construct", construct_other)
     with pytest.raises(ComponentInitError):  # anything else stays as the SDK reports it
         provider.construct("team-c1", f"{PACKAGE_NAME}:index:Tenant", {}, None)
+
+
+# -- WorkloadIdentity ----------------------------------------------------------------------------
+
+
+def _bare_cluster(cloud: str, **known: Any) -> Any:
+    from tkestack.components.profile import ClusterInfo
+
+    fields: dict[str, Any] = {
+        "name": "c1",
+        "cloud": cloud,
+        "region": None,
+        "kubernetes_version": "1.32",
+        "endpoint": "https://c1",
+        "kubeconfig": "kubeconfig",
+        "k8s_provider": None,
+    }
+    return ClusterInfo(**{**fields, **known})
+
+
+@pytest.mark.parametrize(
+    ("cloud", "known", "paths"),
+    [
+        (
+            "tencentcloud",
+            {},
+            [
+                "cluster.cloud_provider",
+                "cluster.region",
+                "cluster.cloud_cluster_id",
+                "cluster.oidc_issuer",
+            ],
+        ),
+        ("attached", {}, ["cluster.cloud"]),
+        (
+            "aws",
+            {"region": "us-east-1", "cloud_provider": object(), "cloud_cluster_id": "c1"},
+            [],
+        ),
+    ],
+)
+def test_workload_identity_lists_every_problem_of_its_cluster(
+    cloud: str, known: dict[str, Any], paths: list[str]
+) -> None:
+    from tkestack.components.identity import workload_identity_problems
+
+    problems = workload_identity_problems(
+        {
+            "cluster": _bare_cluster(cloud, **known),
+            "tenant": "team",  # type: ignore[typeddict-item]
+            "namespaces": ["team"],
+            "account": "123456789012",
+        }
+    )
+    assert [problem.dotted for problem in problems] == paths
