@@ -268,3 +268,17 @@ def test_harbor_asks_metallb_for_the_fixed_registry_address(rendered, render_spe
         assert "metallb.io/loadBalancerIPs" not in service.inputs["metadata"].get(
             "annotations", {}
         ), service.name
+
+
+def test_the_smallest_tencent_environment_renders_on_the_defaults(render_spec):
+    """One Tencent region with the default standard TCR and `replicate: true`: nothing to
+    replicate to, so nothing refuses it (it used to stop after the cluster was registered)."""
+    environment = minimal_environment()
+    environment["clusters"][0].update(
+        cloud="tencentcloud", region="ap-guangzhou", kubernetes_version="1.32"
+    )
+    environment["clusters"][0]["node_pools"][0]["instance_types"] = ["S5.LARGE8"]
+    rendering = render_spec(environment)
+    (instance,) = rendering.of_type("tencentcloud:Tcr/instance:Instance")
+    assert instance.inputs["instanceType"] == "standard"
+    assert not instance.inputs.get("replications")
