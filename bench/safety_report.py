@@ -31,10 +31,28 @@ FUZZ_TESTS = ["tests/safety/test_bad_input.py", "tests/stacks/test_spec_fuzz.py"
 def fuzz(examples: int) -> tuple[int, bool]:
     """Run the hypothesis fuzzers with `examples` cases each; (cases tried, all passed)."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", *FUZZ_TESTS, "-q", "-p", "no:cacheprovider",
-         "--hypothesis-show-statistics", "-W", "ignore::DeprecationWarning"],
-        cwd=ROOT, env={**os.environ, "TKESTACK_FUZZ_EXAMPLES": str(examples)},
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *FUZZ_TESTS,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--hypothesis-show-statistics",
+            "-W",
+            "ignore::DeprecationWarning",
+        ],
+        cwd=ROOT,
+        # Whole-program cases render an environment each: a twentieth of the loader's count.
+        env={
+            **os.environ,
+            "TKESTACK_FUZZ_EXAMPLES": str(examples),
+            "TKESTACK_PROGRAM_FUZZ_EXAMPLES": str(max(examples // 20, 10)),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
     )
     tried = sum(
         int(passing) + int(failing)
@@ -49,9 +67,20 @@ def byte_identical() -> bool:
         with tempfile.TemporaryDirectory() as directory:
             target = Path(directory) / "prod.json"
             subprocess.run(
-                [sys.executable, "-m", "tkestack.cli", "render", "prod", "-f", "json", "-o",
-                 str(target)],
-                cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}, check=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "tkestack.cli",
+                    "render",
+                    "prod",
+                    "-f",
+                    "json",
+                    "-o",
+                    str(target),
+                ],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONHASHSEED": seed},
+                check=True,
                 capture_output=True,
             )
             outputs.append(target.read_bytes())
@@ -80,11 +109,20 @@ def main() -> int:
         validated += outcome.validated
         skipped += outcome.custom_skipped
         errors.extend(outcome.errors)
-    rows.append(("secrets: known secret values searched in json+manifests", f"{scanned} ("
-                 f"{leaked} leaks)", leaked == 0))
-    rows.append(("kubernetes-validate: objects valid for their cluster version",
-                 f"{validated} ({skipped} custom resources skipped, {len(errors)} invalid)",
-                 not errors and validated > 0))
+    rows.append(
+        (
+            "secrets: known secret values searched in json+manifests",
+            f"{scanned} ({leaked} leaks)",
+            leaked == 0,
+        )
+    )
+    rows.append(
+        (
+            "kubernetes-validate: objects valid for their cluster version",
+            f"{validated} ({skipped} custom resources skipped, {len(errors)} invalid)",
+            not errors and validated > 0,
+        )
+    )
 
     if checkov.exists():
         with tempfile.TemporaryDirectory() as directory:
@@ -98,10 +136,14 @@ def main() -> int:
                 passed_checks += passed
                 findings.extend(failed)
         waivers = safety.apply_waivers(findings, ROOT / "policies" / "checkov-waivers.yaml")
-        rows.append(("checkov: checks passed / failed (waived, unwaived, stale waivers)",
-                     f"{passed_checks} / {len(findings)} ({len(waivers.waived)},"
-                     f" {len(waivers.unwaived)}, {len(waivers.stale)})",
-                     not waivers.unwaived and not waivers.stale))
+        rows.append(
+            (
+                "checkov: checks passed / failed (waived, unwaived, stale waivers)",
+                f"{passed_checks} / {len(findings)} ({len(waivers.waived)},"
+                f" {len(waivers.unwaived)}, {len(waivers.stale)})",
+                not waivers.unwaived and not waivers.stale,
+            )
+        )
     else:
         rows.append(("checkov", f"not installed at {checkov}", False))
 
@@ -112,20 +154,40 @@ def main() -> int:
         reachable = reachable_urns(rendering.by_urn())
         golden_total += len(golden)
         lost += sum(1 for urn in golden if urn not in reachable)
-    rows.append(("URNs: golden URNs still reachable (aliases included)",
-                 f"{golden_total - lost} of {golden_total}", lost == 0))
+    rows.append(
+        (
+            "URNs: golden URNs still reachable (aliases included)",
+            f"{golden_total - lost} of {golden_total}",
+            lost == 0,
+        )
+    )
 
     prod = renders["prod"]
     stateful = [r for r in prod.resources if is_stateful(r.type, r.inputs)]
     protected = sum(1 for r in stateful if r.protect)
-    rows.append(("protection: stateful resources protected in prod",
-                 f"{protected} of {len(stateful)}", protected == len(stateful) > 0))
+    rows.append(
+        (
+            "protection: stateful resources protected in prod",
+            f"{protected} of {len(stateful)}",
+            protected == len(stateful) > 0,
+        )
+    )
 
     tried, fuzz_ok = fuzz(args.fuzz_examples)
-    rows.append(("bad input: generated cases, each a clean located error or a render",
-                 f"{tried} cases", fuzz_ok and tried >= args.fuzz_examples))
-    rows.append(("determinism: prod JSON across hash seeds", "byte-identical"
-                 if (same := byte_identical()) else "DIFFERENT", same))
+    rows.append(
+        (
+            "bad input: generated cases, each a clean located error or a render",
+            f"{tried} cases",
+            fuzz_ok and tried >= args.fuzz_examples,
+        )
+    )
+    rows.append(
+        (
+            "determinism: prod JSON across hash seeds",
+            "byte-identical" if (same := byte_identical()) else "DIFFERENT",
+            same,
+        )
+    )
 
     width = max(len(name) for name, _, _ in rows)
     for name, value, ok in rows:

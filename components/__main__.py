@@ -22,11 +22,19 @@ def _forget_own_folder() -> None:
 def main() -> None:
     """Serve the package's components to the Pulumi engine until it stops the plugin."""
     _forget_own_folder()
-    from pulumi.provider.experimental import component_provider_host
+    from pulumi.provider import main as serve
 
-    from tkestack.components.package import HOSTED_COMPONENTS, PACKAGE_NAME, package_version
+    from tkestack.components.package import (
+        HOSTED_COMPONENTS,
+        PACKAGE_NAME,
+        PackageProvider,
+        package_version,
+    )
 
-    component_provider_host(list(HOSTED_COMPONENTS), PACKAGE_NAME, version=package_version())
+    # What `component_provider_host` does (pulumi provider/experimental/host.py), with the
+    # provider that reports bad inputs per property (`PackageProvider`).
+    provider = PackageProvider(list(HOSTED_COMPONENTS), PACKAGE_NAME, None, package_version())
+    serve(provider, sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -19,9 +19,11 @@ import pulumi_kubernetes as k8s
 from . import catalog
 from .catalog import tke as tke_catalog
 from .clouds import ClusterBackend, backend_class
+from .errors import raise_problems
 from .existing import ExistingNetwork, ExistingRoles
-from .node_pool import NodePool, PoolSpec
+from .node_pool import NodePool, PoolSpec, pool_problems
 from .profile import ClusterInfo
+from .validation import Problem
 
 TYPE_TOKEN = "tkestack:index:Cluster"
 CLOUDS: tuple[str, ...] = ("aws", "tencentcloud", "attached")
@@ -127,48 +129,58 @@ NAME_PREFIX = re.compile(r"^[A-Za-z0-9-]*$")
 take letters, digits, `-` and `_`; TKE, VPC and KMS names accept at least these)."""
 
 
-def validate_own_infrastructure(name: str, args: ClusterArgs) -> None:
-    """Check the bring-your-own arguments of a managed cluster; raises ValueError naming the
-    argument."""
+def own_infrastructure_problems(args: ClusterArgs) -> list[Problem]:
+    """Problems of the bring-your-own arguments of a managed cluster, by argument."""
+    problems: list[Problem] = []
     cloud = args["cloud"]
     network = args.get("existing_network")
     if network is not None:
         if args.get("vpc_cidr") is not None:
-            raise ValueError(
-                f"cluster {name}: vpc_cidr does not apply with existing_network (the VPC exists)"
+            problems.append(
+                Problem(("vpc_cidr",), "does not apply with existing_network (the VPC exists)")
             )
         subnets = list(network.get("node_subnet_ids") or [])
         if network.get("vpc_id") is None or not subnets:
-            raise ValueError(f"cluster {name}: existing_network needs vpc_id and node_subnet_ids")
-        if cloud == "aws" and args.get("existing_cluster") is None and len(subnets) < 2:
-            raise ValueError(
-                f"cluster {name}: existing_network.node_subnet_ids: an EKS control plane needs"
-                " subnets in at least two zones"
+            problems.append(
+                Problem(("existing_network",), "existing_network needs vpc_id and node_subnet_ids")
+            )
+        elif cloud == "aws" and args.get("existing_cluster") is None and len(subnets) < 2:
+            problems.append(
+                Problem(
+                    ("existing_network", "node_subnet_ids"),
+                    "an EKS control plane needs subnets in at least two zones",
+                )
             )
     if args.get("existing_cluster") is not None and network is None:
-        raise ValueError(
-            f"cluster {name}: existing_cluster needs existing_network (its VPC and the subnets"
-            " of new node pools)"
+        problems.append(
+            Problem(
+                ("existing_cluster",),
+                "existing_cluster needs existing_network (its VPC and the subnets of new node"
+                " pools)",
+            )
         )
     if args.get("existing_roles") is not None and cloud != "aws":
-        raise ValueError(f"cluster {name}: existing_roles are IAM roles, on aws only")
+        problems.append(Problem(("existing_roles",), "existing_roles are IAM roles, on aws only"))
     prefix = args.get("name_prefix")
-    if prefix is not None and not NAME_PREFIX.match(prefix):
-        raise ValueError(
-            f"cluster {name}: name_prefix {prefix!r} may hold only letters, digits and '-'"
+    if prefix is not None and (not isinstance(prefix, str) or not NAME_PREFIX.match(prefix)):
+        problems.append(
+            Problem(("name_prefix",), f"{prefix!r} may hold only letters, digits and '-'")
         )
+    return problems
 
 
-def validate_cloud_pool(name: str, index: int, pool: PoolSpec, args: ClusterArgs) -> None:
-    """Check a pool's cloud-specific arguments (TKE `node_image`, `gpu_driver`); raises
-    ValueError naming `node_pools[index].<key>`."""
-    cloud = args["cloud"]
-    at = f"cluster {name}: node_pools[{index}]"
+def cloud_pool_problems(index: int, pool: PoolSpec, args: ClusterArgs) -> list[Problem]:
+    """A pool's cloud-specific arguments (TKE `node_image`, `gpu_driver`), by property path
+    `node_pools[index].<key>`."""
+    cloud = args.get("cloud")
+    at: tuple[str | int, ...] = ("node_pools", index)
     if cloud != "tencentcloud":
-        for key in ("node_image", "gpu_driver"):
-            if pool.get(key) is not None:
-                raise ValueError(f"{at}.{key} applies only to tencentcloud pools")
-        return
+        return [
+            Problem((*at, key), "applies only to tencentcloud pools")
+            for key in ("node_image", "gpu_driver")
+            if pool.get(key) is not None
+        ]
+    problems: list[Problem] = []
     architecture = pool.get("architecture")
     if architecture is None:
         found = [catalog.instance_type(cloud, t) for t in pool.get("instance_types") or []]
@@ -176,83 +188,124 @@ def validate_cloud_pool(name: str, index: int, pool: PoolSpec, args: ClusterArgs
         # Unknown or mixed types are refused when the pool derives its profile.
         architecture = known.pop() if len(known) == 1 else None
     if architecture is not None:
-        for problem in tke_catalog.node_image_problems(architecture, pool.get("node_image")):
-            raise ValueError(f"{at}.node_image: {problem}")
+        problems += [
+            Problem((*at, "node_image"), problem)
+            for problem in tke_catalog.node_image_problems(architecture, pool.get("node_image"))
+        ]
     driver = pool.get("gpu_driver")
     installs = args.get("install_gpu_driver", True) and pool.get("accelerator_model") is not None
     if driver is None and installs:
-        raise ValueError(
-            f"{at}.gpu_driver is required: TKE installs the NVIDIA driver on this GPU pool"
-            " (install_gpu_driver), and which driver and CUDA packages it offers depends on the"
-            " image and GPU model (unverified here); name the ones TKE's node pool form lists"
+        problems.append(
+            Problem(
+                (*at, "gpu_driver"),
+                "required: TKE installs the NVIDIA driver on this GPU pool"
+                " (install_gpu_driver), and which driver and CUDA packages it offers depends on"
+                " the image and GPU model (unverified here); name the ones TKE's node pool form"
+                " lists",
+            )
         )
     if driver is not None and not installs:
-        raise ValueError(
-            f"{at}.gpu_driver applies only to GPU pools whose driver TKE installs"
-            " (install_gpu_driver true)"
+        problems.append(
+            Problem(
+                (*at, "gpu_driver"),
+                "applies only to GPU pools whose driver TKE installs (install_gpu_driver true)",
+            )
         )
     for key, problem in tke_catalog.gpu_driver_problems(driver) if driver is not None else []:
-        raise ValueError(f"{at}.gpu_driver{'.' + key if key else ''}: {problem}")
+        problems.append(Problem((*at, "gpu_driver", *((key,) if key else ())), problem))
+    return problems
 
 
-def validate_service_range(name: str, args: ClusterArgs) -> None:
-    """EKS takes a service CIDR, TKE's global router a share of the pod CIDR; raises
-    ValueError naming the argument."""
+def service_range_problems(args: ClusterArgs) -> list[Problem]:
+    """EKS takes a service CIDR, TKE's global router a share of the pod CIDR."""
     max_services = args.get("max_services")
-    if args["cloud"] != "tencentcloud":
+    if args.get("cloud") != "tencentcloud":
         if max_services is not None:
-            raise ValueError(f"cluster {name}: max_services applies only to tencentcloud")
-        return
+            return [Problem(("max_services",), "applies only to tencentcloud")]
+        return []
     if args.get("service_cidr") is not None:
-        raise ValueError(f"cluster {name}: service_cidr {tke_catalog.GR_SERVICE_CIDR_REFUSAL}")
+        return [Problem(("service_cidr",), tke_catalog.GR_SERVICE_CIDR_REFUSAL)]
     pod_cidr = args.get("pod_cidr")
-    if max_services is not None and pod_cidr is not None:
+    if max_services is None or pod_cidr is None:
+        return []
+    try:
         addresses = ipaddress.IPv4Network(pod_cidr).num_addresses
-        for problem in tke_catalog.max_services_problems(max_services, addresses):
-            raise ValueError(f"cluster {name}: max_services: {problem}")
+    except ValueError:
+        return []  # a malformed pod_cidr is reported where the network is checked
+    return [
+        Problem(("max_services",), problem)
+        for problem in tke_catalog.max_services_problems(max_services, addresses)
+    ]
 
 
-def validate_args(name: str, args: ClusterArgs) -> None:
-    """Check the plain (non-Output) arguments; raises ValueError naming the argument."""
+def cluster_problems(name: str, args: ClusterArgs) -> list[Problem]:
+    """Every problem of the plain (non-Output) arguments, node pools included, by property
+    path; empty when the cluster can be built."""
+    problems: list[Problem] = []
     cloud = args.get("cloud")
     if cloud not in CLOUDS:
-        raise ValueError(f"cluster {name}: cloud must be one of {', '.join(CLOUDS)}, got {cloud!r}")
+        return [Problem(("cloud",), f"must be one of {', '.join(CLOUDS)}, got {cloud!r}")]
     version = args.get("kubernetes_version")
     if cloud != "attached":
         supported = catalog.supported_kubernetes_versions(cloud)
         if version not in supported:
-            raise ValueError(
-                f"cluster {name}: kubernetes_version {version!r} is not supported on {cloud}"
-                f" ({', '.join(supported)})"
+            problems.append(
+                Problem(
+                    ("kubernetes_version",),
+                    f"{version!r} is not supported on {cloud} ({', '.join(supported)})",
+                )
             )
-        validate_own_infrastructure(name, args)
+        problems += own_infrastructure_problems(args)
         network_given = args.get("existing_network") is not None
         for key in ("region", *(() if network_given else ("vpc_cidr",)), "cloud_provider"):
             if args.get(key) is None:
-                raise ValueError(f"cluster {name}: {key} is required on {cloud}")
+                problems.append(Problem((key,), f"{key} is required on {cloud}"))
         if cloud == "aws" and not args.get("deployer_role_arn"):
-            raise ValueError(
-                f"cluster {name}: deployer_role_arn is required on aws (the role Pulumi uses"
-                " inside the cluster: the creator gets no implicit admin)"
+            problems.append(
+                Problem(
+                    ("deployer_role_arn",),
+                    "deployer_role_arn is required on aws (the role Pulumi uses inside the"
+                    " cluster: the creator gets no implicit admin)",
+                )
             )
         existing = args.get("existing_cluster") is not None
         if cloud == "tencentcloud" and args.get("pod_cidr") is None and not existing:
-            raise ValueError(f"cluster {name}: pod_cidr is required on tencentcloud")
-        validate_service_range(name, args)
+            problems.append(Problem(("pod_cidr",), "pod_cidr is required on tencentcloud"))
+        problems += service_range_problems(args)
         if args.get("attached") is not None:
-            raise ValueError(f"cluster {name}: attached applies only to cloud attached")
+            problems.append(Problem(("attached",), "applies only to cloud attached"))
     elif args.get("attached") is None:
-        raise ValueError(f"cluster {name}: attached (the kubeconfig) is required")
+        problems.append(Problem(("attached",), "attached (the kubeconfig) is required"))
     else:
         for key in OWN_INFRASTRUCTURE_KEYS:
             if args.get(key) is not None:
-                raise ValueError(f"cluster {name}: {key} does not apply to attached clusters")
-    for index, pool in enumerate(args.get("node_pools") or []):
-        validate_cloud_pool(name, index, pool, args)
-    names = [pool["name"] for pool in args.get("node_pools") or []]
-    duplicates = sorted({pool for pool in names if names.count(pool) > 1})
+                problems.append(Problem((key,), "does not apply to attached clusters"))
+    pools = list(args.get("node_pools") or [])
+    names = [pool.get("name") for pool in pools]
+    duplicates = sorted(
+        {str(pool) for pool in names if names.count(pool) > 1}  # type: ignore[arg-type]
+    )
     if duplicates:
-        raise ValueError(f"cluster {name}: node pool names repeat: {', '.join(duplicates)}")
+        problems.append(
+            Problem(("node_pools",), f"node pool names repeat: {', '.join(duplicates)}")
+        )
+    version_ok = isinstance(version, str)
+    for index, pool in enumerate(pools):
+        problems += cloud_pool_problems(index, pool, args)
+        problems += pool_problems(
+            cloud,
+            f"{name}-{pool.get('name')}",
+            pool,
+            version if version_ok else None,
+            ("node_pools", index),
+        )
+    return problems
+
+
+def validate_args(name: str, args: ClusterArgs) -> None:
+    """Raise `ArgumentsError` (a `pulumi.InputPropertiesError`) listing every problem of the
+    arguments (`cluster_problems`)."""
+    raise_problems("Cluster", name, cluster_problems(name, args))
 
 
 class Cluster(pulumi.ComponentResource):
@@ -284,8 +337,9 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+        # Every problem of the arguments (its pools' too), before anything registers.
         validate_args(name, args)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.cloud = args["cloud"]
         self.kubernetes_version = args["kubernetes_version"]
         self.arm_opt_in_taint = bool(args.get("arm_opt_in_taint", False))

@@ -26,6 +26,7 @@ import pulumi
 import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
+from .errors import raise_problems
 from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 
 METRICS_ADDON = "kube-prometheus-stack"
@@ -307,15 +308,14 @@ class GpuStack(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GpuStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("tkestack:index:GpuStack", name, None, opts)
         cluster = args["cluster"]
         addons, problems = gpu_addons(args)
-        problems = [f"{name}.{problem}" for problem in problems]
         problems += check_addons(
-            addons, cluster, f"{name}.addons", also_installed=args.get("installed_addons", ())
+            addons, cluster, "addons", also_installed=args.get("installed_addons", ())
         )
-        if problems:
-            raise ValueError(f"GpuStack {name}: " + "; ".join(problems))
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("GpuStack", name, problems)
+        super().__init__("tkestack:index:GpuStack", name, None, opts)
         self.addon_keys = [addon.key for addon in addons]
         self.sharing = {
             pool.name: "hami"

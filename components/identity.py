@@ -48,7 +48,9 @@ from typing import Literal, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .errors import raise_problems
 from .profile import ClusterInfo
+from .validation import Problem
 
 AccessLevel = Literal["admin", "developer", "viewer"]
 ACCESS_LEVELS: tuple[AccessLevel, ...] = ("admin", "developer", "viewer")
@@ -181,11 +183,12 @@ class ClusterIdentity(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ClusterIdentityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("tkestack:index:ClusterIdentity", name, None, opts)
         self._name = name
         self._args = args
-        cluster = args["cluster"]
+        # Every problem of the arguments, before the component or any child registers.
         self._check()
+        super().__init__("tkestack:index:ClusterIdentity", name, None, opts)
+        cluster = args["cluster"]
         groups = sorted(set(args["groups"]))
         prefix = args["oidc_groups_prefix"]
         self.group_subjects = {g: kubernetes_group(cluster.cloud, g, prefix) for g in groups}
@@ -217,7 +220,7 @@ class ClusterIdentity(pulumi.ComponentResource):
             if args["cluster"].cloud_provider is None:
                 problems.append("cluster.cloud_provider: EKS access entries need the AWS provider")
         if problems:
-            raise ValueError(f"ClusterIdentity {self._name}: " + "; ".join(problems))
+            raise_problems("ClusterIdentity", self._name, problems)
 
     def _create_access_entries(self, groups: Sequence[str]) -> None:
         import pulumi_aws as aws  # local: single-cloud environments never import it
@@ -299,6 +302,34 @@ class WorkloadIdentityArgs(TypedDict, total=False):
     provider's default tags apply."""
 
 
+def workload_identity_problems(args: WorkloadIdentityArgs) -> list[Problem]:
+    """Every problem of `args`, each with its property path; empty when valid."""
+    cluster = args["cluster"]
+    if cluster.cloud not in ("aws", "tencentcloud"):
+        return [Problem(("cluster", "cloud"), f"cluster.cloud {cluster.cloud!r} has none")]
+    problems: list[Problem] = []
+    if cluster.cloud_provider is None:
+        problems.append(Problem(("cluster", "cloud_provider"), "the cluster needs its provider"))
+    if cluster.region is None:
+        problems.append(Problem(("cluster", "region"), "the cluster needs its region"))
+    if cluster.cloud_cluster_id is None:
+        problems.append(
+            Problem(
+                ("cluster", "cloud_cluster_id"),
+                "required (EKS cluster name, TKE cluster id)",
+            )
+        )
+    if cluster.cloud == "tencentcloud" and cluster.oidc_issuer is None:
+        problems.append(
+            Problem(
+                ("cluster", "oidc_issuer"),
+                "required on TKE (enable the cluster's OIDC with"
+                " tencentcloud_kubernetes_auth_attachment)",
+            )
+        )
+    return problems
+
+
 class WorkloadIdentity(pulumi.ComponentResource):
     """A tenant's cloud role on one cluster, bound to its `cloud-workload` service accounts."""
 
@@ -310,24 +341,12 @@ class WorkloadIdentity(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("tkestack:index:WorkloadIdentity", name, None, opts)
         self._name = name
         self._args = args
         cluster = args["cluster"]
-        if cluster.cloud not in ("aws", "tencentcloud"):
-            raise ValueError(f"WorkloadIdentity {name}: cluster.cloud {cluster.cloud!r} has none")
-        if cluster.cloud_provider is None or cluster.region is None:
-            raise ValueError(f"WorkloadIdentity {name}: cluster needs its region and provider")
-        if cluster.cloud_cluster_id is None:
-            raise ValueError(
-                f"WorkloadIdentity {name}: cluster.cloud_cluster_id (EKS cluster name, TKE"
-                " cluster id) is required"
-            )
-        if cluster.cloud == "tencentcloud" and cluster.oidc_issuer is None:
-            raise ValueError(
-                f"WorkloadIdentity {name}: cluster.oidc_issuer is required on TKE (enable the"
-                " cluster's OIDC with tencentcloud_kubernetes_auth_attachment)"
-            )
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("WorkloadIdentity", name, workload_identity_problems(args))
+        super().__init__("tkestack:index:WorkloadIdentity", name, None, opts)
         self.service_account = WORKLOAD_SERVICE_ACCOUNT
         if cluster.cloud == "aws":
             self.role_arn = self._create_pod_identity()

@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING, Literal, Required, TypedDict, TypeVar
 import pulumi
 
 from .clouds import PoolRequest
+from .errors import raise_problems
+from .limits import pool_name_problems
 from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
+from .validation import (
+    KeyPath,
+    Problem,
+    dns_label_problems,
+    enum_problems,
+    label_problems,
+    taint_problems,
+)
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -157,6 +167,121 @@ def pool_profile(cloud: str, args: PoolSpec, arm_opt_in_taint: bool) -> NodePool
     )
 
 
+SHARING_MODES = ("exclusive", "time-slicing", "hami")
+ARCHITECTURES = ("x86_64", "arm64")
+
+
+def _taint_fields(taint: object) -> tuple[object, object, object]:
+    if isinstance(taint, Mapping):
+        return taint.get("key"), taint.get("value", ""), taint.get("effect")
+    return (
+        getattr(taint, "key", None),
+        getattr(taint, "value", None),
+        getattr(taint, "effect", None),
+    )
+
+
+def _size(args: PoolSpec, key: str, default: int | None, at: KeyPath) -> tuple[int | None, list]:
+    value = args.get(key, default)  # type: ignore[misc]
+    if value is None:
+        return None, []
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None, [Problem((*at, key), f"{value!r} is not a whole number >= 0")]
+    return value, []
+
+
+def pool_problems(
+    cloud: str,
+    resource_name: str,
+    args: PoolSpec,
+    cluster_version: str | None = None,
+    at: KeyPath = (),
+) -> list[Problem]:
+    """Every problem of one pool's arguments, each with its property path under `at`.
+
+    The cloud's own limits (TKE pool name length, EKS node group name length), Kubernetes'
+    label and taint syntax, sizes, versions and the hardware against the catalog. Pure data:
+    the environment spec reports the same problems with file and line."""
+    problems: list[Problem] = []
+    name = args.get("name")
+    problems += dns_label_problems(name, (*at, "name"))
+    if isinstance(name, str):
+        problems += pool_name_problems(cloud, resource_name, name, (*at, "name"))
+    types = args.get("instance_types")
+    types_ok = (
+        isinstance(types, Sequence)
+        and not isinstance(types, str)
+        and len(types) > 0
+        and all(isinstance(item, str) and item for item in types)
+    )
+    if not types_ok:
+        problems.append(
+            Problem((*at, "instance_types"), "required: a non-empty list of instance type names")
+        )
+    architecture = args.get("architecture")
+    if architecture is not None:
+        problems += enum_problems(architecture, ARCHITECTURES, (*at, "architecture"))
+    sharing = args.get("sharing")
+    if sharing is not None:
+        problems += enum_problems(sharing, SHARING_MODES, (*at, "sharing"))
+    model = args.get("accelerator_model")
+    if model is None:
+        for key in ("sharing", "replicas", "accelerator_count"):
+            value = args.get(key)
+            if value is not None and not (key == "sharing" and value == "exclusive"):
+                problems.append(
+                    Problem(
+                        (*at, key),
+                        "applies only to a GPU pool: set accelerator_model (the pool has no GPU)",
+                    )
+                )
+    replicas = args.get("replicas")
+    if replicas is not None and model is not None and sharing != "time-slicing":
+        problems.append(
+            Problem((*at, "replicas"), f"applies only to sharing time-slicing, not {sharing}")
+        )
+    min_size, found = _size(args, "min_size", DEFAULTS.min_size, at)
+    problems += found
+    max_size, found = _size(args, "max_size", DEFAULTS.max_size, at)
+    problems += found
+    desired, found = _size(args, "desired_size", None, at)
+    problems += found
+    if min_size is not None and max_size is not None:
+        if max_size < 1 or min_size > max_size:
+            problems.append(
+                Problem((*at, "max_size"), f"{max_size} must be >= 1 and >= min_size ({min_size})")
+            )
+        elif desired is not None and not min_size <= desired <= max_size:
+            problems.append(
+                Problem(
+                    (*at, "desired_size"),
+                    f"{desired} is outside min_size..max_size ({min_size}..{max_size})",
+                )
+            )
+    problems += label_problems(args.get("labels"), (*at, "labels"))
+    for index, taint in enumerate(args.get("taints") or ()):
+        problems += taint_problems(*_taint_fields(taint), (*at, "taints", index))
+        if not isinstance(taint, Taint):
+            problems.append(Problem((*at, "taints", index), "must be a Taint(key, value, effect)"))
+    version = args.get("kubernetes_version")
+    if version is not None and not isinstance(version, str):
+        problems.append(
+            Problem((*at, "kubernetes_version"), f"{version!r} is not a version like '1.33'")
+        )
+    elif version is not None and cluster_version is not None:
+        try:
+            pool_version(cluster_version, version, str(name))
+        except ValueError as error:
+            problems.append(Problem((*at, "kubernetes_version"), str(error)))
+    if types_ok and not problems:
+        # The hardware against the catalog (derive_profile's own rules), once the rest holds.
+        try:
+            pool_profile(cloud, args, False)
+        except ValueError as error:
+            problems.append(Problem((*at, "instance_types"), str(error)))
+    return problems
+
+
 class NodePool(pulumi.ComponentResource):
     """A node pool of a `Cluster`, built by the cluster's cloud backend."""
 
@@ -170,8 +295,12 @@ class NodePool(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
         cluster = args["cluster"]
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems(
+            "NodePool", name, pool_problems(cluster.cloud, name, args, cluster.kubernetes_version)
+        )
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.profile = pool_profile(cluster.cloud, args, cluster.arm_opt_in_taint)
         self.kubernetes_version = pool_version(
             cluster.kubernetes_version, args.get("kubernetes_version"), args["name"]

@@ -38,6 +38,7 @@ import pulumi_random as random
 import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
+from .errors import raise_problems
 from .profile import ClusterInfo
 
 MONITORING_NAMESPACE = "monitoring"
@@ -465,13 +466,13 @@ class Observability(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("tkestack:index:Observability", name, None, opts)
         cluster = args["cluster"]
         addons = observability_addons(args)
         problems = validate_observability_args(args)
-        problems += check_addons(addons, cluster, f"{name}.addons")
-        if problems:
-            raise ValueError(f"Observability {name}: " + "; ".join(problems))
+        problems += check_addons(addons, cluster, "addons")
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("Observability", name, problems)
+        super().__init__("tkestack:index:Observability", name, None, opts)
         self._name = name
         self._args = args
         self.addon_keys = [addon.key for addon in addons]

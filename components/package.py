@@ -977,6 +977,30 @@ MIRRORS: tuple[Mirror, ...] = (
 """Every package input type with the Python type it mirrors (checked by the schema tests)."""
 
 
+class PackageProvider(ComponentProvider):
+    """The SDK's component provider, but a component's `pulumi.InputPropertiesError` reaches
+    the engine as such. The SDK (pulumi 3.272 provider/experimental/component.py `construct`)
+    wraps every exception of a constructor in `ComponentInitError`, and its server only turns
+    an `InputPropertiesError` it sees directly into the per-property gRPC error details
+    (provider/experimental/server.py `Construct`): unwrapped here, so `pulumi preview` of a
+    YAML, TypeScript or Go program lists every bad input with its property path."""
+
+    def construct(  # type: ignore[override]
+        self,
+        name: str,
+        resource_type: str,
+        inputs: Any,
+        options: pulumi.ResourceOptions | None = None,
+    ) -> Any:
+        try:
+            return super().construct(name, resource_type, inputs, options)
+        except Exception as error:
+            inner = getattr(error, "inner", None)
+            if isinstance(inner, pulumi.InputPropertiesError):
+                raise inner from None
+            raise
+
+
 def package_schema(version: str | None = None) -> dict[str, Any]:
     """The package schema exactly as the component provider host serves it (`GetSchema`):
     inferred by the SDK's analyzer from the classes of this module."""

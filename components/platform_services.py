@@ -14,7 +14,8 @@ from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
 
-from .addon import AddonError, AddonSpec, check_addons
+from .addon import AddonSpec, check_addons
+from .errors import raise_problems
 from .gpu_stack import GpuStack, GpuStackArgs, gpu_addons
 from .observability import (
     Observability,
@@ -53,28 +54,29 @@ def platform_plan(
     cluster = args["cluster"]
     plan: dict[str, list[AddonSpec]] = {}
     problems: list[str] = []
+    head = f"{at}." if at else ""
     registry = args.get("registry")
     if registry is not None:
         registry_args = _with_cluster(registry, cluster)
         problems += [
-            f"{at}.registry.{problem}" for problem in validate_registry_args(registry_args)
+            f"{head}registry.{problem}" for problem in validate_registry_args(registry_args)
         ]
         plan["registry"] = registry_addons(registry_args)
     observability = args.get("observability")
     if observability is not None:
         observability_args = _with_cluster(observability, cluster)
         problems += [
-            f"{at}.observability.{problem}"
+            f"{head}observability.{problem}"
             for problem in validate_observability_args(observability_args)
         ]
         plan["observability"] = observability_addons(observability_args)
     gpu = _gpu_args(args)
     if gpu is not None:
         addons, gpu_problems = gpu_addons(_with_cluster(gpu, cluster))
-        problems += [f"{at}.gpu.{problem}" for problem in gpu_problems]
+        problems += [f"{head}gpu.{problem}" for problem in gpu_problems]
         plan["gpu"] = addons
     every_addon = [addon for addons in plan.values() for addon in addons]
-    problems += check_addons(every_addon, cluster, at)
+    problems += check_addons(every_addon, cluster, f"{head}addons")
     return plan, problems
 
 
@@ -99,10 +101,10 @@ class PlatformServices(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: PlatformServicesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        plan, problems = platform_plan(args, "")
+        # Every problem of the services' arguments, before the component or any child registers.
+        raise_problems("PlatformServices", name, problems)
         super().__init__("tkestack:index:PlatformServices", name, None, opts)
-        plan, problems = platform_plan(args, name)
-        if problems:
-            raise AddonError(problems)
         cluster = args["cluster"]
         child = pulumi.ResourceOptions(parent=self)
         self.addon_keys = sorted(addon.key for addons in plan.values() for addon in addons)

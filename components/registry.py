@@ -27,6 +27,8 @@ import pulumi_random as random
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import tke as tke_catalog
+from .errors import raise_problems
+from .limits import UPSTREAMS_NEEDING_CREDENTIALS
 from .profile import ClusterInfo
 from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
 
@@ -39,8 +41,6 @@ PULL_THROUGH_UPSTREAMS: dict[str, str] = {
 }
 """ECR pull-through cache prefix -> upstream registry URL
 (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-creating-rule.html)."""
-UPSTREAMS_NEEDING_CREDENTIALS = frozenset({"docker-hub", "ghcr"})
-"""Upstreams ECR only caches with a Secrets Manager credential (`ecr-pullthroughcache/...`)."""
 KMS_DELETION_WINDOW_DAYS = 30
 ECR_SCAN_TYPE = "BASIC"
 """Registry-wide scanning type. BASIC: free, scan on push of OS packages, no dependency on
@@ -237,7 +237,10 @@ def validate_registry_args(args: RegistryArgs) -> list[str]:
                 )
     if cluster.cloud == "tencentcloud":
         edition = args.get("tencent_edition", "standard")
-        if shared is None and args.get("replication_regions") and edition != "premium":
+        # Replication goes to the other regions only (as `_create_tcr` does): a list holding
+        # just the cluster's own region replicates nothing and needs no premium edition.
+        others = set(args.get("replication_regions", ())) - {cluster.region}
+        if shared is None and others and edition != "premium":
             problems.append(
                 f"tencent_edition: TCR replicates only on the premium edition, not {edition}"
             )
@@ -291,11 +294,11 @@ class Registry(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("tkestack:index:Registry", name, None, opts)
         problems = validate_registry_args(args)
-        problems += check_addons(registry_addons(args), args["cluster"], f"{name}.addons")
-        if problems:
-            raise ValueError(f"Registry {name}: " + "; ".join(problems))
+        problems += check_addons(registry_addons(args), args["cluster"], "addons")
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("Registry", name, problems)
+        super().__init__("tkestack:index:Registry", name, None, opts)
         self._name = name
         self._args = args
         self.harbor_admin_password = None

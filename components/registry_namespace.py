@@ -29,6 +29,7 @@ from typing import Literal, NotRequired, Required, TypedDict
 
 import pulumi
 
+from .errors import raise_problems
 from .profile import ClusterInfo
 
 TCR_NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
@@ -187,10 +188,9 @@ class RegistryNamespace(pulumi.ComponentResource):
         args: RegistryNamespaceArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("RegistryNamespace", name, validate_namespace_args(args))
         super().__init__("tkestack:index:RegistryNamespace", name, None, opts)
-        problems = validate_namespace_args(args)
-        if problems:
-            raise ValueError(f"RegistryNamespace {name}: " + "; ".join(problems))
         self._name = name
         self._args = args
         handle = args["registry"]

@@ -38,8 +38,16 @@ from typing import Literal, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .errors import raise_problems
 from .identity import ACCESS_LEVELS, AccessLevel, WorkloadIdentity
 from .profile import ClusterInfo, NodePoolProfile
+from .validation import (
+    Problem,
+    as_problem,
+    dns_label_problems,
+    enum_problems,
+    quantity_problems,
+)
 
 TENANT_LABEL = "tkestack.io/tenant"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "tkestack"}
@@ -296,9 +304,41 @@ def hami_capacity_mib(cluster: ClusterInfo) -> int:
     )
 
 
-def validate_tenant_args(args: TenantArgs) -> list[str]:
-    """Every problem of `args`, each naming the argument; empty when valid."""
-    problems: list[str] = []
+POD_SECURITY_OFFERED: tuple[str, ...] = ("restricted", "baseline")
+"""Pod Security levels a tenant may have (`PodSecurityLevel`): `privileged`, the third level
+of Pod Security admission, is never given to a tenant."""
+
+
+def _format_problems(args: TenantArgs) -> list[Problem]:
+    """Names, levels and quantities the Kubernetes API would refuse, by argument."""
+    problems = dns_label_problems(args.get("tenant"), ("tenant",))
+    for index, namespace in enumerate(args.get("namespaces") or ()):
+        problems += dns_label_problems(namespace, ("namespaces", index))
+    level = args.get("pod_security", "restricted")
+    problems += enum_problems(level, POD_SECURITY_OFFERED, ("pod_security",))
+    quota = args.get("quota", TenantQuota())
+    for key in ("cpu", "memory", "storage"):
+        problems += quantity_problems(getattr(quota, key, None), ("quota", key))
+    for key in ("pods", "load_balancers", "gpus", "gpu_memory_mib"):
+        value = getattr(quota, key, None)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(Problem(("quota", key), f"{value!r} is not a whole number >= 0"))
+    defaults = args.get("container_defaults", ContainerDefaults())
+    for key in ("cpu_request", "memory_request", "memory_limit"):
+        # memory_limit is optional: None writes no default limit (issue 13 item 5).
+        if getattr(defaults, key, None) is not None:
+            problems += quantity_problems(getattr(defaults, key), ("container_defaults", key))
+    for index, namespace in enumerate(args.get("ingress_namespaces") or ()):
+        problems += dns_label_problems(namespace, ("ingress_namespaces", index))
+    monitoring = args.get("monitoring_namespace")
+    if monitoring is not None:
+        problems += dns_label_problems(monitoring, ("monitoring_namespace",))
+    return problems
+
+
+def validate_tenant_args(args: TenantArgs) -> list[Problem]:
+    """Every problem of `args`, each with its property path; empty when valid."""
+    problems: list[Problem | str] = [*_format_problems(args)]
     cluster = args["cluster"]
     quota = args.get("quota", TenantQuota())
     if args.get("pod_security", "restricted") == "baseline" and not args.get("pod_security_reason"):
@@ -322,7 +362,7 @@ def validate_tenant_args(args: TenantArgs) -> list[str]:
         problems.append(f"subjects: unknown access levels {unknown} (known: {ACCESS_LEVELS})")
     if args.get("workload_identity") is not None and cluster.cloud == "attached":
         problems.append("workload_identity: attached clusters have no cloud identity of ours")
-    return problems
+    return [as_problem(problem) for problem in problems]
 
 
 class Tenant(pulumi.ComponentResource):
@@ -338,10 +378,9 @@ class Tenant(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TenantArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        # Every problem of the arguments, before the component or any child registers.
+        raise_problems("Tenant", name, validate_tenant_args(args))
         super().__init__("tkestack:index:Tenant", name, None, opts)
-        problems = validate_tenant_args(args)
-        if problems:
-            raise ValueError(f"Tenant {name}: " + "; ".join(problems))
         self._name = name
         self._args = args
         self._cluster = args["cluster"]

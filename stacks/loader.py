@@ -129,6 +129,17 @@ def read_yaml_file(path: Path, display: str) -> tuple[Any, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SpecError([_whole_file(display, f"cannot read: {error.strerror}")]) from None
+    except UnicodeDecodeError as error:
+        # YAML stack files are UTF-8 (YAML 1.2 and the Pulumi CLI read them so).
+        raise SpecError(
+            [
+                _whole_file(
+                    display,
+                    f"is not UTF-8 text (byte {error.object[error.start]:#04x} at offset"
+                    f" {error.start}); save it as UTF-8",
+                )
+            ]
+        ) from None
     try:
         return yaml.safe_load(text), text
     except yaml.YAMLError as error:
@@ -296,6 +307,19 @@ def environment_from_layers(layers: Sequence[Layer]) -> LoadedEnvironment:
     if errors or spec is None:
         raise SpecError(located)
     return LoadedEnvironment(spec, located, list(layers))
+
+
+def refuse(loaded: LoadedEnvironment, problems: Sequence[Problem]) -> None:
+    """Raise a SpecError locating `problems` (found beyond the spec rules, e.g. by the
+    program's plan) in the layers of `loaded`, with its warnings; nothing when none is an
+    error."""
+    if not any(problem.severity == "error" for problem in problems):
+        return
+    unique = sorted(dict.fromkeys(problems), key=_path_order)
+    found = [_locate(problem, loaded.layers) for problem in unique]
+    order = {layer.file: position for position, layer in enumerate(loaded.layers)}
+    found.sort(key=lambda item: (order.get(item.file, len(loaded.layers)), item.line or 0))
+    raise SpecError([*loaded.warnings, *found])
 
 
 def stack_layer(environment: Any, display: str, text: str | None = None) -> Layer:

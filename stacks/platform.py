@@ -31,7 +31,7 @@ from ..components.gpu_stack import GpuStackArgs
 from ..components.observability import ObservabilityArgs, RetentionSettings
 from ..components.platform_services import PlatformServices, PlatformServicesArgs, platform_plan
 from ..components.profile import ClusterInfo
-from ..components.registry import UPSTREAMS_NEEDING_CREDENTIALS, RegistryArgs
+from ..components.registry import RegistryArgs
 from ..components.registry_namespace import RegistrySettings
 from .clusters import SecretConfig
 from .problems import format_path
@@ -113,29 +113,6 @@ def registry_settings(env: EnvironmentSpec) -> RegistrySettings:
         keep_last_images=spec.keep_last_images,
         protect=env.tier == "prod",
     )
-
-
-def _spec_problems(env: EnvironmentSpec) -> list[str]:
-    """Options of the spec this distribution does not offer yet, with their paths."""
-    problems = []
-    if env.observability.enabled and env.observability.managed_metrics != "none":
-        problems.append(
-            "observability.managed_metrics: remote-write to a managed Prometheus"
-            f" ({env.observability.managed_metrics}) is not offered yet; use 'none'"
-        )
-    if env.observability.enabled and env.observability.alert_receiver_secret is not None:
-        problems.append(
-            "observability.alert_receiver_secret: Alertmanager receivers are not wired yet;"
-            " remove the key (alerts are visible in Alertmanager and Grafana)"
-        )
-    if env.registry.enabled and any(cluster.cloud == "aws" for cluster in env.clusters):
-        for index, upstream in enumerate(env.registry.pull_through_caches):
-            if upstream in UPSTREAMS_NEEDING_CREDENTIALS:
-                problems.append(
-                    f"registry.pull_through_caches[{index}]: ECR caches {upstream} only with"
-                    " registry credentials, which the spec cannot hold yet; remove it"
-                )
-    return problems
 
 
 def _central_cluster(env: EnvironmentSpec) -> str:
@@ -268,7 +245,7 @@ def build_platform(
     resource is registered.
     """
     networks = {**_reported_networks(clusters), **(networks or {})}
-    problems = _spec_problems(env)
+    problems: list[str] = []
     central = _central_cluster(env)
     ordered = sorted(enumerate(env.clusters), key=lambda item: (item[1].name == central, item[0]))
     # Dry run of the plan of every cluster: catch every problem before registering anything.

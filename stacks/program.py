@@ -7,11 +7,13 @@ Pulumi SDK's mock runtime); nothing here knows which.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
 from .compose import compose
-from .loader import ENVIRONMENT_KEY, SpecError, load_environment
+from .loader import ENVIRONMENT_KEY, LoadedEnvironment, SpecError, load_environment, refuse
+from .plan import plan_problems
 
 
 def _stack_file_text(stack: str) -> tuple[str, str | None]:
@@ -20,8 +22,20 @@ def _stack_file_text(stack: str) -> tuple[str, str | None]:
     for directory in (Path.cwd(), Path(__file__).resolve().parent.parent):
         path = directory / name
         if path.is_file():
-            return name, path.read_text(encoding="utf-8")
+            try:
+                return name, path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):  # no line numbers; the loader reports it
+                return name, None
     return name, None
+
+
+def validate(environment: Any, display: str, text: str | None = None) -> LoadedEnvironment:
+    """Every check on the inputs, before anything is registered: the spec (shapes and rules)
+    and then every component's own argument checks over what the composition would pass them
+    (`stacks/plan.py`). Raises SpecError listing every problem with file, line and key."""
+    loaded = load_environment(environment, display, text)
+    refuse(loaded, plan_problems(loaded.spec))
+    return loaded
 
 
 def main() -> None:
@@ -34,7 +48,7 @@ def main() -> None:
     display, text = _stack_file_text(stack)
     config = pulumi.Config()
     try:
-        loaded = load_environment(config.get_object("environment"), display, text)
+        loaded = validate(config.get_object("environment"), display, text)
     except SpecError as error:
         raise pulumi.RunError(error.report()) from None
     for warning in loaded.warnings:
@@ -44,4 +58,4 @@ def main() -> None:
         pulumi.export(key, value)
 
 
-__all__ = ["ENVIRONMENT_KEY", "main"]
+__all__ = ["ENVIRONMENT_KEY", "main", "validate"]

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ValidationError
 
 from ..components import catalog
 from ..components.catalog import tke as tke_catalog
+from ..components.limits import UPSTREAMS_NEEDING_CREDENTIALS, pool_name_problems
+from ..components.validation import label_problems, taint_problems
 from .problems import KeyPath, Problem
 from .spec import (
     ClusterSpec,
@@ -25,6 +27,7 @@ from .spec import (
     IdentitySpec,
     NetworkSpec,
     NodePoolSpec,
+    RegistrySpec,
     TenantSpec,
     minor_version_number,
     supported_versions,
@@ -90,6 +93,8 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(_observability_exposure_problems(env.get("observability"), env.get("clusters")))
     problems.extend(_harbor_exposure_problems(env.get("registry"), env.get("clusters")))
     problems.extend(_tcr_name_problems(env, clusters))
+    problems.extend(_offered_option_problems(env))
+    problems.extend(_replication_problems(env.get("registry"), env.get("clusters")))
     observability = env.get("observability")
     if isinstance(observability, dict):
         central = observability.get("central_cluster")
@@ -261,6 +266,12 @@ def _pool_problems(
                     f" (1.{cluster_minor}); upgrade the pool first",
                 )
             )
+    # Kubernetes' label and taint syntax, as the NodePool component checks it.
+    problems.extend(label_problems(dict(pool.labels), (*at, "labels")))
+    for index, taint in enumerate(pool.taints):
+        problems.extend(
+            taint_problems(taint.key, taint.value, taint.effect, (*at, "taints", index))
+        )
     if cloud == "attached":
         if pool.spot:
             problems.append(
@@ -673,12 +684,6 @@ def _identity_problems(raw_identity: Any, raw_tenants: Any) -> list[Problem]:
 
 # -- what the cloud backends (components/clouds/) can build --------------------------------
 
-TKE_POOL_NAME_MAX = 25
-"""TKE node pool names are at most 25 characters (tencentcloud_kubernetes_node_pool `name`)."""
-EKS_NODE_GROUP_NAME_MAX = 63
-PULUMI_AUTONAME_SUFFIX = 8
-"""Pulumi auto-names a resource `<name>-<7 random characters>` (so replacements can be
-created before the old one is deleted): `<cluster>-<pool>` gets 8 more characters."""
 PRIVATE_NETWORKS = tuple(
     ipaddress.IPv4Network(cidr) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
@@ -818,37 +823,21 @@ def _cloud_cluster_problems(
     for index, pool in enumerate(cluster.node_pools):
         pool_at: KeyPath = (*at, "node_pools", index)
         problems.extend(_tke_pool_problems(pool, pool_at, cloud, installs_gpu_driver))
-        if cloud == "tencentcloud":
-            if len(pool.name) > TKE_POOL_NAME_MAX:
-                problems.append(
-                    Problem(
-                        (*pool_at, "name"),
-                        f"{pool.name!r} is {len(pool.name)} characters; TKE node pool names"
-                        f" are at most {TKE_POOL_NAME_MAX}",
-                    )
+        # The cloud's name limits live with the component that creates the pool.
+        problems += pool_name_problems(
+            cloud, f"{cluster.name}-{pool.name}", pool.name, (*pool_at, "name")
+        )
+        if cloud == "tencentcloud" and (
+            pool.kubernetes_version is not None
+            and pool.kubernetes_version != cluster.kubernetes_version
+        ):
+            problems.append(
+                Problem(
+                    (*pool_at, "kubernetes_version"),
+                    "TKE node pools run the cluster's version (they are upgraded with it);"
+                    " remove the key",
                 )
-            if (
-                pool.kubernetes_version is not None
-                and pool.kubernetes_version != cluster.kubernetes_version
-            ):
-                problems.append(
-                    Problem(
-                        (*pool_at, "kubernetes_version"),
-                        "TKE node pools run the cluster's version (they are upgraded with it);"
-                        " remove the key",
-                    )
-                )
-        else:
-            length = len(cluster.name) + 1 + len(pool.name) + PULUMI_AUTONAME_SUFFIX
-            if length > EKS_NODE_GROUP_NAME_MAX:
-                problems.append(
-                    Problem(
-                        (*pool_at, "name"),
-                        f"the node group name '{cluster.name}-{pool.name}-xxxxxxx' would be"
-                        f" {length} characters; EKS allows {EKS_NODE_GROUP_NAME_MAX}: shorten"
-                        " the pool or cluster name",
-                    )
-                )
+            )
     return problems
 
 
@@ -998,5 +987,75 @@ def _gpu_driver_problems(raw_gpu: Any, clusters: dict[str, ClusterSpec]) -> list
             f"'operator' cannot serve the EKS GPU pools of {', '.join(eks_gpu)}: EKS nodes run"
             " Amazon Linux 2023 NVIDIA AMIs, which ship the driver, and the GPU operator's"
             " driver containers do not support Amazon Linux 2023; use 'image'",
+        )
+    ]
+
+
+def _offered_option_problems(env: dict[str, Any]) -> list[Problem]:
+    """Values the spec's types allow but this distribution cannot build yet, each with what to
+    write instead (they used to stop the program after the clusters were registered)."""
+    problems: list[Problem] = []
+    observability = env.get("observability")
+    if isinstance(observability, dict) and observability.get("enabled", True) is not False:
+        managed = observability.get("managed_metrics")
+        if managed not in (None, "none") and isinstance(managed, str):
+            problems.append(
+                Problem(
+                    ("observability", "managed_metrics"),
+                    f"remote-write to a managed Prometheus ({managed}) is not offered yet;"
+                    " use 'none' (metrics stay in each cluster's Prometheus)",
+                )
+            )
+        if observability.get("alert_receiver_secret") is not None:
+            problems.append(
+                Problem(
+                    ("observability", "alert_receiver_secret"),
+                    "Alertmanager receivers are not wired yet; remove the key (alerts are"
+                    " visible in Alertmanager and Grafana)",
+                )
+            )
+    registry = env.get("registry")
+    registry = registry if isinstance(registry, dict) else {}
+    clouds = {
+        raw.get("cloud")
+        for _, raw in _items(env.get("clusters"))
+        if isinstance(raw, dict) and isinstance(raw.get("cloud"), str)
+    }
+    if registry.get("enabled", True) is not False and "aws" in clouds:
+        caches = registry.get("pull_through_caches")
+        for index, upstream in _items(caches):
+            if upstream in UPSTREAMS_NEEDING_CREDENTIALS:
+                problems.append(
+                    Problem(
+                        ("registry", "pull_through_caches", index),
+                        f"ECR caches {upstream} only with registry credentials, which the spec"
+                        " cannot hold yet; remove it",
+                    )
+                )
+    return problems
+
+
+def _replication_problems(raw_registry: Any, raw_clusters: Any) -> list[Problem]:
+    """TCR replicates to other regions only on the premium edition (the Registry component's
+    rule, `components/registry.py`): with Tencent clusters in two regions and replication on,
+    the edition must be premium."""
+    registry = _valid(RegistrySpec, raw_registry if raw_registry is not None else {})
+    if registry is None or not registry.enabled or not registry.replicate:
+        return []
+    regions = {
+        raw.get("region")
+        for _, raw in _items(raw_clusters)
+        if isinstance(raw, dict)
+        and raw.get("cloud") == "tencentcloud"
+        and isinstance(raw.get("region"), str)
+    }
+    if len(regions) < 2 or registry.tencent_edition == "premium":
+        return []
+    return [
+        Problem(
+            ("registry", "tencent_edition"),
+            f"Tencent clusters in {len(regions)} regions replicate images, which TCR does only"
+            f" on the premium edition, not {registry.tencent_edition}: set premium, or"
+            " registry.replicate: false",
         )
     ]

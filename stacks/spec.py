@@ -49,6 +49,17 @@ def _check_minor_format(version: str) -> str:
     return version
 
 
+def _version_is_text(version: object) -> object:
+    """YAML reads an unquoted `1.30` as the number 1.3: ask for a quoted string instead of
+    letting the number become a different version."""
+    if version is not None and not isinstance(version, str):
+        raise ValueError(
+            f"write the version as a quoted string, e.g. '1.33' (YAML reads the unquoted"
+            f" {version!r} as a number, which loses trailing zeros)"
+        )
+    return version
+
+
 class AcceleratorSpec(SpecModel):
     """The GPUs of a node pool. Images, labels, taints and the GPU stack derive from it."""
 
@@ -140,6 +151,9 @@ class NodePoolSpec(SpecModel):
 
     _check_version = field_validator("kubernetes_version")(
         lambda cls, v: v if v is None else _check_minor_format(v)
+    )
+    _version_text = field_validator("kubernetes_version", mode="before")(
+        lambda cls, v: _version_is_text(v)
     )
 
 
@@ -242,6 +256,9 @@ class ClusterSpec(SpecModel):
     """Node pools; attached clusters list the pools they already have, for scheduling."""
 
     _check_version = field_validator("kubernetes_version")(lambda cls, v: _check_minor_format(v))
+    _version_text = field_validator("kubernetes_version", mode="before")(
+        lambda cls, v: _version_is_text(v)
+    )
 
 
 def supported_versions(cloud: str) -> list[str]:
@@ -274,7 +291,8 @@ class RegistrySpec(SpecModel):
     )
     """Upstream registries cached by the platform registry (ECR pull-through cache rules)."""
     tencent_edition: Literal["basic", "standard", "premium"] = "standard"
-    """TCR instance edition; `premium` is needed for cross-region replication."""
+    """TCR instance edition; `premium` is needed for cross-region replication (with Tencent
+    clusters in two regions and `replicate`, anything else is refused at validation)."""
     tcr_instance_names: dict[str, str] = Field(default_factory=dict)
     """TCR instance name per Tencent Cloud region (`ap-shanghai: acme-prod-sh`). TCR names are
     global DNS names (`<name>.tencentcloudcr.com`): default `<environment>-<region>-<tencent_uin>`,
@@ -297,9 +315,11 @@ class ObservabilitySpec(SpecModel):
     """Cluster hosting the environment's central Grafana, with every cluster as a data source;
     default: the first cluster."""
     managed_metrics: Literal["none", "amp", "tmp"] = "none"
-    """Remote-write metrics to Amazon Managed Prometheus (`amp`) or Tencent TMP (`tmp`)."""
+    """Remote-write metrics to Amazon Managed Prometheus (`amp`) or Tencent TMP (`tmp`). Not
+    offered yet: only `none` passes validation while observability is enabled."""
     alert_receiver_secret: str | None = None
-    """Secret stack config key holding an Alertmanager receiver webhook URL."""
+    """Secret stack config key holding an Alertmanager receiver webhook URL. Not wired yet:
+    refused at validation while observability is enabled."""
 
 
 class GpuSpec(SpecModel):

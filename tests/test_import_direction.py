@@ -3,7 +3,8 @@
 Every `import` in the four source folders is read with `ast` and resolved to the
 `tkestack.*` module it names; each layer may reach only the layers below it:
 
-    tkestack.components.catalog      the core: data and version parsing, no Pulumi
+    tkestack.components.catalog,     the core: data, version parsing, input formats and
+      .validation, .limits           cloud limits; no Pulumi
     tkestack.stacks spec layer       spec, rules, loader, problems: the core only
     tkestack.policies rules          the core and policy code only
     tkestack.components              the core and components only
@@ -25,7 +26,11 @@ FOLDERS = {
     "policies": "tkestack.policies",
     "tkestack": "tkestack",
 }
-CORE = ("tkestack.components.catalog",)
+CORE = (
+    "tkestack.components.catalog",
+    "tkestack.components.validation",
+    "tkestack.components.limits",
+)
 SPEC_LAYER = tuple(f"tkestack.stacks.{name}" for name in ("spec", "rules", "loader", "problems"))
 
 # (modules a rule applies to, prefixes they may import from tkestack)

@@ -397,10 +397,11 @@ def render(
     Raises `stacks.loader.SpecError` for an invalid spec (before any registration) and
     `RenderError` for anything else that stops the program.
     """
-    from .stacks.loader import ENVIRONMENT_KEY, load_environment
-    from .stacks.program import main
+    from .stacks.loader import ENVIRONMENT_KEY
+    from .stacks.program import main, validate
 
-    load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
+    # Every input check before the program runs: nothing is registered for a refused spec.
+    validate(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
     return run_program(
         main,
         project=config.project,

@@ -435,7 +435,7 @@ def test_attached_kubeconfig_errors_name_the_problem(
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        ({"cloud": "gcp", "kubernetes_version": "1.33"}, "cloud must be one of"),
+        ({"cloud": "gcp", "kubernetes_version": "1.33"}, "cloud: must be one of"),
         ({"cloud": "aws", "kubernetes_version": "1.20"}, "not supported on aws"),
         (
             {"cloud": "aws", "kubernetes_version": "1.33", "region": "us-east-1"},
@@ -510,7 +510,7 @@ def test_tke_services_come_from_the_pod_cidr(tke_prod: engine.Rendering) -> None
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
-        ({"service_cidr": "172.21.0.0/20"}, "service_cidr does not apply to TKE's global-router"),
+        ({"service_cidr": "172.21.0.0/20"}, "service_cidr: does not apply to TKE's global-router"),
         ({"max_services": 100}, "max_services: 100 is not a power of two"),
     ],
 )

@@ -98,7 +98,7 @@ def test_dcgm_exporter_requires_the_metrics_stack():
     def program():
         GpuStack("c1-gpu", {"cluster": gpu_cluster()})
 
-    with pytest.raises(ValueError, match=r"c1-gpu\.addons\.dcgm-exporter: requires add-on"):
+    with pytest.raises(ValueError, match=r"c1-gpu: addons\.dcgm-exporter: requires add-on"):
         engine.run_program(program)
 
 
@@ -147,7 +147,7 @@ def test_gpu_operator_installs_the_driver_only_where_the_node_image_lacks_it(
 
 
 def test_gpu_operator_with_mixed_sharing_is_an_error_naming_the_driver():
-    with pytest.raises(ValueError, match=r"c1-gpu\.driver: the GPU operator"):
+    with pytest.raises(ValueError, match=r"c1-gpu: driver: the GPU operator"):
         render(driver="operator")
 
 
@@ -155,7 +155,7 @@ def test_cluster_without_gpu_pools_is_an_error():
     def program():
         GpuStack("c1-gpu", {"cluster": cluster()})
 
-    with pytest.raises(ValueError, match=r"c1-gpu\.cluster: c1 has no GPU pool"):
+    with pytest.raises(ValueError, match=r"c1-gpu: cluster: c1 has no GPU pool"):
         engine.run_program(program)
 
 

@@ -355,7 +355,7 @@ def test_tke_x86_pools_default_to_tencentos_3_1(tke_render: engine.Rendering) ->
         ),
         (
             {"name": "gpu", "instance_types": ["GN7.2XLARGE32"], "accelerator_model": "t4"},
-            "node_pools[0].gpu_driver is required",
+            "node_pools[0].gpu_driver: required",
         ),
         (
             {
@@ -368,7 +368,7 @@ def test_tke_x86_pools_default_to_tencentos_3_1(tke_render: engine.Rendering) ->
         ),
         (
             {"name": "x86", "instance_types": ["S5.LARGE8"], "gpu_driver": TKE_GPU_DRIVER},
-            "node_pools[0].gpu_driver applies only to GPU pools",
+            "node_pools[0].gpu_driver: applies only to GPU pools",
         ),
     ],
 )
@@ -379,5 +379,5 @@ def test_tke_pools_refuse_guessed_images_and_drivers(pool: dict[str, Any], fragm
 
 def test_node_image_and_gpu_driver_are_tke_only() -> None:
     pool = {"name": "general", "instance_types": ["m7i.xlarge"], "node_image": "img-abcdefgh"}
-    with pytest.raises(ValueError, match=re.escape("node_image applies only to tencentcloud")):
+    with pytest.raises(ValueError, match=re.escape("node_image: applies only to tencentcloud")):
         render_cluster("aws", [pool])

@@ -398,7 +398,7 @@ def test_harbor_on_an_arm_only_attached_cluster_fails_with_the_path():
             "a1-registry", {"cluster": info, "settings": RegistrySettings(), **harbor_exposure()}
         )
 
-    with pytest.raises(ValueError, match=r"a1-registry\.addons\.harbor\.nginx: can run on no"):
+    with pytest.raises(ValueError, match=r"a1-registry: addons\.harbor\.nginx: can run on no"):
         render(program)
 
 

@@ -6,6 +6,7 @@ import pytest
 from conftest import minimal_environment
 
 from tkestack import engine
+from tkestack.stacks.loader import SpecError
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICES = "tkestack:index:PlatformServices"
@@ -101,7 +102,9 @@ def test_arm_only_attached_cluster_cannot_host_harbor(render_spec):
             }
         ]
     )
-    with pytest.raises(engine.RenderError) as failure:
+    # Refused at validation (exit 2), before any resource: the plan runs the components' own
+    # checks over spec data, and the problem points at the pools to change.
+    with pytest.raises(SpecError) as failure:
         render_spec(
             environment,
             **{
@@ -110,14 +113,23 @@ def test_arm_only_attached_cluster_cannot_host_harbor(render_spec):
             },
         )
     message = str(failure.value)
-    assert "clusters[0].platform.harbor.nginx: can run on no node pool of cluster edge" in message
+    assert (
+        "clusters[0].node_pools: PlatformServices addons.harbor.nginx: can run on no node pool"
+        " of cluster edge" in message
+    )
     assert "arm (arm64)" in message
+    assert all(item.line for item in failure.value.located)
 
 
 def test_options_not_offered_are_errors_naming_their_key(render_spec):
     environment = minimal_environment(observability={"managed_metrics": "amp"})
-    with pytest.raises(engine.RenderError, match=r"observability\.managed_metrics"):
+    with pytest.raises(SpecError, match=r"observability\.managed_metrics: remote-write"):
         render_spec(environment)
+
+
+def test_options_offered_pass(render_spec):
+    rendering = render_spec(minimal_environment(observability={"managed_metrics": "none"}))
+    assert rendering.of_type("tkestack:index:Observability")
 
 
 def test_disabled_services_are_not_installed(render_spec):
@@ -256,3 +268,17 @@ def test_harbor_asks_metallb_for_the_fixed_registry_address(rendered, render_spe
         assert "metallb.io/loadBalancerIPs" not in service.inputs["metadata"].get(
             "annotations", {}
         ), service.name
+
+
+def test_the_smallest_tencent_environment_renders_on_the_defaults(render_spec):
+    """One Tencent region with the default standard TCR and `replicate: true`: nothing to
+    replicate to, so nothing refuses it (it used to stop after the cluster was registered)."""
+    environment = minimal_environment()
+    environment["clusters"][0].update(
+        cloud="tencentcloud", region="ap-guangzhou", kubernetes_version="1.32"
+    )
+    environment["clusters"][0]["node_pools"][0]["instance_types"] = ["S5.LARGE8"]
+    rendering = render_spec(environment)
+    (instance,) = rendering.of_type("tencentcloud:Tcr/instance:Instance")
+    assert instance.inputs["instanceType"] == "standard"
+    assert not instance.inputs.get("replications")

@@ -233,3 +233,126 @@ def test_not_an_environment(value: Any) -> None:
         load_environment(value, "Pulumi.test.yaml")
     assert caught.value.located
     assert all(item.file == "Pulumi.test.yaml" for item in caught.value.located)
+
+
+# -- values the spec's types allow, refused unless the program can build them (issue 16) -------
+
+
+def _tencent(region: str, name: str, cidr: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "cloud": "tencentcloud",
+        "region": region,
+        "kubernetes_version": "1.32",
+        "network": {"vpc_cidr": cidr},
+        "node_pools": [{"name": "general", "instance_types": ["S5.LARGE8"]}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "fragment"),
+    [
+        ({"observability": {"managed_metrics": "tmp"}}, "observability.managed_metrics", "'none'"),
+        (
+            {"observability": {"alert_receiver_secret": "hook"}},
+            "observability.alert_receiver_secret",
+            "remove the key",
+        ),
+        (
+            {"registry": {"pull_through_caches": ["k8s", "docker-hub"]}},
+            "registry.pull_through_caches[1]",
+            "credentials",
+        ),
+        (
+            {
+                "clusters": [
+                    _tencent("ap-guangzhou", "gz", "10.1.0.0/16"),
+                    _tencent("ap-shanghai", "sh", "10.2.0.0/16"),
+                ]
+            },
+            "registry.tencent_edition",
+            "premium",
+        ),
+    ],
+)
+def test_options_the_program_cannot_build_are_refused(
+    overrides: dict[str, Any], path: str, fragment: str
+) -> None:
+    problems = problems_of(minimal_environment(**overrides))
+    assert list(problems) == [path]
+    assert fragment in problems[path]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"observability": {"managed_metrics": "amp", "enabled": False}},
+        {"registry": {"pull_through_caches": ["docker-hub"], "enabled": False}},
+        {
+            "clusters": [
+                _tencent("ap-guangzhou", "gz", "10.1.0.0/16"),
+                _tencent("ap-shanghai", "sh", "10.2.0.0/16"),
+            ],
+            "registry": {"tencent_edition": "premium"},
+        },
+        {
+            "clusters": [
+                _tencent("ap-guangzhou", "gz", "10.1.0.0/16"),
+                _tencent("ap-shanghai", "sh", "10.2.0.0/16"),
+            ],
+            "registry": {"replicate": False},
+        },
+        {"clusters": [_tencent("ap-guangzhou", "gz", "10.1.0.0/16")]},  # one region: standard
+    ],
+)
+def test_the_buildable_alternatives_pass(overrides: dict[str, Any]) -> None:
+    load_environment(minimal_environment(**overrides), "Pulumi.test.yaml")
+
+
+@pytest.mark.parametrize(
+    ("pool", "path", "fragment"),
+    [
+        ({"labels": {"bad key": "x"}}, "labels.bad key", "qualified name"),
+        ({"labels": {"team": "-x"}}, "labels.team", "label value"),
+        ({"taints": [{"key": "a/b/c"}]}, "taints[0].key", "DNS subdomain"),
+        ({"taints": [{"key": "k", "value": "no way"}]}, "taints[0].value", "label value"),
+        ({"name": "p" * 32, "instance_types": ["m7i.xlarge"]}, "name", "EKS allows 63"),
+    ],
+)
+def test_node_labels_taints_and_names_follow_the_node_pool_component(
+    pool: dict[str, Any], path: str, fragment: str
+) -> None:
+    environment = with_pool(**{"instance_types": ["m7i.xlarge"], **pool})
+    environment["clusters"][0]["name"] = "c" * 12 if pool.get("name") else "c1"
+    problems = problems_of(environment)
+    assert list(problems) == [f"clusters[0].node_pools[0].{path}"]
+    assert fragment in problems[f"clusters[0].node_pools[0].{path}"]
+
+
+def test_valid_labels_and_taints_pass() -> None:
+    environment = with_pool(
+        instance_types=["m7i.xlarge"],
+        labels={"example.com/team": "payments", "tier": ""},
+        taints=[{"key": "example.com/dedicated", "value": "batch", "effect": "NoExecute"}],
+    )
+    load_environment(environment, "Pulumi.test.yaml")
+
+
+def test_a_version_written_as_a_number_asks_for_a_string() -> None:
+    environment = minimal_environment()
+    environment["clusters"][0]["kubernetes_version"] = 1.3
+    problems = problems_of(environment)
+    message = problems["clusters[0].kubernetes_version"]
+    assert "quoted string" in message and "1.3" in message
+    assert "supported" not in message
+
+
+def test_a_stack_file_that_is_not_utf8_is_a_located_spec_error(tmp_path) -> None:
+    from tkestack.stacks.loader import load_stack_file
+
+    path = tmp_path / "Pulumi.latin.yaml"
+    path.write_bytes(b"config:\n  tkestack:environment:\n    name: caf\xe9\n")
+    with pytest.raises(SpecError, match=r"not UTF-8 text \(byte 0xe9 at offset 45\)"):
+        load_stack_file(path)
+    path.write_bytes("config:\n  tkestack:environment:\n    name: café\n".encode())
+    assert load_stack_file(path)[0]["tkestack:environment"] == {"name": "café"}

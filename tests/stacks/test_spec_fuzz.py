@@ -12,10 +12,15 @@ from typing import Any
 from conftest import minimal_environment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whole_program import render_or_refuse, write_environment
 
-from tkestack.stacks.loader import SpecError, load_environment
+from tkestack import engine
+from tkestack.stacks.loader import SpecError
+from tkestack.stacks.program import validate
 
 EXAMPLES = int(os.environ.get("TKESTACK_FUZZ_EXAMPLES", "150"))
+PROGRAM_EXAMPLES = int(os.environ.get("TKESTACK_PROGRAM_FUZZ_EXAMPLES", "10"))
+"""Cases run through the whole program (bounded in `make test`, scaled by `make safety`)."""
 
 scalars = st.one_of(
     st.none(),
@@ -99,8 +104,9 @@ def mutated_environments(draw: st.DrawFn) -> Any:
 
 
 def _check(environment: Any) -> None:
+    """Validation (the spec and the components' own checks over it) refuses cleanly."""
     try:
-        load_environment(environment, "Pulumi.fuzz.yaml")
+        validate(environment, "Pulumi.fuzz.yaml")
     except SpecError as error:
         assert error.located, "a SpecError always carries at least one problem"
         for item in error.located:
@@ -126,3 +132,20 @@ def test_mutated_specs_fail_cleanly(environment: Any) -> None:
 @given(json_values)
 def test_arbitrary_values_fail_cleanly(value: Any) -> None:
     _check(value)
+
+
+@settings(
+    max_examples=PROGRAM_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(environment=mutated_environments())
+def test_mutated_specs_render_or_are_refused_before_registering(environment: Any, tmp_path):
+    """Through the whole program: what validation accepts renders to the end."""
+    render_or_refuse(write_environment(tmp_path, environment))
+
+
+def test_the_unmutated_environment_renders(tmp_path) -> None:
+    environment = minimal_environment(tenants=[{"name": "team", "clusters": ["c1"]}])
+    result = render_or_refuse(write_environment(tmp_path, environment))
+    assert isinstance(result, engine.Rendering)

@@ -298,7 +298,9 @@ def test_tcr_name_taken_by_another_account(project):
     assert code == 1
     (finding,) = findings_of(document, "tencentcloud.names.tcr", "error")
     assert finding["key"] == "registry.tcr_instance_names.ap-guangzhou"
-    assert "staging-ap-guangzhou-100000000001" in finding["message"] and "taken" in finding["message"]
+    assert (
+        "staging-ap-guangzhou-100000000001" in finding["message"] and "taken" in finding["message"]
+    )
 
 
 def test_tcr_name_already_ours(project):
