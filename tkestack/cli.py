@@ -291,8 +291,9 @@ def review(
     """Review an environment: policy violations, the diff against a base ref, a picture.
 
     Exit 0: no mandatory violations; 1: mandatory violations, or a change against the base
-    that the cloud would refuse (a control plane version skipping a minor or going back);
-    2: invalid spec or usage; 3: the review could not run.
+    that the cloud would refuse (a control plane version skipping a minor or going back), or
+    that replaces or deletes a protected resource; 2: invalid spec or usage; 3: the review
+    could not run.
     """
     from . import report
     from . import review as reviewing
@@ -332,7 +333,9 @@ def review(
         )
     for change in result.refused:
         stderr.print(f"{change.name}: {change.refused}", style="red")
-    if result.mandatory or result.refused:
+    for change in result.blocked:
+        stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
+    if result.mandatory or result.refused or result.blocked:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 

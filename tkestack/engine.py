@@ -177,6 +177,19 @@ class RenderedResource:
             "protect": self.protect,
             "options": masked(self.options),
             "inputs": masked(self.inputs),
+            "propertyDependencies": self.property_dependencies,
+        }
+
+    def computed(self) -> dict[str, Any]:
+        """The outputs the provider computes (absent from, or different from, the inputs):
+        what `pulumi preview` shows as unknown when this resource is replaced, so its
+        dependents see them change (`review.diff` propagates replacements through them).
+        Never part of an output document: a provider may compute secrets the program did
+        not mark (a password's `result`)."""
+        return {
+            key: value
+            for key, value in sorted(self.outputs.items())
+            if key not in self.inputs or self.inputs[key] != value
         }
 
 

@@ -44,6 +44,11 @@ def _counts(findings: Iterable[Finding]) -> dict[str, int]:
 def _change_row(change: Change) -> str:
     keys = ", ".join(f"`{k}`" for k in change.keys[:8]) + (" ..." if len(change.keys) > 8 else "")
     forcing = ", ".join(f"`{k}`" for k in change.replace_keys[:8])
+    if change.because:
+        upstream = ", ".join(f"`{_cell(name)}`" for name in change.because[:4])
+        more = " ..." if len(change.because) > 4 else ""
+        forcing = f"{forcing} " if forcing else ""
+        forcing += f"because {upstream}{more} is replaced"
     return (
         f"| {change.kind} | `{_cell(change.name)}` | `{change.type}` | {keys or '-'} |"
         f" {forcing or '-'} |"
@@ -79,6 +84,16 @@ def markdown(review: Review) -> str:
                     f" (forced by {', '.join(change.replace_keys)})" if change.replace_keys else ""
                 )
                 lines.append(f"> - **{change.kind}** `{change.name}` `{change.type}`{why}")
+        if review.blocked:
+            lines.append("")
+            lines.append(
+                "> [!CAUTION]\n> **Protected resources would be replaced or deleted"
+                " (`pulumi up` would stop halfway):**"
+            )
+            for change in review.blocked:
+                lines.append(
+                    f"> - **{change.kind}** `{change.name}` `{change.type}`: {change.blocked}"
+                )
         if review.refused:
             lines.append("")
             lines.append("> [!CAUTION]\n> **Changes the cloud would refuse during `pulumi up`:**")
@@ -195,6 +210,8 @@ def as_json(review: Review) -> str:
                 "stateful": c.stateful,
                 "destructive": c.destructive,
                 "refused": c.refused,
+                "because": list(c.because),
+                "blocked": c.blocked,
             }
             for c in review.diff
         ]
@@ -228,6 +245,30 @@ REFUSED_UPGRADE_RULE: dict[str, Any] = {
 }
 """The SARIF rule of `Review.refused` changes (not a policy of the pack: it needs the base)."""
 
+PROTECTED_CHANGE_RULE: dict[str, Any] = {
+    "id": "protected-resource-deleted",
+    "name": "ProtectedResourceDeleted",
+    "shortDescription": {
+        "text": "A change replaces or deletes a protected resource: pulumi up would stop halfway."
+    },
+    "fullDescription": {
+        "text": "Resources with `protect` or a cloud's deletion protection cannot be deleted or"
+        " replaced; pulumi up fails on them after applying the changes before them (tkestack"
+        " review against --base)."
+    },
+    "help": {
+        "text": "Unprotect the resource in a separate change and apply it first, or add an"
+        " alias if the change is a rename.",
+        "markdown": "**Remediation:** unprotect the resource (or turn off its deletion"
+        " protection) in a separate change and apply it first; if the change is a rename, add"
+        " `aliases` instead.",
+    },
+    "helpUri": "https://github.com/tkestack/tkestack/blob/main/docs/review.md#the-diff---base",
+    "defaultConfiguration": {"level": "error", "enabled": True},
+    "properties": {"tags": ["change-safety"], "precision": "high"},
+}
+"""The SARIF rule of `Review.blocked` changes."""
+
 
 def sarif(review: Review, artifact: str) -> str:
     """SARIF 2.1.0 for code-scanning upload: a rule per policy, a result per violation,
@@ -259,7 +300,7 @@ def sarif(review: Review, artifact: str) -> str:
             }
         )
     if review.diff is not None:
-        rules.append(REFUSED_UPGRADE_RULE)
+        rules.extend((REFUSED_UPGRADE_RULE, PROTECTED_CHANGE_RULE))
     results = []
     for finding in review.findings:
         result: dict[str, Any] = {
@@ -287,13 +328,16 @@ def sarif(review: Review, artifact: str) -> str:
         if finding.policy in index:
             result["ruleIndex"] = index[finding.policy]
         results.append(result)
-    for change in review.refused:
+    change_results = [
+        (REFUSED_UPGRADE_RULE, change, change.refused) for change in review.refused
+    ] + [(PROTECTED_CHANGE_RULE, change, change.blocked) for change in review.blocked]
+    for rule, change, why in change_results:
         results.append(
             {
-                "ruleId": REFUSED_UPGRADE_RULE["id"],
-                "ruleIndex": len(rules) - 1,
+                "ruleId": rule["id"],
+                "ruleIndex": rules.index(rule),
                 "level": "error",
-                "message": {"text": f"{change.name}: {change.refused}"},
+                "message": {"text": f"{change.name} ({change.kind}): {why}"},
                 "locations": [
                     {
                         "physicalLocation": {
@@ -311,7 +355,7 @@ def sarif(review: Review, artifact: str) -> str:
                 ],
                 "partialFingerprints": {
                     "tkestackFinding/v1": hashlib.sha256(
-                        f"{REFUSED_UPGRADE_RULE['id']}\x00{change.urn}\x00{change.refused}".encode()
+                        f"{rule['id']}\x00{change.urn}\x00{why}".encode()
                     ).hexdigest()[:32]
                 },
             }
