@@ -12,7 +12,7 @@ import traceback
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -269,6 +269,18 @@ EXIT_REVIEW_INTERNAL = 3
 """`tkestack review`: the review itself failed (never confused with exit 1 in CI)."""
 
 
+def spec_locations(
+    rendering: engine.Rendering, stack_file: Path, project: Path, artifact: str
+) -> dict[str, Any]:
+    """Per URN, the spec key it came from and its line in the stack file (`provenance`)."""
+    from .provenance import locate
+    from .stacks.loader import ENVIRONMENT_KEY
+
+    config = engine.read_stack_config(stack_file, project)
+    environment = config.values.get(ENVIRONMENT_KEY)
+    return locate(rendering, environment, artifact, config.text, clusters_by_resource)
+
+
 @app.command()
 def review(
     env: EnvArgument,
@@ -315,13 +327,14 @@ def review(
         )
     except (PolicyPackError, reviewing.ReviewError) as error:
         fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
+    try:
+        artifact = str(stack_file.resolve().relative_to(project.resolve()))
+    except ValueError:
+        artifact = stack_file.name
+    result.provenance = spec_locations(rendering, stack_file, project, artifact)
     if format is ReviewFormat.json:
         text = report.as_json(result)
     elif format is ReviewFormat.sarif:
-        try:
-            artifact = str(stack_file.resolve().relative_to(project.resolve()))
-        except ValueError:
-            artifact = stack_file.name
         text = report.sarif(result, artifact)
     else:
         text = report.markdown(result)

@@ -34,6 +34,16 @@ def _resource(finding: Finding) -> str:
     return f"`{finding.resource_name}`" + (f" ({short})" if short else "")
 
 
+def _spec_link(review: Review, urn: str | None) -> str:
+    """` from [clusters[0].node_pools[1]](Pulumi.dev.yaml#L27)`: the spec key a resource came
+    from, linked to its line (relative to the project, as in the pull request)."""
+    where = review.provenance.get(urn) if urn else None
+    if where is None:
+        return ""
+    label = where.key or "environment"
+    return f" from [`{_cell(label)}`]({where.file}#L{where.line})"
+
+
 def _counts(findings: Iterable[Finding]) -> dict[str, int]:
     counts = {"mandatory": 0, "advisory": 0}
     for finding in findings:
@@ -135,8 +145,8 @@ def markdown(review: Review) -> str:
             lines.append("|---|---|---|---|")
             for finding in group[:MAX_TABLE_ROWS]:
                 lines.append(
-                    f"| `{finding.policy}` | {_resource(finding)} | {_cell(finding.message)} |"
-                    f" {_cell(finding.remediation)} |"
+                    f"| `{finding.policy}` | {_resource(finding)}{_spec_link(review, finding.urn)}"
+                    f" | {_cell(finding.message)} | {_cell(finding.remediation)} |"
                 )
             if len(group) > MAX_TABLE_ROWS:
                 lines.append(f"\n... and {len(group) - MAX_TABLE_ROWS} more.")
@@ -166,6 +176,12 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _with_spec(document: dict[str, Any], review: Review) -> dict[str, Any]:
+    where = review.provenance.get(document["urn"]) if document["urn"] else None
+    document["spec"] = {"file": where.file, "line": where.line, "key": where.key} if where else None
+    return document
+
+
 def as_json(review: Review) -> str:
     """The machine-readable review."""
     document: dict[str, Any] = {
@@ -174,7 +190,7 @@ def as_json(review: Review) -> str:
         "pack": {"name": review.pack, "version": review.pack_version, "config": review.config_file},
         "resources": review.resource_count,
         "summary": _counts(review.findings),
-        "violations": [_finding_json(f) for f in review.findings],
+        "violations": [_with_spec(_finding_json(f), review) for f in review.findings],
         "policies": [
             {
                 "name": p.name,
@@ -274,6 +290,16 @@ def sarif(review: Review, artifact: str) -> str:
     """SARIF 2.1.0 for code-scanning upload: a rule per policy, a result per violation,
     located at the environment's stack config file (`artifact`)."""
     index = {policy.name: i for i, policy in enumerate(review.policies)}
+
+    def physical(urn: str | None) -> dict[str, Any]:
+        """Where the resource's spec key is written; the stack file's first line for the
+        stack itself or a resource without provenance."""
+        where = review.provenance.get(urn) if urn else None
+        return {
+            "artifactLocation": {"uri": where.file if where else artifact},
+            "region": {"startLine": where.line if where else 1},
+        }
+
     rules = []
     for policy in review.policies:
         rules.append(
@@ -309,10 +335,7 @@ def sarif(review: Review, artifact: str) -> str:
             "message": {"text": f"{finding.resource_name}: {finding.message}"},
             "locations": [
                 {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": artifact},
-                        "region": {"startLine": 1},
-                    },
+                    "physicalLocation": physical(finding.urn),
                     "logicalLocations": [
                         {
                             "name": finding.resource_name,
@@ -325,6 +348,9 @@ def sarif(review: Review, artifact: str) -> str:
             "partialFingerprints": {"tkestackFinding/v1": _fingerprint(finding)},
             "properties": {"enforcementLevel": finding.level, "severity": finding.severity},
         }
+        where = review.provenance.get(finding.urn) if finding.urn else None
+        if where is not None and where.key:
+            result["properties"]["specKey"] = where.key
         if finding.policy in index:
             result["ruleIndex"] = index[finding.policy]
         results.append(result)
@@ -340,10 +366,7 @@ def sarif(review: Review, artifact: str) -> str:
                 "message": {"text": f"{change.name} ({change.kind}): {why}"},
                 "locations": [
                     {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": artifact},
-                            "region": {"startLine": 1},
-                        },
+                        "physicalLocation": physical(change.urn),
                         "logicalLocations": [
                             {
                                 "name": change.name,

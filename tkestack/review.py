@@ -32,6 +32,7 @@ from .critical_path import estimate as estimate_deployment
 from .policies.rules import BY_NAME, PACK_NAME
 from .policies.rules.base import Provider, Subject
 from .policies.rules.clusters import is_stateful
+from .provenance import SpecLocation
 from .replace_on_change import DELETION_PROTECTION, forces_replacement
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
@@ -231,6 +232,8 @@ class Review:
     counts: dict[str, int] = field(default_factory=dict)
     deployment: DeploymentEstimate | None = None
     """Estimated `pulumi up` wall time from scratch and its critical path."""
+    provenance: dict[str, SpecLocation] = field(default_factory=dict)
+    """Per URN, the spec key it came from and where that key is written (`provenance`)."""
 
     @property
     def mandatory(self) -> list[Finding]:

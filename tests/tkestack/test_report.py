@@ -1,0 +1,93 @@
+"""`tkestack review` formats: SARIF against the official OASIS schema, findings located at the
+spec line they came from (provenance), markdown links to that line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from test_review import prod_environment, write_stack
+from typer.testing import CliRunner
+
+from tkestack import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = Path("shared") / "schemas" / "sarif-schema-2.1.0.json"
+
+
+def official_sarif_schema() -> dict:
+    """The OASIS SARIF 2.1.0 schema from `shared/` beside the clone (CI lays it out so; a
+    worktree finds it further up). Skips, saying where it looked, only when it is absent."""
+    looked = []
+    for directory in ROOT.parents:
+        candidate = directory / SCHEMA_PATH
+        looked.append(str(candidate))
+        if candidate.is_file():
+            return json.loads(candidate.read_text(encoding="utf-8"))
+    pytest.skip(f"official SARIF schema not found (looked at {', '.join(looked[:3])}, ...)")
+
+
+def key_line(stack_file: Path, *path: str | int) -> int:
+    """The 1-based line of a key path under `config.tkestack:environment` (by hand: the text
+    is searched for the key in order, independently of the loader's index)."""
+    lines = stack_file.read_text(encoding="utf-8").splitlines()
+    data = yaml.safe_load(stack_file.read_text(encoding="utf-8"))["config"]
+    node = data["tkestack:environment"]
+    start = next(i for i, line in enumerate(lines) if line.strip() == "tkestack:environment:")
+    for part in path:
+        if isinstance(part, int):
+            name = node[part]["name"]
+            start = next(
+                i for i in range(start, len(lines)) if lines[i].strip() == f"- name: {name}"
+            )
+        else:
+            start = next(
+                i for i in range(start, len(lines)) if lines[i].strip().startswith(f"{part}:")
+            )
+        node = node[part]
+    return start + 1
+
+
+@pytest.fixture(scope="module")
+def public_prod_sarif(tmp_path_factory) -> tuple[Path, dict, str]:
+    directory = tmp_path_factory.mktemp("prodlike-sarif")
+    stack_file = write_stack(
+        directory,
+        "prodlike",
+        prod_environment(endpoint={"exposure": "public", "public_access_cidrs": ["0.0.0.0/0"]}),
+    )
+    runner = CliRunner()
+    sarif = runner.invoke(cli.app, ["review", str(stack_file), "--format", "sarif"])
+    assert sarif.exit_code == 1, sarif.output
+    markdown = runner.invoke(cli.app, ["review", str(stack_file)])
+    return stack_file, json.loads(sarif.stdout), markdown.stdout
+
+
+def test_sarif_validates_against_the_official_schema(public_prod_sarif) -> None:
+    _, document, _ = public_prod_sarif
+    jsonschema.validate(document, official_sarif_schema())
+    broken = json.loads(json.dumps(document))
+    broken["runs"][0]["results"][0]["level"] = "fatal"  # not a SARIF level
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, official_sarif_schema())
+
+
+def test_sarif_results_point_at_the_spec_line_they_came_from(public_prod_sarif) -> None:
+    stack_file, document, _ = public_prod_sarif
+    results = document["runs"][0]["results"]
+    by_policy = {r["ruleId"]: r for r in results}
+    endpoint = by_policy["cluster-endpoint-private"]
+    region = endpoint["locations"][0]["physicalLocation"]["region"]
+    assert region["startLine"] == key_line(stack_file, "clusters", 0)
+    assert endpoint["properties"]["specKey"] == "clusters[0]"
+    # Not every result on line 1: the stack file's first line is `config:`.
+    assert {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results} != {1}
+
+
+def test_markdown_links_each_finding_to_its_spec_line(public_prod_sarif) -> None:
+    stack_file, _, markdown = public_prod_sarif
+    line = key_line(stack_file, "clusters", 0)
+    assert f"from [`clusters[0]`](Pulumi.prodlike.yaml#L{line})" in markdown
