@@ -6,6 +6,7 @@ Exit codes: 0 done; 2 invalid spec or usage (message on stderr naming key and fi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -314,16 +315,34 @@ def review(
     if policy_config is not None and not policy_config.is_file():
         fail(f"error: --policy-config {policy_config} does not exist", EXIT_INVALID)
     stack_file, project = resolve_stack(env)
-    rendering = run_render(env, show_progress=False, internal_code=EXIT_REVIEW_INTERNAL)
+    progress = stderr.is_terminal  # long steps show progress on a terminal only
+    rendering = run_render(env, show_progress=progress, internal_code=EXIT_REVIEW_INTERNAL)
     base_document = None
     if base is not None:
         try:
-            base_document = reviewing.render_at_ref(base, rendering.stack, project)
+            with (
+                stderr.status(f"rendering {rendering.stack} at {base}", spinner="dots")
+                if progress
+                else contextlib.nullcontext()
+            ):
+                base_document = reviewing.render_at_ref(base, rendering.stack, project)
         except reviewing.ReviewError as error:
             fail(f"error: --base {base}: {error}", EXIT_INVALID)
+    allowed_regions = None
+    if policy_config is None:
+        # The environment's own allowlist, not the shipped environments' (issue 17).
+        from .stacks.loader import ENVIRONMENT_KEY, load_environment
+
+        config = engine.read_stack_config(stack_file, project)
+        loaded = load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
+        allowed_regions = list(loaded.spec.allowed_regions)
     try:
         result = reviewing.review(
-            rendering, base=base_document, base_ref=base, config_file=policy_config
+            rendering,
+            base=base_document,
+            base_ref=base,
+            config_file=policy_config,
+            allowed_regions=allowed_regions,
         )
     except (PolicyPackError, reviewing.ReviewError) as error:
         fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)

@@ -85,14 +85,26 @@ def decode(value: Any) -> Any:
 
 
 def masked(value: Any) -> Any:
-    """`value` with every secret replaced by `"[secret]"` (for output)."""
+    """`value` with every secret replaced by `"[secret]"` (for output). A secret map or list
+    keeps its shape (keys kept, each value masked): a masked Secret's `stringData` is still a
+    map of strings that a schema (and kubeconform, checkov) accepts."""
     if isinstance(value, SecretValue):
-        return SECRET_MARK
+        return _masked_shape(value.value)
     if isinstance(value, dict):
         return {key: masked(item) for key, item in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
     return value
+
+
+def _masked_shape(value: Any) -> Any:
+    if isinstance(value, SecretValue):
+        return _masked_shape(value.value)
+    if isinstance(value, dict):
+        return {key: _masked_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked_shape(item) for item in value]
+    return SECRET_MARK
 
 
 def revealed(value: Any) -> Any:

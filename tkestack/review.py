@@ -13,6 +13,7 @@ installed head code); the subprocess verifies this before rendering.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -353,13 +354,19 @@ def review(
     base: dict[str, Any] | None = None,
     base_ref: str | None = None,
     config_file: Path | None = None,
+    allowed_regions: list[str] | None = None,
 ) -> Review:
-    """Build the review of a rendered environment (and its diff against a base render)."""
+    """Build the review of a rendered environment (and its diff against a base render).
+
+    `allowed_regions` (the environment spec's own `allowed_regions`) replaces the policy
+    config's `region-allowed` list, so an environment is judged by the regions it allows
+    itself, not by those of the shipped environments; None or empty keeps the config's."""
     from .graph import mermaid  # local: graph imports nothing of review, keep it one-way
 
     tier = tier_of(rendering)
     config_file = config_file or config_file_for(rendering.stack, tier)
-    name, version, infos, findings = run_pack(rendering, config_file)
+    with _with_regions(config_file, allowed_regions) as effective:
+        name, version, infos, findings = run_pack(rendering, effective)
     result = Review(
         environment=rendering.stack,
         tier=tier,
@@ -378,6 +385,24 @@ def review(
         )
         result.base_ref = base_ref
     return result
+
+
+@contextlib.contextmanager
+def _with_regions(config_file: Path, allowed_regions: list[str] | None) -> Iterator[Path]:
+    """`config_file`, or a temporary copy whose `region-allowed.allowedRegions` is
+    `allowed_regions` (when given and the config enables that policy)."""
+    config = json.loads(config_file.read_text(encoding="utf-8") or "{}")
+    rule = config.get("region-allowed")
+    if not allowed_regions or rule is None or rule == "disabled":
+        yield config_file
+        return
+    if isinstance(rule, str):
+        rule = {"enforcementLevel": rule}
+    config["region-allowed"] = {**rule, "allowedRegions": sorted(set(allowed_regions))}
+    with tempfile.TemporaryDirectory(prefix="tkestack-policy-") as directory:
+        path = Path(directory) / config_file.name
+        path.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+        yield path
 
 
 def _display(path: Path) -> str:

@@ -91,3 +91,28 @@ def test_markdown_links_each_finding_to_its_spec_line(public_prod_sarif) -> None
     stack_file, _, markdown = public_prod_sarif
     line = key_line(stack_file, "clusters", 0)
     assert f"from [`clusters[0]`](Pulumi.prodlike.yaml#L{line})" in markdown
+
+
+def test_region_allowlist_comes_from_the_environments_own_spec(tmp_path) -> None:
+    environment = prod_environment()
+    environment["allowed_regions"] = ["us-west-2"]
+    environment["clusters"][0]["region"] = "us-west-2"
+    stack_file = write_stack(tmp_path, "newprod", environment)
+    runner = CliRunner()
+    own = runner.invoke(cli.app, ["review", str(stack_file), "--format", "json"])
+    assert own.exit_code in (0, 1), own.output
+    assert "region-allowed" not in {v["policy"] for v in json.loads(own.stdout)["violations"]}
+    # The shipped prod config alone (us-east-1, eu-central-1, ap-shanghai) refuses it.
+    shipped = runner.invoke(
+        cli.app,
+        [
+            "review",
+            str(stack_file),
+            "--format",
+            "json",
+            "--policy-config",
+            str(ROOT / "policies" / "config" / "prod.json"),
+        ],
+    )
+    violations = json.loads(shipped.stdout)["violations"]
+    assert any(v["policy"] == "region-allowed" and "us-west-2" in v["message"] for v in violations)
