@@ -300,6 +300,14 @@ def review(
             help="Policy pack config JSON (default: policies/config/<env or tier>.json).",
         ),
     ] = None,
+    sarif_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--sarif-output",
+            help="Also write the SARIF document of the same review here (one render, both"
+            " formats: CI's comment and code scanning).",
+        ),
+    ] = None,
 ) -> None:
     """Review an environment: policy violations, the diff against a base ref, a picture.
 
@@ -358,6 +366,8 @@ def review(
     else:
         text = report.markdown(result)
     write_output(text, output)
+    if sarif_output is not None:
+        write_output(report.sarif(result, artifact), sarif_output)
     if result.mandatory:
         stderr.print(
             f"{len(result.mandatory)} mandatory policy violation(s) in {rendering.stack}",

@@ -59,11 +59,13 @@ def public_prod_sarif(tmp_path_factory) -> tuple[Path, dict, str]:
         "prodlike",
         prod_environment(endpoint={"exposure": "public", "public_access_cidrs": ["0.0.0.0/0"]}),
     )
-    runner = CliRunner()
-    sarif = runner.invoke(cli.app, ["review", str(stack_file), "--format", "sarif"])
-    assert sarif.exit_code == 1, sarif.output
-    markdown = runner.invoke(cli.app, ["review", str(stack_file)])
-    return stack_file, json.loads(sarif.stdout), markdown.stdout
+    # One review, both documents (what CI runs).
+    sarif_file = directory / "review.sarif"
+    markdown = CliRunner().invoke(
+        cli.app, ["review", str(stack_file), "--sarif-output", str(sarif_file)]
+    )
+    assert markdown.exit_code == 1, markdown.output
+    return stack_file, json.loads(sarif_file.read_text(encoding="utf-8")), markdown.stdout
 
 
 def test_sarif_validates_against_the_official_schema(public_prod_sarif) -> None:
