@@ -201,3 +201,35 @@ def test_a_tke_node_pool_with_deletion_protection_cannot_be_replaced() -> None:
     unprotected_retyped["resources"][0]["inputs"]["deletionProtection"] = False
     [change] = reviewing.diff(unprotected, unprotected_retyped)
     assert change.kind == "replaced" and change.blocked is None
+
+
+def test_renaming_a_prod_tenant_is_blocked_not_half_applied(tmp_path, monkeypatch) -> None:
+    """The issue's case: a renamed prod tenant deletes its protected ECR repository. The
+    review lists it first and exits 1 (it exited 0, and `pulumi up` stopped halfway)."""
+    from test_review import prod_environment, repository_with_change
+
+    from tkestack import cli
+
+    def environment(tenant: str) -> dict[str, Any]:
+        spec = prod_environment()
+        spec["tenants"] = [{"name": tenant, "clusters": ["pl-use1"]}]
+        return spec
+
+    repo = repository_with_change(
+        tmp_path, environment("team-a"), environment("team-b"), "head: rename the tenant"
+    )
+    monkeypatch.chdir(repo)
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(
+        cli.app, ["review", "difftest", "--base", "HEAD~1", "--format", "json"]
+    )
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["summary"]["mandatory"] == 0  # exit 1 is the blocked change's
+    changes = document["changes"]
+    first = changes[0]
+    assert first["type"] == "aws:ecr/repository:Repository" and first["kind"] == "removed"
+    assert "team-a" in first["name"] and "`protect`" in first["blocked"]
+    assert "aliases" in first["blocked"] and "team-b" in first["blocked"]
+    assert "would be removed: protected" in result.stderr
