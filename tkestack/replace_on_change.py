@@ -76,6 +76,20 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
         "ipv6NetmaskLength",
         "outpostArn",
     ),
+    # terraform-provider-aws internal/service/ec2/vpc_nat_gateway.go @04088eaa:
+    # allocation_id, connectivity_type, private_ip, secondary_private_ip_address_count and
+    # subnet_id are ForceNew.
+    "aws:ec2/natGateway:NatGateway": (
+        "allocationId",
+        "connectivityType",
+        "privateIp",
+        "secondaryPrivateIpAddressCount",
+        "subnetId",
+    ),
+    # terraform-provider-aws internal/service/ec2/vpc_route_table_association.go @0be71beb:
+    # gateway_id and subnet_id are ForceNew; route_table_id is updated in place
+    # (ReplaceRouteTableAssociation).
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("gatewayId", "subnetId"),
     # terraform-provider-aws internal/service/ecr/repository.go @0072eea2: name and
     # encryption_configuration (with its encryption_type and kms_key) are ForceNew.
     "aws:ecr/repository:Repository": ("name", "encryptionConfigurations"),

@@ -100,19 +100,19 @@ def test_without_value_tracing_the_whole_input_counts() -> None:
             {"urn": "g", "type": group, "name": "g", "inputs": {"subnetIds": ["subnet-1"]}},
             {
                 "urn": "t",
-                "type": "aws:ec2/routeTableAssociation:RouteTableAssociation",
+                "type": "aws:ec2/routeTable:RouteTable",
                 "name": "t",
-                "inputs": {"subnetId": "subnet-1"},
+                "inputs": {"routes": [{"natGatewayId": "nat-1"}]},
             },
         ]
     }
     head = copy.deepcopy(base)
     head["resources"][0]["inputs"]["cidrBlock"] = "10.0.1.0/24"
     head["resources"][1]["propertyDependencies"] = {"subnetIds": ["s"]}
-    head["resources"][2]["propertyDependencies"] = {"subnetId": ["s"]}
+    head["resources"][2]["propertyDependencies"] = {"routes": ["s"]}
     changes = {c.urn: c for c in reviewing.diff(base, head)}
     assert changes["g"].kind == "replaced" and changes["g"].because == ("s",)
-    # No replace-on-change fact for the association: updated, not replaced (no guess).
+    # No replace-on-change fact for a route table: updated, not replaced (no guess).
     assert changes["t"].kind == "changed" and changes["t"].because == ("s",)
     # Nothing upstream replaced: nothing propagates.
     assert reviewing.diff(base, copy.deepcopy(base)) == []
