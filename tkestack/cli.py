@@ -382,6 +382,30 @@ def review(
 
 
 @app.command()
+def explain(
+    env: EnvArgument,
+    resource: Annotated[str, typer.Argument(help="A resource URN, or a name if unique.")],
+    output: OutputOption = None,
+) -> None:
+    """Explain a resource: the spec key it came from (file and line), the components it sits
+    in, and its inputs (secrets masked)."""
+    from . import provenance
+
+    stack_file, project = resolve_stack(env)
+    rendering = run_render(env, show_progress=stderr.is_terminal)
+    try:
+        found = provenance.find(rendering, resource)
+    except provenance.ExplainError as error:
+        fail(f"error: {error}", EXIT_INVALID)
+    try:
+        artifact = str(stack_file.resolve().relative_to(project.resolve()))
+    except ValueError:
+        artifact = stack_file.name
+    locations = spec_locations(rendering, stack_file, project, artifact)
+    write_output(provenance.explain(rendering, found, locations), output)
+
+
+@app.command()
 def graph(
     env: EnvArgument,
     format: Annotated[

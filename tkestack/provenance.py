@@ -115,3 +115,53 @@ def locate(
             written = written[:-1]
         result[resource.urn] = SpecLocation(file, lines.get(written, 1), format_path(path))
     return result
+
+
+class ExplainError(Exception):
+    """No resource, or more than one, matches what `explain` was asked about."""
+
+
+def find(rendering: engine.Rendering, urn_or_name: str) -> engine.RenderedResource:
+    """The resource whose URN, or else whose name, is `urn_or_name`."""
+    by_urn = rendering.by_urn()
+    if urn_or_name in by_urn:
+        return by_urn[urn_or_name]
+    named = [r for r in rendering.resources if r.name == urn_or_name]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        listed = "\n".join(f"  {r.urn}" for r in named)
+        raise ExplainError(
+            f"{len(named)} resources are named {urn_or_name!r}; give a URN:\n{listed}"
+        )
+    raise ExplainError(f"no resource with URN or name {urn_or_name!r} in {rendering.stack}")
+
+
+def explain(
+    rendering: engine.Rendering,
+    resource: engine.RenderedResource,
+    locations: Mapping[str, SpecLocation],
+) -> str:
+    """The chain from the spec key through the components to the resource and its inputs
+    (secrets masked), as `tkestack explain` prints it."""
+    import yaml  # local: only explain prints YAML
+
+    by_urn = rendering.by_urn()
+    chain = [resource]
+    while chain[-1].parent in by_urn:
+        chain.append(by_urn[chain[-1].parent])  # type: ignore[index]
+    where = locations.get(resource.urn)
+    lines = []
+    if where is not None:
+        lines.append(f"spec: {where.file}:{where.line} {where.key or '(environment)'}")
+    for depth, step in enumerate(reversed(chain)):
+        lines.append(f"{'  ' * (depth + 1)}{step.type} {step.name}")
+    lines.append(f"urn: {resource.urn}")
+    if resource.provider:
+        lines.append(f"provider: {resource.provider}")
+    if resource.protect:
+        lines.append("protect: true")
+    body = yaml.safe_dump(engine.masked(resource.inputs), sort_keys=True, default_flow_style=False)
+    lines.append("inputs:")
+    lines.extend(f"  {line}" for line in body.rstrip("\n").splitlines())
+    return "\n".join(lines) + "\n"
