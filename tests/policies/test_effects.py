@@ -16,7 +16,20 @@ from typing import Any
 
 import pytest
 from conftest import TEST_ACCOUNTS
-from policy_cases import EKS, eks, res
+from policy_cases import (
+    EKS,
+    KMS,
+    LAUNCH_TEMPLATE,
+    NODE_GROUP,
+    TAGS,
+    TKE_POOL,
+    eks,
+    launch_template,
+    node_group,
+    res,
+    tke,
+    tke_pool,
+)
 
 from tkestack import review as reviewing
 from tkestack.policies.rules import evaluate
@@ -26,6 +39,9 @@ POLICY = "cluster-endpoint-public-cidrs"
 ENDPOINT = "tencentcloud:Kubernetes/clusterEndpoint:ClusterEndpoint"
 GROUP = "tencentcloud:Security/group:Group"
 RULE_SET = "tencentcloud:Security/groupRuleSet:GroupRuleSet"
+TENCENT_KMS = "tencentcloud:Kms/key:Key"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+CLS_TOPIC = "tencentcloud:Cls/topic:Topic"
 
 
 def fired(resources: list[Subject]) -> list[str]:
@@ -136,3 +152,130 @@ def test_a_rendered_public_tke_cluster_open_to_the_internet_is_refused(render_sp
 
     assert any("accepts TCP 443 from 0.0.0.0/0" in m for m in messages(["0.0.0.0/0"]))
     assert messages(["203.0.113.0/24"]) == []
+
+
+# ---------------------------------------------------------------- one effect, every cloud
+
+
+def _eks_bad(**overrides: Any) -> list[Subject]:
+    return [res(EKS, "eks", eks(**overrides))]
+
+
+def _without(props: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k != key}
+
+
+EFFECTS: list[tuple[str, str, list[Subject]]] = [
+    # public exposure of the API server
+    (
+        "cluster-endpoint-private",
+        "aws",
+        _eks_bad(vpcConfig={"subnetIds": ["s"], "endpointPrivateAccess": True}),
+    ),
+    ("cluster-endpoint-private", "tencentcloud", [tke(clusterInternet=True)]),
+    # encryption of Kubernetes secrets at rest
+    (
+        "cluster-secrets-encryption",
+        "aws",
+        [res(EKS, "eks", _without(eks(), "encryptionConfig"))],
+    ),
+    ("cluster-secrets-encryption", "tencentcloud", [tke()]),  # no EncryptionProtection
+    # control-plane audit logging
+    ("cluster-control-plane-logging", "aws", _eks_bad(enabledClusterLogTypes=["api"])),
+    ("cluster-control-plane-logging", "tencentcloud", [tke(clusterAudit={"enabled": False})]),
+    # node disks encrypted
+    (
+        "node-disk-encrypted",
+        "aws",
+        [res(NODE_GROUP, "ng", node_group(launchTemplate=None))],
+    ),
+    (
+        "node-disk-encrypted",
+        "tencentcloud",
+        [
+            res(
+                TKE_POOL,
+                "tp",
+                tke_pool(autoScalingConfig={"instanceType": "S5.LARGE8", "dataDisks": [{}]}),
+            )
+        ],
+    ),
+    # nodes reachable from the internet
+    (
+        "node-pool-no-public-ip",
+        "aws",
+        [
+            res(
+                LAUNCH_TEMPLATE,
+                "lt",
+                launch_template(networkInterfaces=[{"associatePublicIpAddress": "true"}]),
+            )
+        ],
+    ),
+    (
+        "node-pool-no-public-ip",
+        "tencentcloud",
+        [
+            res(
+                TKE_POOL,
+                "tp",
+                tke_pool(autoScalingConfig={"instanceType": "S5.LARGE8", "publicIpAssigned": True}),
+            )
+        ],
+    ),
+    # interactive login to nodes
+    (
+        "node-no-ssh",
+        "aws",
+        [res(NODE_GROUP, "ng", node_group(remoteAccess={"ec2SshKey": "ops"}))],
+    ),
+    (
+        "node-no-ssh",
+        "tencentcloud",
+        [
+            res(
+                TKE_POOL,
+                "tp",
+                tke_pool(autoScalingConfig={"instanceType": "S5.LARGE8", "keyIds": ["skey-1"]}),
+            )
+        ],
+    ),
+    (
+        "node-no-ssh",
+        "tencentcloud-password",
+        [
+            res(
+                TKE_POOL,
+                "tp",
+                tke_pool(autoScalingConfig={"instanceType": "S5.LARGE8", "password": "x"}),
+            )
+        ],
+    ),
+    # key rotation
+    ("kms-key-rotation", "aws", [res(KMS, "key", {"tags": TAGS})]),
+    ("kms-key-rotation", "tencentcloud", [res(TENCENT_KMS, "key", {"tags": TAGS})]),
+    # log retention
+    ("log-retention-set", "aws", [res(LOG_GROUP, "lg", {"tags": TAGS})]),
+    ("log-retention-set", "tencentcloud", [res(CLS_TOPIC, "topic", {"tags": TAGS})]),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "cloud", "resources"), EFFECTS, ids=[f"{p}-{c}" for p, c, _ in EFFECTS]
+)
+def test_each_effect_fails_on_each_cloud(policy: str, cloud: str, resources) -> None:
+    found = [f.message for f in evaluate(resources, {}) if f.policy == policy]
+    assert found, f"{policy} does not catch the {cloud} way of writing it"
+
+
+def test_every_cloud_has_a_failing_case_per_cross_cloud_policy() -> None:
+    clouds: dict[str, set[str]] = {}
+    for policy, cloud, _ in EFFECTS:
+        clouds.setdefault(policy, set()).add(cloud.split("-")[0])
+    assert all(found == {"aws", "tencentcloud"} for found in clouds.values()), clouds
+
+
+def test_a_tke_pool_without_login_keys_passes_node_no_ssh() -> None:
+    assert [
+        f for f in evaluate([res(TKE_POOL, "tp", tke_pool())], {}) if f.policy == "node-no-ssh"
+    ] == []
