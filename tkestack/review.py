@@ -415,8 +415,23 @@ def _display(path: Path) -> str:
 # ---------------------------------------------------------------- diff
 
 
+def _all_masked(value: Any) -> bool:
+    """Whether every leaf of `value` is the secret mark (a masked secret, of any shape)."""
+    if isinstance(value, dict):
+        return all(_all_masked(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_all_masked(item) for item in value)
+    return value == engine.SECRET_MARK
+
+
 def changed_keys(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
-    """Dotted paths where `old` and `new` differ (maps recursed, lists compared whole)."""
+    """Dotted paths where `old` and `new` differ (maps recursed, lists compared whole).
+
+    A masked secret on one side and a masked secret of another shape on the other are not a
+    change: neither render shows the value (a base rendered before masked secrets kept their
+    shape prints `"[secret]"` for a whole map)."""
+    if old != new and engine.SECRET_MARK in (old, new) and _all_masked(old) and _all_masked(new):
+        return
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
             path = f"{prefix}.{key}" if prefix else key

@@ -233,3 +233,13 @@ def test_renaming_a_prod_tenant_is_blocked_not_half_applied(tmp_path, monkeypatc
     assert "team-a" in first["name"] and "`protect`" in first["blocked"]
     assert "aliases" in first["blocked"] and "team-b" in first["blocked"]
     assert "would be removed: protected" in result.stderr
+
+
+def test_a_masked_secret_of_another_shape_is_not_a_change() -> None:
+    secret = "kubernetes:core/v1:Secret"
+    base = {"resources": [_resource("s", secret, stringData="[secret]")]}
+    head = {"resources": [_resource("s", secret, stringData={"password": "[secret]"})]}
+    assert reviewing.diff(base, head) == []
+    changed = {"resources": [_resource("s", secret, stringData={"password": "plain"})]}
+    [change] = reviewing.diff(base, changed)
+    assert change.kind == "replaced" and change.replace_keys == ("stringData",)
