@@ -84,6 +84,14 @@ def markdown(review: Review) -> str:
     if review.deployment is not None:
         lines.append("")
         lines.append(f"Deployment: {review.deployment.summary()}.")
+    if review.helm_releases:
+        lines.append("")
+        lines.append(
+            f"> [!NOTE]\n> {review.helm_releases} Helm release(s) reviewed by their values"
+            " only: this review did not look inside the charts (the Deployments, RBAC and"
+            " Services they install), and a chart that refuses its values is found only by"
+            " `pulumi up`."
+        )
     if review.diff is not None:
         destructive = [c for c in review.diff if c.destructive]
         if destructive:
@@ -190,6 +198,7 @@ def as_json(review: Review) -> str:
         "pack": {"name": review.pack, "version": review.pack_version, "config": review.config_file},
         "resources": review.resource_count,
         "summary": _counts(review.findings),
+        "helm": {"releases": review.helm_releases, "expanded": False},
         "violations": [_with_spec(_finding_json(f), review) for f in review.findings],
         "policies": [
             {

@@ -36,6 +36,7 @@ from .policies.rules.clusters import is_stateful
 from .provenance import SpecLocation
 from .replace_on_change import DELETION_PROTECTION, forces_replacement
 
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 """The pack shipped with this distribution."""
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
@@ -233,6 +234,9 @@ class Review:
     counts: dict[str, int] = field(default_factory=dict)
     deployment: DeploymentEstimate | None = None
     """Estimated `pulumi up` wall time from scratch and its critical path."""
+    helm_releases: int = 0
+    """Helm releases in the environment. Their charts are not expanded here: the review and
+    the pack see each release's values, not the objects its chart installs."""
     provenance: dict[str, SpecLocation] = field(default_factory=dict)
     """Per URN, the spec key it came from and where that key is written (`provenance`)."""
 
@@ -378,6 +382,7 @@ def review(
         findings=findings,
         mermaid=mermaid(rendering),
         deployment=estimate_deployment(rendering),
+        helm_releases=sum(1 for r in rendering.resources if r.type == HELM_RELEASE),
     )
     if base is not None:
         result.diff = diff(

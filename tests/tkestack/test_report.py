@@ -118,3 +118,9 @@ def test_region_allowlist_comes_from_the_environments_own_spec(tmp_path) -> None
     )
     violations = json.loads(shipped.stdout)["violations"]
     assert any(v["policy"] == "region-allowed" and "us-west-2" in v["message"] for v in violations)
+
+
+def test_the_review_says_it_did_not_look_inside_helm_releases(public_prod_sarif) -> None:
+    _, _, markdown = public_prod_sarif
+    assert "Helm release(s) reviewed by their values only" in markdown
+    assert "did not look inside the charts" in markdown
