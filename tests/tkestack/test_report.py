@@ -124,3 +124,35 @@ def test_the_review_says_it_did_not_look_inside_helm_releases(public_prod_sarif)
     _, _, markdown = public_prod_sarif
     assert "Helm release(s) reviewed by their values only" in markdown
     assert "did not look inside the charts" in markdown
+
+
+def test_sarif_of_blocked_and_refused_changes_validates(public_prod_sarif) -> None:
+    """With --base: the change rules and their results are valid SARIF too."""
+    from tkestack import report
+    from tkestack.review import Change, Review
+
+    eks = "aws:eks/cluster:Cluster"
+    review = Review(
+        environment="prodlike",
+        tier="prod",
+        pack="tkestack",
+        pack_version="1.0.0",
+        config_file="policies/config/prod.json",
+        resource_count=2,
+        policies=[],
+        findings=[],
+        diff=[
+            Change("removed", "urn:a", "aws:ecr/repository:Repository", "a", blocked="protected"),
+            Change("changed", "urn:b", eks, "b", ("version",), refused="skips a minor"),
+        ],
+        base_ref="HEAD~1",
+    )
+    document = json.loads(report.sarif(review, "Pulumi.prodlike.yaml"))
+    jsonschema.validate(document, official_sarif_schema())
+    rules = [rule["id"] for rule in document["runs"][0]["tool"]["driver"]["rules"]]
+    results = document["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {
+        "protected-resource-deleted",
+        "control-plane-upgrade-refused",
+    }
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in results)
