@@ -19,6 +19,9 @@ Sources:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster"
 AWS_EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 TKE_CLUSTER = "tencentcloud:Kubernetes/cluster:Cluster"
@@ -221,6 +224,18 @@ KUBERNETES_METADATA_REPLACE_ON_CHANGE = ("metadata.name", "metadata.namespace")
 """diff.go `metadataForceNewProperties`: every object is replaced when its name or namespace
 changes."""
 
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+PROVIDER_REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
+    # pulumi/pulumi-kubernetes provider/pkg/provider/testdata/diffconfig: change-kubeconfig
+    # (@1c58db38) and computed-kubeconfig (@6eb76d88) replace the provider on a changed or
+    # unknown kubeconfig; computed-kubeconfig-with-identifier does not (clusterIdentifier
+    # set), see `forces_replacement`.
+    KUBERNETES_PROVIDER: ("kubeconfig",),
+}
+"""Provider resources replaced when these inputs change. A replaced provider replaces every
+resource it manages: pulumi/pulumi pkg/resource/deploy/step_generator.go, "If the
+resource's provider reference changed, the resource must be replaced"."""
+
 DELETION_PROTECTION: dict[str, str] = {
     # tencentcloud v1.82.42 tencentcloud/services/tke/
     # resource_tc_kubernetes_node_pool_extension.go (delete): with deletion_protection set
@@ -238,7 +253,11 @@ delete half of a replacement): a change that deletes such a resource half-applie
 
 def table_for(type_: str) -> tuple[str, ...]:
     """The replace-on-change paths of `type_` (verified and carried-over entries)."""
-    table = REPLACE_ON_CHANGE.get(type_) or UNVERIFIED_REPLACE_ON_CHANGE.get(type_, ())
+    table = (
+        REPLACE_ON_CHANGE.get(type_)
+        or PROVIDER_REPLACE_ON_CHANGE.get(type_)
+        or UNVERIFIED_REPLACE_ON_CHANGE.get(type_, ())
+    )
     if type_.startswith("kubernetes:") and not type_.startswith("kubernetes:helm.sh"):
         table = (
             *table,
@@ -248,9 +267,16 @@ def table_for(type_: str) -> tuple[str, ...]:
     return table
 
 
-def forces_replacement(type_: str, key: str, extra: tuple[str, ...] = ()) -> bool:
+def forces_replacement(
+    type_: str,
+    key: str,
+    extra: tuple[str, ...] = (),
+    inputs: Mapping[str, Any] | None = None,
+) -> bool:
     """Whether a change at dotted input path `key` replaces a resource of `type_` (`extra`:
-    the resource's own `replaceOnChanges` option)."""
+    the resource's own `replaceOnChanges` option; `inputs`: its new inputs)."""
+    if type_ == KUBERNETES_PROVIDER and (inputs or {}).get("clusterIdentifier"):
+        return False  # a stable cluster identity: the provider is updated, not replaced
     for replace in (*table_for(type_), *extra):
         if (
             replace == "*"

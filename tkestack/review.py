@@ -604,16 +604,40 @@ def diff(
         if found:
             keys[urn] = found
             extra = tuple(after.get("options", {}).get("replaceOnChanges", ()))
+            inputs = after.get("inputs", {})
             forcing = [
                 key
                 for key in found
-                if key == "(provider)" or forces_replacement(after["type"], key, extra)
+                if key == "(provider)" or forces_replacement(after["type"], key, extra, inputs)
             ]
             if forcing:
                 replacing[urn] = forcing
+    managed: dict[str, list[str]] = {}
+    for urn, resource in new.items():
+        if resource.get("provider"):
+            managed.setdefault(resource["provider"], []).append(urn)
     queue = sorted(replacing)
     while queue:
         replaced = queue.pop(0)
+        # A replaced provider replaces every resource it manages (step_generator.go).
+        for urn in (
+            managed.get(replaced, [])
+            if new[replaced]["type"].startswith("pulumi:providers:")
+            else []
+        ):
+            if urn not in old:
+                continue
+            name = new[replaced]["name"]
+            if name not in because.setdefault(urn, []):
+                because[urn].append(name)
+            known = keys.setdefault(urn, [])
+            if "(provider)" not in known:
+                known.append("(provider)")
+            if urn not in replacing:
+                replacing[urn] = ["(provider)"]
+                queue.append(urn)
+            elif "(provider)" not in replacing[urn]:
+                replacing[urn].append("(provider)")
         for urn, key in dependents.get(replaced, []):
             if urn not in old or replaced == urn:
                 continue
@@ -627,7 +651,11 @@ def diff(
             known = keys.setdefault(urn, [])
             known.extend(path for path in paths if path not in known)
             extra = tuple(after.get("options", {}).get("replaceOnChanges", ()))
-            forcing = [path for path in paths if forces_replacement(after["type"], path, extra)]
+            forcing = [
+                path
+                for path in paths
+                if forces_replacement(after["type"], path, extra, after.get("inputs", {}))
+            ]
             if forcing:
                 first = urn not in replacing
                 listed = replacing.setdefault(urn, [])
@@ -679,7 +707,10 @@ def diff(
             )
         )
     order = {"replaced": 0, "removed": 1, "changed": 2, "added": 3}
-    changes.sort(key=lambda c: (c.blocked is None, not c.destructive, order[c.kind], c.urn))
+    # Blocked first, then destructive; within each, causes before their consequences.
+    changes.sort(
+        key=lambda c: (c.blocked is None, not c.destructive, order[c.kind], bool(c.because), c.urn)
+    )
     return changes
 
 

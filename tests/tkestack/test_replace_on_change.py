@@ -243,3 +243,35 @@ def test_a_masked_secret_of_another_shape_is_not_a_change() -> None:
     changed = {"resources": [_resource("s", secret, stringData={"password": "plain"})]}
     [change] = reviewing.diff(base, changed)
     assert change.kind == "replaced" and change.replace_keys == ("stringData",)
+
+
+def test_a_replaced_cluster_replaces_its_kubernetes_provider_and_every_object_in_it() -> None:
+    """pulumi-kubernetes replaces a provider whose kubeconfig changes or becomes unknown
+    (provider/pkg/provider/testdata/diffconfig/computed-kubeconfig) unless clusterIdentifier
+    is set; the engine replaces every resource of a replaced provider (pulumi/pulumi
+    pkg/resource/deploy/step_generator.go)."""
+    provider_type = "pulumi:providers:kubernetes"
+    namespace = "kubernetes:core/v1:Namespace"
+
+    def documents(**provider_inputs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        base = {
+            "resources": [
+                _resource("c", AWS_EKS_CLUSTER, name="c", roleArn="arn:1"),
+                _resource("p", provider_type, kubeconfig="[secret]", **provider_inputs),
+                {**_resource("ns", namespace, metadata={"name": "team"}), "provider": "p"},
+            ]
+        }
+        head = copy.deepcopy(base)
+        head["resources"][0]["inputs"]["roleArn"] = "arn:2"
+        head["resources"][1]["propertyDependencies"] = {"kubeconfig": ["c"]}
+        return base, head
+
+    changes = {c.urn: c for c in reviewing.diff(*documents())}
+    assert changes["c"].kind == "replaced" and changes["c"].because == ()
+    assert changes["p"].kind == "replaced" and changes["p"].because == ("c",)
+    assert changes["ns"].kind == "replaced" and changes["ns"].because == ("p",)
+    assert changes["ns"].replace_keys == ("(provider)",)
+    assert next(c.urn for c in reviewing.diff(*documents())) == "c"  # the cause first
+
+    stable = {c.urn: c for c in reviewing.diff(*documents(clusterIdentifier="c"))}
+    assert stable["p"].kind == "changed" and "ns" not in stable
