@@ -8,13 +8,14 @@ a blocking finding).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -271,6 +272,18 @@ EXIT_REVIEW_INTERNAL = 3
 """`tkestack review`: the review itself failed (never confused with exit 1 in CI)."""
 
 
+def spec_locations(
+    rendering: engine.Rendering, stack_file: Path, project: Path, artifact: str
+) -> dict[str, Any]:
+    """Per URN, the spec key it came from and its line in the stack file (`provenance`)."""
+    from .provenance import locate
+    from .stacks.loader import ENVIRONMENT_KEY
+
+    config = engine.read_stack_config(stack_file, project)
+    environment = config.values.get(ENVIRONMENT_KEY)
+    return locate(rendering, environment, artifact, config.text, clusters_by_resource)
+
+
 @app.command()
 def review(
     env: EnvArgument,
@@ -289,12 +302,21 @@ def review(
             help="Policy pack config JSON (default: policies/config/<env or tier>.json).",
         ),
     ] = None,
+    sarif_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--sarif-output",
+            help="Also write the SARIF document of the same review here (one render, both"
+            " formats: CI's comment and code scanning).",
+        ),
+    ] = None,
 ) -> None:
     """Review an environment: policy violations, the diff against a base ref, a picture.
 
     Exit 0: no mandatory violations; 1: mandatory violations, or a change against the base
-    that the cloud would refuse (a control plane version skipping a minor or going back);
-    2: invalid spec or usage; 3: the review could not run.
+    that the cloud would refuse (a control plane version skipping a minor or going back), or
+    that replaces or deletes a protected resource; 2: invalid spec or usage; 3: the review
+    could not run.
     """
     from . import report
     from . import review as reviewing
@@ -303,30 +325,51 @@ def review(
     if policy_config is not None and not policy_config.is_file():
         fail(f"error: --policy-config {policy_config} does not exist", EXIT_INVALID)
     stack_file, project = resolve_stack(env)
-    rendering = run_render(env, show_progress=False, internal_code=EXIT_REVIEW_INTERNAL)
+    progress = stderr.is_terminal  # long steps show progress on a terminal only
+    rendering = run_render(env, show_progress=progress, internal_code=EXIT_REVIEW_INTERNAL)
     base_document = None
     if base is not None:
         try:
-            base_document = reviewing.render_at_ref(base, rendering.stack, project)
+            with (
+                stderr.status(f"rendering {rendering.stack} at {base}", spinner="dots")
+                if progress
+                else contextlib.nullcontext()
+            ):
+                base_document = reviewing.render_at_ref(base, rendering.stack, project)
         except reviewing.ReviewError as error:
             fail(f"error: --base {base}: {error}", EXIT_INVALID)
+    allowed_regions = None
+    if policy_config is None:
+        # The environment's own allowlist, not the shipped environments' (issue 17).
+        from .stacks.loader import ENVIRONMENT_KEY, load_environment
+
+        config = engine.read_stack_config(stack_file, project)
+        loaded = load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
+        allowed_regions = list(loaded.spec.allowed_regions)
     try:
         result = reviewing.review(
-            rendering, base=base_document, base_ref=base, config_file=policy_config
+            rendering,
+            base=base_document,
+            base_ref=base,
+            config_file=policy_config,
+            allowed_regions=allowed_regions,
         )
     except (PolicyPackError, reviewing.ReviewError) as error:
         fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
+    try:
+        artifact = str(stack_file.resolve().relative_to(project.resolve()))
+    except ValueError:
+        artifact = stack_file.name
+    result.provenance = spec_locations(rendering, stack_file, project, artifact)
     if format is ReviewFormat.json:
         text = report.as_json(result)
     elif format is ReviewFormat.sarif:
-        try:
-            artifact = str(stack_file.resolve().relative_to(project.resolve()))
-        except ValueError:
-            artifact = stack_file.name
         text = report.sarif(result, artifact)
     else:
         text = report.markdown(result)
     write_output(text, output)
+    if sarif_output is not None:
+        write_output(report.sarif(result, artifact), sarif_output)
     if result.mandatory:
         stderr.print(
             f"{len(result.mandatory)} mandatory policy violation(s) in {rendering.stack}",
@@ -334,8 +377,34 @@ def review(
         )
     for change in result.refused:
         stderr.print(f"{change.name}: {change.refused}", style="red")
-    if result.mandatory or result.refused:
+    for change in result.blocked:
+        stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
+    if result.mandatory or result.refused or result.blocked:
         raise typer.Exit(EXIT_VIOLATIONS)
+
+
+@app.command()
+def explain(
+    env: EnvArgument,
+    resource: Annotated[str, typer.Argument(help="A resource URN, or a name if unique.")],
+    output: OutputOption = None,
+) -> None:
+    """Explain a resource: the spec key it came from (file and line), the components it sits
+    in, and its inputs (secrets masked)."""
+    from . import provenance
+
+    stack_file, project = resolve_stack(env)
+    rendering = run_render(env, show_progress=stderr.is_terminal)
+    try:
+        found = provenance.find(rendering, resource)
+    except provenance.ExplainError as error:
+        fail(f"error: {error}", EXIT_INVALID)
+    try:
+        artifact = str(stack_file.resolve().relative_to(project.resolve()))
+    except ValueError:
+        artifact = stack_file.name
+    locations = spec_locations(rendering, stack_file, project, artifact)
+    write_output(provenance.explain(rendering, found, locations), output)
 
 
 @app.command()

@@ -85,14 +85,26 @@ def decode(value: Any) -> Any:
 
 
 def masked(value: Any) -> Any:
-    """`value` with every secret replaced by `"[secret]"` (for output)."""
+    """`value` with every secret replaced by `"[secret]"` (for output). A secret map or list
+    keeps its shape (keys kept, each value masked): a masked Secret's `stringData` is still a
+    map of strings that a schema (and kubeconform, checkov) accepts."""
     if isinstance(value, SecretValue):
-        return SECRET_MARK
+        return _masked_shape(value.value)
     if isinstance(value, dict):
         return {key: masked(item) for key, item in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
     return value
+
+
+def _masked_shape(value: Any) -> Any:
+    if isinstance(value, SecretValue):
+        return _masked_shape(value.value)
+    if isinstance(value, dict):
+        return {key: _masked_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked_shape(item) for item in value]
+    return SECRET_MARK
 
 
 def revealed(value: Any) -> Any:
@@ -177,6 +189,19 @@ class RenderedResource:
             "protect": self.protect,
             "options": masked(self.options),
             "inputs": masked(self.inputs),
+            "propertyDependencies": self.property_dependencies,
+        }
+
+    def computed(self) -> dict[str, Any]:
+        """The outputs the provider computes (absent from, or different from, the inputs):
+        what `pulumi preview` shows as unknown when this resource is replaced, so its
+        dependents see them change (`review.diff` propagates replacements through them).
+        Never part of an output document: a provider may compute secrets the program did
+        not mark (a password's `result`)."""
+        return {
+            key: value
+            for key, value in sorted(self.outputs.items())
+            if key not in self.inputs or self.inputs[key] != value
         }
 
 

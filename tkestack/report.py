@@ -34,6 +34,16 @@ def _resource(finding: Finding) -> str:
     return f"`{finding.resource_name}`" + (f" ({short})" if short else "")
 
 
+def _spec_link(review: Review, urn: str | None) -> str:
+    """` from [clusters[0].node_pools[1]](Pulumi.dev.yaml#L27)`: the spec key a resource came
+    from, linked to its line (relative to the project, as in the pull request)."""
+    where = review.provenance.get(urn) if urn else None
+    if where is None:
+        return ""
+    label = where.key or "environment"
+    return f" from [`{_cell(label)}`]({where.file}#L{where.line})"
+
+
 def _counts(findings: Iterable[Finding]) -> dict[str, int]:
     counts = {"mandatory": 0, "advisory": 0}
     for finding in findings:
@@ -44,6 +54,11 @@ def _counts(findings: Iterable[Finding]) -> dict[str, int]:
 def _change_row(change: Change) -> str:
     keys = ", ".join(f"`{k}`" for k in change.keys[:8]) + (" ..." if len(change.keys) > 8 else "")
     forcing = ", ".join(f"`{k}`" for k in change.replace_keys[:8])
+    if change.because:
+        upstream = ", ".join(f"`{_cell(name)}`" for name in change.because[:4])
+        more = " ..." if len(change.because) > 4 else ""
+        forcing = f"{forcing} " if forcing else ""
+        forcing += f"because {upstream}{more} is replaced"
     return (
         f"| {change.kind} | `{_cell(change.name)}` | `{change.type}` | {keys or '-'} |"
         f" {forcing or '-'} |"
@@ -69,6 +84,14 @@ def markdown(review: Review) -> str:
     if review.deployment is not None:
         lines.append("")
         lines.append(f"Deployment: {review.deployment.summary()}.")
+    if review.helm_releases:
+        lines.append("")
+        lines.append(
+            f"> [!NOTE]\n> {review.helm_releases} Helm release(s) reviewed by their values"
+            " only: this review did not look inside the charts (the Deployments, RBAC and"
+            " Services they install), and a chart that refuses its values is found only by"
+            " `pulumi up`."
+        )
     if review.diff is not None:
         destructive = [c for c in review.diff if c.destructive]
         if destructive:
@@ -79,6 +102,16 @@ def markdown(review: Review) -> str:
                     f" (forced by {', '.join(change.replace_keys)})" if change.replace_keys else ""
                 )
                 lines.append(f"> - **{change.kind}** `{change.name}` `{change.type}`{why}")
+        if review.blocked:
+            lines.append("")
+            lines.append(
+                "> [!CAUTION]\n> **Protected resources would be replaced or deleted"
+                " (`pulumi up` would stop halfway):**"
+            )
+            for change in review.blocked:
+                lines.append(
+                    f"> - **{change.kind}** `{change.name}` `{change.type}`: {change.blocked}"
+                )
         if review.refused:
             lines.append("")
             lines.append("> [!CAUTION]\n> **Changes the cloud would refuse during `pulumi up`:**")
@@ -120,8 +153,8 @@ def markdown(review: Review) -> str:
             lines.append("|---|---|---|---|")
             for finding in group[:MAX_TABLE_ROWS]:
                 lines.append(
-                    f"| `{finding.policy}` | {_resource(finding)} | {_cell(finding.message)} |"
-                    f" {_cell(finding.remediation)} |"
+                    f"| `{finding.policy}` | {_resource(finding)}{_spec_link(review, finding.urn)}"
+                    f" | {_cell(finding.message)} | {_cell(finding.remediation)} |"
                 )
             if len(group) > MAX_TABLE_ROWS:
                 lines.append(f"\n... and {len(group) - MAX_TABLE_ROWS} more.")
@@ -151,6 +184,12 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _with_spec(document: dict[str, Any], review: Review) -> dict[str, Any]:
+    where = review.provenance.get(document["urn"]) if document["urn"] else None
+    document["spec"] = {"file": where.file, "line": where.line, "key": where.key} if where else None
+    return document
+
+
 def as_json(review: Review) -> str:
     """The machine-readable review."""
     document: dict[str, Any] = {
@@ -159,7 +198,8 @@ def as_json(review: Review) -> str:
         "pack": {"name": review.pack, "version": review.pack_version, "config": review.config_file},
         "resources": review.resource_count,
         "summary": _counts(review.findings),
-        "violations": [_finding_json(f) for f in review.findings],
+        "helm": {"releases": review.helm_releases, "expanded": False},
+        "violations": [_with_spec(_finding_json(f), review) for f in review.findings],
         "policies": [
             {
                 "name": p.name,
@@ -195,6 +235,8 @@ def as_json(review: Review) -> str:
                 "stateful": c.stateful,
                 "destructive": c.destructive,
                 "refused": c.refused,
+                "because": list(c.because),
+                "blocked": c.blocked,
             }
             for c in review.diff
         ]
@@ -228,11 +270,45 @@ REFUSED_UPGRADE_RULE: dict[str, Any] = {
 }
 """The SARIF rule of `Review.refused` changes (not a policy of the pack: it needs the base)."""
 
+PROTECTED_CHANGE_RULE: dict[str, Any] = {
+    "id": "protected-resource-deleted",
+    "name": "ProtectedResourceDeleted",
+    "shortDescription": {
+        "text": "A change replaces or deletes a protected resource: pulumi up would stop halfway."
+    },
+    "fullDescription": {
+        "text": "Resources with `protect` or a cloud's deletion protection cannot be deleted or"
+        " replaced; pulumi up fails on them after applying the changes before them (tkestack"
+        " review against --base)."
+    },
+    "help": {
+        "text": "Unprotect the resource in a separate change and apply it first, or add an"
+        " alias if the change is a rename.",
+        "markdown": "**Remediation:** unprotect the resource (or turn off its deletion"
+        " protection) in a separate change and apply it first; if the change is a rename, add"
+        " `aliases` instead.",
+    },
+    "helpUri": "https://github.com/tkestack/tkestack/blob/main/docs/review.md#the-diff---base",
+    "defaultConfiguration": {"level": "error", "enabled": True},
+    "properties": {"tags": ["change-safety"], "precision": "high"},
+}
+"""The SARIF rule of `Review.blocked` changes."""
+
 
 def sarif(review: Review, artifact: str) -> str:
     """SARIF 2.1.0 for code-scanning upload: a rule per policy, a result per violation,
     located at the environment's stack config file (`artifact`)."""
     index = {policy.name: i for i, policy in enumerate(review.policies)}
+
+    def physical(urn: str | None) -> dict[str, Any]:
+        """Where the resource's spec key is written; the stack file's first line for the
+        stack itself or a resource without provenance."""
+        where = review.provenance.get(urn) if urn else None
+        return {
+            "artifactLocation": {"uri": where.file if where else artifact},
+            "region": {"startLine": where.line if where else 1},
+        }
+
     rules = []
     for policy in review.policies:
         rules.append(
@@ -259,7 +335,7 @@ def sarif(review: Review, artifact: str) -> str:
             }
         )
     if review.diff is not None:
-        rules.append(REFUSED_UPGRADE_RULE)
+        rules.extend((REFUSED_UPGRADE_RULE, PROTECTED_CHANGE_RULE))
     results = []
     for finding in review.findings:
         result: dict[str, Any] = {
@@ -268,10 +344,7 @@ def sarif(review: Review, artifact: str) -> str:
             "message": {"text": f"{finding.resource_name}: {finding.message}"},
             "locations": [
                 {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": artifact},
-                        "region": {"startLine": 1},
-                    },
+                    "physicalLocation": physical(finding.urn),
                     "logicalLocations": [
                         {
                             "name": finding.resource_name,
@@ -284,22 +357,25 @@ def sarif(review: Review, artifact: str) -> str:
             "partialFingerprints": {"tkestackFinding/v1": _fingerprint(finding)},
             "properties": {"enforcementLevel": finding.level, "severity": finding.severity},
         }
+        where = review.provenance.get(finding.urn) if finding.urn else None
+        if where is not None and where.key:
+            result["properties"]["specKey"] = where.key
         if finding.policy in index:
             result["ruleIndex"] = index[finding.policy]
         results.append(result)
-    for change in review.refused:
+    change_results = [
+        (REFUSED_UPGRADE_RULE, change, change.refused) for change in review.refused
+    ] + [(PROTECTED_CHANGE_RULE, change, change.blocked) for change in review.blocked]
+    for rule, change, why in change_results:
         results.append(
             {
-                "ruleId": REFUSED_UPGRADE_RULE["id"],
-                "ruleIndex": len(rules) - 1,
+                "ruleId": rule["id"],
+                "ruleIndex": rules.index(rule),
                 "level": "error",
-                "message": {"text": f"{change.name}: {change.refused}"},
+                "message": {"text": f"{change.name} ({change.kind}): {why}"},
                 "locations": [
                     {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": artifact},
-                            "region": {"startLine": 1},
-                        },
+                        "physicalLocation": physical(change.urn),
                         "logicalLocations": [
                             {
                                 "name": change.name,
@@ -311,7 +387,7 @@ def sarif(review: Review, artifact: str) -> str:
                 ],
                 "partialFingerprints": {
                     "tkestackFinding/v1": hashlib.sha256(
-                        f"{REFUSED_UPGRADE_RULE['id']}\x00{change.urn}\x00{change.refused}".encode()
+                        f"{rule['id']}\x00{change.urn}\x00{why}".encode()
                     ).hexdigest()[:32]
                 },
             }

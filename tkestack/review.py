@@ -13,6 +13,7 @@ installed head code); the subprocess verifies this before rendering.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -32,77 +33,14 @@ from .critical_path import estimate as estimate_deployment
 from .policies.rules import BY_NAME, PACK_NAME
 from .policies.rules.base import Provider, Subject
 from .policies.rules.clusters import is_stateful
+from .provenance import SpecLocation
+from .replace_on_change import DELETION_PROTECTION, forces_replacement
 
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 """The pack shipped with this distribution."""
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 LEVEL_ORDER = ("mandatory", "advisory")
-
-# Input keys whose change makes the provider replace the resource (delete + create), per
-# type. Sources: the providers' schemas (ForceNew / replaceOnChanges), as documented on the
-# Pulumi Registry pages of pulumi-aws 7.x, pulumi-kubernetes 4.x and tencentcloud 1.82.
-# A changed key equal to, under, or above one of these paths counts as replacing.
-REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
-    "aws:eks/cluster:Cluster": (
-        "name",
-        "roleArn",
-        "vpcConfig.subnetIds",
-        "vpcConfig.securityGroupIds",
-        "kubernetesNetworkConfig.serviceIpv4Cidr",
-        "kubernetesNetworkConfig.ipFamily",
-        "accessConfig.bootstrapClusterCreatorAdminPermissions",
-        "bootstrapSelfManagedAddons",
-        "outpostConfig",
-        "region",
-    ),
-    "aws:eks/nodeGroup:NodeGroup": (
-        "clusterName",
-        "nodeGroupName",
-        "nodeGroupNamePrefix",
-        "nodeRoleArn",
-        "subnetIds",
-        "amiType",
-        "instanceTypes",
-        "capacityType",
-        "diskSize",
-        "remoteAccess",
-        "launchTemplate.id",
-        "launchTemplate.name",
-        "region",
-    ),
-    "aws:eks/addon:Addon": ("clusterName", "addonName", "region"),
-    "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn", "type", "region"),
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (
-        "clusterName",
-        "policyArn",
-        "principalArn",
-        "region",
-    ),
-    "aws:ec2/launchTemplate:LaunchTemplate": ("name", "namePrefix", "region"),
-    "aws:ec2/vpc:Vpc": ("cidrBlock", "region"),
-    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"),
-    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId"),
-    "aws:iam/role:Role": ("name", "namePrefix", "path"),
-    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix", "region"),
-    "aws:ecr/repository:Repository": ("name", "encryptionConfigurations", "region"),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("repository", "region"),
-    "tencentcloud:Kubernetes/cluster:Cluster": (
-        "vpcId",
-        "clusterCidr",
-        "serviceCidr",
-        "networkType",
-        "clusterDeployType",
-        "clusterMaxPodNum",
-        "clusterMaxServiceNum",
-        "isDualStack",
-    ),
-    "tencentcloud:Kubernetes/nodePool:NodePool": ("clusterId", "vpcId"),
-    "tencentcloud:Tcr/instance:Instance": ("name",),
-    "tencentcloud:Tcr/namespace:Namespace": ("instanceId", "name"),
-    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
-}
-KUBERNETES_REPLACE_ON_CHANGE = ("metadata.name", "metadata.namespace")
-"""Every Kubernetes object is replaced when its name or namespace changes."""
 
 CONTROL_PLANE_VERSION: dict[str, str] = {
     "aws:eks/cluster:Cluster": "version",
@@ -259,6 +197,12 @@ class Change:
     refused: str | None = None
     """Why the cloud would refuse this change (a control plane version that skips a minor
     or goes back), or None."""
+    because: tuple[str, ...] = ()
+    """Names of replaced resources whose outputs this resource's inputs take: unknown until
+    they are recreated, so this resource changes (or is replaced) because of them."""
+    blocked: str | None = None
+    """Why `pulumi up` would stop at this change (the resource is protected, or the cloud
+    refuses to delete it), with what to do; None when nothing blocks it."""
 
     @property
     def stateful(self) -> bool:
@@ -290,6 +234,11 @@ class Review:
     counts: dict[str, int] = field(default_factory=dict)
     deployment: DeploymentEstimate | None = None
     """Estimated `pulumi up` wall time from scratch and its critical path."""
+    helm_releases: int = 0
+    """Helm releases in the environment. Their charts are not expanded here: the review and
+    the pack see each release's values, not the objects its chart installs."""
+    provenance: dict[str, SpecLocation] = field(default_factory=dict)
+    """Per URN, the spec key it came from and where that key is written (`provenance`)."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -300,6 +249,11 @@ class Review:
     def refused(self) -> list[Change]:
         """Changes the cloud would refuse during `pulumi up` (see `refused_upgrade`)."""
         return [change for change in self.diff or [] if change.refused]
+
+    @property
+    def blocked(self) -> list[Change]:
+        """Replacements and deletions of protected resources (see `Change.blocked`)."""
+        return [change for change in self.diff or [] if change.blocked]
 
 
 def config_file_for(env: str, tier: str) -> Path:
@@ -404,13 +358,19 @@ def review(
     base: dict[str, Any] | None = None,
     base_ref: str | None = None,
     config_file: Path | None = None,
+    allowed_regions: list[str] | None = None,
 ) -> Review:
-    """Build the review of a rendered environment (and its diff against a base render)."""
+    """Build the review of a rendered environment (and its diff against a base render).
+
+    `allowed_regions` (the environment spec's own `allowed_regions`) replaces the policy
+    config's `region-allowed` list, so an environment is judged by the regions it allows
+    itself, not by those of the shipped environments; None or empty keeps the config's."""
     from .graph import mermaid  # local: graph imports nothing of review, keep it one-way
 
     tier = tier_of(rendering)
     config_file = config_file or config_file_for(rendering.stack, tier)
-    name, version, infos, findings = run_pack(rendering, config_file)
+    with _with_regions(config_file, allowed_regions) as effective:
+        name, version, infos, findings = run_pack(rendering, effective)
     result = Review(
         environment=rendering.stack,
         tier=tier,
@@ -422,11 +382,32 @@ def review(
         findings=findings,
         mermaid=mermaid(rendering),
         deployment=estimate_deployment(rendering),
+        helm_releases=sum(1 for r in rendering.resources if r.type == HELM_RELEASE),
     )
     if base is not None:
-        result.diff = diff(base, json.loads(engine.render_json(rendering)))
+        result.diff = diff(
+            base, json.loads(engine.render_json(rendering)), unknowns=unknown_values(rendering)
+        )
         result.base_ref = base_ref
     return result
+
+
+@contextlib.contextmanager
+def _with_regions(config_file: Path, allowed_regions: list[str] | None) -> Iterator[Path]:
+    """`config_file`, or a temporary copy whose `region-allowed.allowedRegions` is
+    `allowed_regions` (when given and the config enables that policy)."""
+    config = json.loads(config_file.read_text(encoding="utf-8") or "{}")
+    rule = config.get("region-allowed")
+    if not allowed_regions or rule is None or rule == "disabled":
+        yield config_file
+        return
+    if isinstance(rule, str):
+        rule = {"enforcementLevel": rule}
+    config["region-allowed"] = {**rule, "allowedRegions": sorted(set(allowed_regions))}
+    with tempfile.TemporaryDirectory(prefix="tkestack-policy-") as directory:
+        path = Path(directory) / config_file.name
+        path.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+        yield path
 
 
 def _display(path: Path) -> str:
@@ -439,8 +420,23 @@ def _display(path: Path) -> str:
 # ---------------------------------------------------------------- diff
 
 
+def _all_masked(value: Any) -> bool:
+    """Whether every leaf of `value` is the secret mark (a masked secret, of any shape)."""
+    if isinstance(value, dict):
+        return all(_all_masked(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_all_masked(item) for item in value)
+    return value == engine.SECRET_MARK
+
+
 def changed_keys(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
-    """Dotted paths where `old` and `new` differ (maps recursed, lists compared whole)."""
+    """Dotted paths where `old` and `new` differ (maps recursed, lists compared whole).
+
+    A masked secret on one side and a masked secret of another shape on the other are not a
+    change: neither render shows the value (a base rendered before masked secrets kept their
+    shape prints `"[secret]"` for a whole map)."""
+    if old != new and engine.SECRET_MARK in (old, new) and _all_masked(old) and _all_masked(new):
+        return
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
             path = f"{prefix}.{key}" if prefix else key
@@ -450,21 +446,6 @@ def changed_keys(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
                 yield from changed_keys(old[key], new[key], path)
     elif old != new:
         yield prefix or "(value)"
-
-
-def _forces_replacement(type_: str, key: str, extra: tuple[str, ...]) -> bool:
-    table = REPLACE_ON_CHANGE.get(type_, ())
-    if type_.startswith("kubernetes:") and not type_.startswith("kubernetes:helm.sh"):
-        table = (*table, *KUBERNETES_REPLACE_ON_CHANGE)
-    for replace in (*table, *extra):
-        if (
-            replace == "*"
-            or key == replace
-            or key.startswith(replace + ".")
-            or replace.startswith(key + ".")
-        ):
-            return True
-    return False
 
 
 def refused_upgrade(type_: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
@@ -492,11 +473,195 @@ def refused_upgrade(type_: str, before: Mapping[str, Any], after: Mapping[str, A
     )
 
 
-def diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[Change]:
+MIN_UNKNOWN_LENGTH = 8
+"""Computed output strings shorter than this (`ACTIVE`, `admin`) are too common to trace."""
+
+
+def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) of every leaf; a list is one leaf holding its whole value (lists
+    are compared whole, as in `changed_keys`)."""
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _leaves(value[key], f"{prefix}.{key}" if prefix else key)
+    else:
+        yield prefix, value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, engine.SecretValue):
+        yield from _strings(value.value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def unknown_values(rendering: engine.Rendering) -> dict[str, frozenset[str]]:
+    """Per URN, the output strings `pulumi preview` would show as unknown if the resource were
+    replaced: what its provider computes (ids, ARNs, endpoints), not what the program gave
+    it. In process only (they may hold secrets): never written to a document."""
+    result = {}
+    for resource in rendering.resources:
+        given = set(_strings(resource.inputs))
+        result[resource.urn] = frozenset(
+            text
+            for text in _strings(resource.computed())
+            if len(text) >= MIN_UNKNOWN_LENGTH and text not in given
+        )
+    return result
+
+
+def _unknown_paths(
+    inputs: Mapping[str, Any], key: str, unknown: frozenset[str] | None
+) -> tuple[str, ...]:
+    """The input paths under top-level `key` that take a replaced resource's outputs: the
+    leaves holding (or embedding) one of its `unknown` values; the whole key when none can be
+    traced (a value derived through an apply, or no values known)."""
+    if key not in inputs:
+        return ()
+    if unknown:
+        found = tuple(
+            path
+            for path, value in _leaves(inputs[key], key)
+            if any(text in item for item in _strings(value) for text in unknown)
+        )
+        if found:
+            return found
+    return (key,)
+
+
+def _protection(
+    kind: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any] | None,
+    added_types: Mapping[str, list[str]],
+) -> str | None:
+    """Why `pulumi up` would stop at deleting `before` (removed, or the delete half of a
+    replacement), with what to do; None when nothing stops it."""
+    if kind not in ("removed", "replaced"):
+        return None
+    action = "replace" if kind == "replaced" else "delete"
+    if before.get("protect") or (after or {}).get("protect"):
+        renamed = added_types.get(before.get("type", ""), []) if kind == "removed" else []
+        rename = (
+            f"; if it was renamed (to {', '.join(f'`{n}`' for n in renamed[:3])}?), add"
+            " `aliases` naming the old URN instead, so nothing is deleted"
+            if renamed
+            else "; if it is a rename, add `aliases` naming the old URN instead"
+        )
+        return (
+            f"protected (`protect`): `pulumi up` refuses to {action} it and stops with the"
+            " changes before it applied. Unprotect it in a separate change (`pulumi state"
+            " unprotect` or `protect=False`), apply that, then this one" + rename
+        )
+    key = DELETION_PROTECTION.get(before.get("type", ""))
+    if key and before.get("inputs", {}).get(key) is True:
+        return (
+            f"deletion protection (`{key}: true`): the cloud refuses to delete it, so the"
+            f" {action} half-applies. Set `{key}: false` in a separate change and apply it"
+            " first, then this one"
+        )
+    return None
+
+
+def diff(
+    base: Mapping[str, Any],
+    head: Mapping[str, Any],
+    unknowns: Mapping[str, frozenset[str]] | None = None,
+) -> list[Change]:
     """Resource changes from the base render document to the head one (`render --format
-    json` documents), destructive changes first."""
+    json` documents), destructive changes first.
+
+    Replacements propagate as the engine propagates them: a replaced resource's computed
+    outputs are unknown in the head's preview, so each resource whose inputs take them (its
+    `propertyDependencies`) changes, and is itself replaced when such an input forces a
+    replacement (`replace_on_change`). `unknowns` (from `unknown_values`) names the output
+    values per URN, to find which nested input takes them; without it the whole top-level
+    input counts."""
     old = {r["urn"]: r for r in base.get("resources", [])}
     new = {r["urn"]: r for r in head.get("resources", [])}
+    unknowns = unknowns or {}
+    added_types: dict[str, list[str]] = {}
+    for urn in sorted(set(new) - set(old)):
+        added_types.setdefault(new[urn]["type"], []).append(new[urn]["name"])
+    dependents: dict[str, list[tuple[str, str]]] = {}
+    for urn, resource in new.items():
+        for key, urns in sorted(resource.get("propertyDependencies", {}).items()):
+            for dependency in urns:
+                dependents.setdefault(dependency, []).append((urn, key))
+    keys: dict[str, list[str]] = {}
+    replacing: dict[str, list[str]] = {}
+    because: dict[str, list[str]] = {}
+    for urn in sorted(set(old) & set(new)):
+        before, after = old[urn], new[urn]
+        found = list(changed_keys(before.get("inputs", {}), after.get("inputs", {})))
+        if before.get("provider") != after.get("provider"):
+            found.append("(provider)")
+        if found:
+            keys[urn] = found
+            extra = tuple(after.get("options", {}).get("replaceOnChanges", ()))
+            inputs = after.get("inputs", {})
+            forcing = [
+                key
+                for key in found
+                if key == "(provider)" or forces_replacement(after["type"], key, extra, inputs)
+            ]
+            if forcing:
+                replacing[urn] = forcing
+    managed: dict[str, list[str]] = {}
+    for urn, resource in new.items():
+        if resource.get("provider"):
+            managed.setdefault(resource["provider"], []).append(urn)
+    queue = sorted(replacing)
+    while queue:
+        replaced = queue.pop(0)
+        # A replaced provider replaces every resource it manages (step_generator.go).
+        for urn in (
+            managed.get(replaced, [])
+            if new[replaced]["type"].startswith("pulumi:providers:")
+            else []
+        ):
+            if urn not in old:
+                continue
+            name = new[replaced]["name"]
+            if name not in because.setdefault(urn, []):
+                because[urn].append(name)
+            known = keys.setdefault(urn, [])
+            if "(provider)" not in known:
+                known.append("(provider)")
+            if urn not in replacing:
+                replacing[urn] = ["(provider)"]
+                queue.append(urn)
+            elif "(provider)" not in replacing[urn]:
+                replacing[urn].append("(provider)")
+        for urn, key in dependents.get(replaced, []):
+            if urn not in old or replaced == urn:
+                continue
+            after = new[urn]
+            paths = _unknown_paths(after.get("inputs", {}), key, unknowns.get(replaced))
+            if not paths:
+                continue
+            name = new[replaced]["name"]
+            if name not in because.setdefault(urn, []):
+                because[urn].append(name)
+            known = keys.setdefault(urn, [])
+            known.extend(path for path in paths if path not in known)
+            extra = tuple(after.get("options", {}).get("replaceOnChanges", ()))
+            forcing = [
+                path
+                for path in paths
+                if forces_replacement(after["type"], path, extra, after.get("inputs", {}))
+            ]
+            if forcing:
+                first = urn not in replacing
+                listed = replacing.setdefault(urn, [])
+                listed.extend(path for path in forcing if path not in listed)
+                if first:
+                    queue.append(urn)
     changes: list[Change] = []
     for urn in sorted(set(old) | set(new)):
         before, after = old.get(urn), new.get(urn)
@@ -508,30 +673,44 @@ def diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[Change]:
             changes.append(Change("added", urn, source["type"], source["name"], chart=chart))
             continue
         if after is None:
-            changes.append(Change("removed", urn, source["type"], source["name"], chart=chart))
+            changes.append(
+                Change(
+                    "removed",
+                    urn,
+                    source["type"],
+                    source["name"],
+                    chart=chart,
+                    blocked=_protection("removed", before, None, added_types),
+                )
+            )
             continue
-        keys = list(changed_keys(before.get("inputs", {}), after.get("inputs", {})))
-        if before.get("provider") != after.get("provider"):
-            keys.append("(provider)")
-        if not keys:
+        if urn not in keys:
             continue
-        extra = tuple(after.get("options", {}).get("replaceOnChanges", ()))
-        replacing = tuple(
-            key
-            for key in keys
-            if key == "(provider)" or _forces_replacement(after["type"], key, extra)
-        )
-        kind = "replaced" if replacing else "changed"
+        kind = "replaced" if urn in replacing else "changed"
         refused = (
             None
-            if replacing
+            if kind == "replaced"
             else refused_upgrade(after["type"], before.get("inputs", {}), after.get("inputs", {}))
         )
         changes.append(
-            Change(kind, urn, after["type"], after["name"], tuple(keys), replacing, chart, refused)
+            Change(
+                kind,
+                urn,
+                after["type"],
+                after["name"],
+                tuple(keys[urn]),
+                tuple(replacing.get(urn, ())),
+                chart,
+                refused,
+                because=tuple(because.get(urn, ())),
+                blocked=_protection(kind, before, after, added_types),
+            )
         )
     order = {"replaced": 0, "removed": 1, "changed": 2, "added": 3}
-    changes.sort(key=lambda c: (not c.destructive, order[c.kind], c.urn))
+    # Blocked first, then destructive; within each, causes before their consequences.
+    changes.sort(
+        key=lambda c: (c.blocked is None, not c.destructive, order[c.kind], bool(c.because), c.urn)
+    )
     return changes
 
 

@@ -26,6 +26,8 @@ from .base import (
     Subject,
     boolean,
     get,
+    items,
+    mapping,
     number,
     schema,
     string_list,
@@ -101,6 +103,76 @@ def _endpoint_private(resource: Subject, config: Mapping[str, Any]) -> Iterator[
             yield "EKS API endpoint has no private access (vpcConfig.endpointPrivateAccess)"
     elif boolean(get(props, "clusterInternet"), default=False):
         yield "TKE API endpoint is reachable from the internet (clusterInternet: true)"
+
+
+TKE_SECURITY_GROUP = "tencentcloud:Security/group:Group"
+TKE_RULE_SET = "tencentcloud:Security/groupRuleSet:GroupRuleSet"
+API_PORT = 443
+
+
+def _port_covers(port: Any, wanted: int) -> bool:
+    """Whether a Tencent Cloud rule's `port` (`all`, `80`, `80,443`, `1-1000`; unset: all
+    ports) admits `wanted`. Source: terraform-provider-tencentcloud v1.82.42
+    tencentcloud/services/vpc/resource_tc_security_group_rule_set.go (`port`, `protocol`)."""
+    if port is None or str(port).strip().lower() in ("", "all"):
+        return True
+    for part in str(port).split(","):
+        low, _, high = part.strip().partition("-")
+        try:
+            if int(low) <= wanted <= int(high or low):
+                return True
+        except ValueError:
+            return True  # a form we cannot read: judge it open rather than guess closed
+    return False
+
+
+def _open_ingress(rule_set: Subject) -> str | None:
+    """The first ingress of a rule set (ordered: the first match wins) that decides TCP 443
+    from anywhere, when it accepts: the CIDR it opens; None when 443 from anywhere is
+    dropped first or never accepted."""
+    for rule in items(get(rule_set.props, "ingresses")):
+        rule = mapping(rule)
+        cidr = rule.get("cidrBlock") or rule.get("ipv6CidrBlock")
+        if cidr not in OPEN_CIDRS:
+            continue
+        protocol = str(rule.get("protocol") or "ALL").upper()
+        if protocol not in ("TCP", "ALL") or not _port_covers(rule.get("port"), API_PORT):
+            continue
+        return str(cidr) if str(rule.get("action", "")).upper() == "ACCEPT" else None
+    return None
+
+
+def _endpoint_groups(endpoint: Subject, stack: Stack) -> list[Subject]:
+    """The security groups guarding a TKE public endpoint: those it depends on. Analyzers see
+    inputs, where a group's id is an output (unknown at preview): the dependency is what ties
+    them, as it ties a rule set to its group."""
+    return [g for g in stack.of_type(TKE_SECURITY_GROUP) if g.urn in endpoint.dependencies]
+
+
+def _group_rule_sets(group: Subject, stack: Stack) -> list[Subject]:
+    return [r for r in stack.of_type(TKE_RULE_SET) if group.urn in r.dependencies]
+
+
+def _endpoint_exposure(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """The effect, whatever the cloud's way to write it: a public API endpoint reachable
+    from anywhere (EKS publicAccessCidrs; TKE managed policies, or the security group the
+    endpoint uses accepting TCP 443 from 0.0.0.0/0)."""
+    for resource in stack.of_type(*sorted(ENDPOINT_TYPES)):
+        for message in _endpoint_cidrs(resource, config):
+            yield resource.urn, message
+        if resource.type == TKE_ENDPOINT and boolean(
+            get(resource.props, "clusterInternet"), default=False
+        ):
+            for group in _endpoint_groups(resource, stack):
+                for rule_set in _group_rule_sets(group, stack):
+                    cidr = _open_ingress(rule_set)
+                    if cidr is not None:
+                        yield (
+                            resource.urn,
+                            f"public TKE endpoint is open to {cidr}: its security group"
+                            f" {group.name} accepts TCP {API_PORT} from {cidr}"
+                            f" ({rule_set.name})",
+                        )
 
 
 def _endpoint_cidrs(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
@@ -298,8 +370,8 @@ RULES = [
         severity="high",
         anchor="CIS EKS 5.4.1; checkov CKV_AWS_38",
         remediation="List the office/VPN ranges in `endpoint.public_access_cidrs`.",
-        check=_endpoint_cidrs,
-        types=ENDPOINT_TYPES,
+        check=_endpoint_exposure,
+        stack=True,
     ),
     Rule(
         name="cluster-secrets-encryption",

@@ -263,6 +263,14 @@ def _no_ssh(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
     if resource.type == EKS_NODE_GROUP:
         if get(resource.props, "remoteAccess.ec2SshKey") is not None:
             yield "node group allows SSH (remoteAccess.ec2SshKey); use SSM Session Manager"
+    elif resource.type == TKE_NODE_POOL:
+        # The same effect written the Tencent way: login keys or a password on the nodes
+        # (terraform-provider-tencentcloud v1.82.42 resource_tc_kubernetes_node_pool.go,
+        # auto_scaling_config.key_ids / password).
+        if strings(get(resource.props, "autoScalingConfig.keyIds")):
+            yield "node pool installs SSH login keys (autoScalingConfig.keyIds)"
+        if get(resource.props, "autoScalingConfig.password") is not None:
+            yield "node pool sets a login password (autoScalingConfig.password)"
     elif get(resource.props, "keyName") is not None:
         yield "launch template installs an SSH key (keyName); use SSM Session Manager"
 
@@ -410,11 +418,12 @@ RULES = [
     Rule(
         name="node-no-ssh",
         group="node_pools",
-        description="Nodes accept no SSH keys; access goes through SSM.",
+        description="Nodes accept no SSH keys or login passwords, on any cloud.",
         severity="medium",
         anchor="checkov CKV_AWS_100",
-        remediation="Remove remoteAccess / keyName; use SSM Session Manager.",
+        remediation="Remove remoteAccess / keyName (EKS; use SSM Session Manager) or"
+        " autoScalingConfig.keyIds / password (TKE).",
         check=_no_ssh,
-        types=frozenset({EKS_NODE_GROUP, LAUNCH_TEMPLATE}),
+        types=frozenset({EKS_NODE_GROUP, LAUNCH_TEMPLATE, TKE_NODE_POOL}),
     ),
 ]

@@ -244,7 +244,14 @@ def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -
     assert top["type"] == "aws:eks/cluster:Cluster"
     assert top["kind"] == "replaced" and top["destructive"]
     assert top["replaceKeys"] == ["kubernetesNetworkConfig.serviceIpv4Cidr"]
-    assert all(not c["destructive"] for c in changes[1:])
+    assert top["because"] == []
+    # A new cluster means a new Kubernetes provider, so every object in the cluster is
+    # replaced with it: each later destructive change is a consequence, naming its cause.
+    consequences = [c for c in changes[1:] if c["destructive"]]
+    assert consequences and all(c["because"] for c in consequences)
+    assert any(
+        c["type"] == "pulumi:providers:kubernetes" and c["kind"] == "replaced" for c in changes
+    )
 
     markdown = CliRunner().invoke(cli.app, ["review", "difftest", "--base", "HEAD~1"]).stdout
     caution = markdown.index("[!CAUTION]")

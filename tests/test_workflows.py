@@ -1,0 +1,54 @@
+"""The CI workflow: what issue 17 asks of it, checked on the file itself (no runner here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = ROOT / ".github" / "workflows" / "review.yml"
+
+
+def load() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+def steps() -> list[dict]:
+    return [step for job in load()["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_runs_on_pull_requests_and_on_pushes_to_main() -> None:
+    triggers = load()[True]  # YAML 1.1 reads the key `on` as True
+    assert "pull_request" in triggers
+    assert triggers["push"]["branches"] == ["main"]
+
+
+def test_every_action_is_pinned_by_commit_sha_and_checkout_keeps_no_credentials() -> None:
+    uses = [step["uses"] for step in steps() if "uses" in step]
+    assert uses
+    unpinned = [u for u in uses if not re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", u)]
+    assert unpinned == []
+    checkouts = [s for s in steps() if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts and all(s["with"]["persist-credentials"] is False for s in checkouts)
+
+
+def test_one_review_run_writes_markdown_and_sarif_against_the_base() -> None:
+    [review] = [s for s in steps() if s.get("id") == "review"]
+    commands = [
+        line for line in review["run"].splitlines() if line.strip().startswith("tkestack review ")
+    ]
+    assert len(commands) == 1  # one render per environment
+    command = review["run"][review["run"].index("tkestack review") :]
+    assert '"${base_args[@]}"' in command and "--sarif-output review.sarif" in command
+
+
+def test_preview_runs_with_the_policy_pack_and_each_clouds_credentials() -> None:
+    [preview] = [s for s in steps() if s.get("uses", "").startswith("pulumi/actions@")]
+    assert preview["with"]["command"] == "preview"
+    assert preview["with"]["policyPacks"] == "policies"
+    assert {"TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"} <= set(preview["env"])
+    assert any(
+        s.get("uses", "").startswith("aws-actions/configure-aws-credentials@") for s in steps()
+    )
