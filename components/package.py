@@ -391,8 +391,9 @@ class ClusterInputs(TypedDict, total=False):
     --role-arn`), so the identity running Pulumi must be allowed to assume it."""
     aws_profile: str
     """AWS: named profile of the shared AWS config the kubeconfig's `aws eks get-token` runs
-    with (exec `env` `AWS_PROFILE`), so kubectl and the Kubernetes provider use the same
-    credentials as the AWS provider. Default: none, the caller's ambient credentials."""
+    with (its `--profile` argument, which outranks `AWS_*` credential variables), so kubectl and
+    the Kubernetes provider use the same credentials as the AWS provider. Default: none, the
+    caller's ambient credentials."""
     install_gpu_driver: bool
     """Whether GPU nodes get their NVIDIA driver from the cloud (EKS NVIDIA AMI, TKE driver
     install) rather than from the GPU operator. Default true."""

@@ -171,8 +171,15 @@ def build_kubeconfig(
 
     No token is stored: every client (the Kubernetes provider included) asks AWS for a
     15-minute token, assuming `role_arn` (the deployer role, the one with an access entry) with
-    the credentials of whoever runs it, from the named `aws_profile` when one is given (the
-    exec plugin's `env`, as `aws eks update-kubeconfig --profile` writes it).
+    the credentials of whoever runs it, from the named `aws_profile` when one is given.
+
+    The profile is the command's `--profile` argument, not `AWS_PROFILE` in the exec `env`: the
+    AWS CLI takes credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` before the
+    profile of `AWS_PROFILE`, and only an explicit `--profile` outranks them (boto/botocore
+    PR #486 "Explicit profile overrides environment variables", for aws/aws-cli#113; AWS CLI
+    user guide, cli-configure-envvars.html "Precedence of options"). CI runners that
+    export `AWS_*` keys would otherwise get a token for the wrong identity. pulumi-eks does the
+    same (pulumi/pulumi-eks nodejs/eks/cluster/cluster.ts `generateKubeconfig`, commit 1069dbb).
     """
     exec_config: dict[str, object] = {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
@@ -188,11 +195,10 @@ def build_kubeconfig(
             role_arn,
             "--output",
             "json",
+            *(["--profile", aws_profile] if aws_profile else []),
         ],
         "interactiveMode": "Never",
     }
-    if aws_profile:
-        exec_config["env"] = [{"name": "AWS_PROFILE", "value": aws_profile}]
     config = {
         "apiVersion": "v1",
         "kind": "Config",
