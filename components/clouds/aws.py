@@ -68,6 +68,9 @@ ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 """Service account of the EBS CSI controller, which gets its IAM role through Pod Identity."""
 
+EBS_CSI_NAMESPACE = "kube-system"
+"""Namespace the EKS add-on runs the EBS CSI controller in."""
+
 MANAGED_POLICY = "arn:aws:iam::aws:policy/{}"
 """Catalog regions are all in the `aws` partition (no China or GovCloud regions)."""
 
@@ -249,6 +252,39 @@ def _assume_role_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole"
     )
 
 
+def pod_identity_trust(cluster_arn: str, namespace: str, service_account: str) -> str:
+    """Trust policy of a role that EKS Pod Identity hands to one service account of one cluster.
+
+    Pod Identity assumes roles with `sts:TagSession` and sets session tags, among them
+    `eks-cluster-arn`, `kubernetes-namespace` and `kubernetes-service-account`
+    (awsdocs/amazon-eks-user-guide latest/ug/manage-access/aws-access/service-accounts.adoc,
+    "List of session tags added by EKS Pod Identity", commit 4d52b4d). Without conditions on
+    them, any Pod Identity association in the account (any cluster, any namespace) could be
+    given the role. The cluster ARN names account, region and cluster at once.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EksPodIdentityForOneServiceAccount",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:RequestTag/eks-cluster-arn": cluster_arn,
+                            "aws:RequestTag/kubernetes-namespace": namespace,
+                            "aws:RequestTag/kubernetes-service-account": service_account,
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 class Backend(ClusterBackend):
     """EKS with managed node groups."""
 
@@ -270,6 +306,7 @@ class Backend(ClusterBackend):
         self._create_secrets_key()
         self._create_roles()
         self._create_control_plane()
+        self._create_ebs_csi_role()
         self._create_deployer_access()
         self._create_identity()
         self.addons_before_nodes = [self._create_addon(name) for name in ADDONS_BEFORE_NODES]
@@ -405,11 +442,11 @@ class Backend(ClusterBackend):
         )
 
     def _role(
-        self, role: str, service: str, policies: Sequence[str], actions: Sequence[str]
+        self, role: str, trust: pulumi.Input[str], policies: Sequence[str]
     ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         created = aws.iam.Role(
             f"{self.name}-{role}",
-            assume_role_policy=_assume_role_policy(service, actions),
+            assume_role_policy=trust,
             tags=self._tagged(f"{self.name}-{role}"),
             opts=self.child_options(),
         )
@@ -429,41 +466,46 @@ class Backend(ClusterBackend):
         return (self.args.get("existing_roles") or {}).get(key)  # type: ignore[attr-defined]
 
     def _existing_or_new_role(
-        self, key: str, role: str, service: str, policies: Sequence[str], actions: Sequence[str]
+        self, key: str, role: str, trust: pulumi.Input[str], policies: Sequence[str]
     ) -> tuple[pulumi.Input[str], list[aws.iam.RolePolicyAttachment]]:
-        """The ARN of `existing_roles[key]` when given (nothing created), else of a new role,
-        with the policy attachments to wait for."""
+        """The ARN of `existing_roles[key]` when given (nothing created), else of a new role
+        with the `trust` policy, with the policy attachments to wait for."""
         existing = self._existing_role(key)
         if existing is not None:
             return existing, []
-        created, attachments = self._role(role, service, policies, actions)
+        created, attachments = self._role(role, trust, policies)
         return created.arn, attachments
 
     def _create_node_role(self) -> None:
         self.node_role_arn, self.node_role_policies = self._existing_or_new_role(
             "node_role_arn",
             "node-role",
-            "ec2.amazonaws.com",
+            _assume_role_policy("ec2.amazonaws.com"),
             NODE_ROLE_POLICIES,
-            ("sts:AssumeRole",),
         )
 
     def _create_roles(self) -> None:
         self.cluster_role_arn, self.cluster_role_policies = self._existing_or_new_role(
             "cluster_role_arn",
             "cluster-role",
-            "eks.amazonaws.com",
+            _assume_role_policy("eks.amazonaws.com"),
             CLUSTER_ROLE_POLICIES,
-            ("sts:AssumeRole",),
         )
         self._create_node_role()
-        # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
+
+    def _pod_identity_trust(self, namespace: str, service_account: str) -> pulumi.Output[str]:
+        """`pod_identity_trust` for this cluster (its ARN is known once the cluster exists)."""
+        return self.eks.arn.apply(lambda arn: pod_identity_trust(arn, namespace, service_account))
+
+    def _create_ebs_csi_role(self) -> None:
+        # Only the EBS CSI controller's service account in kube-system, of this cluster
+        # (awsdocs/amazon-eks-user-guide latest/ug/storage/ebs-csi.adoc: the add-on runs as
+        # `ebs-csi-controller-sa` in `kube-system`).
         self.ebs_csi_role_arn, self.ebs_csi_role_policies = self._existing_or_new_role(
             "ebs_csi_role_arn",
             "ebs-csi-role",
-            "pods.eks.amazonaws.com",
+            self._pod_identity_trust(EBS_CSI_NAMESPACE, EBS_CSI_SERVICE_ACCOUNT),
             EBS_CSI_POLICIES,
-            ("sts:AssumeRole", "sts:TagSession"),
         )
 
     def _create_control_plane(self) -> None:
@@ -779,9 +821,9 @@ class Backend(ClusterBackend):
         if role_arn is None:
             role = aws.iam.Role(
                 f"{self.name}-autoscaler-role",
-                # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
-                assume_role_policy=_assume_role_policy(
-                    "pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
+                # Only the autoscaler's service account of this cluster may be given the role.
+                assume_role_policy=self._pod_identity_trust(
+                    AUTOSCALER_NAMESPACE, AUTOSCALER_SERVICE_ACCOUNT
                 ),
                 tags=self._tagged(f"{self.name}-autoscaler-role"),
                 opts=self.child_options(),

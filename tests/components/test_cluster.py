@@ -232,6 +232,38 @@ def test_eks_addons_pinned_and_ordered_around_the_nodes(eks_dev: engine.Renderin
     assert "sts:TagSession" in trust["Action"]
 
 
+def test_ebs_csi_role_trusts_only_its_service_account_of_this_cluster(
+    eks_dev: engine.Rendering,
+) -> None:
+    # Session tags EKS Pod Identity sets (awsdocs/amazon-eks-user-guide
+    # latest/ug/manage-access/aws-access/service-accounts.adoc, commit 4d52b4d); the add-on's
+    # service account (latest/ug/storage/ebs-csi.adoc).
+    cluster = find(eks_dev, "aws:eks/cluster:Cluster", "c1-eks")
+    role = find(eks_dev, "aws:iam/role:Role", "c1-ebs-csi-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Condition"] == {
+        "StringEquals": {
+            "aws:RequestTag/eks-cluster-arn": cluster.outputs["arn"],
+            "aws:RequestTag/kubernetes-namespace": "kube-system",
+            "aws:RequestTag/kubernetes-service-account": "ebs-csi-controller-sa",
+        }
+    }
+
+
+def test_a_pod_identity_trust_without_conditions_is_never_written() -> None:
+    # The failing case: another cluster's, namespace's or service account's session tags.
+    policy = json.loads(eks.pod_identity_trust("arn:aws:eks:us-east-1:1:cluster/a", "ns", "sa"))
+    (statement,) = policy["Statement"]
+    tags = statement["Condition"]["StringEquals"]
+    assert tags["aws:RequestTag/eks-cluster-arn"] != "arn:aws:eks:us-east-1:1:cluster/b"
+    assert set(tags) == {
+        "aws:RequestTag/eks-cluster-arn",
+        "aws:RequestTag/kubernetes-namespace",
+        "aws:RequestTag/kubernetes-service-account",
+    }
+    assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+
+
 @pytest.mark.parametrize(
     ("vpc", "private", "public"),
     [
