@@ -65,6 +65,13 @@ VPC CNI never becomes Ready, and the pod identity agent must run before pods ask
 ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
 """Installed after node groups: they run Deployments, which stay DEGRADED without nodes."""
 
+VPC_CNI_CONFIGURATION: dict[str, str] = {"enableNetworkPolicy": "true"}
+"""Configuration values of the `vpc-cni` add-on: its network policy agent enforces Kubernetes
+NetworkPolicies (tenant default-deny). Off by default; the key and its string value are the EKS
+user guide's (awsdocs/amazon-eks-user-guide latest/ug/networking/eks-networking-add-ons.adoc,
+"Enable network policy", `--configuration-values '{"enableNetworkPolicy": "true"}'`, commit
+4d52b4d), which requires VPC CNI 1.14 or later on EKS 1.25 or later (the catalog pins newer)."""
+
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 """Service account of the EBS CSI controller, which gets its IAM role through Pod Identity."""
 
@@ -598,6 +605,8 @@ class Backend(ClusterBackend):
         self, addon: str, depends_on: Sequence[pulumi.Resource] = ()
     ) -> aws.eks.Addon:
         extra: dict[str, Any] = {}
+        if addon == "vpc-cni":
+            extra["configuration_values"] = json.dumps(VPC_CNI_CONFIGURATION, sort_keys=True)
         if addon == "aws-ebs-csi-driver":
             extra["pod_identity_associations"] = [
                 aws.eks.AddonPodIdentityAssociationArgs(

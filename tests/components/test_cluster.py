@@ -232,6 +232,23 @@ def test_eks_addons_pinned_and_ordered_around_the_nodes(eks_dev: engine.Renderin
     assert "sts:TagSession" in trust["Action"]
 
 
+def test_eks_vpc_cni_enforces_network_policies(eks_dev: engine.Rendering) -> None:
+    # awsdocs/amazon-eks-user-guide latest/ug/networking/eks-networking-add-ons.adoc (commit
+    # 4d52b4d): `--configuration-values '{"enableNetworkPolicy": "true"}'`, a string value.
+    cni = find(eks_dev, "aws:eks/addon:Addon", "c1-vpc-cni")
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    others = [a for a in eks_dev.of_type("aws:eks/addon:Addon") if a.name != "c1-vpc-cni"]
+    assert all("configurationValues" not in addon.inputs for addon in others)
+
+
+@pytest.mark.parametrize("minor", catalog.supported_kubernetes_versions("aws"))
+def test_every_pinned_vpc_cni_can_enforce_network_policies(minor: str) -> None:
+    # Same page: network policies need VPC CNI 1.14 or later, on EKS 1.25 or later.
+    version = catalog.version_parts(catalog.eks_addon_versions(minor)["vpc-cni"])
+    assert version is not None and version[:2] >= (1, 14)
+    assert catalog.version_parts(minor) >= (1, 25)
+
+
 def test_ebs_csi_role_trusts_only_its_service_account_of_this_cluster(
     eks_dev: engine.Rendering,
 ) -> None:
@@ -300,6 +317,14 @@ def test_tke_cluster_settings(tke_prod: engine.Rendering) -> None:
     assert inputs["clusterInternet"] is False
     # Protected tiers keep their audit trail when the cluster goes away.
     assert inputs["clusterAudit"]["deleteAuditLogAndTopic"] is False
+
+
+def test_tke_installs_the_network_policy_addon_before_tenants(tke_prod: engine.Rendering) -> None:
+    (addon,) = tke_prod.of_type("tencentcloud:Kubernetes/addon:Addon")
+    tke = tke_prod.of_type("tencentcloud:Kubernetes/cluster:Cluster")[0]
+    assert addon.inputs == {"addonName": "networkpolicy", "clusterId": tke.outputs["id"]}
+    provider = tke_prod.of_type("pulumi:providers:kubernetes")[0]
+    assert addon.urn in provider.dependencies
 
 
 def test_tke_secrets_encrypted_with_the_clusters_kms_key(tke_prod: engine.Rendering) -> None:
