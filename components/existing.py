@@ -33,7 +33,8 @@ class ExistingRoles(TypedDict, total=False):
     node_role_arn: pulumi.Input[str]
     """Node role of the managed node groups: trusted by `ec2.amazonaws.com`, with
     AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly and
-    AmazonSSMManagedInstanceCore."""
+    AmazonSSMManagedInstanceCore, plus `ecr:BatchImportUpstreamImage` and `ecr:CreateRepository`
+    on the region's pull-through cache repositories when the registry caches upstreams."""
     ebs_csi_role_arn: pulumi.Input[str]
     """EBS CSI controller role (EKS Pod Identity): trusted by `pods.eks.amazonaws.com` for
     `sts:AssumeRole` and `sts:TagSession`, with AmazonEBSCSIDriverPolicy. Scope its trust to

@@ -106,7 +106,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         outputs.setdefault("id", resource_id)
         return resource_id, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         """Invokes: answer the few the components may use, deterministically."""
         lookup = _LOOKUPS.get(args.token)
         if lookup is not None:
@@ -116,10 +116,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "accountId": AWS_ACCOUNT,
                 "arn": f"arn:aws:iam::{AWS_ACCOUNT}:user/tkestack",
                 "userId": "AIDA" + digest("user")[:16].upper(),
-            }, None
+            }, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
-        return {}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
+        return {}, []
 
     def _region(self, args: pulumi.runtime.MockResourceArgs) -> str:
         provider_id = (args.provider or "").rsplit("::", 1)[-1]

@@ -40,6 +40,7 @@ from .. import catalog
 from ..addon import check_addons, install_addon
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
 from ..profile import POOL_LABEL, ClusterInfo, NodePoolProfile
+from ..registry import PULL_THROUGH_UPSTREAMS
 from . import ClusterAccess, ClusterBackend, PoolRequest
 from .aws_in_cluster import (
     AUTOSCALER_NAMESPACE,
@@ -90,6 +91,16 @@ NODE_ROLE_POLICIES: tuple[str, ...] = (
 )
 """Node role: join the cluster, run the VPC CNI, pull images, and be reachable through SSM
 Session Manager instead of SSH (no key pairs, no open ports)."""
+
+NODE_PULL_THROUGH_ACTIONS: tuple[str, ...] = (
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+)
+"""What pulling through an ECR pull-through cache needs beyond pulling: import the upstream
+image, and create its repository on the first pull (ECR user guide pull-through-cache-iam.html,
+"IAM permissions required to sync an upstream registry"). AmazonEC2ContainerRegistryPullOnly
+grants neither, so nodes (kubelet pulls with the node role) get them, on the cache prefixes'
+repositories of their region only."""
 
 EBS_CSI_POLICIES: tuple[str, ...] = ("service-role/AmazonEBSCSIDriverPolicy",)
 
@@ -484,11 +495,48 @@ class Backend(ClusterBackend):
         return created.arn, attachments
 
     def _create_node_role(self) -> None:
-        self.node_role_arn, self.node_role_policies = self._existing_or_new_role(
-            "node_role_arn",
-            "node-role",
-            _assume_role_policy("ec2.amazonaws.com"),
-            NODE_ROLE_POLICIES,
+        existing = self._existing_role("node_role_arn")
+        if existing is not None:
+            self.node_role_arn, self.node_role_policies = existing, []
+            return
+        role, attachments = self._role(
+            "node-role", _assume_role_policy("ec2.amazonaws.com"), NODE_ROLE_POLICIES
+        )
+        self.node_role_arn = role.arn
+        self.node_role_policies = [*attachments, self._node_pull_through_policy(role)]
+
+    def _node_pull_through_policy(self, role: aws.iam.Role) -> aws.iam.RolePolicy:
+        """Nodes fill the region's ECR pull-through caches (`NODE_PULL_THROUGH_ACTIONS`)."""
+        identity = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(
+                parent=self.cluster, provider=self.args.get("cloud_provider")
+            )
+        )
+        prefixes = sorted(PULL_THROUGH_UPSTREAMS)
+        return aws.iam.RolePolicy(
+            f"{self.name}-node-role-pull-through",
+            role=role.id,
+            name="ecr-pull-through-cache",
+            policy=identity.account_id.apply(
+                lambda account: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "FillPullThroughCaches",
+                                "Effect": "Allow",
+                                "Action": list(NODE_PULL_THROUGH_ACTIONS),
+                                "Resource": [
+                                    f"arn:aws:ecr:{self.region}:{account}:repository/{prefix}/*"
+                                    for prefix in prefixes
+                                ],
+                            }
+                        ],
+                    },
+                    sort_keys=True,
+                )
+            ),
+            opts=self.child_options(),
         )
 
     def _create_roles(self) -> None:

@@ -249,6 +249,24 @@ def test_every_pinned_vpc_cni_can_enforce_network_policies(minor: str) -> None:
     assert catalog.version_parts(minor) >= (1, 25)
 
 
+def test_nodes_may_fill_the_regions_pull_through_caches_only(eks_dev: engine.Rendering) -> None:
+    # ECR user guide pull-through-cache-iam.html: a pull through a cache needs
+    # ecr:BatchImportUpstreamImage, and ecr:CreateRepository on the first pull; the node role's
+    # AmazonEC2ContainerRegistryPullOnly grants neither.
+    role = find(eks_dev, "aws:iam/role:Role", "c1-node-role")
+    policy = find(eks_dev, "aws:iam/rolePolicy:RolePolicy", "c1-node-role-pull-through")
+    assert policy.inputs["role"] == role.outputs["id"]
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert sorted(statement["Action"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+    region, account = "us-east-1", "123456789012"
+    assert statement["Resource"] == [
+        f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*"
+        for prefix in ("docker-hub", "ecr-public", "ghcr", "k8s", "quay")
+    ]
+    for group in eks_dev.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert policy.urn in group.dependencies
+
+
 def test_ebs_csi_role_trusts_only_its_service_account_of_this_cluster(
     eks_dev: engine.Rendering,
 ) -> None:
