@@ -464,6 +464,46 @@ def _aws_eks_cluster_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> d
     }
 
 
+ZONE_ID_WORDS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c"}
+"""How AZ IDs abbreviate region words (use1, euw1, apne1, cac1...)."""
+
+
+def zone_id_prefix(region: str) -> str:
+    """`us-east-1` -> `use1`, `ap-northeast-1` -> `apne1`: the AZ ID prefix of a region."""
+    area, *words, number = region.split("-")
+    short = "".join(
+        "".join(ZONE_ID_WORDS.get(part, part[0]) for part in _compass_parts(word)) for word in words
+    )
+    return f"{area}{short}{number}"
+
+
+def _compass_parts(word: str) -> list[str]:
+    for head in ("north", "south"):
+        if word.startswith(head) and word != head:
+            return [head, word[len(head) :]]
+    return [word]
+
+
+@lookup_for("aws:index/getAvailabilityZones:getAvailabilityZones")
+def _aws_availability_zones(args: pulumi.runtime.MockCallArgs, region: str) -> dict[str, Any]:
+    """Six zones per region, as DescribeAvailabilityZones lists them (zone IDs are the same in
+    every account; the letter a zone ID gets is the account's, here shifted by one so that
+    no test can pass by confusing the two), minus `excludeZoneIds`."""
+    excluded = set(args.args.get("excludeZoneIds") or ())
+    prefix = zone_id_prefix(region)
+    zones = [
+        (f"{region}{letter}", f"{prefix}-az{(index + 1) % 6 + 1}")
+        for index, letter in enumerate("abcdef")
+    ]
+    kept = [(name, zone_id) for name, zone_id in zones if zone_id not in excluded]
+    return {
+        "id": region,
+        "names": [name for name, _ in kept],
+        "zoneIds": [zone_id for _, zone_id in kept],
+        "groupNames": [region for _ in kept],
+    }
+
+
 @lookup_for("tencentcloud:Kubernetes/getClusters:getClusters")
 def _tencent_tke_clusters_lookup(args: pulumi.runtime.MockCallArgs, region: str) -> dict[str, Any]:
     """An existing TKE cluster by id, with both kubeconfigs (DescribeClusters + its endpoints)."""

@@ -37,6 +37,7 @@ __all__ = [
     "availability_zones",
     "clouds",
     "eks_addon_versions",
+    "eks_unsupported_zone_ids",
     "gpu_models",
     "instance_type",
     "instance_types",
@@ -335,6 +336,18 @@ def availability_zones(cloud: str, region: str) -> list[str]:
     if region not in table[cloud]:
         raise _known(f"{cloud} region", region, sorted(table[cloud]))
     return list(table[cloud][region])
+
+
+def eks_unsupported_zone_ids(region: str) -> list[str]:
+    """Zone IDs of ``region`` where EKS refuses control-plane subnets (``use1-az3``...), from
+    regions.yaml (source there); empty for regions without any."""
+    return list(_eks_unsupported_zone_ids().get(region, ()))
+
+
+@functools.cache
+def _eks_unsupported_zone_ids() -> dict[str, tuple[str, ...]]:
+    table = _read_yaml("regions.yaml")["aws"].get("eks_unsupported_zone_ids") or {}
+    return {region: tuple(ids) for region, ids in table.items()}
 
 
 def gpu_models() -> list[str]:

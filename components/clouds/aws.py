@@ -157,11 +157,34 @@ def log_retention(days: int) -> int:
     return CLOUDWATCH_RETENTION_DAYS[-1]
 
 
+def zone_id_order(zone_id: str) -> tuple[str, int]:
+    """Sort key of AZ IDs: `use1-az10` after `use1-az9`."""
+    prefix, _, number = zone_id.rpartition("-az")
+    return prefix, int(number) if number.isdigit() else 0
+
+
+def choose_zone_ids(offered: Sequence[str], region: str) -> list[str]:
+    """The three zones a new cluster spreads over: the lowest-numbered zone IDs the account
+    offers in `region`, without those EKS refuses control-plane subnets in. By ID, never by
+    letter: letters map to different datacenters per account, and `us-east-1c` may be
+    `use1-az3` (awsdocs/amazon-eks-user-guide latest/ug/networking/network-reqs.adoc). New
+    zones get higher numbers, so the choice of an existing account does not move."""
+    refused = set(catalog.eks_unsupported_zone_ids(region))
+    usable = sorted({zone for zone in offered if zone not in refused}, key=zone_id_order)
+    if len(usable) < 3:
+        raise ValueError(
+            f"region {region}: the account offers {len(usable)} zones EKS accepts"
+            f" ({', '.join(usable) or 'none'}); a cluster spreads over three"
+        )
+    return usable[:3]
+
+
 @dataclass(frozen=True)
 class ZoneSubnets:
     """The subnets of one availability zone."""
 
     zone: str
+    """The zone's AZ ID (`use1-az1`): the same datacenter in every account."""
     private_cidr: str
     """Nodes and pods (VPC CNI gives pods VPC addresses, so this is the big one)."""
     public_cidr: str
@@ -340,8 +363,14 @@ class Backend(ClusterBackend):
         vpc_cidr = self.args.get("vpc_cidr")
         if vpc_cidr is None:
             raise ValueError(f"cluster {self.name}: an EKS cluster needs vpc_cidr")
-        zones = catalog.availability_zones("aws", self.region)
-        plan = plan_subnets(vpc_cidr, zones)
+        zone_ids = self._zone_ids()
+        plan = plan_subnets(vpc_cidr, zone_ids)
+        # Before zone IDs, resources were named after the catalog's zone letters, in the same
+        # order: alias them by position so an existing network is adopted, not replaced. Where
+        # the account's letter and ID differ, `availability_zone_id` shows the difference as a
+        # replacement in the preview: pin `availability_zone_ids` to the zones the subnets are
+        # in (docs/upgrade-log.md) before updating such a stack.
+        old_names = catalog.availability_zones("aws", self.region)
         owned = {f"kubernetes.io/cluster/{self.cloud_name}": "owned"}
         self.vpc = aws.ec2.Vpc(
             f"{self.name}-vpc",
@@ -370,22 +399,27 @@ class Backend(ClusterBackend):
         nat_gateways: list[aws.ec2.NatGateway] = []
         for index, zone_plan in enumerate(plan):
             zone = zone_plan.zone
+
+            def renamed(kind: str, index: int = index, **options: Any) -> pulumi.ResourceOptions:
+                alias = pulumi.Alias(name=f"{self.name}-{kind}-{old_names[index]}")
+                return self.child_options(aliases=[alias], **options)
+
             public = aws.ec2.Subnet(
                 f"{self.name}-public-{zone}",
                 vpc_id=self.vpc.id,
                 cidr_block=zone_plan.public_cidr,
-                availability_zone=zone,
+                availability_zone_id=zone,
                 map_public_ip_on_launch=False,  # only load balancers and NAT live here
                 tags=self._tagged(
                     f"{self.name}-public-{zone}", {**owned, "kubernetes.io/role/elb": "1"}
                 ),
-                opts=self.child_options(),
+                opts=renamed("public"),
             )
             aws.ec2.RouteTableAssociation(
                 f"{self.name}-public-{zone}",
                 subnet_id=public.id,
                 route_table_id=public_routes.id,
-                opts=self.child_options(),
+                opts=renamed("public"),
             )
             self.public_subnets.append(public)
             if per_zone_nat or index == 0:
@@ -395,7 +429,7 @@ class Backend(ClusterBackend):
                     f"{self.name}-nat-{zone}",
                     domain="vpc",
                     tags=self._tagged(f"{self.name}-nat-{zone}"),
-                    opts=self.child_options(),
+                    opts=renamed("nat"),
                 )
                 nat_gateways.append(
                     aws.ec2.NatGateway(
@@ -403,20 +437,20 @@ class Backend(ClusterBackend):
                         allocation_id=eip.id,
                         subnet_id=public.id,
                         tags=self._tagged(f"{self.name}-nat-{zone}"),
-                        opts=self.child_options(depends_on=[igw]),
+                        opts=renamed("nat", depends_on=[igw]),
                     )
                 )
             private = aws.ec2.Subnet(
                 f"{self.name}-private-{zone}",
                 vpc_id=self.vpc.id,
                 cidr_block=zone_plan.private_cidr,
-                availability_zone=zone,
+                availability_zone_id=zone,
                 map_public_ip_on_launch=False,
                 tags=self._tagged(
                     f"{self.name}-private-{zone}",
                     {**owned, "kubernetes.io/role/internal-elb": "1"},
                 ),
-                opts=self.child_options(),
+                opts=renamed("private"),
             )
             private_routes = aws.ec2.RouteTable(
                 f"{self.name}-private-routes-{zone}",
@@ -427,17 +461,40 @@ class Backend(ClusterBackend):
                     )
                 ],
                 tags=self._tagged(f"{self.name}-private-routes-{zone}"),
-                opts=self.child_options(),
+                opts=renamed("private-routes"),
             )
             aws.ec2.RouteTableAssociation(
                 f"{self.name}-private-{zone}",
                 subnet_id=private.id,
                 route_table_id=private_routes.id,
-                opts=self.child_options(),
+                opts=renamed("private"),
             )
             self.private_subnets.append(private)
         self.vpc_id = self.vpc.id
         self.node_subnet_ids = [subnet.id for subnet in self.private_subnets]
+
+    def _zone_ids(self) -> list[str]:
+        """`availability_zone_ids` when given (validated), else the three lowest-numbered zone
+        IDs the account offers in the region that EKS accepts (`choose_zone_ids`): real
+        Availability Zones only (no Local or Wavelength Zones, nothing to opt in to)."""
+        pinned = self.args.get("availability_zone_ids")
+        if pinned:
+            return list(pinned)
+        offered = aws.get_availability_zones(
+            # Not filtered by state: an impaired zone must not shift the choice (and replace
+            # every subnet); EKS reports an unavailable zone itself.
+            exclude_zone_ids=catalog.eks_unsupported_zone_ids(self.region),
+            filters=[
+                aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"]),
+                aws.GetAvailabilityZonesFilterArgs(
+                    name="opt-in-status", values=["opt-in-not-required"]
+                ),
+            ],
+            opts=pulumi.InvokeOptions(
+                parent=self.cluster, provider=self.args.get("cloud_provider")
+            ),
+        )
+        return choose_zone_ids(list(offered.zone_ids), self.region)
 
     # -- keys, roles, control plane -----------------------------------------------------------
 

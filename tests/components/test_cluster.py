@@ -175,15 +175,69 @@ def test_eks_control_plane_settings(eks_dev: engine.Rendering) -> None:
 
 def test_eks_network_spans_three_zones_with_private_nodes(eks_dev: engine.Rendering) -> None:
     subnets = eks_dev.of_type("aws:ec2/subnet:Subnet")
-    zones = catalog.availability_zones("aws", "us-east-1")
+    # By zone ID, never by letter (letters map to other datacenters in other accounts). The
+    # mock account offers use1-az1..az6; use1-az3 is refused by EKS (network-reqs.adoc), so
+    # the three lowest-numbered others.
+    zones = ["use1-az1", "use1-az2", "use1-az4"]
     private = [s for s in subnets if s.name.startswith("c1-private-")]
     public = [s for s in subnets if s.name.startswith("c1-public-")]
-    assert sorted(s.inputs["availabilityZone"] for s in private) == zones
-    assert sorted(s.inputs["availabilityZone"] for s in public) == zones
+    assert [s.inputs["availabilityZoneId"] for s in private] == zones
+    assert [s.inputs["availabilityZoneId"] for s in public] == zones
+    assert all("availabilityZone" not in s.inputs for s in subnets)
+    assert [s.name for s in private] == [f"c1-private-{zone}" for zone in zones]
     assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
     assert all(s.inputs["tags"]["kubernetes.io/role/elb"] == "1" for s in public)
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
     assert len(eks_dev.of_type("aws:ec2/natGateway:NatGateway")) == 1
+
+
+@pytest.mark.parametrize(
+    ("offered", "region", "chosen"),
+    [
+        (
+            ["use1-az6", "use1-az3", "use1-az2", "use1-az1"],
+            "us-east-1",
+            ["use1-az1", "use1-az2", "use1-az6"],
+        ),
+        (
+            ["cac1-az4", "cac1-az3", "cac1-az2", "cac1-az1"],
+            "ca-central-1",
+            ["cac1-az1", "cac1-az2", "cac1-az4"],
+        ),
+        (
+            ["euw1-az10", "euw1-az9", "euw1-az2", "euw1-az1"],
+            "eu-west-1",
+            ["euw1-az1", "euw1-az2", "euw1-az9"],
+        ),
+    ],
+)
+def test_zones_are_chosen_by_id_without_those_eks_refuses(
+    offered: list[str], region: str, chosen: list[str]
+) -> None:
+    assert eks.choose_zone_ids(offered, region) == chosen
+
+
+def test_a_region_with_fewer_than_three_eks_zones_is_refused() -> None:
+    # us-west-1 offers two zones to most accounts, and EKS refuses usw1-az2.
+    with pytest.raises(ValueError, match="offers 2 zones EKS accepts"):
+        eks.choose_zone_ids(["usw1-az1", "usw1-az2", "usw1-az3"], "us-west-1")
+
+
+def test_catalog_lists_the_zone_ids_eks_refuses() -> None:
+    # awsdocs/amazon-eks-user-guide latest/ug/networking/network-reqs.adoc, "Disallowed
+    # Availability Zone IDs" (commit 4d52b4d).
+    assert catalog.eks_unsupported_zone_ids("us-east-1") == ["use1-az3"]
+    assert catalog.eks_unsupported_zone_ids("us-west-1") == ["usw1-az2"]
+    assert catalog.eks_unsupported_zone_ids("ca-central-1") == ["cac1-az3"]
+    assert catalog.eks_unsupported_zone_ids("eu-west-1") == []
+
+
+def test_existing_networks_keep_their_resources_through_aliases(eks_dev: engine.Rendering) -> None:
+    # Names were the catalog's zone letters, in the same order: aliased by position.
+    subnet = find(eks_dev, "aws:ec2/subnet:Subnet", "c1-private-use1-az1")
+    assert [alias["spec"]["name"] for alias in subnet.options["aliases"]] == [
+        "c1-private-us-east-1a"
+    ]
 
 
 def test_eks_prod_hardening(eks_prod: engine.Rendering) -> None:
