@@ -76,6 +76,11 @@ class ClusterArgs(TypedDict, total=False):
     """The cloud's own deletion protection on the cluster (and TKE node pools). Default false."""
     high_availability_nat: bool
     """AWS: one NAT gateway per zone instead of one shared. Default false."""
+    availability_zone_ids: Sequence[str]
+    """AWS: the three Availability Zone IDs (`use1-az1`, not `us-east-1a`) the VPC's subnets go
+    in, in order. Default: the three lowest-numbered zone IDs the account offers in the region,
+    without those EKS refuses (`use1-az3`, `usw1-az2`, `cac1-az3`). Pin them to keep a stack
+    whose subnets were placed by zone letter in its zones (docs/upgrade-log.md)."""
     log_retention_days: int
     """AWS: control-plane log retention in days (rounded up to a CloudWatch value). Default 30."""
     deployer_role_arn: str | None
@@ -188,6 +193,11 @@ def validate_args(name: str, args: ClusterArgs) -> None:
         for key in OWN_INFRASTRUCTURE_KEYS:
             if args.get(key) is not None:
                 raise ValueError(f"cluster {name}: {key} does not apply to attached clusters")
+    problems = catalog.zone_id_problems(args.get("availability_zone_ids"), args.get("region"))
+    if problems:
+        raise ValueError(f"cluster {name}: availability_zone_ids: " + "; ".join(problems))
+    if cloud != "aws" and args.get("availability_zone_ids"):
+        raise ValueError(f"cluster {name}: availability_zone_ids are AWS zone IDs, on aws only")
     names = [pool["name"] for pool in args.get("node_pools") or []]
     duplicates = sorted({pool for pool in names if names.count(pool) > 1})
     if duplicates:

@@ -382,6 +382,11 @@ class ClusterInputs(TypedDict, total=False):
     """The cloud's own deletion protection on the cluster (and TKE node pools). Default false."""
     high_availability_nat: bool
     """AWS: one NAT gateway per zone instead of one shared. Default false."""
+    availability_zone_ids: Sequence[str]
+    """AWS: the three Availability Zone IDs (`use1-az1`, not `us-east-1a`) the VPC's subnets go
+    in, in order. Default: the three lowest-numbered zone IDs the account offers in the region,
+    without those EKS refuses (`use1-az3`, `usw1-az2`, `cac1-az3`). Pin them to keep a stack
+    whose subnets were placed by zone letter in its zones (docs/upgrade-log.md)."""
     log_retention_days: int
     """AWS: control-plane log retention in days (rounded up to a CloudWatch value). Default 30."""
     deployer_role_arn: str

@@ -232,6 +232,23 @@ def test_catalog_lists_the_zone_ids_eks_refuses() -> None:
     assert catalog.eks_unsupported_zone_ids("eu-west-1") == []
 
 
+def test_pinned_zone_ids_place_the_subnets_in_that_order() -> None:
+    rendering = render_cluster(
+        "aws", POOLS, availability_zone_ids=["use1-az6", "use1-az4", "use1-az2"]
+    )
+    private = {
+        s.inputs["availabilityZoneId"]: s.inputs["cidrBlock"]
+        for s in rendering.of_type("aws:ec2/subnet:Subnet")
+        if s.name.startswith("c1-private-")
+    }
+    # The first zone given gets the first quarter of the VPC, and so on.
+    assert private == {
+        "use1-az6": "10.0.0.0/18",
+        "use1-az4": "10.0.64.0/18",
+        "use1-az2": "10.0.128.0/18",
+    }
+
+
 def test_existing_networks_keep_their_resources_through_aliases(eks_dev: engine.Rendering) -> None:
     # Names were the catalog's zone letters, in the same order: aliased by position.
     subnet = find(eks_dev, "aws:ec2/subnet:Subnet", "c1-private-use1-az1")
@@ -591,6 +608,18 @@ def test_attached_kubeconfig_errors_name_the_problem(
                 "node_pools": [{"name": "a", "instance_types": []}] * 2,
             },
             "repeat: a",
+        ),
+        (
+            {
+                "cloud": "aws",
+                "kubernetes_version": "1.33",
+                "region": "us-east-1",
+                "vpc_cidr": "10.0.0.0/16",
+                "cloud_provider": object(),
+                "deployer_role_arn": "arn:aws:iam::123456789012:role/d",
+                "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az3"],
+            },
+            r"availability_zone_ids: \[2\] EKS refuses control-plane subnets in use1-az3",
         ),
     ],
 )
