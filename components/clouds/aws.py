@@ -4,9 +4,11 @@ with access entries and control-plane logging, pinned core add-ons, and managed 
 Resource graph of one cluster `<name>` (all children of the `Cluster` component, explicit
 provider of the region):
 
-    <name>-vpc, <name>-{private,public}-<zone>, <name>-igw, <name>-nat-<zone>, route tables
+    <name>-vpc, <name>-{private,public}-<zone id>, <name>-igw, <name>-nat-<zone id>, route
+    tables (zones by Availability Zone ID, `use1-az1`: the same datacenter in every account)
     <name>-secrets-key (+ alias)        envelope encryption of Kubernetes secrets
-    <name>-cluster-role, <name>-node-role, <name>-ebs-csi-role (+ policy attachments)
+    <name>-cluster-role, <name>-node-role, <name>-ebs-csi-role (+ policy attachments; the
+    node role may fill ECR pull-through caches, `<name>-node-role-pull-through`)
     <name>-control-plane-logs           CloudWatch log group, retention set by us
     <name>-eks                          the control plane (API authentication mode)
     <name>-oidc                         IAM OIDC provider (IRSA for workloads that need it)

@@ -61,8 +61,9 @@ terraform-provider-tencentcloud website/docs/r/kubernetes_addon.html.markdown: `
 and `cluster_id` required and ForceNew, `addon_version` optional; `kubernetes.Addon` in
 tencentcloud-iac-pulumi 0.2.3, which bridges v1.82.42).
 UNVERIFIED: the add-on's API name (`InstallAddon` AddonName) is taken from the console name
-and the DaemonSet's; confirm it with `tccli tke GetTkeAppChartList` before the first real
-cluster (docs/deploying.md). Its version is not pinned: TKE installs the latest."""
+and the DaemonSet's; confirm it with `tccli tke DescribeAddon` on a cluster where the
+console installed it, before the first real cluster (docs/upgrade-log.md). Its version is
+not pinned: TKE installs the latest."""
 
 SPOT_MAX_PRICE = "1000"
 """Spot bid cap in CNY/hour. Tencent bills spot at the market price; a cap far above any

@@ -424,7 +424,7 @@ RULES = [
                 ["networkpolicy"],
                 "TKE add-on names (tencentcloud_kubernetes_addon addon_name, or addon"
                 " attachment name) that enforce NetworkPolicies. Unverified default: see"
-                " docs/deploying.md.",
+                " docs/upgrade-log.md.",
             ),
         },
     ),
