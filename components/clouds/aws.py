@@ -484,10 +484,11 @@ class Backend(ClusterBackend):
             return list(pinned)
         offered = aws.get_availability_zones(
             # Not filtered by state: an impaired zone must not shift the choice (and replace
-            # every subnet); EKS reports an unavailable zone itself.
+            # every subnet); EKS reports an unavailable zone itself. `opt-in-not-required`
+            # keeps Availability Zones only, no Local Zones (pulumi-aws 7.51.1
+            # get_availability_zones, "Only Availability Zones (no Local Zones)").
             exclude_zone_ids=catalog.eks_unsupported_zone_ids(self.region),
             filters=[
-                aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"]),
                 aws.GetAvailabilityZonesFilterArgs(
                     name="opt-in-status", values=["opt-in-not-required"]
                 ),
