@@ -84,6 +84,11 @@ class ClusterArgs(TypedDict, total=False):
     """The cloud's own deletion protection on the cluster (and TKE node pools). Default false."""
     high_availability_nat: bool
     """AWS: one NAT gateway per zone instead of one shared. Default false."""
+    availability_zone_ids: Sequence[str]
+    """AWS: the three Availability Zone IDs (`use1-az1`, not `us-east-1a`) the VPC's subnets go
+    in, in order. Default: the three lowest-numbered zone IDs the account offers in the region,
+    without those EKS refuses (`use1-az3`, `usw1-az2`, `cac1-az3`). Pin them to keep a stack
+    whose subnets were placed by zone letter in its zones (docs/upgrade-log.md)."""
     log_retention_days: int
     """AWS: control-plane log retention in days (rounded up to a CloudWatch value). Default 30."""
     deployer_role_arn: str | None
@@ -93,8 +98,9 @@ class ClusterArgs(TypedDict, total=False):
     --role-arn`), so the identity running Pulumi must be allowed to assume it."""
     aws_profile: str
     """AWS: named profile of the shared AWS config the kubeconfig's `aws eks get-token` runs
-    with (exec `env` `AWS_PROFILE`), so kubectl and the Kubernetes provider use the same
-    credentials as the AWS provider. Default: none, the caller's ambient credentials."""
+    with (its `--profile` argument, which outranks `AWS_*` credential variables), so kubectl and
+    the Kubernetes provider use the same credentials as the AWS provider. Default: none, the
+    caller's ambient credentials."""
     install_gpu_driver: bool
     """Whether GPU nodes get their NVIDIA driver from the cloud (EKS NVIDIA AMI, TKE driver
     install) rather than from the GPU operator. Default true."""
@@ -280,6 +286,12 @@ def cluster_problems(name: str, args: ClusterArgs) -> list[Problem]:
         for key in OWN_INFRASTRUCTURE_KEYS:
             if args.get(key) is not None:
                 problems.append(Problem((key,), "does not apply to attached clusters"))
+    for message in catalog.zone_id_problems(args.get("availability_zone_ids"), args.get("region")):
+        problems.append(Problem(("availability_zone_ids",), message))
+    if cloud != "aws" and args.get("availability_zone_ids"):
+        problems.append(
+            Problem(("availability_zone_ids",), "availability zone IDs are AWS's, on aws only")
+        )
     pools = list(args.get("node_pools") or [])
     names = [pool.get("name") for pool in pools]
     duplicates = sorted(

@@ -33,14 +33,18 @@ class ExistingRoles(TypedDict, total=False):
     node_role_arn: pulumi.Input[str]
     """Node role of the managed node groups: trusted by `ec2.amazonaws.com`, with
     AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryPullOnly and
-    AmazonSSMManagedInstanceCore."""
+    AmazonSSMManagedInstanceCore, plus `ecr:BatchImportUpstreamImage` and `ecr:CreateRepository`
+    on the region's pull-through cache repositories when the registry caches upstreams."""
     ebs_csi_role_arn: pulumi.Input[str]
     """EBS CSI controller role (EKS Pod Identity): trusted by `pods.eks.amazonaws.com` for
-    `sts:AssumeRole` and `sts:TagSession`, with AmazonEBSCSIDriverPolicy."""
+    `sts:AssumeRole` and `sts:TagSession`, with AmazonEBSCSIDriverPolicy. Scope its trust to
+    the session tags `eks-cluster-arn`, `kubernetes-namespace` (`kube-system`) and
+    `kubernetes-service-account` (`ebs-csi-controller-sa`), as the role created here is."""
     autoscaler_role_arn: pulumi.Input[str]
     """Cluster autoscaler role (EKS Pod Identity; used when a pool lets the autoscaler own its
     desired size): trusted by `pods.eks.amazonaws.com` for `sts:AssumeRole` and
-    `sts:TagSession`, with the permissions of `autoscaler_policy` (describe, and set the
+    `sts:TagSession` (scoped, as the EBS CSI role, to `kube-system`/`cluster-autoscaler`
+    of this cluster), with the permissions of `autoscaler_policy` (describe, and set the
     desired size of groups tagged `k8s.io/cluster-autoscaler/<cluster name>: owned`). Unlike
     the other roles it is never created when left out of `existing_roles`: then no autoscaler
     is installed (a warning), as before this argument existed."""

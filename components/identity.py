@@ -441,6 +441,16 @@ class WorkloadIdentity(pulumi.ComponentResource):
                             "Resource": [repositories],
                         },
                         {
+                            # Pushing to a repository that does not exist yet creates it from
+                            # the tenant's CREATE_ON_PUSH creation template, as the pushing
+                            # principal: that needs ecr:CreateRepository (ECR user guide,
+                            # repository-creation-templates.html). Only under `<tenant>/`.
+                            "Sid": "TenantCreateOnPush",
+                            "Effect": "Allow",
+                            "Action": ["ecr:CreateRepository"],
+                            "Resource": [repositories],
+                        },
+                        {
                             # GetAuthorizationToken has no resource-level permissions: AWS
                             # requires "*" (the token alone opens no repository).
                             # https://docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_id-based-policy-examples.html

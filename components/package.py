@@ -398,6 +398,11 @@ class ClusterInputs(TypedDict, total=False):
     """The cloud's own deletion protection on the cluster (and TKE node pools). Default false."""
     high_availability_nat: bool
     """AWS: one NAT gateway per zone instead of one shared. Default false."""
+    availability_zone_ids: Sequence[str]
+    """AWS: the three Availability Zone IDs (`use1-az1`, not `us-east-1a`) the VPC's subnets go
+    in, in order. Default: the three lowest-numbered zone IDs the account offers in the region,
+    without those EKS refuses (`use1-az3`, `usw1-az2`, `cac1-az3`). Pin them to keep a stack
+    whose subnets were placed by zone letter in its zones (docs/upgrade-log.md)."""
     log_retention_days: int
     """AWS: control-plane log retention in days (rounded up to a CloudWatch value). Default 30."""
     deployer_role_arn: str
@@ -407,8 +412,9 @@ class ClusterInputs(TypedDict, total=False):
     --role-arn`), so the identity running Pulumi must be allowed to assume it."""
     aws_profile: str
     """AWS: named profile of the shared AWS config the kubeconfig's `aws eks get-token` runs
-    with (exec `env` `AWS_PROFILE`), so kubectl and the Kubernetes provider use the same
-    credentials as the AWS provider. Default: none, the caller's ambient credentials."""
+    with (its `--profile` argument, which outranks `AWS_*` credential variables), so kubectl and
+    the Kubernetes provider use the same credentials as the AWS provider. Default: none, the
+    caller's ambient credentials."""
     install_gpu_driver: bool
     """Whether GPU nodes get their NVIDIA driver from the cloud (EKS NVIDIA AMI, TKE driver
     install) rather than from the GPU operator. Default true."""

@@ -6,9 +6,12 @@ registry-wide settings, the TCR instance) and later clusters of that region reus
 Tenants get their namespaces through `RegistryNamespace` (components/registry_namespace.py).
 
 Nodes pull without static passwords where the cloud allows it: EKS nodes through their
-instance role (AmazonEC2ContainerRegistryReadOnly, granted by the node pools), TKE nodes
+instance role (AmazonEC2ContainerRegistryPullOnly, and the pull-through cache import the EKS
+backend grants), TKE nodes
 through the TCR VPC attachment's private domain. Harbor is in-cluster; its admin password and
 secret key are random, kept secret, and handed to the chart through a Kubernetes Secret.
+ECR's creation templates encrypt with the registry's KMS key and tag, so they name the role ECR
+creates repositories as (`<name>-creation-role`, the templates' `custom_role_arn`).
 Nodes pull from Harbor through containerd, which resolves names through the node's DNS (not
 CoreDNS) and verifies certificates against the node's trust store: so Harbor is exposed on a
 LoadBalancer from the cluster's internal address pool, under a hostname the company's DNS
@@ -17,6 +20,7 @@ resolves, with a certificate from the company's PKI (a `kubernetes.io/tls` Secre
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NotRequired, Required, TypedDict
@@ -41,6 +45,22 @@ PULL_THROUGH_UPSTREAMS: dict[str, str] = {
 }
 """ECR pull-through cache prefix -> upstream registry URL
 (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-creating-rule.html)."""
+TEMPLATE_ROLE_ECR_ACTIONS: tuple[str, ...] = (
+    "ecr:CreateRepository",
+    "ecr:ReplicateImage",
+    "ecr:TagResource",
+)
+TEMPLATE_ROLE_KMS_ACTIONS: tuple[str, ...] = (
+    "kms:CreateGrant",
+    "kms:DescribeKey",
+    "kms:RetireGrant",
+)
+"""What ECR needs of the role a repository creation template names in `custom_role_arn`, which
+ECR requires when the template sets a KMS key or resource tags (pulumi-aws 7.51.1
+`ecr.RepositoryCreationTemplate.custom_role_arn`: "Required if using repository tags or KMS
+encryption"; the ECR user guide's repository-creation-templates-custom.html policy and
+repository-creation-templates-create-iam.html trust in `ecr.amazonaws.com`). Without it the
+first pull through a cache and every create-on-push fail."""
 KMS_DELETION_WINDOW_DAYS = 30
 ECR_SCAN_TYPE = "BASIC"
 """Registry-wide scanning type. BASIC: free, scan on push of OS packages, no dependency on
@@ -347,6 +367,7 @@ class Registry(pulumi.ComponentResource):
             target_key_id=key.key_id,
             opts=self._cloud_opts(),
         )
+        creation_role, creation_ready = self._create_ecr_creation_role(account_id, key)
         if settings.scan_on_push:
             self._create_ecr_scanning()
         policy = ecr_lifecycle_policy(settings)
@@ -368,6 +389,8 @@ class Registry(pulumi.ComponentResource):
                 prefix="ROOT",
                 applied_fors=["PULL_THROUGH_CACHE"],
                 description="tkestack pull-through caches",
+                # KMS encryption and resource tags need a role ECR creates the repository as.
+                custom_role_arn=creation_role.arn,
                 image_tag_mutability="IMMUTABLE" if settings.immutable_tags else "MUTABLE",
                 encryption_configurations=[
                     aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
@@ -376,7 +399,9 @@ class Registry(pulumi.ComponentResource):
                 ],
                 lifecycle_policy=policy,
                 resource_tags=tags,
-                opts=self._cloud_opts(),
+                opts=pulumi.ResourceOptions.merge(
+                    self._cloud_opts(), pulumi.ResourceOptions(depends_on=creation_ready)
+                ),
             )
         regions = sorted(set(self._args.get("replication_regions", ())) - {cluster.region})
         if regions:
@@ -406,7 +431,66 @@ class Registry(pulumi.ComponentResource):
             ),
             provider=cluster.cloud_provider,
             kms_key_arn=key.arn,
+            creation_role_arn=creation_role.arn,
+            ready=creation_ready,
         )
+
+    def _create_ecr_creation_role(
+        self, account_id: str, key: pulumi.Resource
+    ) -> tuple[pulumi.Resource, list[pulumi.Resource]]:
+        """The role ECR assumes to create repositories from our creation templates (pull-through
+        caches, tenants' create-on-push and replicas): create and tag repositories of this
+        account, and use the registry's KMS key for them."""
+        import pulumi_aws as aws
+
+        role = aws.iam.Role(
+            f"{self._name}-creation-role",
+            description="ECR creates repositories from tkestack creation templates",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ecr.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                sort_keys=True,
+            ),
+            tags=dict(self._args.get("tags", {})),
+            opts=self._cloud_opts(),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{self._name}-creation-policy",
+            role=role.id,
+            name="ecr-repository-creation",
+            policy=key.arn.apply(  # type: ignore[attr-defined]
+                lambda key_arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "CreateRepositories",
+                                "Effect": "Allow",
+                                "Action": list(TEMPLATE_ROLE_ECR_ACTIONS),
+                                "Resource": f"arn:aws:ecr:*:{account_id}:repository/*",
+                            },
+                            {
+                                "Sid": "EncryptWithTheRegistryKey",
+                                "Effect": "Allow",
+                                "Action": list(TEMPLATE_ROLE_KMS_ACTIONS),
+                                "Resource": key_arn,
+                            },
+                        ],
+                    },
+                    sort_keys=True,
+                )
+            ),
+            opts=self._cloud_opts(),
+        )
+        return role, [policy]
 
     def _create_ecr_scanning(self) -> None:
         """Scan on push for every repository of the region's registry: `'*'` covers the

@@ -76,6 +76,9 @@ class RegistryHandle:
     (ECR, TCR), Harbor's API provider (Harbor)."""
     kms_key_arn: pulumi.Output[str] | None = None
     """AWS: KMS key encrypting every repository."""
+    creation_role_arn: pulumi.Output[str] | None = None
+    """AWS: the role ECR assumes to create repositories from a creation template that sets a
+    KMS key or resource tags (the template's `custom_role_arn`, required for either)."""
     tcr_instance_id: pulumi.Output[str] | None = None
     """Tencent Cloud: the TCR instance id."""
     ready: Sequence[pulumi.Resource] = ()
@@ -152,6 +155,11 @@ def validate_namespace_args(args: RegistryNamespaceArgs) -> list[str]:
         problems.append(f"registry.provider: a {cloud} registry needs its provider")
     if cloud == "aws" and args["registry"].kms_key_arn is None:
         problems.append("registry.kms_key_arn: an ECR registry needs its KMS key")
+    if cloud == "aws" and args["registry"].creation_role_arn is None:
+        problems.append(
+            "registry.creation_role_arn: an ECR registry needs the role its creation templates"
+            " create repositories with (KMS encryption and tags require one)"
+        )
     if cloud == "tencentcloud" and args["registry"].tcr_instance_id is None:
         problems.append("registry.tcr_instance_id: a TCR registry needs its instance id")
     return problems
@@ -235,6 +243,8 @@ class RegistryNamespace(pulumi.ComponentResource):
             prefix=tenant,
             applied_fors=["CREATE_ON_PUSH", "REPLICATION"],
             description=f"tkestack tenant {tenant}",
+            # KMS encryption and resource tags need a role ECR creates the repository as.
+            custom_role_arn=handle.creation_role_arn,
             image_tag_mutability=mutability,
             encryption_configurations=[
                 aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(

@@ -110,6 +110,8 @@ def cluster_args(
         args["cloud_provider"] = providers.for_region(cluster.cloud, cluster.region)
     if cluster.cloud == "aws":
         args["deployer_role_arn"] = deployer_role_arn(env)
+        if network.availability_zone_ids is not None:
+            args["availability_zone_ids"] = list(network.availability_zone_ids)
         # The kubeconfig's `aws eks get-token` must run as the same profile as the provider.
         if providers.credentials.aws_profile:
             args["aws_profile"] = providers.credentials.aws_profile

@@ -162,6 +162,15 @@ def _cluster_problems(
                     "required for a cluster whose VPC we create (a /16 to /24 IPv4 CIDR)",
                 )
             )
+        if network is not None and network.availability_zone_ids is not None:
+            zones_at: KeyPath = (*at, "network", "availability_zone_ids")
+            if cloud != "aws":
+                problems.append(Problem(zones_at, f"AWS zone IDs; not for cloud {cloud}"))
+            else:
+                for message in catalog.zone_id_problems(
+                    network.availability_zone_ids, region if isinstance(region, str) else None
+                ):
+                    problems.append(Problem(zones_at, message))
     version = raw.get("kubernetes_version")
     cluster_minor: int | None = None
     if isinstance(version, str):

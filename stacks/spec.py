@@ -170,6 +170,11 @@ class NetworkSpec(SpecModel):
     `cluster_max_service_num`, a power of two); default 256, TKE's."""
     pod_cidr: ipaddress.IPv4Network | None = None
     """Pod CIDR for clouds with a separate pod network (TKE global router); default derived."""
+    availability_zone_ids: list[str] | None = None
+    """AWS: the three Availability Zone IDs (`use1-az1`, not `us-east-1a`: letters map to
+    different zones per account) the subnets go in. Default: the account's three
+    lowest-numbered zone IDs in the region that EKS accepts. Pin them to keep an existing
+    network in the zones it is in (docs/upgrade-log.md)."""
 
     @field_validator("vpc_cidr")
     @classmethod

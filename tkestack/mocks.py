@@ -106,7 +106,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         outputs.setdefault("id", resource_id)
         return resource_id, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         """Invokes: answer the few the components may use, deterministically."""
         lookup = _LOOKUPS.get(args.token)
         if lookup is not None:
@@ -116,10 +116,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "accountId": AWS_ACCOUNT,
                 "arn": f"arn:aws:iam::{AWS_ACCOUNT}:user/tkestack",
                 "userId": "AIDA" + digest("user")[:16].upper(),
-            }, None
+            }, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
-        return {}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
+        return {}, []
 
     def _region(self, args: pulumi.runtime.MockResourceArgs) -> str:
         provider_id = (args.provider or "").rsplit("::", 1)[-1]
@@ -522,6 +522,46 @@ def _tencent_cam_role_policies_lookup(
         "id": digest("cam-policies", role_id)[:12],
         "roleId": role_id,
         "rolePolicyAttachmentLists": attached,
+    }
+
+
+ZONE_ID_WORDS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c"}
+"""How AZ IDs abbreviate region words (use1, euw1, apne1, cac1...)."""
+
+
+def zone_id_prefix(region: str) -> str:
+    """`us-east-1` -> `use1`, `ap-northeast-1` -> `apne1`: the AZ ID prefix of a region."""
+    area, *words, number = region.split("-")
+    short = "".join(
+        "".join(ZONE_ID_WORDS.get(part, part[0]) for part in _compass_parts(word)) for word in words
+    )
+    return f"{area}{short}{number}"
+
+
+def _compass_parts(word: str) -> list[str]:
+    for head in ("north", "south"):
+        if word.startswith(head) and word != head:
+            return [head, word[len(head) :]]
+    return [word]
+
+
+@lookup_for("aws:index/getAvailabilityZones:getAvailabilityZones")
+def _aws_availability_zones(args: pulumi.runtime.MockCallArgs, region: str) -> dict[str, Any]:
+    """Six zones per region, as DescribeAvailabilityZones lists them (zone IDs are the same in
+    every account; the letter a zone ID gets is the account's, here shifted by one so that
+    no test can pass by confusing the two), minus `excludeZoneIds`."""
+    excluded = set(args.args.get("excludeZoneIds") or ())
+    prefix = zone_id_prefix(region)
+    zones = [
+        (f"{region}{letter}", f"{prefix}-az{(index + 1) % 6 + 1}")
+        for index, letter in enumerate("abcdef")
+    ]
+    kept = [(name, zone_id) for name, zone_id in zones if zone_id not in excluded]
+    return {
+        "id": region,
+        "names": [name for name, _ in kept],
+        "zoneIds": [zone_id for _, zone_id in kept],
+        "groupNames": [region for _ in kept],
     }
 
 

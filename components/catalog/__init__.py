@@ -23,6 +23,7 @@ ascending, regions and GPU models sorted, zones in the order the cluster uses th
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
@@ -37,6 +38,7 @@ __all__ = [
     "availability_zones",
     "clouds",
     "eks_addon_versions",
+    "eks_unsupported_zone_ids",
     "gpu_models",
     "instance_type",
     "instance_types",
@@ -44,6 +46,7 @@ __all__ = [
     "kubernetes_version",
     "regions",
     "supported_kubernetes_versions",
+    "zone_id_problems",
 ]
 
 Architecture = Literal["x86_64", "arm64"]
@@ -335,6 +338,41 @@ def availability_zones(cloud: str, region: str) -> list[str]:
     if region not in table[cloud]:
         raise _known(f"{cloud} region", region, sorted(table[cloud]))
     return list(table[cloud][region])
+
+
+def eks_unsupported_zone_ids(region: str) -> list[str]:
+    """Zone IDs of ``region`` where EKS refuses control-plane subnets (``use1-az3``...), from
+    regions.yaml (source there); empty for regions without any."""
+    return list(_eks_unsupported_zone_ids().get(region, ()))
+
+
+@functools.cache
+def _eks_unsupported_zone_ids() -> dict[str, tuple[str, ...]]:
+    table = _read_yaml("regions.yaml")["aws"].get("eks_unsupported_zone_ids") or {}
+    return {region: tuple(ids) for region, ids in table.items()}
+
+
+ZONE_ID = re.compile(r"^[a-z]{2,}[0-9]+-az[0-9]+$")
+"""An AWS Availability Zone ID (`use1-az1`, `apne1-az4`)."""
+
+
+def zone_id_problems(zone_ids: Any, region: str | None) -> list[str]:
+    """What is wrong with pinned `availability_zone_ids` (empty when none are given): three
+    distinct zone IDs, none of them one EKS refuses control-plane subnets in (catalog, from
+    the EKS user guide's network requirements)."""
+    if not zone_ids:
+        return []
+    problems = []
+    ids = list(zone_ids)
+    if len(ids) != 3 or len(set(ids)) != 3:
+        problems.append(f"three distinct zone IDs, got {ids}")
+    refused = set(eks_unsupported_zone_ids(region)) if region else set()
+    for index, zone_id in enumerate(ids):
+        if not isinstance(zone_id, str) or not ZONE_ID.match(zone_id):
+            problems.append(f"[{index}] {zone_id!r} is not a zone ID (like use1-az1)")
+        elif zone_id in refused:
+            problems.append(f"[{index}] EKS refuses control-plane subnets in {zone_id}")
+    return problems
 
 
 def gpu_models() -> list[str]:

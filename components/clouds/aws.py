@@ -4,9 +4,11 @@ with access entries and control-plane logging, pinned core add-ons, and managed 
 Resource graph of one cluster `<name>` (all children of the `Cluster` component, explicit
 provider of the region):
 
-    <name>-vpc, <name>-{private,public}-<zone>, <name>-igw, <name>-nat-<zone>, route tables
+    <name>-vpc, <name>-{private,public}-<zone id>, <name>-igw, <name>-nat-<zone id>, route
+    tables (zones by Availability Zone ID, `use1-az1`: the same datacenter in every account)
     <name>-secrets-key (+ alias)        envelope encryption of Kubernetes secrets
-    <name>-cluster-role, <name>-node-role, <name>-ebs-csi-role (+ policy attachments)
+    <name>-cluster-role, <name>-node-role, <name>-ebs-csi-role (+ policy attachments; the
+    node role may fill ECR pull-through caches, `<name>-node-role-pull-through`)
     <name>-control-plane-logs           CloudWatch log group, retention set by us
     <name>-eks                          the control plane (API authentication mode)
     <name>-oidc                         IAM OIDC provider (IRSA for workloads that need it)
@@ -40,6 +42,7 @@ from .. import catalog
 from ..addon import check_addons, install_addon
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
 from ..profile import POOL_LABEL, ClusterInfo, NodePoolProfile
+from ..registry import PULL_THROUGH_UPSTREAMS
 from . import ClusterAccess, ClusterBackend, PoolRequest
 from .aws_in_cluster import (
     AUTOSCALER_NAMESPACE,
@@ -65,8 +68,18 @@ VPC CNI never becomes Ready, and the pod identity agent must run before pods ask
 ADDONS_AFTER_NODES: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
 """Installed after node groups: they run Deployments, which stay DEGRADED without nodes."""
 
+VPC_CNI_CONFIGURATION: dict[str, str] = {"enableNetworkPolicy": "true"}
+"""Configuration values of the `vpc-cni` add-on: its network policy agent enforces Kubernetes
+NetworkPolicies (tenant default-deny). Off by default; the key and its string value are the EKS
+user guide's (awsdocs/amazon-eks-user-guide latest/ug/networking/eks-networking-add-ons.adoc,
+"Enable network policy", `--configuration-values '{"enableNetworkPolicy": "true"}'`, commit
+4d52b4d), which requires VPC CNI 1.14 or later on EKS 1.25 or later (the catalog pins newer)."""
+
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 """Service account of the EBS CSI controller, which gets its IAM role through Pod Identity."""
+
+EBS_CSI_NAMESPACE = "kube-system"
+"""Namespace the EKS add-on runs the EBS CSI controller in."""
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/{}"
 """Catalog regions are all in the `aws` partition (no China or GovCloud regions)."""
@@ -80,6 +93,16 @@ NODE_ROLE_POLICIES: tuple[str, ...] = (
 )
 """Node role: join the cluster, run the VPC CNI, pull images, and be reachable through SSM
 Session Manager instead of SSH (no key pairs, no open ports)."""
+
+NODE_PULL_THROUGH_ACTIONS: tuple[str, ...] = (
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+)
+"""What pulling through an ECR pull-through cache needs beyond pulling: import the upstream
+image, and create its repository on the first pull (ECR user guide pull-through-cache-iam.html,
+"IAM permissions required to sync an upstream registry"). AmazonEC2ContainerRegistryPullOnly
+grants neither, so nodes (kubelet pulls with the node role) get them, on the cache prefixes'
+repositories of their region only."""
 
 EBS_CSI_POLICIES: tuple[str, ...] = ("service-role/AmazonEBSCSIDriverPolicy",)
 
@@ -136,11 +159,34 @@ def log_retention(days: int) -> int:
     return CLOUDWATCH_RETENTION_DAYS[-1]
 
 
+def zone_id_order(zone_id: str) -> tuple[str, int]:
+    """Sort key of AZ IDs: `use1-az10` after `use1-az9`."""
+    prefix, _, number = zone_id.rpartition("-az")
+    return prefix, int(number) if number.isdigit() else 0
+
+
+def choose_zone_ids(offered: Sequence[str], region: str) -> list[str]:
+    """The three zones a new cluster spreads over: the lowest-numbered zone IDs the account
+    offers in `region`, without those EKS refuses control-plane subnets in. By ID, never by
+    letter: letters map to different datacenters per account, and `us-east-1c` may be
+    `use1-az3` (awsdocs/amazon-eks-user-guide latest/ug/networking/network-reqs.adoc). New
+    zones get higher numbers, so the choice of an existing account does not move."""
+    refused = set(catalog.eks_unsupported_zone_ids(region))
+    usable = sorted({zone for zone in offered if zone not in refused}, key=zone_id_order)
+    if len(usable) < 3:
+        raise ValueError(
+            f"region {region}: the account offers {len(usable)} zones EKS accepts"
+            f" ({', '.join(usable) or 'none'}); a cluster spreads over three"
+        )
+    return usable[:3]
+
+
 @dataclass(frozen=True)
 class ZoneSubnets:
     """The subnets of one availability zone."""
 
     zone: str
+    """The zone's AZ ID (`use1-az1`): the same datacenter in every account."""
     private_cidr: str
     """Nodes and pods (VPC CNI gives pods VPC addresses, so this is the big one)."""
     public_cidr: str
@@ -171,8 +217,15 @@ def build_kubeconfig(
 
     No token is stored: every client (the Kubernetes provider included) asks AWS for a
     15-minute token, assuming `role_arn` (the deployer role, the one with an access entry) with
-    the credentials of whoever runs it, from the named `aws_profile` when one is given (the
-    exec plugin's `env`, as `aws eks update-kubeconfig --profile` writes it).
+    the credentials of whoever runs it, from the named `aws_profile` when one is given.
+
+    The profile is the command's `--profile` argument, not `AWS_PROFILE` in the exec `env`: the
+    AWS CLI takes credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` before the
+    profile of `AWS_PROFILE`, and only an explicit `--profile` outranks them (boto/botocore
+    PR #486 "Explicit profile overrides environment variables", for aws/aws-cli#113; AWS CLI
+    user guide, cli-configure-envvars.html "Precedence of options"). CI runners that
+    export `AWS_*` keys would otherwise get a token for the wrong identity. pulumi-eks does the
+    same (pulumi/pulumi-eks nodejs/eks/cluster/cluster.ts `generateKubeconfig`, commit 1069dbb).
     """
     exec_config: dict[str, object] = {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
@@ -188,11 +241,10 @@ def build_kubeconfig(
             role_arn,
             "--output",
             "json",
+            *(["--profile", aws_profile] if aws_profile else []),
         ],
         "interactiveMode": "Never",
     }
-    if aws_profile:
-        exec_config["env"] = [{"name": "AWS_PROFILE", "value": aws_profile}]
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -243,6 +295,39 @@ def _assume_role_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole"
     )
 
 
+def pod_identity_trust(cluster_arn: str, namespace: str, service_account: str) -> str:
+    """Trust policy of a role that EKS Pod Identity hands to one service account of one cluster.
+
+    Pod Identity assumes roles with `sts:TagSession` and sets session tags, among them
+    `eks-cluster-arn`, `kubernetes-namespace` and `kubernetes-service-account`
+    (awsdocs/amazon-eks-user-guide latest/ug/manage-access/aws-access/service-accounts.adoc,
+    "List of session tags added by EKS Pod Identity", commit 4d52b4d). Without conditions on
+    them, any Pod Identity association in the account (any cluster, any namespace) could be
+    given the role. The cluster ARN names account, region and cluster at once.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EksPodIdentityForOneServiceAccount",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:RequestTag/eks-cluster-arn": cluster_arn,
+                            "aws:RequestTag/kubernetes-namespace": namespace,
+                            "aws:RequestTag/kubernetes-service-account": service_account,
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 class Backend(ClusterBackend):
     """EKS with managed node groups."""
 
@@ -264,6 +349,7 @@ class Backend(ClusterBackend):
         self._create_secrets_key()
         self._create_roles()
         self._create_control_plane()
+        self._create_ebs_csi_role()
         self._create_deployer_access()
         self._create_identity()
         self.addons_before_nodes = [self._create_addon(name) for name in ADDONS_BEFORE_NODES]
@@ -279,8 +365,14 @@ class Backend(ClusterBackend):
         vpc_cidr = self.args.get("vpc_cidr")
         if vpc_cidr is None:
             raise ValueError(f"cluster {self.name}: an EKS cluster needs vpc_cidr")
-        zones = catalog.availability_zones("aws", self.region)
-        plan = plan_subnets(vpc_cidr, zones)
+        zone_ids = self._zone_ids()
+        plan = plan_subnets(vpc_cidr, zone_ids)
+        # Before zone IDs, resources were named after the catalog's zone letters, in the same
+        # order: alias them by position so an existing network is adopted, not replaced. Where
+        # the account's letter and ID differ, `availability_zone_id` shows the difference as a
+        # replacement in the preview: pin `availability_zone_ids` to the zones the subnets are
+        # in (docs/upgrade-log.md) before updating such a stack.
+        old_names = catalog.availability_zones("aws", self.region)
         owned = {f"kubernetes.io/cluster/{self.cloud_name}": "owned"}
         self.vpc = aws.ec2.Vpc(
             f"{self.name}-vpc",
@@ -309,22 +401,27 @@ class Backend(ClusterBackend):
         nat_gateways: list[aws.ec2.NatGateway] = []
         for index, zone_plan in enumerate(plan):
             zone = zone_plan.zone
+
+            def renamed(kind: str, index: int = index, **options: Any) -> pulumi.ResourceOptions:
+                alias = pulumi.Alias(name=f"{self.name}-{kind}-{old_names[index]}")
+                return self.child_options(aliases=[alias], **options)
+
             public = aws.ec2.Subnet(
                 f"{self.name}-public-{zone}",
                 vpc_id=self.vpc.id,
                 cidr_block=zone_plan.public_cidr,
-                availability_zone=zone,
+                availability_zone_id=zone,
                 map_public_ip_on_launch=False,  # only load balancers and NAT live here
                 tags=self._tagged(
                     f"{self.name}-public-{zone}", {**owned, "kubernetes.io/role/elb": "1"}
                 ),
-                opts=self.child_options(),
+                opts=renamed("public"),
             )
             aws.ec2.RouteTableAssociation(
                 f"{self.name}-public-{zone}",
                 subnet_id=public.id,
                 route_table_id=public_routes.id,
-                opts=self.child_options(),
+                opts=renamed("public"),
             )
             self.public_subnets.append(public)
             if per_zone_nat or index == 0:
@@ -334,7 +431,7 @@ class Backend(ClusterBackend):
                     f"{self.name}-nat-{zone}",
                     domain="vpc",
                     tags=self._tagged(f"{self.name}-nat-{zone}"),
-                    opts=self.child_options(),
+                    opts=renamed("nat"),
                 )
                 nat_gateways.append(
                     aws.ec2.NatGateway(
@@ -342,20 +439,20 @@ class Backend(ClusterBackend):
                         allocation_id=eip.id,
                         subnet_id=public.id,
                         tags=self._tagged(f"{self.name}-nat-{zone}"),
-                        opts=self.child_options(depends_on=[igw]),
+                        opts=renamed("nat", depends_on=[igw]),
                     )
                 )
             private = aws.ec2.Subnet(
                 f"{self.name}-private-{zone}",
                 vpc_id=self.vpc.id,
                 cidr_block=zone_plan.private_cidr,
-                availability_zone=zone,
+                availability_zone_id=zone,
                 map_public_ip_on_launch=False,
                 tags=self._tagged(
                     f"{self.name}-private-{zone}",
                     {**owned, "kubernetes.io/role/internal-elb": "1"},
                 ),
-                opts=self.child_options(),
+                opts=renamed("private"),
             )
             private_routes = aws.ec2.RouteTable(
                 f"{self.name}-private-routes-{zone}",
@@ -366,17 +463,41 @@ class Backend(ClusterBackend):
                     )
                 ],
                 tags=self._tagged(f"{self.name}-private-routes-{zone}"),
-                opts=self.child_options(),
+                opts=renamed("private-routes"),
             )
             aws.ec2.RouteTableAssociation(
                 f"{self.name}-private-{zone}",
                 subnet_id=private.id,
                 route_table_id=private_routes.id,
-                opts=self.child_options(),
+                opts=renamed("private"),
             )
             self.private_subnets.append(private)
         self.vpc_id = self.vpc.id
         self.node_subnet_ids = [subnet.id for subnet in self.private_subnets]
+
+    def _zone_ids(self) -> list[str]:
+        """`availability_zone_ids` when given (validated), else the three lowest-numbered zone
+        IDs the account offers in the region that EKS accepts (`choose_zone_ids`): real
+        Availability Zones only (no Local or Wavelength Zones, nothing to opt in to)."""
+        pinned = self.args.get("availability_zone_ids")
+        if pinned:
+            return list(pinned)
+        offered = aws.get_availability_zones(
+            # Not filtered by state: an impaired zone must not shift the choice (and replace
+            # every subnet); EKS reports an unavailable zone itself. `opt-in-not-required`
+            # keeps Availability Zones only, no Local Zones (pulumi-aws 7.51.1
+            # get_availability_zones, "Only Availability Zones (no Local Zones)").
+            exclude_zone_ids=catalog.eks_unsupported_zone_ids(self.region),
+            filters=[
+                aws.GetAvailabilityZonesFilterArgs(
+                    name="opt-in-status", values=["opt-in-not-required"]
+                ),
+            ],
+            opts=pulumi.InvokeOptions(
+                parent=self.cluster, provider=self.args.get("cloud_provider")
+            ),
+        )
+        return choose_zone_ids(list(offered.zone_ids), self.region)
 
     # -- keys, roles, control plane -----------------------------------------------------------
 
@@ -399,11 +520,11 @@ class Backend(ClusterBackend):
         )
 
     def _role(
-        self, role: str, service: str, policies: Sequence[str], actions: Sequence[str]
+        self, role: str, trust: pulumi.Input[str], policies: Sequence[str]
     ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         created = aws.iam.Role(
             f"{self.name}-{role}",
-            assume_role_policy=_assume_role_policy(service, actions),
+            assume_role_policy=trust,
             tags=self._tagged(f"{self.name}-{role}"),
             opts=self.child_options(),
         )
@@ -423,41 +544,83 @@ class Backend(ClusterBackend):
         return (self.args.get("existing_roles") or {}).get(key)  # type: ignore[attr-defined]
 
     def _existing_or_new_role(
-        self, key: str, role: str, service: str, policies: Sequence[str], actions: Sequence[str]
+        self, key: str, role: str, trust: pulumi.Input[str], policies: Sequence[str]
     ) -> tuple[pulumi.Input[str], list[aws.iam.RolePolicyAttachment]]:
-        """The ARN of `existing_roles[key]` when given (nothing created), else of a new role,
-        with the policy attachments to wait for."""
+        """The ARN of `existing_roles[key]` when given (nothing created), else of a new role
+        with the `trust` policy, with the policy attachments to wait for."""
         existing = self._existing_role(key)
         if existing is not None:
             return existing, []
-        created, attachments = self._role(role, service, policies, actions)
+        created, attachments = self._role(role, trust, policies)
         return created.arn, attachments
 
     def _create_node_role(self) -> None:
-        self.node_role_arn, self.node_role_policies = self._existing_or_new_role(
-            "node_role_arn",
-            "node-role",
-            "ec2.amazonaws.com",
-            NODE_ROLE_POLICIES,
-            ("sts:AssumeRole",),
+        existing = self._existing_role("node_role_arn")
+        if existing is not None:
+            self.node_role_arn, self.node_role_policies = existing, []
+            return
+        role, attachments = self._role(
+            "node-role", _assume_role_policy("ec2.amazonaws.com"), NODE_ROLE_POLICIES
+        )
+        self.node_role_arn = role.arn
+        self.node_role_policies = [*attachments, self._node_pull_through_policy(role)]
+
+    def _node_pull_through_policy(self, role: aws.iam.Role) -> aws.iam.RolePolicy:
+        """Nodes fill the region's ECR pull-through caches (`NODE_PULL_THROUGH_ACTIONS`)."""
+        identity = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(
+                parent=self.cluster, provider=self.args.get("cloud_provider")
+            )
+        )
+        prefixes = sorted(PULL_THROUGH_UPSTREAMS)
+        return aws.iam.RolePolicy(
+            f"{self.name}-node-role-pull-through",
+            role=role.id,
+            name="ecr-pull-through-cache",
+            policy=identity.account_id.apply(
+                lambda account: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "FillPullThroughCaches",
+                                "Effect": "Allow",
+                                "Action": list(NODE_PULL_THROUGH_ACTIONS),
+                                "Resource": [
+                                    f"arn:aws:ecr:{self.region}:{account}:repository/{prefix}/*"
+                                    for prefix in prefixes
+                                ],
+                            }
+                        ],
+                    },
+                    sort_keys=True,
+                )
+            ),
+            opts=self.child_options(),
         )
 
     def _create_roles(self) -> None:
         self.cluster_role_arn, self.cluster_role_policies = self._existing_or_new_role(
             "cluster_role_arn",
             "cluster-role",
-            "eks.amazonaws.com",
+            _assume_role_policy("eks.amazonaws.com"),
             CLUSTER_ROLE_POLICIES,
-            ("sts:AssumeRole",),
         )
         self._create_node_role()
-        # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
+
+    def _pod_identity_trust(self, namespace: str, service_account: str) -> pulumi.Output[str]:
+        """`pod_identity_trust` for this cluster (its ARN is known once the cluster exists)."""
+        return self.eks.arn.apply(lambda arn: pod_identity_trust(arn, namespace, service_account))
+
+    def _create_ebs_csi_role(self) -> None:
+        # Only the EBS CSI controller's service account in kube-system, of this cluster
+        # (awsdocs/amazon-eks-user-guide latest/ug/storage/ebs-csi.adoc: the add-on runs as
+        # `ebs-csi-controller-sa` in `kube-system`).
         self.ebs_csi_role_arn, self.ebs_csi_role_policies = self._existing_or_new_role(
             "ebs_csi_role_arn",
             "ebs-csi-role",
-            "pods.eks.amazonaws.com",
+            self._pod_identity_trust(EBS_CSI_NAMESPACE, EBS_CSI_SERVICE_ACCOUNT),
             EBS_CSI_POLICIES,
-            ("sts:AssumeRole", "sts:TagSession"),
         )
 
     def _create_control_plane(self) -> None:
@@ -550,6 +713,8 @@ class Backend(ClusterBackend):
         self, addon: str, depends_on: Sequence[pulumi.Resource] = ()
     ) -> aws.eks.Addon:
         extra: dict[str, Any] = {}
+        if addon == "vpc-cni":
+            extra["configuration_values"] = json.dumps(VPC_CNI_CONFIGURATION, sort_keys=True)
         if addon == "aws-ebs-csi-driver":
             extra["pod_identity_associations"] = [
                 aws.eks.AddonPodIdentityAssociationArgs(
@@ -773,9 +938,9 @@ class Backend(ClusterBackend):
         if role_arn is None:
             role = aws.iam.Role(
                 f"{self.name}-autoscaler-role",
-                # EKS Pod Identity assumes roles with session tags: its trust needs sts:TagSession.
-                assume_role_policy=_assume_role_policy(
-                    "pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
+                # Only the autoscaler's service account of this cluster may be given the role.
+                assume_role_policy=self._pod_identity_trust(
+                    AUTOSCALER_NAMESPACE, AUTOSCALER_SERVICE_ACCOUNT
                 ),
                 tags=self._tagged(f"{self.name}-autoscaler-role"),
                 opts=self.child_options(),

@@ -12,6 +12,7 @@ of the region):
     <name>-secrets-encryption           TKE encryption protection with the KMS key
     <name>-api-public (+ rules)         only for a public endpoint: who may reach the API
     <name>-endpoint                     API endpoint (intranet; internet only when asked)
+    <name>-network-policy               the NetworkPolicy add-on (enforces tenant isolation)
 
 Node pools (children of their `NodePool`): `<name>-<pool>-node-pool`.
 """
@@ -50,6 +51,19 @@ the API documents the field as the runtime's storage root (unset: the built-in d
 /var/lib/docker is the storage root): terraform-provider-tencentcloud v1.82.42,
 tencentcloud/services/tke/resource_tc_kubernetes_node_pool.go (`node_config.docker_graph_path`)
 and vendor/.../tke/v20180525/models.go (`InstanceAdvancedSettings.DockerGraphPath`)."""
+
+NETWORK_POLICY_ADDON = "networkpolicy"
+"""TKE add-on that enforces Kubernetes NetworkPolicies on GR clusters (TKE add-on docs,
+"NetworkPolicy": a `networkpolicy` DaemonSet in kube-system, installed from Add-on
+Management). A GR cluster enforces none without it, so a tenant's default-deny would be a
+no-op. Installed with `tencentcloud_kubernetes_addon` (tencentcloudstack/
+terraform-provider-tencentcloud website/docs/r/kubernetes_addon.html.markdown: `addon_name`
+and `cluster_id` required and ForceNew, `addon_version` optional; `kubernetes.Addon` in
+tencentcloud-iac-pulumi 0.2.3, which bridges v1.82.42).
+UNVERIFIED: the add-on's API name (`InstallAddon` AddonName) is taken from the console name
+and the DaemonSet's; confirm it with `tccli tke DescribeAddon` on a cluster where the
+console installed it, before the first real cluster (docs/upgrade-log.md). Its version is
+not pinned: TKE installs the latest."""
 
 SPOT_MAX_PRICE = "1000"
 """Spot bid cap in CNY/hour. Tencent bills spot at the market price; a cap far above any
@@ -308,6 +322,13 @@ class Backend(ClusterBackend):
             opts=self.child_options(protect=self.protect),
         )
         self.cluster_id = self.tke.id
+        # NetworkPolicy enforcement: without it tenant default-deny policies do nothing.
+        self.network_policy = tencentcloud.kubernetes.Addon(
+            f"{self.name}-network-policy",
+            cluster_id=self.tke.id,
+            addon_name=NETWORK_POLICY_ADDON,
+            opts=self.child_options(),
+        )
         tencentcloud.kubernetes.EncryptionProtection(
             f"{self.name}-secrets-encryption",
             cluster_id=self.tke.id,
@@ -481,7 +502,8 @@ class Backend(ClusterBackend):
             cloud_cluster_id=self.tke.id,
             vpc_id=self.vpc_id,
             node_subnet_ids=self.node_subnet_ids,
-            ready=[endpoint],
+            # Tenant namespaces and their policies after the add-on that enforces them.
+            ready=[endpoint, self.network_policy],
         )
 
     def _existing_cluster_access(self) -> ClusterAccess:

@@ -7,10 +7,24 @@ the same cluster.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .base import Rule, Stack, Subject, get, items, mapping, matches, schema, string_list, strings
+from .base import (
+    EKS_CLUSTER,
+    TKE_CLUSTER,
+    Rule,
+    Stack,
+    Subject,
+    get,
+    items,
+    mapping,
+    matches,
+    schema,
+    string_list,
+    strings,
+)
 from .kube import (
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
@@ -26,6 +40,9 @@ from .kube import (
     object_name,
 )
 
+EKS_ADDON = "aws:eks/addon:Addon"
+TKE_ADDON = "tencentcloud:Kubernetes/addon:Addon"
+TKE_ADDON_ATTACHMENT = "tencentcloud:Kubernetes/addonAttachment:AddonAttachment"
 ACCESS_POLICY_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
@@ -203,9 +220,56 @@ def _is_default_deny(policy: Subject, direction: str) -> bool:
     return direction in types and not rules
 
 
+def _vpc_cni_enforces(addon: Subject) -> bool:
+    """Whether an EKS `vpc-cni` add-on runs its network policy agent: `configurationValues`
+    (a JSON object) with `enableNetworkPolicy: "true"` (a string, as the EKS user guide writes
+    it). Anything else, unreadable JSON included, enforces nothing."""
+    raw = get(addon.props, "configurationValues")
+    if not isinstance(raw, str):
+        return False
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(values, dict) and values.get("enableNetworkPolicy") == "true"
+
+
+def _unenforced_clusters(stack: Stack, config: Mapping[str, Any]) -> dict[str, str]:
+    """{cluster scope: why its NetworkPolicies are not enforced} for the EKS and TKE clusters
+    the stack creates. Clusters it only reads or attaches are not judged: their owner decides."""
+    found: dict[str, str] = {}
+    cni: dict[str, list[Subject]] = {}
+    for addon in stack.of_type(EKS_ADDON):
+        if get(addon.props, "addonName") == "vpc-cni":
+            cni.setdefault(stack.scope(addon), []).append(addon)
+    for cluster in stack.of_type(EKS_CLUSTER):
+        scope = stack.scope(cluster)
+        addons = cni.get(scope, [])
+        if not addons:
+            found[scope] = "its EKS cluster has no vpc-cni add-on"
+        elif not any(_vpc_cni_enforces(addon) for addon in addons):
+            found[scope] = (
+                'its EKS vpc-cni add-on lacks configurationValues {"enableNetworkPolicy": "true"}'
+            )
+    wanted = strings(config.get("tkeNetworkPolicyAddons"))
+    enforcing: set[str] = set()
+    for addon in stack.of_type(TKE_ADDON, TKE_ADDON_ATTACHMENT):
+        name = (
+            get(addon.props, "addonName") if addon.type == TKE_ADDON else get(addon.props, "name")
+        )
+        if str(name) in wanted:
+            enforcing.add(stack.scope(addon))
+    for cluster in stack.of_type(TKE_CLUSTER):
+        scope = stack.scope(cluster)
+        if scope not in enforcing:
+            found[scope] = f"its TKE cluster has no NetworkPolicy add-on ({', '.join(wanted)})"
+    return found
+
+
 def _default_deny(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     policies = _in_namespace(stack, NETWORK_POLICY)
     directions = ["Ingress", "Egress"] if config.get("requireEgress") else ["Ingress"]
+    unenforced = _unenforced_clusters(stack, config)
     for namespace, name in _tenant_namespaces(stack, config):
         found = policies.get((stack.scope(namespace), name), [])
         for direction in directions:
@@ -214,6 +278,10 @@ def _default_deny(stack: Stack, config: Mapping[str, Any]) -> Iterator[tuple[str
                     namespace.urn,
                     (f"tenant namespace {name} has no default-deny {direction} NetworkPolicy"),
                 )
+        why = unenforced.get(stack.scope(namespace))
+        if why is not None:
+            # A NetworkPolicy nothing enforces isolates nothing.
+            yield namespace.urn, f"tenant namespace {name}: NetworkPolicies are not enforced, {why}"
 
 
 def _no_default_namespace(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
@@ -339,15 +407,25 @@ RULES = [
     Rule(
         name="tenant-namespace-default-deny",
         group="rbac_tenancy",
-        description="Every tenant namespace has a default-deny NetworkPolicy.",
+        description="Every tenant namespace has a default-deny NetworkPolicy, and its cluster"
+        " enforces NetworkPolicies (EKS: vpc-cni with enableNetworkPolicy; TKE: the"
+        " NetworkPolicy add-on).",
         severity="high",
         anchor="CIS EKS 4.3.2; Kubernetes CIS 5.3.2",
-        remediation="The Tenant component creates a default-deny policy per namespace.",
+        remediation="The Tenant component creates a default-deny policy per namespace; the"
+        " Cluster component turns enforcement on (EKS vpc-cni configuration values, TKE"
+        " NetworkPolicy add-on).",
         check=_default_deny,
         stack=True,
         config={
             **TENANT_LABEL_CONFIG,
             "requireEgress": schema("boolean", False, "Also require default-deny egress."),
+            "tkeNetworkPolicyAddons": string_list(
+                ["networkpolicy"],
+                "TKE add-on names (tencentcloud_kubernetes_addon addon_name, or addon"
+                " attachment name) that enforce NetworkPolicies. Unverified default: see"
+                " docs/upgrade-log.md.",
+            ),
         },
     ),
     Rule(

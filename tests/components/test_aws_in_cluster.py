@@ -90,6 +90,14 @@ def test_autoscaler_credentials_through_pod_identity_before_the_release(eks):
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    # Scoped by the Pod Identity session tags (awsdocs/amazon-eks-user-guide
+    # latest/ug/manage-access/aws-access/service-accounts.adoc, commit 4d52b4d), as tenant roles.
+    cluster = find(eks, "aws:eks/cluster:Cluster", "c1-eks")
+    assert trust["Condition"]["StringEquals"] == {
+        "aws:RequestTag/eks-cluster-arn": cluster.outputs["arn"],
+        "aws:RequestTag/kubernetes-namespace": "kube-system",
+        "aws:RequestTag/kubernetes-service-account": "cluster-autoscaler",
+    }
     release = find(eks, RELEASE, "c1-cluster-autoscaler")
     assert association.urn in release.dependencies
 

@@ -177,15 +177,86 @@ def test_eks_control_plane_settings(eks_dev: engine.Rendering) -> None:
 
 def test_eks_network_spans_three_zones_with_private_nodes(eks_dev: engine.Rendering) -> None:
     subnets = eks_dev.of_type("aws:ec2/subnet:Subnet")
-    zones = catalog.availability_zones("aws", "us-east-1")
+    # By zone ID, never by letter (letters map to other datacenters in other accounts). The
+    # mock account offers use1-az1..az6; use1-az3 is refused by EKS (network-reqs.adoc), so
+    # the three lowest-numbered others.
+    zones = ["use1-az1", "use1-az2", "use1-az4"]
     private = [s for s in subnets if s.name.startswith("c1-private-")]
     public = [s for s in subnets if s.name.startswith("c1-public-")]
-    assert sorted(s.inputs["availabilityZone"] for s in private) == zones
-    assert sorted(s.inputs["availabilityZone"] for s in public) == zones
+    assert [s.inputs["availabilityZoneId"] for s in private] == zones
+    assert [s.inputs["availabilityZoneId"] for s in public] == zones
+    assert all("availabilityZone" not in s.inputs for s in subnets)
+    assert [s.name for s in private] == [f"c1-private-{zone}" for zone in zones]
     assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
     assert all(s.inputs["tags"]["kubernetes.io/role/elb"] == "1" for s in public)
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
     assert len(eks_dev.of_type("aws:ec2/natGateway:NatGateway")) == 1
+
+
+@pytest.mark.parametrize(
+    ("offered", "region", "chosen"),
+    [
+        (
+            ["use1-az6", "use1-az3", "use1-az2", "use1-az1"],
+            "us-east-1",
+            ["use1-az1", "use1-az2", "use1-az6"],
+        ),
+        (
+            ["cac1-az4", "cac1-az3", "cac1-az2", "cac1-az1"],
+            "ca-central-1",
+            ["cac1-az1", "cac1-az2", "cac1-az4"],
+        ),
+        (
+            ["euw1-az10", "euw1-az9", "euw1-az2", "euw1-az1"],
+            "eu-west-1",
+            ["euw1-az1", "euw1-az2", "euw1-az9"],
+        ),
+    ],
+)
+def test_zones_are_chosen_by_id_without_those_eks_refuses(
+    offered: list[str], region: str, chosen: list[str]
+) -> None:
+    assert eks.choose_zone_ids(offered, region) == chosen
+
+
+def test_a_region_with_fewer_than_three_eks_zones_is_refused() -> None:
+    # us-west-1 offers two zones to most accounts, and EKS refuses usw1-az2.
+    with pytest.raises(ValueError, match="offers 2 zones EKS accepts"):
+        eks.choose_zone_ids(["usw1-az1", "usw1-az2", "usw1-az3"], "us-west-1")
+
+
+def test_catalog_lists_the_zone_ids_eks_refuses() -> None:
+    # awsdocs/amazon-eks-user-guide latest/ug/networking/network-reqs.adoc, "Disallowed
+    # Availability Zone IDs" (commit 4d52b4d).
+    assert catalog.eks_unsupported_zone_ids("us-east-1") == ["use1-az3"]
+    assert catalog.eks_unsupported_zone_ids("us-west-1") == ["usw1-az2"]
+    assert catalog.eks_unsupported_zone_ids("ca-central-1") == ["cac1-az3"]
+    assert catalog.eks_unsupported_zone_ids("eu-west-1") == []
+
+
+def test_pinned_zone_ids_place_the_subnets_in_that_order() -> None:
+    rendering = render_cluster(
+        "aws", POOLS, availability_zone_ids=["use1-az6", "use1-az4", "use1-az2"]
+    )
+    private = {
+        s.inputs["availabilityZoneId"]: s.inputs["cidrBlock"]
+        for s in rendering.of_type("aws:ec2/subnet:Subnet")
+        if s.name.startswith("c1-private-")
+    }
+    # The first zone given gets the first quarter of the VPC, and so on.
+    assert private == {
+        "use1-az6": "10.0.0.0/18",
+        "use1-az4": "10.0.64.0/18",
+        "use1-az2": "10.0.128.0/18",
+    }
+
+
+def test_existing_networks_keep_their_resources_through_aliases(eks_dev: engine.Rendering) -> None:
+    # Names were the catalog's zone letters, in the same order: aliased by position.
+    subnet = find(eks_dev, "aws:ec2/subnet:Subnet", "c1-private-use1-az1")
+    assert [alias["spec"]["name"] for alias in subnet.options["aliases"]] == [
+        "c1-private-us-east-1a"
+    ]
 
 
 def test_eks_prod_hardening(eks_prod: engine.Rendering) -> None:
@@ -234,6 +305,73 @@ def test_eks_addons_pinned_and_ordered_around_the_nodes(eks_dev: engine.Renderin
     assert "sts:TagSession" in trust["Action"]
 
 
+def test_eks_vpc_cni_enforces_network_policies(eks_dev: engine.Rendering) -> None:
+    # awsdocs/amazon-eks-user-guide latest/ug/networking/eks-networking-add-ons.adoc (commit
+    # 4d52b4d): `--configuration-values '{"enableNetworkPolicy": "true"}'`, a string value.
+    cni = find(eks_dev, "aws:eks/addon:Addon", "c1-vpc-cni")
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    others = [a for a in eks_dev.of_type("aws:eks/addon:Addon") if a.name != "c1-vpc-cni"]
+    assert all("configurationValues" not in addon.inputs for addon in others)
+
+
+@pytest.mark.parametrize("minor", catalog.supported_kubernetes_versions("aws"))
+def test_every_pinned_vpc_cni_can_enforce_network_policies(minor: str) -> None:
+    # Same page: network policies need VPC CNI 1.14 or later, on EKS 1.25 or later.
+    version = catalog.version_parts(catalog.eks_addon_versions(minor)["vpc-cni"])
+    assert version is not None and version[:2] >= (1, 14)
+    assert catalog.version_parts(minor) >= (1, 25)
+
+
+def test_nodes_may_fill_the_regions_pull_through_caches_only(eks_dev: engine.Rendering) -> None:
+    # ECR user guide pull-through-cache-iam.html: a pull through a cache needs
+    # ecr:BatchImportUpstreamImage, and ecr:CreateRepository on the first pull; the node role's
+    # AmazonEC2ContainerRegistryPullOnly grants neither.
+    role = find(eks_dev, "aws:iam/role:Role", "c1-node-role")
+    policy = find(eks_dev, "aws:iam/rolePolicy:RolePolicy", "c1-node-role-pull-through")
+    assert policy.inputs["role"] == role.outputs["id"]
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert sorted(statement["Action"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+    region, account = "us-east-1", "123456789012"
+    assert statement["Resource"] == [
+        f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*"
+        for prefix in ("docker-hub", "ecr-public", "ghcr", "k8s", "quay")
+    ]
+    for group in eks_dev.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert policy.urn in group.dependencies
+
+
+def test_ebs_csi_role_trusts_only_its_service_account_of_this_cluster(
+    eks_dev: engine.Rendering,
+) -> None:
+    # Session tags EKS Pod Identity sets (awsdocs/amazon-eks-user-guide
+    # latest/ug/manage-access/aws-access/service-accounts.adoc, commit 4d52b4d); the add-on's
+    # service account (latest/ug/storage/ebs-csi.adoc).
+    cluster = find(eks_dev, "aws:eks/cluster:Cluster", "c1-eks")
+    role = find(eks_dev, "aws:iam/role:Role", "c1-ebs-csi-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Condition"] == {
+        "StringEquals": {
+            "aws:RequestTag/eks-cluster-arn": cluster.outputs["arn"],
+            "aws:RequestTag/kubernetes-namespace": "kube-system",
+            "aws:RequestTag/kubernetes-service-account": "ebs-csi-controller-sa",
+        }
+    }
+
+
+def test_a_pod_identity_trust_without_conditions_is_never_written() -> None:
+    # The failing case: another cluster's, namespace's or service account's session tags.
+    policy = json.loads(eks.pod_identity_trust("arn:aws:eks:us-east-1:1:cluster/a", "ns", "sa"))
+    (statement,) = policy["Statement"]
+    tags = statement["Condition"]["StringEquals"]
+    assert tags["aws:RequestTag/eks-cluster-arn"] != "arn:aws:eks:us-east-1:1:cluster/b"
+    assert set(tags) == {
+        "aws:RequestTag/eks-cluster-arn",
+        "aws:RequestTag/kubernetes-namespace",
+        "aws:RequestTag/kubernetes-service-account",
+    }
+    assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+
+
 @pytest.mark.parametrize(
     ("vpc", "private", "public"),
     [
@@ -276,6 +414,14 @@ def test_tke_cluster_settings(tke_prod: engine.Rendering) -> None:
     assert "clusterIntranet" not in inputs
     # Protected tiers keep their audit trail when the cluster goes away.
     assert inputs["clusterAudit"]["deleteAuditLogAndTopic"] is False
+
+
+def test_tke_installs_the_network_policy_addon_before_tenants(tke_prod: engine.Rendering) -> None:
+    (addon,) = tke_prod.of_type("tencentcloud:Kubernetes/addon:Addon")
+    tke = tke_prod.of_type("tencentcloud:Kubernetes/cluster:Cluster")[0]
+    assert addon.inputs == {"addonName": "networkpolicy", "clusterId": tke.outputs["id"]}
+    provider = tke_prod.of_type("pulumi:providers:kubernetes")[0]
+    assert addon.urn in provider.dependencies
 
 
 def test_tke_secrets_encrypted_with_the_clusters_kms_key(tke_prod: engine.Rendering) -> None:
@@ -470,6 +616,18 @@ def test_attached_kubeconfig_errors_name_the_problem(
                 "node_pools": [{"name": "a", "instance_types": []}] * 2,
             },
             "repeat: a",
+        ),
+        (
+            {
+                "cloud": "aws",
+                "kubernetes_version": "1.33",
+                "region": "us-east-1",
+                "vpc_cidr": "10.0.0.0/16",
+                "cloud_provider": object(),
+                "deployer_role_arn": "arn:aws:iam::123456789012:role/d",
+                "availability_zone_ids": ["use1-az1", "use1-az2", "use1-az3"],
+            },
+            r"availability_zone_ids: \[2\] EKS refuses control-plane subnets in use1-az3",
         ),
     ],
 )

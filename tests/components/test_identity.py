@@ -167,9 +167,15 @@ def test_eks_workload_role_reaches_only_the_tenants_repositories() -> None:
     statements = json.loads(policy.inputs["policy"])["Statement"]
     wildcard = [s for s in statements if s["Resource"] == "*"]
     assert [s["Action"] for s in wildcard] == [["ecr:GetAuthorizationToken"]]
-    (scoped,) = [s for s in statements if s["Resource"] != "*"]
-    assert scoped["Resource"] == [f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/*"]
-    assert all(action.startswith("ecr:") and "*" not in action for action in scoped["Action"])
+    scoped = [s for s in statements if s["Resource"] != "*"]
+    for statement in scoped:
+        assert statement["Resource"] == [f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/*"]
+        assert all(a.startswith("ecr:") and "*" not in a for a in statement["Action"])
+    # Create-on-push: a push to a new `team/...` repository creates it from the tenant's
+    # CREATE_ON_PUSH template, as the pushing principal (ECR user guide,
+    # repository-creation-templates.html), so the role may create repositories, there only.
+    create = [s for s in scoped if "ecr:CreateRepository" in s["Action"]]
+    assert [s["Sid"] for s in create] == ["TenantCreateOnPush"]
 
 
 def test_tke_oidc_role_trusts_the_clusters_provider_for_the_tenants_accounts_only() -> None:

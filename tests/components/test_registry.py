@@ -114,6 +114,69 @@ def test_ecr_registry_with_caches_replication_kms_and_tenant_repositories():
             assert resource.provider.endswith("::aws-us-east-1"), resource.urn
 
 
+def test_ecr_creation_templates_name_the_role_ecr_creates_repositories_as():
+    # pulumi-aws 7.51.1 ecr.RepositoryCreationTemplate.custom_role_arn: "Required if using
+    # repository tags or KMS encryption"; the role's trust and permissions: ECR user guide
+    # repository-creation-templates-create-iam.html and repository-creation-templates-custom.html.
+    def program():
+        info = cluster()
+        registry = Registry(
+            "c1-registry",
+            {
+                "cluster": info,
+                "settings": PROD,
+                "account_id": "123456789012",
+                "pull_through_caches": ["k8s"],
+                "tags": TAGS,
+            },
+        )
+        RegistryNamespace(
+            "ml-aws-us-east-1",
+            {"cluster": info, "tenant": "ml", "registry": registry.handle, "tags": TAGS},
+        )
+
+    rendering = render(program)
+    role = one(rendering, "aws:iam/role:Role")
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "ecr.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    policy = one(rendering, "aws:iam/rolePolicy:RolePolicy")
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert sorted(statements["CreateRepositories"]["Action"]) == [
+        "ecr:CreateRepository",
+        "ecr:ReplicateImage",
+        "ecr:TagResource",
+    ]
+    key = one(rendering, "aws:kms/key:Key")
+    assert statements["EncryptWithTheRegistryKey"]["Resource"] == key.outputs["arn"]
+    templates = rendering.of_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    assert sorted(t.inputs["prefix"] for t in templates) == ["ROOT", "ml"]
+    for template in templates:
+        # Every template that encrypts with KMS or tags names the role, and waits for its policy.
+        assert template.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
+        assert template.inputs["customRoleArn"] == role.outputs["arn"], template.name
+        assert policy.urn in template.dependencies, template.name
+
+
+def test_an_ecr_namespace_without_a_creation_role_is_refused():
+    from tkestack.components.registry_namespace import RegistryHandle
+
+    def program():
+        info = cluster()
+        handle = RegistryHandle(
+            key="aws/us-east-1",
+            cloud="aws",
+            settings=RegistrySettings(),
+            endpoint=pulumi.Output.from_input("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+            provider=info.cloud_provider,
+            kms_key_arn=pulumi.Output.from_input("arn:aws:kms:us-east-1:123456789012:key/k"),
+        )
+        RegistryNamespace("ml-aws", {"cluster": info, "tenant": "ml", "registry": handle})
+
+    with pytest.raises(Exception, match=r"registry\.creation_role_arn"):
+        render(program)
+
+
 def test_second_cluster_of_a_region_reuses_the_registry():
     def program():
         first = cluster("c1")

@@ -262,3 +262,82 @@ def test_harbor_provider_over_plain_http_is_refused() -> None:
         "the Harbor provider talks to http://registry.dc1.example.com without TLS: its"
         " password travels in clear"
     ]
+
+
+def tenant_in_cluster(*cloud: Subject) -> list[Subject]:
+    """A tenant namespace with its default-deny policy, in the cluster component `c1` that
+    also holds the `cloud` resources."""
+    from policy_cases import (
+        DEFAULT_DENY,
+        K8S_IN_CLUSTER,
+        cluster_component,
+        in_namespace,
+        tenant_namespace,
+    )
+
+    deny = in_namespace("kubernetes:networking.k8s.io/v1:NetworkPolicy", "deny", DEFAULT_DENY)
+    return [cluster_component(), K8S_IN_CLUSTER, tenant_namespace(), deny, *cloud]
+
+
+def in_c1(type_: str, name: str, props: dict) -> Subject:
+    from policy_cases import CLUSTER_PARENT
+
+    return res(type_, name, props, parent=CLUSTER_PARENT)
+
+
+# The add-on's key and string value: awsdocs/amazon-eks-user-guide
+# latest/ug/networking/eks-networking-add-ons.adoc ("Enable network policy"), commit 4d52b4d.
+ENFORCING_CNI = '{"enableNetworkPolicy": "true"}'
+
+
+@pytest.mark.parametrize(
+    ("configuration", "enforced"),
+    [
+        (ENFORCING_CNI, True),
+        (None, False),  # the add-on's default: the network policy agent is off
+        ('{"enableNetworkPolicy": "false"}', False),
+        ('{"enableNetworkPolicy": true}', False),  # a JSON boolean, not the string EKS reads
+        ("not json", False),
+    ],
+)
+def test_default_deny_fails_where_the_eks_cluster_does_not_enforce_it(
+    configuration: str | None, enforced: bool
+) -> None:
+    props = {"addonName": "vpc-cni"}
+    if configuration is not None:
+        props["configurationValues"] = configuration
+    resources = tenant_in_cluster(
+        in_c1("aws:eks/cluster:Cluster", "c1-eks", {"name": "c1"}),
+        in_c1("aws:eks/addon:Addon", "c1-vpc-cni", props),
+    )
+    findings = findings_of("tenant-namespace-default-deny", resources)
+    assert (findings == []) is enforced, findings
+    if not enforced:
+        assert "not enforced" in findings[0]
+
+
+@pytest.mark.parametrize(
+    ("addon", "enforced"),
+    [
+        (("tencentcloud:Kubernetes/addon:Addon", {"addonName": "networkpolicy"}), True),
+        (
+            ("tencentcloud:Kubernetes/addonAttachment:AddonAttachment", {"name": "networkpolicy"}),
+            True,
+        ),
+        (("tencentcloud:Kubernetes/addon:Addon", {"addonName": "cbs"}), False),
+        (None, False),
+    ],
+)
+def test_default_deny_fails_where_the_tke_cluster_has_no_network_policy_addon(
+    addon: tuple[str, dict] | None, enforced: bool
+) -> None:
+    cloud = [in_c1("tencentcloud:Kubernetes/cluster:Cluster", "c1-tke", {"clusterName": "c1"})]
+    if addon is not None:
+        cloud.append(in_c1(addon[0], "c1-network-policy", addon[1]))
+    findings = findings_of("tenant-namespace-default-deny", tenant_in_cluster(*cloud))
+    assert (findings == []) is enforced, findings
+
+
+def test_default_deny_does_not_judge_clusters_the_stack_does_not_create() -> None:
+    # Attached clusters and existing_cluster: no cloud cluster resource, the owner decides.
+    assert findings_of("tenant-namespace-default-deny", tenant_in_cluster()) == []

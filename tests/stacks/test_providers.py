@@ -88,12 +88,18 @@ def test_the_eks_kubeconfig_gets_its_token_with_the_configured_profile(
 ) -> None:
     rendering = render_spec(minimal_environment(), **{"aws:profile": "platform-admin"})
     exec_config = eks_kubeconfig_exec(rendering)
-    assert exec_config["env"] == [{"name": "AWS_PROFILE", "value": "platform-admin"}]
+    # `--profile`, never `AWS_PROFILE` in `env`: the AWS CLI prefers AWS_ACCESS_KEY_ID & co. over
+    # AWS_PROFILE, only an explicit --profile outranks them (boto/botocore PR #486; pulumi-eks
+    # nodejs/eks/cluster/cluster.ts generateKubeconfig, commit 1069dbb, passes --profile too).
+    assert "env" not in exec_config
     assert exec_config["args"][:4] == ["--region", "us-east-1", "eks", "get-token"]
+    assert exec_config["args"][-2:] == ["--profile", "platform-admin"]
 
 
-def test_without_a_profile_the_eks_kubeconfig_sets_no_environment(render_spec: Render) -> None:
-    assert "env" not in eks_kubeconfig_exec(render_spec(minimal_environment()))
+def test_without_a_profile_the_eks_kubeconfig_names_none(render_spec: Render) -> None:
+    exec_config = eks_kubeconfig_exec(render_spec(minimal_environment()))
+    assert "env" not in exec_config
+    assert "--profile" not in exec_config["args"]
 
 
 def test_build_kubeconfig_passes_the_profile_to_the_exec_plugin() -> None:
@@ -102,10 +108,9 @@ def test_build_kubeconfig_passes_the_profile_to_the_exec_plugin() -> None:
         eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1", role, "ops")
     )
     without = json.loads(eks.build_kubeconfig("c", "https://x", "Q0E=", "eu-central-1", role))
-    assert with_profile["users"][0]["user"]["exec"]["env"] == [
-        {"name": "AWS_PROFILE", "value": "ops"}
-    ]
-    assert "env" not in without["users"][0]["user"]["exec"]
+    assert with_profile["users"][0]["user"]["exec"]["args"][-2:] == ["--profile", "ops"]
+    assert "env" not in with_profile["users"][0]["user"]["exec"]
+    assert "--profile" not in without["users"][0]["user"]["exec"]["args"]
 
 
 def account_problems(environment: dict[str, Any]) -> dict[str, str]:

@@ -101,6 +101,26 @@ def test_minimal_environment_is_valid() -> None:
             "clusters[0].region",
             "not in allowed_regions",
         ),
+        (
+            # EKS user guide network-reqs.adoc: no control-plane subnets in use1-az3.
+            lambda e: e["clusters"][0]["network"].update(
+                availability_zone_ids=["use1-az1", "use1-az3", "use1-az4"]
+            ),
+            "clusters[0].network.availability_zone_ids",
+            "EKS refuses control-plane subnets in use1-az3",
+        ),
+        (
+            lambda e: e["clusters"][0]["network"].update(
+                availability_zone_ids=["us-east-1a", "us-east-1b", "us-east-1c"]
+            ),
+            "clusters[0].network.availability_zone_ids",
+            "is not a zone ID",
+        ),
+        (
+            lambda e: e["clusters"][0]["network"].update(availability_zone_ids=["use1-az1"]),
+            "clusters[0].network.availability_zone_ids",
+            "three distinct zone IDs",
+        ),
     ],
 )
 def test_one_mistake_one_problem_with_its_path(mutate: Any, path: str, fragment: str) -> None:
@@ -356,3 +376,18 @@ def test_a_stack_file_that_is_not_utf8_is_a_located_spec_error(tmp_path) -> None
         load_stack_file(path)
     path.write_bytes("config:\n  tkestack:environment:\n    name: café\n".encode())
     assert load_stack_file(path)[0]["tkestack:environment"] == {"name": "café"}
+
+
+def test_pinned_zone_ids_that_eks_accepts_are_valid() -> None:
+    environment = minimal_environment()
+    environment["clusters"][0]["network"]["availability_zone_ids"] = [
+        "use1-az4",
+        "use1-az1",
+        "use1-az2",
+    ]
+    loaded = load_environment(environment, "Pulumi.test.yaml")
+    assert loaded.spec.clusters[0].network.availability_zone_ids == [
+        "use1-az4",
+        "use1-az1",
+        "use1-az2",
+    ]

@@ -123,6 +123,9 @@ def fake_platform(cluster: Any) -> SimpleNamespace:
         kms_key_arn=pulumi.Output.from_input("arn:aws:kms:us-east-1:123456789012:key/k")
         if cluster.cloud == "aws"
         else None,
+        creation_role_arn=pulumi.Output.from_input("arn:aws:iam::123456789012:role/ecr-create")
+        if cluster.cloud == "aws"
+        else None,
         tcr_instance_id=pulumi.Output.from_input("tcr-abc")
         if cluster.cloud == "tencentcloud"
         else None,
