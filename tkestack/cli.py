@@ -47,6 +47,7 @@ class RenderFormat(StrEnum):
 def fail(message: str, code: int) -> NoReturn:
     """Print `message` on stderr and exit with `code`."""
     sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()  # a buffered stderr (click < 8.2's test runner) would lose it on exit
     raise typer.Exit(code)
 
 

@@ -3,6 +3,7 @@ folder (`--program DIR`), usage errors away from a project, the project's own po
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import subprocess
@@ -17,7 +18,13 @@ import tkestack
 from tkestack import metadata, report, review
 from tkestack.cli import app
 
-runner = CliRunner()
+# click < 8.2 (what typer's lowest allowed version resolves to in `make lowest`) mixes stderr
+# into stdout unless told not to; click >= 8.2 always keeps them apart and dropped the flag.
+runner = (
+    CliRunner(mix_stderr=False)
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
+    else CliRunner()
+)
 EXAMPLE = ROOT / "examples" / "python-enterprise"
 
 
