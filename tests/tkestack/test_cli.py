@@ -34,6 +34,13 @@ def test_version_prints_the_one_version_source() -> None:
     assert result.stdout == f"tkestack {tkestack.__version__}\n"
 
 
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    for command in ("render", "review", "graph"):
+        assert command in result.stdout
+
+
 def test_python_dash_m_tkestack_runs_the_cli() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "tkestack", "--version"], capture_output=True, text=True
