@@ -9,12 +9,15 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 export TKESTACK_CHECKOV := $(abspath $(CHECKOV))
 
-.PHONY: render test lint bench safety clean
+.PHONY: render test ci lint bench safety clean lowest wheel examples
 
-$(BIN)/tkestack: pyproject.toml
+# constraints.txt pins every version CI installs (reproducible runs); pyproject.toml keeps the
+# ranges users get. uv resolves the lowest allowed versions (`make lowest`) and builds the
+# wheel (`make wheel`).
+$(BIN)/tkestack: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]" uv
 	touch $@
 
 render: $(BIN)/tkestack ## Offline render of one environment (default: dev), no credentials needed.
@@ -26,9 +29,21 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4"
 	touch $@
 
-test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole test suite (one worker per core).
+test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole suite (one worker per core).
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto
+
+ci: test ## What CI runs (.ci/run): the tests, then the lowest-versions and wheel jobs.
+	$(MAKE) --no-print-directory lowest wheel
+
+lowest: $(BIN)/tkestack ## The declared dependency floors, resolved and tried (.ci/lowest-versions).
+	.ci/lowest-versions $(BIN)/uv
+
+wheel: $(BIN)/tkestack ## Build the wheel, install it in a clean venv, render/review/graph away from the checkout.
+	.ci/wheel $(BIN)/uv
+
+examples: $(BIN)/tkestack ## Render and review every example (also part of the test suite).
+	$(BIN)/python -m pytest -q tests/test_examples.py
 
 safety: $(BIN)/tkestack $(CHECKOV) ## Change-safety numbers: fuzz cases, objects validated, checkov findings, URNs, protection.
 	$(BIN)/python bench/safety_report.py --fuzz-examples 5000
@@ -41,4 +56,4 @@ lint: $(BIN)/tkestack
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lowest .pytest_cache .ruff_cache .hypothesis dist build

@@ -28,10 +28,12 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from ..metadata import docs_url
 from .rules import RULES
 from .rules.base import Provider, Rule, Stack, Subject, Unknowable
 
-DOCS_URL = "https://github.com/tkestack/tkestack/blob/main/docs/policies.md"
+DOCS_URL = docs_url("policies.md")
+"""The policy reference, under the project's `Documentation` URL (pyproject.toml)."""
 
 
 def _provider(provider: PolicyProviderResource | None) -> Provider | None:

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from .problems import KeyPath, PathPart, Problem, format_path
 from .rules import environment_problems
 from .spec import EnvironmentSpec
+from .suggest import unknown_key_message
 
 STACKS_DIR = Path(__file__).resolve().parent
 BASE_FILE = STACKS_DIR / "base.yaml"
@@ -263,7 +264,7 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
         path = tuple(part for part in item["loc"] if isinstance(part, str | int))
         message = item["msg"]
         if item["type"] == "extra_forbidden":
-            message = "unknown key (a typo? see the spec reference in docs/spec.md)"
+            message = unknown_key_message(path)
         elif item["type"] == "missing":
             message = "required key is missing"
         elif message.startswith("Value error, "):

@@ -32,6 +32,7 @@ from .spec import (
     minor_version_number,
     supported_versions,
 )
+from .suggest import closest
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -141,13 +142,7 @@ def _cluster_problems(
         if region is None:
             problems.append(Problem((*at, "region"), f"required for cloud {cloud}"))
         elif isinstance(region, str) and region not in catalog.regions(cloud):
-            problems.append(
-                Problem(
-                    (*at, "region"),
-                    f"{region!r} is not a known {cloud} region"
-                    f" (known: {', '.join(catalog.regions(cloud))})",
-                )
-            )
+            problems.append(Problem((*at, "region"), _unknown_region(cloud, region)))
         elif allowed_regions and region not in allowed_regions:
             problems.append(
                 Problem(
@@ -222,6 +217,21 @@ def _cluster_problems(
             pool_names[pool.name] = index
         problems.extend(_pool_problems(pool, pool_at, cloud, cluster_minor))
     return problems
+
+
+def _unknown_region(cloud: str, region: str) -> str:
+    """Why `region` is refused: the reason the catalog records for leaving it out, or a
+    "did you mean" for a typo, then the known regions."""
+    known = catalog.regions(cloud)
+    reason = catalog.excluded_regions(cloud).get(region)
+    if reason is not None:
+        return (
+            f"{region!r} is excluded from the {cloud} catalog: {reason}"
+            f" (components/catalog/regions.yaml; known: {', '.join(known)})"
+        )
+    suggestion = closest(region, known)
+    hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+    return f"{region!r} is not a known {cloud} region{hint} (known: {', '.join(known)})"
 
 
 def _pool_problems(

@@ -33,7 +33,11 @@ Name = Annotated[str, Field(pattern=DNS_LABEL, description="Lower-case DNS label
 class SpecModel(BaseModel):
     """Base of every spec model: unknown keys are errors, values are immutable after load."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # use_attribute_docstrings: the docstring under each field becomes its description in the
+    # JSON Schema and docs/spec.md (stacks/schema.py), so the reference cannot drift.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True
+    )
 
 
 def minor_version_number(version: str) -> int:

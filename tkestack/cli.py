@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -22,7 +23,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.tree import Tree
 
-from . import engine
+from . import __version__, engine
 from .stacks.loader import SpecError
 
 app = typer.Typer(
@@ -36,7 +37,6 @@ stderr = Console(stderr=True)
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
 CLUSTER_TYPE = "tkestack:index:Cluster"
 PLATFORM_SERVICES_TYPE = "tkestack:index:PlatformServices"
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 class RenderFormat(StrEnum):
@@ -50,6 +50,7 @@ class RenderFormat(StrEnum):
 def fail(message: str, code: int) -> NoReturn:
     """Print `message` on stderr and exit with `code`."""
     sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()  # a buffered stderr (click < 8.2's test runner) would lose it on exit
     raise typer.Exit(code)
 
 
@@ -61,15 +62,33 @@ def find_project(start: Path) -> Path | None:
     return None
 
 
-def resolve_stack(env: str) -> tuple[Path, Path]:
-    """(stack config file, project directory) for ENV: a stack name or a config file path."""
+def _no_project(where: Path) -> NoReturn:
+    fail(
+        f"error: no Pulumi project (Pulumi.yaml) at or above {where}: run tkestack inside a"
+        " project folder, or pass --program DIR",
+        EXIT_INVALID,
+    )
+
+
+def resolve_stack(env: str, program: Path | None = None) -> tuple[Path, Path]:
+    """(stack config file, project directory) for ENV: a stack name or a config file path.
+
+    With `program`, the project is that folder and a stack name is looked up in it;
+    otherwise the project is the nearest `Pulumi.yaml` at or above the stack file (or the
+    working directory). No project is a usage error, never a guess."""
+    if program is not None and not (program / "Pulumi.yaml").is_file():
+        fail(f"error: --program {program}: no Pulumi.yaml in that folder", EXIT_INVALID)
     candidate = Path(env)
     if candidate.suffix in (".yaml", ".yml") or os.sep in env:
         if not candidate.is_file():
             fail(f"error: stack config file {env} does not exist", EXIT_INVALID)
-        project = find_project(candidate.parent) or find_project(Path.cwd()) or PACKAGE_ROOT
+        project = program or find_project(candidate.parent) or find_project(Path.cwd())
+        if project is None:
+            _no_project(candidate.parent.resolve())
         return candidate, project
-    project = find_project(Path.cwd()) or PACKAGE_ROOT
+    project = program or find_project(Path.cwd())
+    if project is None:
+        _no_project(Path.cwd())
     stack_file = project / f"Pulumi.{env}.yaml"
     if not stack_file.is_file():
         known = sorted(
@@ -85,27 +104,38 @@ def resolve_stack(env: str) -> tuple[Path, Path]:
 
 
 def run_render(
-    env: str, show_progress: bool, internal_code: int = EXIT_INTERNAL
+    env: str,
+    show_progress: bool,
+    internal_code: int = EXIT_INTERNAL,
+    program: Path | None = None,
 ) -> engine.Rendering:
     """Render ENV, turning every failure into its exit code (`internal_code` for failures
-    that are not the spec's fault)."""
-    stack_file, project = resolve_stack(env)
+    that are not the spec's fault). `program`: a Pulumi project folder whose own Python
+    program runs instead of the shipped stack program."""
+    stack_file, project = resolve_stack(env, program)
     try:
         config = engine.read_stack_config(stack_file, project)
+
+        def run(on_register: Callable[[int], None] | None = None) -> engine.Rendering:
+            if program is not None:
+                return engine.render_program(config, program, on_register=on_register)
+            return engine.render(config, on_register=on_register)
+
         if not show_progress:
-            return engine.render(config)
+            return run()
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), console=stderr, transient=True
         ) as progress:
             task = progress.add_task(f"rendering {config.stack}", total=None)
-            return engine.render(
-                config,
-                on_register=lambda count: progress.update(
+            return run(
+                lambda count: progress.update(
                     task, description=f"rendering {config.stack}: {count} resources"
-                ),
+                )
             )
     except SpecError as error:
         fail(error.report(), EXIT_INVALID)
+    except engine.ProgramError as error:
+        fail(f"error: {error}", EXIT_INVALID)
     except engine.RenderError as error:
         fail(f"error: the stack program stopped: {error}", internal_code)
     except Exception as error:
@@ -222,10 +252,37 @@ OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
 ]
 """The --output option of every command."""
+ProgramOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--program",
+        help="A Pulumi project folder whose own Python program to run (an embedding"
+        " project such as examples/python-enterprise) instead of the shipped stack program;"
+        " ENV is looked up in it.",
+        file_okay=False,
+    ),
+]
+"""The --program option of every command."""
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"tkestack {__version__}\n")
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
-def cli() -> None:
+def cli(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
     """TKEStack as code: render and review environments offline, without cloud credentials."""
 
 
@@ -236,9 +293,12 @@ def render(
         RenderFormat, typer.Option("--format", "-f", help="Output format.")
     ] = RenderFormat.table,
     output: OutputOption = None,
+    program: ProgramOption = None,
 ) -> None:
     """Render an environment offline: the real stack program under Pulumi's mock runtime."""
-    rendering = run_render(env, show_progress=format is RenderFormat.table and output is None)
+    rendering = run_render(
+        env, show_progress=format is RenderFormat.table and output is None, program=program
+    )
     if format is RenderFormat.json:
         write_output(engine.render_json(rendering), output)
     elif format is RenderFormat.manifests:
@@ -299,7 +359,8 @@ def review(
         Path | None,
         typer.Option(
             "--policy-config",
-            help="Policy pack config JSON (default: policies/config/<env or tier>.json).",
+            help="Policy pack config JSON (default: <env or tier>.json in the project's"
+            " policies/config/, else the shipped pack's).",
         ),
     ] = None,
     sarif_output: Annotated[
@@ -310,6 +371,7 @@ def review(
             " formats: CI's comment and code scanning).",
         ),
     ] = None,
+    program: ProgramOption = None,
 ) -> None:
     """Review an environment: policy violations, the diff against a base ref, a picture.
 
@@ -324,9 +386,13 @@ def review(
 
     if policy_config is not None and not policy_config.is_file():
         fail(f"error: --policy-config {policy_config} does not exist", EXIT_INVALID)
-    stack_file, project = resolve_stack(env)
+    if base is not None and program is not None:
+        fail("error: --base renders the shipped stack program; not with --program", EXIT_INVALID)
+    stack_file, project = resolve_stack(env, program)
     progress = stderr.is_terminal  # long steps show progress on a terminal only
-    rendering = run_render(env, show_progress=progress, internal_code=EXIT_REVIEW_INTERNAL)
+    rendering = run_render(
+        env, show_progress=progress, internal_code=EXIT_REVIEW_INTERNAL, program=program
+    )
     base_document = None
     if base is not None:
         try:
@@ -339,8 +405,9 @@ def review(
         except reviewing.ReviewError as error:
             fail(f"error: --base {base}: {error}", EXIT_INVALID)
     allowed_regions = None
-    if policy_config is None:
-        # The environment's own allowlist, not the shipped environments' (issue 17).
+    if policy_config is None and program is None:
+        # The environment's own allowlist, not the shipped environments' (issue 17); an
+        # embedding program (--program) has no environment spec to read it from.
         from .stacks.loader import ENVIRONMENT_KEY, load_environment
 
         config = engine.read_stack_config(stack_file, project)
@@ -353,6 +420,7 @@ def review(
             base_ref=base,
             config_file=policy_config,
             allowed_regions=allowed_regions,
+            project=project,
         )
     except (PolicyPackError, reviewing.ReviewError) as error:
         fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
@@ -414,11 +482,12 @@ def graph(
         GraphFormat, typer.Option("--format", "-f", help="Output format.")
     ] = GraphFormat.mermaid,
     output: OutputOption = None,
+    program: ProgramOption = None,
 ) -> None:
     """Draw an environment: clouds, clusters, node pools (arch, GPUs) and tenants."""
     from . import graph as drawing
 
-    rendering = run_render(env, show_progress=False)
+    rendering = run_render(env, show_progress=False, program=program)
     text = drawing.dot(rendering) if format is GraphFormat.dot else drawing.mermaid(rendering)
     write_output(text, output)
 

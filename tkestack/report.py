@@ -11,12 +11,14 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from .metadata import docs_url
 from .review import SEVERITY_ORDER, Change, Finding, Review
 
 COMMENT_MARKER = "<!-- tkestack-review:{env} -->"
 """First line of the markdown: lets CI find and update its own pull-request comment."""
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/tkestack/tkestack/blob/main/docs/policies.md"
+INFORMATION_URI = docs_url("policies.md")
+"""The policy reference, under the project's `Documentation` URL (pyproject.toml)."""
 SECURITY_SEVERITY = {"critical": "9.5", "high": "7.5", "medium": "5.0", "low": "2.0"}
 """GitHub code scanning maps `security-severity` >= 9 to critical, >= 7 high, >= 4 medium."""
 MAX_TABLE_ROWS = 200
@@ -264,7 +266,7 @@ REFUSED_UPGRADE_RULE: dict[str, Any] = {
         "markdown": "**Remediation:** deploy the intermediate minor versions first, one"
         " `pulumi up` each.",
     },
-    "helpUri": "https://github.com/tkestack/tkestack/blob/main/docs/review.md#the-diff---base",
+    "helpUri": docs_url("review.md", "the-diff---base"),
     "defaultConfiguration": {"level": "error", "enabled": True},
     "properties": {"tags": ["change-safety"], "precision": "high"},
 }

@@ -22,6 +22,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,9 @@ from .provenance import SpecLocation
 from .replace_on_change import DELETION_PROTECTION, forces_replacement
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
-"""The pack shipped with this distribution."""
+POLICY_DIR = Path(str(resources.files("tkestack.policies")))
+"""The pack shipped with this distribution (package data: works from a wheel, not only from
+the source checkout). A project's own `policies/config/` overrides its config files."""
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 LEVEL_ORDER = ("mandatory", "advisory")
 
@@ -256,13 +258,20 @@ class Review:
         return [change for change in self.diff or [] if change.blocked]
 
 
-def config_file_for(env: str, tier: str) -> Path:
-    """`policies/config/<env>.json` when it exists, else the tier's."""
-    for name in (env, tier):
-        path = POLICY_DIR / "config" / f"{name}.json"
-        if path.is_file():
-            return path
-    raise ReviewError(f"no policy config for environment {env!r} or tier {tier!r}")
+def config_file_for(env: str, tier: str, project: Path | None = None) -> Path:
+    """The pack config of an environment: `<env>.json`, else `<tier>.json`, first in the
+    project's own `policies/config/` (when `project` is given), then in the shipped pack's."""
+    folders = [project / "policies" / "config"] if project is not None else []
+    folders.append(POLICY_DIR / "config")
+    for folder in folders:
+        for name in (env, tier):
+            path = folder / f"{name}.json"
+            if path.is_file():
+                return path
+    searched = ", ".join(str(folder) for folder in folders)
+    raise ReviewError(
+        f"no policy config for environment {env!r} or tier {tier!r} (searched {searched})"
+    )
 
 
 def tier_of(rendering: engine.Rendering) -> str:
@@ -359,6 +368,7 @@ def review(
     base_ref: str | None = None,
     config_file: Path | None = None,
     allowed_regions: list[str] | None = None,
+    project: Path | None = None,
 ) -> Review:
     """Build the review of a rendered environment (and its diff against a base render).
 
@@ -368,7 +378,7 @@ def review(
     from .graph import mermaid  # local: graph imports nothing of review, keep it one-way
 
     tier = tier_of(rendering)
-    config_file = config_file or config_file_for(rendering.stack, tier)
+    config_file = config_file or config_file_for(rendering.stack, tier, project)
     with _with_regions(config_file, allowed_regions) as effective:
         name, version, infos, findings = run_pack(rendering, effective)
     result = Review(
@@ -376,7 +386,7 @@ def review(
         tier=tier,
         pack=name or PACK_NAME,
         pack_version=version,
-        config_file=_display(config_file),
+        config_file=_display(config_file, project),
         resource_count=len(rendering.resources),
         policies=policy_metadata(infos, config_file),
         findings=findings,
@@ -410,11 +420,16 @@ def _with_regions(config_file: Path, allowed_regions: list[str] | None) -> Itera
         yield path
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(POLICY_DIR.parent))
-    except ValueError:
-        return str(path)
+def _display(path: Path, project: Path | None = None) -> str:
+    """`path` relative to the project (or to the shipped pack's parent), else as given."""
+    for root in (project, POLICY_DIR.parent):
+        if root is None:
+            continue
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            continue
+    return str(path)
 
 
 # ---------------------------------------------------------------- diff

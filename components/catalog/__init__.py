@@ -326,6 +326,21 @@ def regions(cloud: str) -> list[str]:
     return sorted(table[cloud])
 
 
+def excluded_regions(cloud: str) -> dict[str, str]:
+    """Regions of ``cloud`` the catalog leaves out on purpose, with the reason it records
+    (``regions.yaml``, ``excluded``), so that a spec naming one is told why.
+
+    Raises:
+        KeyError: ``cloud`` is unknown.
+    """
+    data = _read_yaml("regions.yaml")
+    if cloud not in data:
+        raise _known("cloud", cloud, sorted(data))
+    return {
+        str(region): str(reason) for region, reason in (data[cloud].get("excluded") or {}).items()
+    }
+
+
 def availability_zones(cloud: str, region: str) -> list[str]:
     """The three zones (``us-east-1a``..., ``ap-guangzhou-3``...) to spread a cluster over.
 

@@ -41,7 +41,7 @@ cluster = Cluster(
     "payments",
     {
         "cloud": "aws",
-        "kubernetes_version": "1.33",
+        "kubernetes_version": "1.35",
         "region": region,
         "cloud_provider": provider,
         "existing_network": {

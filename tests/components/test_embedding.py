@@ -376,7 +376,7 @@ def run_python_example(
     """Render examples/python-enterprise with its stack config; (rendering, config values,
     the program's module globals). `then` runs inside the program, after it, with them."""
     project = yaml.safe_load((PYTHON_EXAMPLE / "Pulumi.yaml").read_text())["name"]
-    values = yaml.safe_load((PYTHON_EXAMPLE / "Pulumi.example.yaml").read_text())["config"]
+    values = yaml.safe_load((PYTHON_EXAMPLE / "Pulumi.dev.yaml").read_text())["config"]
     config = {key: v if isinstance(v, str) else json.dumps(v) for key, v in values.items()}
     module: dict[str, Any] = {}
 
@@ -385,7 +385,7 @@ def run_python_example(
         if then is not None:
             then(module)
 
-    rendering = engine.run_program(program, project=project, stack="example", config=config)
+    rendering = engine.run_program(program, project=project, stack="dev", config=config)
     plain = {key.split(":", 1)[1]: value for key, value in values.items()}
     return rendering, plain, module
 

@@ -1,0 +1,5 @@
+"""`python -m tkestack`: the same command line as the `tkestack` script."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,159 @@
+"""Every non-public part of the Pulumi SDKs that tkestack relies on, in one list.
+
+The offline engine (`tkestack/engine.py`) runs the stack program under the Pulumi SDK's mock
+runtime and records registrations by subclassing its mock monitor; the analyzer runner
+(`tkestack/analyzer.py`) speaks the SDK's generated protobuf stubs; the policy pack shares
+decodings inside `pulumi_policy`'s analyzer servicer (`policies/decode_once.py`). None of
+these is a documented API: a minor release of `pulumi` or `pulumi-policy` may move them.
+
+That is why `pyproject.toml` caps `pulumi` below the next untried minor release and
+`constraints.txt` pins what CI installs. `tests/tkestack/test_sdk_internals.py` fails,
+naming each moved attribute, when an installed SDK no longer has one of them; `check()`
+gives the engine the same answer at run time, so a user with an untried SDK gets a clear
+message instead of an AttributeError deep in a render.
+
+`policies/decode_once.py` does not import this module (the pack runs in its own process
+and degrades to the library's own code path when the servicer's shape changes), but its
+internals are listed here too, so that one test covers them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Internal:
+    """One SDK attribute tkestack uses although the SDK does not document it."""
+
+    module: str
+    """Importable module, e.g. `pulumi.runtime.settings`."""
+    attribute: str
+    """Dotted attribute path inside the module (`SETTINGS.outputs`); empty: the module."""
+    used_by: str
+    """The tkestack file that relies on it."""
+    why: str
+    """What it is used for."""
+
+    @property
+    def name(self) -> str:
+        """`module:attribute`, as reported."""
+        return f"{self.module}:{self.attribute}" if self.attribute else self.module
+
+
+INTERNALS: tuple[Internal, ...] = (
+    Internal(
+        "pulumi.runtime.mocks",
+        "MockMonitor",
+        "tkestack/engine.py",
+        "subclassed to record every registration (URN, inputs, options)",
+    ),
+    Internal(
+        "pulumi.runtime.mocks",
+        "MockMonitor.ResourceRegistration",
+        "tkestack/engine.py",
+        "the monitor's record of a registered resource (read by the SDK's invoke path)",
+    ),
+    Internal(
+        "pulumi.runtime.mocks",
+        "MockMonitor.GetDeploymentInfo",
+        "tkestack/engine.py",
+        "the features the mock monitor supports, handed to the runtime settings",
+    ),
+    Internal("pulumi.runtime.mocks", "MockResourceArgs", "tkestack/engine.py", "mock arguments"),
+    Internal("pulumi.runtime.mocks", "MockSettings", "tkestack/engine.py", "runtime settings"),
+    Internal("pulumi.runtime.mocks", "MockEngine", "tkestack/engine.py", "log sink"),
+    Internal(
+        "pulumi.runtime.settings",
+        "SETTINGS",
+        "tkestack/engine.py",
+        "its `outputs` set and `lock`: wait for every Output linearly (see _run_and_settle)",
+    ),
+    Internal("pulumi.runtime.settings", "reset_options", "tkestack/engine.py", "per-run reset"),
+    Internal("pulumi.runtime.settings", "configure", "tkestack/engine.py", "install the mocks"),
+    Internal(
+        "pulumi.runtime.rpc",
+        "serialize_properties",
+        "tkestack/engine.py",
+        "non-JSON mock outputs (assets) to the RPC Struct",
+    ),
+    Internal("pulumi.runtime.stack", "run_in_stack", "tkestack/engine.py", "the root Stack"),
+    Internal("pulumi.runtime.sync_await", "_sync_await", "tkestack/engine.py", "sync await"),
+    Internal("pulumi.runtime.sync_await", "_ensure_event_loop", "tkestack/engine.py", "sync await"),
+    Internal(
+        "pulumi.runtime.proto.resource_pb2",
+        "RegisterResourceResponse",
+        "tkestack/engine.py",
+        "the monitor's answer to a registration",
+    ),
+    Internal("pulumi.runtime.proto.analyzer_pb2", "", "tkestack/analyzer.py", "analyzer RPC"),
+    Internal("pulumi.runtime.proto.analyzer_pb2_grpc", "", "tkestack/analyzer.py", "analyzer stub"),
+    Internal("pulumi.runtime.proto.engine_pb2", "", "tkestack/analyzer.py", "engine RPC"),
+    Internal("pulumi.runtime.proto.engine_pb2_grpc", "", "tkestack/analyzer.py", "engine servicer"),
+    Internal("pulumi.runtime.proto.plugin_pb2", "", "tkestack/analyzer.py", "plugin info"),
+    Internal(
+        "pulumi_policy.policy",
+        "_PolicyAnalyzerServicer.Analyze",
+        "policies/decode_once.py",
+        "wrapped to decode a resource's properties once per call",
+    ),
+    Internal(
+        "pulumi_policy.policy",
+        "_PolicyAnalyzerServicer.AnalyzeStack",
+        "policies/decode_once.py",
+        "wrapped to decode the stack's resources once per call",
+    ),
+    Internal("pulumi_policy.policy", "deserialize_properties", "policies/decode_once.py", "memo"),
+    Internal("pulumi_policy.policy", "unknown_checking_proxy", "policies/decode_once.py", "memo"),
+    Internal("pulumi_policy.policy", "json_format", "policies/decode_once.py", "memo"),
+    Internal(
+        "pulumi_policy.proxy",
+        "UnknownValueError",
+        "policies/pack.py",
+        "an unknown value read by a rule is not a violation",
+    ),
+)
+"""Every SDK internal in use, with its user and purpose."""
+
+
+def _present(internal: Internal) -> bool:
+    try:
+        target: object = importlib.import_module(internal.module)
+    except ImportError:
+        return False
+    for part in filter(None, internal.attribute.split(".")):
+        if not hasattr(target, part):
+            return False
+        target = getattr(target, part)
+    return True
+
+
+def missing(modules: tuple[str, ...] = ("pulumi", "pulumi_policy")) -> list[Internal]:
+    """The internals (of the given top-level packages) the installed SDKs no longer have."""
+    return [
+        internal
+        for internal in INTERNALS
+        if internal.module.split(".")[0] in modules and not _present(internal)
+    ]
+
+
+def check(modules: tuple[str, ...] = ("pulumi",)) -> None:
+    """Raise `RuntimeError` naming every moved internal and the installed SDK versions."""
+    moved = missing(modules)
+    if not moved:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    installed = []
+    for distribution in ("pulumi", "pulumi-policy"):
+        try:
+            installed.append(f"{distribution} {version(distribution)}")
+        except PackageNotFoundError:
+            installed.append(f"{distribution} (not installed)")
+    names = ", ".join(internal.name for internal in moved)
+    raise RuntimeError(
+        f"this Pulumi SDK ({'; '.join(installed)}) lacks internals tkestack's offline engine"
+        f" uses: {names}. Install the versions in tkestack's constraints.txt"
+        " (see tkestack/sdk_internals.py)."
+    )
