@@ -567,7 +567,7 @@ class PushTargetOptions(TypedDict, total=False):
     hostname: Required[str]
     """DNS name of the central receivers (their TLS certificate is issued for it)."""
     port: int
-    """HTTPS port of the receivers' load balancer. Default 443."""
+    """HTTPS port of the receivers' load balancer."""
 
 
 class PushCredentialInput(TypedDict):
