@@ -893,7 +893,9 @@ HOSTED_COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (Cluster, Platfo
 
 SECRET_OUTPUTS: Mapping[str, frozenset[str]] = {
     "Cluster": frozenset({"kubeconfig"}),
-    "PlatformServices": frozenset({"harbor_admin_password", "grafana_admin_password"}),
+    "PlatformServices": frozenset(
+        {"harbor_admin_password", "grafana_admin_password", "push_password_hash"}
+    ),
     "Tenant": frozenset(),
 }
 """Outputs of each package component that are always Pulumi secrets (the others never are);
