@@ -77,12 +77,17 @@ PROMETHEUS_URL = (
 """In-cluster Prometheus: `<fullname>-prometheus` (templates/prometheus/service.yaml; the
 fullname is the release name when it contains the chart name, templates/_helpers.tpl,
 @kube-prometheus-stack-88.2.0)."""
+DEFAULT_ROTATION = "1"
+"""`credentials_rotation` when none is given."""
 PUSH_SECRET = "tkestack-central-push"
 """Peer Secret (in `monitoring` and `logging`) with the push credential: `username`, `password`."""
 HTPASSWD_SECRET = "tkestack-receiver-htpasswd"
 """Central Secret with the receivers' `.htpasswd` (`gateway.basicAuth.existingSecret`)."""
 RECEIVER_TLS_SECRET = "tkestack-receiver-tls"
 """Central Secret with the receivers' certificate (`kubernetes.io/tls`)."""
+ROTATION_ANNOTATION = "tkestack.io/credentials-rotation"
+"""Pod annotation carrying `credentials_rotation`: a new value rolls the pods that read the
+push credential at start (Fluent Bit's environment, the gateway)."""
 GATEWAY_SELECTOR = {
     "app.kubernetes.io/name": LOKI_RELEASE,
     "app.kubernetes.io/instance": LOKI_RELEASE,
@@ -168,8 +173,11 @@ class ObservabilityArgs(TypedDict, total=False):
     """Peer clusters only: push metrics and logs to the central receivers. Excludes
     `central` and `receiver`."""
     credentials_rotation: NotRequired[str]
-    """Peer clusters: a value kept by the push credential (`keepers`); changing it replaces
-    the password on the next `pulumi up` (the central htpasswd follows). Default "1"."""
+    """A value kept by a peer's push credential (`keepers`): changing it replaces the password
+    on the next `pulumi up` (the central htpasswd follows). It is also a pod annotation of the
+    peer's Fluent Bit and the central gateway, so they restart onto the new credential
+    (environment variables are read at start). Give every cluster the same value. Default
+    "1"."""
     protect: NotRequired[bool]
     """Protect the releases that own persistent volumes (Prometheus with storage, Loki with a
     volume) and their namespaces from deletion. Default False; the composer sets it in prod."""
@@ -298,7 +306,7 @@ def remote_write(target: PushTarget) -> dict[str, Any]:
     }
 
 
-def gateway_values() -> dict[str, Any]:
+def gateway_values(rotation: str) -> dict[str, Any]:
     """The Loki gateway as the central receivers (charts/loki @loki-17.1.7,
     grafana-community/helm-charts): nginx listening with `ssl` (`gateway.nginxConfig.ssl`)
     on the certificate mounted from `RECEIVER_TLS_SECRET`, basic auth from the htpasswd of
@@ -337,11 +345,15 @@ def gateway_values() -> dict[str, Any]:
         # verified multi-arch; the receivers do not need it.
         "metrics": {"enabled": False},
         "service": {"type": "ClusterIP"},
+        "podAnnotations": {ROTATION_ANNOTATION: rotation},
     }
 
 
 def loki_addon(
-    retention: RetentionSettings, protect: bool = False, receiver: ReceiverSettings | None = None
+    retention: RetentionSettings,
+    protect: bool = False,
+    receiver: ReceiverSettings | None = None,
+    rotation: str = DEFAULT_ROTATION,
 ) -> AddonSpec:
     """Loki single binary with filesystem storage and compactor retention; protected when
     asked and logs live on a volume. `receiver`: the gateway serves the peers' pushes."""
@@ -386,7 +398,7 @@ def loki_addon(
         # (docs/charts.md, Loki), and a single binary needs none of them.
         "test": {"enabled": False},
         "lokiCanary": {"enabled": False},
-        "gateway": gateway_values() if receiver is not None else {"enabled": False},
+        "gateway": gateway_values(rotation) if receiver is not None else {"enabled": False},
         "chunksCache": {"enabled": False},
         "resultsCache": {"enabled": False},
     }
@@ -419,7 +431,9 @@ def _loki_output(host: str, port: int, labels: str, extra: Sequence[str] = ()) -
     ]
 
 
-def collector_addon(cluster: ClusterInfo, push_to: PushTarget | None = None) -> AddonSpec:
+def collector_addon(
+    cluster: ClusterInfo, push_to: PushTarget | None = None, rotation: str = DEFAULT_ROTATION
+) -> AddonSpec:
     """Fluent Bit on every node, shipping container logs to the cluster's Loki and, on a
     peer, to the central receivers too (TLS verified, basic auth from `PUSH_SECRET` through
     environment variables: Fluent Bit expands `${VAR}` in its configuration,
@@ -446,7 +460,10 @@ def collector_addon(cluster: ClusterInfo, push_to: PushTarget | None = None) -> 
                 "    http_passwd            ${TKESTACK_PUSH_PASSWORD}",
             ],
         )
-        # `env` is copied into the container as is (templates/_pod.tpl @fluent-bit-0.57.5).
+        # `env` is copied into the container as is (templates/_pod.tpl @fluent-bit-0.57.5);
+        # `podAnnotations` lands on the DaemonSet's pod template (templates/daemonset.yaml),
+        # so a rotation rolls the pods onto the new credential.
+        values["podAnnotations"] = {ROTATION_ANNOTATION: rotation}
         values["env"] = [
             {
                 "name": variable,
@@ -476,6 +493,7 @@ def observability_addons(args: ObservabilityArgs) -> list[AddonSpec]:
     protect = args.get("protect", False)
     receiver = args.get("receiver")
     push_to = args.get("push_to")
+    rotation = args.get("credentials_rotation", DEFAULT_ROTATION)
     return [
         metrics_addon(
             cluster,
@@ -485,8 +503,8 @@ def observability_addons(args: ObservabilityArgs) -> list[AddonSpec]:
             receiver=receiver is not None,
             push_to=push_to,
         ),
-        loki_addon(retention, protect, receiver),
-        collector_addon(cluster, push_to),
+        loki_addon(retention, protect, receiver, rotation),
+        collector_addon(cluster, push_to, rotation),
     ]
 
 
@@ -824,7 +842,7 @@ class Observability(pulumi.ComponentResource):
             length=40,
             special=False,
             # A new value replaces the password (and so its hash in the central htpasswd).
-            keepers={"rotation": rotation if rotation is not None else "1"},
+            keepers={"rotation": rotation if rotation is not None else DEFAULT_ROTATION},
             opts=pulumi.ResourceOptions(parent=self, provider=self._random_provider()),
         )
         self.push_password = pulumi.Output.secret(password.result)

@@ -610,8 +610,11 @@ class ObservabilityOptions(TypedDict, total=False):
     """Peer clusters only: push metrics and logs to the central receivers. Excludes
     `central` and `receiver`."""
     credentials_rotation: str
-    """Peer clusters: a value kept by the push credential (`keepers`); changing it replaces
-    the password on the next `pulumi up` (the central htpasswd follows). Default "1"."""
+    """A value kept by a peer's push credential (`keepers`): changing it replaces the password
+    on the next `pulumi up` (the central htpasswd follows). It is also a pod annotation of the
+    peer's Fluent Bit and the central gateway, so they restart onto the new credential
+    (environment variables are read at start). Give every cluster the same value. Default
+    "1"."""
     protect: bool
     """Protect the releases that own persistent volumes (Prometheus with storage, Loki with a
     volume) and their namespaces from deletion. Default False; the composer sets it in prod."""

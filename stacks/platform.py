@@ -276,6 +276,7 @@ def _services_args(
             if receiver is not None:
                 observability["receiver"] = receiver
                 observability["peers"] = peers
+                observability["credentials_rotation"] = env.observability.credentials_rotation
         elif hostname is not None:
             observability["push_to"] = PushTarget(hostname=hostname)
             observability["credentials_rotation"] = env.observability.credentials_rotation

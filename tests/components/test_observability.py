@@ -69,6 +69,7 @@ def central_and_peer(rotation: str = "1") -> engine.Rendering:
                     source_ranges=["0.0.0.0/0"],
                 ),
                 "peers": [peer.push_credential],
+                "credentials_rotation": rotation,
             },
         )
         pulumi.export("grafana", central.grafana_admin_password)
@@ -302,7 +303,13 @@ def test_rotation_replaces_the_push_password():
         return password.inputs["keepers"]
 
     assert keepers(central_and_peer("1")) == {"rotation": "1"}
-    assert keepers(central_and_peer("2026-12")) == {"rotation": "2026-12"}
+    rotated = central_and_peer("2026-12")
+    assert keepers(rotated) == {"rotation": "2026-12"}
+    # Fluent Bit reads the credential from its environment at start: the new value is a pod
+    # annotation (fluent-bit chart podAnnotations -> templates/daemonset.yaml
+    # @fluent-bit-0.57.5), so the DaemonSet rolls onto the new password.
+    logs = named(rotated, "c2-observability-logs").inputs["values"]
+    assert logs["podAnnotations"] == {"tkestack.io/credentials-rotation": "2026-12"}
 
 
 def test_receivers_gateway_serves_tls_and_basic_auth(prod_rendering):
@@ -316,6 +323,7 @@ def test_receivers_gateway_serves_tls_and_basic_auth(prod_rendering):
     assert "location = /api/v1/write" in snippet
     assert "kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090" in snippet
     assert gateway["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    assert gateway["podAnnotations"] == {"tkestack.io/credentials-rotation": "1"}
     assert gateway["nodeSelector"] == {"kubernetes.io/arch": "amd64"}  # nginx arm64 unverified
     peer = named(prod_rendering, "c2-observability-loki").inputs["values"]["gateway"]
     assert peer == {"enabled": False}
