@@ -262,8 +262,8 @@ class ObservabilitySpec(SpecModel):
     metrics_volume_gib: int | None = Field(default=None, ge=1, le=65536)
     """Prometheus persistent volume; default by tier (dev none, staging 50, prod 200)."""
     central_cluster: str | None = None
-    """Cluster hosting the environment's central Grafana, with every cluster as a data source;
-    default: the first cluster."""
+    """Cluster hosting the environment's central Grafana and the receivers every other cluster
+    pushes its metrics and logs to; default: the first cluster."""
     managed_metrics: Literal["none", "amp", "tmp"] = "none"
     """Remote-write metrics to Amazon Managed Prometheus (`amp`) or Tencent TMP (`tmp`)."""
     alert_receiver_secret: str | None = None
