@@ -880,7 +880,9 @@ class Observability(pulumi.ComponentResource):
             opts=self._k8s_opts(),
         )
         # Split inside the secret: the bundle's content never leaves it.
-        parts = pulumi.Output.secret(receiver.tls_bundle).apply(split_tls_bundle)
+        parts = pulumi.Output.secret(receiver.tls_bundle).apply(
+            lambda bundle: split_tls_bundle(bundle, "receiver.tls_bundle")
+        )
         tls = k8s.core.v1.Secret(
             f"{self._name}-receiver-tls",
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -482,3 +482,15 @@ def test_grafana_sidecars_read_configmaps_of_the_monitoring_namespace_only(prod_
         }
     # No provisioning ConfigMap of ours any more: local data sources only, from the values.
     assert not prod_rendering.of_type("kubernetes:core/v1:ConfigMap")
+
+
+def test_a_receiver_bundle_without_a_certificate_is_refused_by_name():
+    def program():
+        receiver = ReceiverSettings(RECEIVERS, "no pem here", {}, ["0.0.0.0/0"])
+        Observability(
+            "c1-observability",
+            {"cluster": cluster("c1"), "retention": PROD, "central": True, "receiver": receiver},
+        )
+
+    with pytest.raises(Exception, match=r"receiver\.tls_bundle: no PEM CERTIFICATE block"):
+        engine.run_program(program)
