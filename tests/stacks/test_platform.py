@@ -296,3 +296,23 @@ def test_harbor_asks_metallb_for_the_fixed_registry_address(rendered, render_spe
         assert "metallb.io/loadBalancerIPs" not in service.inputs["metadata"].get(
             "annotations", {}
         ), service.name
+
+
+def test_receiver_source_ranges_narrow_a_public_receiver(render_spec):
+    base = minimal_environment()["clusters"][0]
+    peer = {**base, "name": "c2", "network": {"vpc_cidr": "10.9.0.0/16"}}
+    raw = minimal_environment(
+        clusters=[base, peer],
+        observability={**RECEIVERS, "receiver_source_ranges": ["198.51.100.0/24"]},
+    )
+    rendering = render_spec(raw, **{"tkestack:rx-tls": engine.fake_tls_bundle("rx")})
+    (receiver,) = [
+        r for r in rendering.of_type("kubernetes:core/v1:Service") if r.name.endswith("-receiver")
+    ]
+    assert receiver.inputs["metadata"]["annotations"] == {}  # public: no internal marker
+    assert receiver.inputs["spec"]["loadBalancerSourceRanges"] == ["198.51.100.0/24"]
+    (peer_metrics,) = [
+        r for r in rendering.of_type(RELEASE) if r.name == "c2-observability-metrics"
+    ]
+    remote = peer_metrics.inputs["values"]["prometheus"]["prometheusSpec"]["remoteWrite"]
+    assert remote[0]["url"] == "https://receivers.test.example.com:443/api/v1/write"
