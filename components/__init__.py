@@ -26,9 +26,10 @@ arguments type, and their outputs (`*` marks a Pulumi secret):
   (`RegistryHandle`), `endpoint`, `harbor_admin_password*`.
 - `RegistryNamespace` (`RegistryNamespaceArgs`): one tenant's home in a registry. Outputs:
   `repository_prefix`, `repository_urls`, `pull_secret*` (TCR).
-- `Observability` (`ObservabilityArgs`; `RetentionSettings`, `PeerEndpoints`): metrics, logs,
-  alerts, central Grafana. Outputs: `grafana_admin_password*`, `endpoints`, `addon_keys`,
-  `metrics_release` (what ServiceMonitor users wait for).
+- `Observability` (`ObservabilityArgs`; `RetentionSettings`, `PushTarget`, `PushCredential`,
+  `ReceiverSettings`): metrics, logs, alerts, central Grafana, the peers' push pipeline.
+  Outputs: `grafana_admin_password*`, `push_credential`, `push_password*`,
+  `receiver_address`, `addon_keys`, `metrics_release` (what ServiceMonitor users wait for).
 - `GpuStack` (`GpuStackArgs`): device plugins, sharing, DCGM. Outputs: `addon_keys`,
   `sharing`.
 - `Tenant` (`TenantArgs`; `TenantQuota`, `ContainerDefaults`, `WorkloadIdentitySettings`):
@@ -76,7 +77,9 @@ _EXPORTS: dict[str, str] = {
     "with_node_pools": ".node_pool",
     "Observability": ".observability",
     "ObservabilityArgs": ".observability",
-    "PeerEndpoints": ".observability",
+    "PushCredential": ".observability",
+    "PushTarget": ".observability",
+    "ReceiverSettings": ".observability",
     "RetentionSettings": ".observability",
     "PlatformServices": ".platform_services",
     "PlatformServicesArgs": ".platform_services",
@@ -130,7 +133,14 @@ if TYPE_CHECKING:
         WorkloadIdentityArgs,
     )
     from .node_pool import NodePool, NodePoolArgs, PoolSpec, with_node_pools
-    from .observability import Observability, ObservabilityArgs, PeerEndpoints, RetentionSettings
+    from .observability import (
+        Observability,
+        ObservabilityArgs,
+        PushCredential,
+        PushTarget,
+        ReceiverSettings,
+        RetentionSettings,
+    )
     from .platform_services import PlatformServices, PlatformServicesArgs
     from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
     from .registry import Registry, RegistryArgs
@@ -161,10 +171,12 @@ __all__ = [
     "NodePoolProfile",
     "Observability",
     "ObservabilityArgs",
-    "PeerEndpoints",
     "PlatformServices",
     "PlatformServicesArgs",
     "PoolSpec",
+    "PushCredential",
+    "PushTarget",
+    "ReceiverSettings",
     "Registry",
     "RegistryArgs",
     "RegistryHandle",

@@ -13,13 +13,24 @@ Per cluster:
 
 The central cluster also runs Grafana: its admin password comes from
 `pulumi_random.RandomPassword`, stays a Pulumi secret and reaches the chart through a
-Kubernetes Secret (`grafana.admin.existingSecret`), never through Helm values. Every other
-cluster exposes its Prometheus and Loki through internal load balancers (the cloud's internal
-annotation, or an internal MetalLB pool on attached clusters) that admit only the central
-Grafana's network (`loadBalancerSourceRanges`): neither API has authentication, so the
-network is the boundary. The central Grafana gets them as data sources through a
-provisioning ConfigMap (its content may hold Outputs: it is a Kubernetes object, not Helm
-values, so previews stay exact).
+Kubernetes Secret (`grafana.admin.existingSecret`), never through Helm values. Grafana reads
+only local data sources: its own Prometheus and Loki.
+
+Peers push (no private network needed): every other cluster remote-writes its metrics
+(`prometheusSpec.remoteWrite`) and ships its logs (Fluent Bit's `loki` output, beside the
+local Loki) to the central cluster's receivers, over TLS with a per-cluster basic-auth
+credential (`pulumi_random.RandomPassword`, a Pulumi secret, a Kubernetes Secret on the peer;
+its bcrypt hash in the central gateway's htpasswd Secret; rotated by changing
+`credentials_rotation`, which replaces it). The receivers are the Loki chart's nginx gateway
+(TLS, basic auth) on the central cluster, routing `/loki/api/v1/push` to Loki and
+`/api/v1/write` to Prometheus (`enableRemoteWriteReceiver`), behind one LoadBalancer Service
+(public or internal, as the composer says). Nothing else is exposed: each cluster keeps its
+own Prometheus, Alertmanager and alert rules, so alerts keep working when the central
+cluster is down.
+
+The `monitoring` and `logging` namespaces get NetworkPolicies: ingress only from inside the
+namespace, between the two, to the operator's admission webhook (the API server), and to the
+receivers' gateway on the central cluster.
 
 In prod (`protect`) the releases that own persistent volumes (kube-prometheus-stack with
 Prometheus storage, Loki with its volume) and the namespaces holding their PVCs are
@@ -35,11 +46,11 @@ from typing import Any, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .errors import raise_problems
 from .profile import ClusterInfo
+from .registry import split_tls_bundle
 
 MONITORING_NAMESPACE = "monitoring"
 LOGGING_NAMESPACE = "logging"
@@ -49,6 +60,42 @@ COLLECTOR_RELEASE = "fluent-bit"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 PROMETHEUS_PORT = 9090
 LOKI_PORT = 3100
+RECEIVER_PORT = 443
+"""HTTPS port of the central receivers' load balancer."""
+GATEWAY_PORT = 8080
+"""The Loki gateway's container port (`gateway.containerPort`, charts/loki/values.yaml
+@loki-17.1.7, grafana-community/helm-charts)."""
+OPERATOR_WEBHOOK_PORT = 10250
+"""prometheus-operator's admission webhook port (`prometheusOperator.tls.internalPort`,
+charts/kube-prometheus-stack/values.yaml @kube-prometheus-stack-88.2.0): the API server calls it."""
+FLUENT_BIT_METRICS_PORT = 2020
+"""Fluent Bit's metrics port (`metricsPort`, charts/fluent-bit/values.yaml @fluent-bit-0.57.5)."""
+REMOTE_WRITE_PATH = "/api/v1/write"
+"""Prometheus' remote-write receiver path (with `--web.enable-remote-write-receiver`)."""
+PROMETHEUS_URL = (
+    f"http://{METRICS_RELEASE}-prometheus.{MONITORING_NAMESPACE}.svc.cluster.local:9090"
+)
+"""In-cluster Prometheus: `<fullname>-prometheus` (templates/prometheus/service.yaml; the
+fullname is the release name when it contains the chart name, templates/_helpers.tpl,
+@kube-prometheus-stack-88.2.0)."""
+DEFAULT_ROTATION = "1"
+"""`credentials_rotation` when none is given."""
+PUSH_SECRET = "tkestack-central-push"
+"""Peer Secret (in `monitoring` and `logging`) with the push credential: `username`, `password`."""
+HTPASSWD_SECRET = "tkestack-receiver-htpasswd"
+"""Central Secret with the receivers' `.htpasswd` (`gateway.basicAuth.existingSecret`)."""
+RECEIVER_TLS_SECRET = "tkestack-receiver-tls"
+"""Central Secret with the receivers' certificate (`kubernetes.io/tls`)."""
+ROTATION_ANNOTATION = "tkestack.io/credentials-rotation"
+"""Pod annotation carrying `credentials_rotation`: a new value rolls the pods that read the
+push credential at start (Fluent Bit's environment, the gateway)."""
+GATEWAY_SELECTOR = {
+    "app.kubernetes.io/name": LOKI_RELEASE,
+    "app.kubernetes.io/instance": LOKI_RELEASE,
+    "app.kubernetes.io/component": "gateway",
+}
+"""Labels of the Loki gateway pods (`loki.gatewaySelectorLabels`,
+charts/loki/templates/gateway/_helpers.tpl @loki-17.1.7)."""
 LOKI_URL = f"http://{LOKI_RELEASE}.{LOGGING_NAMESPACE}.svc.cluster.local:{LOKI_PORT}"
 """In-cluster Loki: with the gateway off, the single binary's Service is named after the release."""
 LOKI_SCALABLE_TARGETS = ("backend", "read", "write")
@@ -74,15 +121,39 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
-class PeerEndpoints:
-    """Where the central Grafana finds one other cluster's metrics and logs."""
+class PushTarget:
+    """Where a peer cluster pushes its metrics and logs: the central cluster's receivers."""
+
+    hostname: str
+    """DNS name of the central receivers (their TLS certificate is issued for it)."""
+    port: int = RECEIVER_PORT
+    """HTTPS port of the receivers' load balancer."""
+
+
+@dataclass(frozen=True)
+class PushCredential:
+    """The credential one peer pushes with, as the central receivers check it."""
 
     cluster: str
-    """Cluster name (data source names are `<cluster> metrics` / `<cluster> logs`)."""
-    prometheus_url: pulumi.Output[str]
-    """Prometheus of the cluster, behind its internal load balancer."""
-    loki_url: pulumi.Output[str]
-    """Loki of the cluster, behind its internal load balancer."""
+    """Peer cluster name: its basic-auth user name."""
+    password_hash: pulumi.Output[str]
+    """bcrypt hash of the peer's password (secret), one htpasswd line."""
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    """The central cluster's receivers: TLS name, certificate and how they are exposed."""
+
+    hostname: str
+    """DNS name the peers push to; the company's DNS points it at the load balancer."""
+    tls_bundle: pulumi.Input[str]
+    """PEM bundle for `hostname` (certificates, then the private key), from a CA the peers'
+    system trust store accepts (Prometheus and Fluent Bit verify it)."""
+    load_balancer_annotations: Mapping[str, pulumi.Input[str]]
+    """Annotations of the receivers' LoadBalancer Service (the cloud's internal marker when a
+    private path reaches the central cluster; empty for a public one)."""
+    source_ranges: Sequence[str]
+    """CIDRs admitted by the load balancer (`loadBalancerSourceRanges`)."""
 
 
 class ObservabilityArgs(TypedDict, total=False):
@@ -94,19 +165,20 @@ class ObservabilityArgs(TypedDict, total=False):
     """Retention and volumes, by tier."""
     central: NotRequired[bool]
     """This cluster hosts the environment's Grafana. Default False."""
-    peers: NotRequired[Sequence[PeerEndpoints]]
-    """Central cluster only: the other clusters, added as Grafana data sources."""
-    expose: NotRequired[bool]
-    """Expose Prometheus and Loki through internal load balancers for the central Grafana.
-    Needs `load_balancer_annotations` and `load_balancer_source_ranges`. Default False (the
-    composer sets it on every non-central cluster): an exposure is always asked for."""
-    load_balancer_annotations: NotRequired[Mapping[str, pulumi.Input[str]]]
-    """Annotations that make the load balancer internal (per cloud, set by the composer: AWS
-    `service.beta.kubernetes.io/aws-load-balancer-internal`, TKE's subnet id, an internal
-    MetalLB address pool on attached clusters). Required when exposing."""
-    load_balancer_source_ranges: NotRequired[Sequence[str]]
-    """CIDRs allowed to reach the exposed Prometheus and Loki (`loadBalancerSourceRanges`):
-    the central Grafana's network. Required when exposing: neither API authenticates."""
+    receiver: NotRequired[ReceiverSettings]
+    """Central cluster only: run the receivers the peers push to. Default: none (a single
+    cluster environment has no peers)."""
+    peers: NotRequired[Sequence[PushCredential]]
+    """Central cluster only: the peers' credentials the receivers admit (needs `receiver`)."""
+    push_to: NotRequired[PushTarget]
+    """Peer clusters only: push metrics and logs to the central receivers. Excludes
+    `central` and `receiver`."""
+    credentials_rotation: NotRequired[str]
+    """A value kept by a peer's push credential (`keepers`): changing it replaces the password
+    on the next `pulumi up` (the central htpasswd follows). It is also a pod annotation of the
+    peer's Fluent Bit and the central gateway, so they restart onto the new credential
+    (environment variables are read at start). Give every cluster the same value. Default
+    "1"."""
     protect: NotRequired[bool]
     """Protect the releases that own persistent volumes (Prometheus with storage, Loki with a
     volume) and their namespaces from deletion. Default False; the composer sets it in prod."""
@@ -126,10 +198,17 @@ def _persistence_spec(size_gib: int) -> dict[str, Any]:
 
 
 def metrics_addon(
-    cluster: ClusterInfo, retention: RetentionSettings, central: bool, protect: bool = False
+    cluster: ClusterInfo,
+    retention: RetentionSettings,
+    central: bool,
+    protect: bool = False,
+    *,
+    receiver: bool = False,
+    push_to: PushTarget | None = None,
 ) -> AddonSpec:
     """kube-prometheus-stack for one cluster; Grafana only on the central cluster. Protected
-    when asked and Prometheus keeps its data on a volume."""
+    when asked and Prometheus keeps its data on a volume. `receiver`: accept the peers'
+    remote-write; `push_to`: remote-write to the central receivers."""
     prometheus_spec: dict[str, Any] = {
         "retention": f"{retention.metrics_retention_days}d",
         "externalLabels": {"cluster": cluster.name},
@@ -140,6 +219,13 @@ def metrics_addon(
         "ruleSelectorNilUsesHelmValues": False,
         "probeSelectorNilUsesHelmValues": False,
     }
+    if receiver:
+        # --web.enable-remote-write-receiver (prometheusSpec.enableRemoteWriteReceiver,
+        # values.yaml and templates/prometheus/prometheus.yaml @kube-prometheus-stack-88.2.0).
+        # Peers' samples carry their `cluster` external label, so series stay apart.
+        prometheus_spec["enableRemoteWriteReceiver"] = True
+    if push_to is not None:
+        prometheus_spec["remoteWrite"] = [remote_write(push_to)]
     if retention.metrics_volume_gib is not None:
         prometheus_spec["storageSpec"] = _persistence_spec(retention.metrics_volume_gib)
         # Keep 10% headroom below the volume so Prometheus deletes before the disk fills.
@@ -205,9 +291,73 @@ def metrics_addon(
     )
 
 
-def loki_addon(retention: RetentionSettings, protect: bool = False) -> AddonSpec:
+def remote_write(target: PushTarget) -> dict[str, Any]:
+    """The `prometheusSpec.remoteWrite` entry of a peer: HTTPS to the central receivers with
+    basic auth read from the `PUSH_SECRET` Secret (RemoteWriteSpec `url`, `basicAuth.username`
+    / `basicAuth.password` as SecretKeySelectors in the Prometheus' namespace; `tlsConfig`
+    unset: the system trust store verifies the receivers' certificate. CRD
+    charts/crds/crds/crd-prometheuses.yaml @kube-prometheus-stack-88.2.0)."""
+    return {
+        "name": "tkestack-central",
+        "url": f"https://{target.hostname}:{target.port}{REMOTE_WRITE_PATH}",
+        "basicAuth": {
+            "username": {"name": PUSH_SECRET, "key": "username"},
+            "password": {"name": PUSH_SECRET, "key": "password"},
+        },
+    }
+
+
+def gateway_values(rotation: str) -> dict[str, Any]:
+    """The Loki gateway as the central receivers (charts/loki @loki-17.1.7,
+    grafana-community/helm-charts): nginx listening with `ssl` (`gateway.nginxConfig.ssl`)
+    on the certificate mounted from `RECEIVER_TLS_SECRET`, basic auth from the htpasswd of
+    `gateway.basicAuth.existingSecret` (key `.htpasswd`, templates/gateway/deployment.yaml;
+    the chart's own default htpasswd is bcrypt, Helm's `htpasswd`), and `/api/v1/write`
+    proxied to Prometheus through `nginxConfig.serverSnippet` (inside the server block, so
+    auth_basic applies; a variable in proxy_pass, as the chart's own locations, so nginx
+    starts before Prometheus' Service resolves). The chart's Service stays ClusterIP: it has
+    no loadBalancerSourceRanges (templates/gateway/service.yaml); ours fronts the pods."""
+    tls_dir = "/etc/nginx/tls"
+    snippet = "\n".join(
+        [
+            f"ssl_certificate     {tls_dir}/tls.crt;",
+            f"ssl_certificate_key {tls_dir}/tls.key;",
+            f"location = {REMOTE_WRITE_PATH} {{",
+            f'  set $prometheus "{PROMETHEUS_URL}";',
+            "  proxy_pass $prometheus$request_uri;",
+            "}",
+        ]
+    )
+    return {
+        "enabled": True,
+        "replicas": 1,
+        "basicAuth": {"enabled": True, "existingSecret": HTPASSWD_SECRET},
+        "nginxConfig": {"ssl": True, "serverSnippet": snippet},
+        # Mounted next to the chart's own /etc/nginx/secrets (auth), the same nesting.
+        "extraVolumes": [{"name": "tls", "secret": {"secretName": RECEIVER_TLS_SECRET}}],
+        "extraVolumeMounts": [{"name": "tls", "mountPath": tls_dir, "readOnly": True}],
+        # The chart's probe is plain HTTP on `/`; the listener speaks TLS only.
+        "readinessProbe": {
+            "httpGet": {"path": "/", "port": "http", "scheme": "HTTPS"},
+            "initialDelaySeconds": 15,
+            "timeoutSeconds": 1,
+        },
+        # The access-log exporter sidecar (ghcr.io/jkroepke/access-log-exporter) is not
+        # verified multi-arch; the receivers do not need it.
+        "metrics": {"enabled": False},
+        "service": {"type": "ClusterIP"},
+        "podAnnotations": {ROTATION_ANNOTATION: rotation},
+    }
+
+
+def loki_addon(
+    retention: RetentionSettings,
+    protect: bool = False,
+    receiver: ReceiverSettings | None = None,
+    rotation: str = DEFAULT_ROTATION,
+) -> AddonSpec:
     """Loki single binary with filesystem storage and compactor retention; protected when
-    asked and logs live on a volume."""
+    asked and logs live on a volume. `receiver`: the gateway serves the peers' pushes."""
     persistence: dict[str, Any] = {"enabled": False}
     if retention.logs_volume_gib is not None:
         persistence = {
@@ -249,45 +399,87 @@ def loki_addon(retention: RetentionSettings, protect: bool = False) -> AddonSpec
         # (docs/charts.md, Loki), and a single binary needs none of them.
         "test": {"enabled": False},
         "lokiCanary": {"enabled": False},
-        "gateway": {"enabled": False},
+        "gateway": gateway_values(rotation) if receiver is not None else {"enabled": False},
         "chunksCache": {"enabled": False},
         "resultsCache": {"enabled": False},
     }
+    groups = [PodGroup("singleBinary")]
+    if receiver is not None:
+        # nginx-unprivileged is not verified for arm64 at this chart version
+        # (components/catalog/charts.yaml, loki.arm64_requires): amd64 nodes only.
+        groups.append(PodGroup("gateway", architectures=("amd64",)))
     return AddonSpec(
         key=LOKI_RELEASE,
         chart="loki",
         values=values,
-        pod_groups=(PodGroup("singleBinary"),),
+        pod_groups=tuple(groups),
         create_namespace=False,
         protect=protect and retention.logs_volume_gib is not None,
     )
 
 
-def collector_addon(cluster: ClusterInfo) -> AddonSpec:
-    """Fluent Bit on every node, shipping container logs to the cluster's Loki."""
-    outputs = "\n".join(
-        [
-            "[OUTPUT]",
-            "    Name                   loki",
-            "    Match                  kube.*",
-            f"    Host                   {LOKI_RELEASE}.{LOGGING_NAMESPACE}.svc.cluster.local",
-            f"    Port                   {LOKI_PORT}",
-            f"    Labels                 job=fluent-bit, cluster={cluster.name}",
-            "    Auto_Kubernetes_Labels on",
-            "",
+def _loki_output(host: str, port: int, labels: str, extra: Sequence[str] = ()) -> list[str]:
+    return [
+        "[OUTPUT]",
+        "    Name                   loki",
+        "    Match                  kube.*",
+        f"    Host                   {host}",
+        f"    Port                   {port}",
+        f"    Labels                 {labels}",
+        "    Auto_Kubernetes_Labels on",
+        *extra,
+        "",
+    ]
+
+
+def collector_addon(
+    cluster: ClusterInfo, push_to: PushTarget | None = None, rotation: str = DEFAULT_ROTATION
+) -> AddonSpec:
+    """Fluent Bit on every node, shipping container logs to the cluster's Loki and, on a
+    peer, to the central receivers too (TLS verified, basic auth from `PUSH_SECRET` through
+    environment variables: Fluent Bit expands `${VAR}` in its configuration,
+    fluent/fluent-bit-docs administration/configuring-fluent-bit/classic-mode/variables.md;
+    `tls`, `tls.verify`, `http_user`, `http_passwd`: pipeline/outputs/loki.md)."""
+    labels = f"job=fluent-bit, cluster={cluster.name}"
+    lines = _loki_output(f"{LOKI_RELEASE}.{LOGGING_NAMESPACE}.svc.cluster.local", LOKI_PORT, labels)
+    values: dict[str, Any] = {
+        "kind": "DaemonSet",
+        # `resources: {}` in charts/fluent-bit/values.yaml @fluent-bit-0.57.5
+        # (fluent/helm-charts); figures from its commented example.
+        "resources": requests("100m", "128Mi"),
+        "serviceMonitor": {"enabled": True},
+    }
+    if push_to is not None:
+        lines += _loki_output(
+            push_to.hostname,
+            push_to.port,
+            labels,
+            [
+                "    tls                    on",
+                "    tls.verify             on",
+                "    http_user              ${TKESTACK_PUSH_USER}",
+                "    http_passwd            ${TKESTACK_PUSH_PASSWORD}",
+            ],
+        )
+        # `env` is copied into the container as is (templates/_pod.tpl @fluent-bit-0.57.5);
+        # `podAnnotations` lands on the DaemonSet's pod template (templates/daemonset.yaml),
+        # so a rotation rolls the pods onto the new credential.
+        values["podAnnotations"] = {ROTATION_ANNOTATION: rotation}
+        values["env"] = [
+            {
+                "name": variable,
+                "valueFrom": {"secretKeyRef": {"name": PUSH_SECRET, "key": key}},
+            }
+            for variable, key in (
+                ("TKESTACK_PUSH_USER", "username"),
+                ("TKESTACK_PUSH_PASSWORD", "password"),
+            )
         ]
-    )
+    values["config"] = {"outputs": "\n".join(lines)}
     return AddonSpec(
         key=COLLECTOR_RELEASE,
         chart="fluent-bit",
-        values={
-            "kind": "DaemonSet",
-            "config": {"outputs": outputs},
-            # `resources: {}` in charts/fluent-bit/values.yaml @fluent-bit-0.57.5
-            # (fluent/helm-charts); figures from its commented example.
-            "resources": requests("100m", "128Mi"),
-            "serviceMonitor": {"enabled": True},
-        },
+        values=values,
         # Logs from every node, GPU and tainted ARM nodes included: tolerate every taint.
         pod_groups=(PodGroup("", role="node-agent"),),
         requires=(LOKI_RELEASE, METRICS_RELEASE),
@@ -300,28 +492,44 @@ def observability_addons(args: ObservabilityArgs) -> list[AddonSpec]:
     cluster = args["cluster"]
     retention = args["retention"]
     protect = args.get("protect", False)
+    receiver = args.get("receiver")
+    push_to = args.get("push_to")
+    rotation = args.get("credentials_rotation", DEFAULT_ROTATION)
     return [
-        metrics_addon(cluster, retention, args.get("central", False), protect),
-        loki_addon(retention, protect),
-        collector_addon(cluster),
+        metrics_addon(
+            cluster,
+            retention,
+            args.get("central", False),
+            protect,
+            receiver=receiver is not None,
+            push_to=push_to,
+        ),
+        loki_addon(retention, protect, receiver, rotation),
+        collector_addon(cluster, push_to, rotation),
     ]
 
 
 def validate_observability_args(args: ObservabilityArgs) -> list[str]:
-    """Every problem of the exposure arguments, each naming its argument."""
-    if not args.get("expose", False):
-        return []
+    """Every problem of the push/receiver arguments, each naming its argument."""
     problems = []
-    if not args.get("load_balancer_annotations"):
+    receiver = args.get("receiver")
+    if args.get("push_to") is not None and (args.get("central", False) or receiver is not None):
         problems.append(
-            "load_balancer_annotations: required to expose Prometheus and Loki: without an"
-            " internal marker the load balancer may be internet-facing"
+            "push_to: the central cluster receives; it does not push to itself (drop push_to"
+            " or central/receiver)"
         )
-    if not args.get("load_balancer_source_ranges"):
+    if receiver is not None and not args.get("central", False):
+        problems.append("receiver: only the central cluster (central: true) runs the receivers")
+    if args.get("peers") and receiver is None:
+        problems.append("peers: the peers push to receivers: give receiver as well")
+    if receiver is not None and not list(receiver.source_ranges):
         problems.append(
-            "load_balancer_source_ranges: required to expose Prometheus and Loki, which have no"
-            " authentication: give the central Grafana's network"
+            "receiver.source_ranges: required (0.0.0.0/0 for a public receiver, the peers'"
+            " networks for an internal one): an empty list is not a decision"
         )
+    rotation = args.get("credentials_rotation")
+    if rotation is not None and not rotation:
+        problems.append("credentials_rotation: empty; any non-empty value (e.g. a date)")
     return problems
 
 
@@ -432,22 +640,57 @@ def gpu_alert_rules() -> list[dict[str, Any]]:
     ]
 
 
-def datasources_document(peers: Sequence[tuple[str, str, str]]) -> str:
-    """Grafana data source provisioning YAML for (cluster, prometheus url, loki url) peers."""
-    sources: list[dict[str, Any]] = []
-    for cluster, prometheus_url, loki_url in sorted(peers):
-        sources.append(
-            {
-                "name": f"{cluster} metrics",
-                "type": "prometheus",
-                "access": "proxy",
-                "url": prometheus_url,
-            }
-        )
-        sources.append(
-            {"name": f"{cluster} logs", "type": "loki", "access": "proxy", "url": loki_url}
-        )
-    return yaml.safe_dump({"apiVersion": 1, "datasources": sources}, sort_keys=True)
+def htpasswd_document(peers: Sequence[tuple[str, str]]) -> str:
+    """The receivers' `.htpasswd`: one `user:bcrypt-hash` line per (cluster, hash), sorted."""
+    return "".join(f"{cluster}:{password_hash}\n" for cluster, password_hash in sorted(peers))
+
+
+def _peer(namespace: str) -> dict[str, Any]:
+    """A NetworkPolicy peer: every pod of `namespace` (by the `kubernetes.io/metadata.name`
+    label the API server sets on every namespace since Kubernetes 1.22)."""
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def network_policies(central_receiver: bool) -> dict[str, dict[str, dict[str, Any]]]:
+    """NetworkPolicy specs by namespace and role (`tkestack-<role>`). Ingress only
+    (Prometheus scrapes out, Fluent Bit pushes out). Node-local traffic (kubelet probes,
+    port-forward) is always allowed and hostNetwork pods (node-exporter) are not subject to policies
+    (https://kubernetes.io/docs/concepts/services-networking/network-policies/)."""
+    everyone: list[dict[str, Any]] = [{"podSelector": {}}]
+    monitoring: dict[str, dict[str, Any]] = {
+        "ingress": {
+            # In-namespace traffic (Prometheus <-> exporters, Grafana -> Prometheus) and the
+            # logging namespace (the receivers' gateway forwarding remote-write).
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [*everyone, _peer(LOGGING_NAMESPACE)]}],
+        },
+        "webhook": {
+            # The admission webhook: the API server calls it from outside the pod network
+            # (control-plane addresses differ per cloud), so any source on that port only.
+            "podSelector": {"matchLabels": {"app": f"{METRICS_RELEASE}-operator"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": [{"port": OPERATOR_WEBHOOK_PORT, "protocol": "TCP"}]}],
+        },
+    }
+    logging: dict[str, dict[str, Any]] = {
+        "ingress": {
+            # In-namespace (Fluent Bit -> Loki) and monitoring (Prometheus scrapes Fluent Bit
+            # and Loki; Grafana queries Loki).
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [*everyone, _peer(MONITORING_NAMESPACE)]}],
+        }
+    }
+    if central_receiver:
+        # The receivers, from any source: whether a load balancer keeps the client address
+        # differs per cloud and mode, so TLS and the per-cluster credential are the boundary.
+        logging["receiver"] = {
+            "podSelector": {"matchLabels": dict(GATEWAY_SELECTOR)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": [{"port": GATEWAY_PORT, "protocol": "TCP"}]}],
+        }
+    return {MONITORING_NAMESPACE: monitoring, LOGGING_NAMESPACE: logging}
 
 
 class Observability(pulumi.ComponentResource):
@@ -458,8 +701,13 @@ class Observability(pulumi.ComponentResource):
     metrics_release: pulumi.Resource
     """The kube-prometheus-stack release: add-ons that create ServiceMonitors or
     PrometheusRules wait for it (it installs their CRDs), and only those."""
-    endpoints: PeerEndpoints | None
-    """Where the central Grafana reaches this cluster (when exposed)."""
+    push_credential: PushCredential | None
+    """Peer clusters: the credential the central receivers must admit; None elsewhere."""
+    push_password: pulumi.Output[str] | None
+    """Peer clusters: the push password (secret); None elsewhere."""
+    receiver_address: pulumi.Output[str] | None
+    """Central cluster with receivers: the load balancer's address, which the receivers'
+    hostname must resolve to (the company's DNS); None elsewhere."""
     addon_keys: list[str]
     """Keys of the add-ons installed (for other components' dependency checks)."""
 
@@ -475,30 +723,46 @@ class Observability(pulumi.ComponentResource):
         super().__init__("tkestack:index:Observability", name, None, opts)
         self._name = name
         self._args = args
+        self._random: random.Provider | None = None
         self.addon_keys = [addon.key for addon in addons]
         self.grafana_admin_password = None
-        self.endpoints = None
+        self.push_credential = None
+        self.push_password = None
+        self.receiver_address = None
         namespaces = self._create_namespaces()
+        self._create_network_policies(namespaces)
         before_metrics: list[pulumi.Resource] = [namespaces[MONITORING_NAMESPACE]]
+        before_loki: list[pulumi.Resource] = [namespaces[LOGGING_NAMESPACE]]
+        before_logs: list[pulumi.Resource] = []
         if args.get("central", False):
             before_metrics += self._create_grafana_secrets(namespaces[MONITORING_NAMESPACE])
+        if args.get("receiver") is not None:
+            before_loki += self._create_receiver(namespaces[LOGGING_NAMESPACE])
+        if args.get("push_to") is not None:
+            secrets = self._create_push_credential(namespaces)
+            before_metrics.append(secrets[MONITORING_NAMESPACE])
+            before_logs.append(secrets[LOGGING_NAMESPACE])
         metrics, loki, collector = addons
         metrics_release = install_addon(
             f"{name}-metrics", metrics, cluster, self, depends_on=before_metrics
         )
-        loki_release = install_addon(
-            f"{name}-loki", loki, cluster, self, depends_on=[namespaces[LOGGING_NAMESPACE]]
-        )
+        loki_release = install_addon(f"{name}-loki", loki, cluster, self, depends_on=before_loki)
         install_addon(
-            f"{name}-logs", collector, cluster, self, depends_on=[loki_release, metrics_release]
+            f"{name}-logs",
+            collector,
+            cluster,
+            self,
+            depends_on=[loki_release, metrics_release, *before_logs],
         )
         self.metrics_release = metrics_release
         self._create_alert_rules(metrics_release)
-        if args.get("expose", False):
-            self.endpoints = self._expose(namespaces)
         outputs: dict[str, Any] = {"addon_keys": self.addon_keys}
         if self.grafana_admin_password is not None:
             outputs["grafana_admin_password"] = self.grafana_admin_password
+        if self.push_password is not None:
+            outputs["push_password"] = self.push_password
+        if self.receiver_address is not None:
+            outputs["receiver_address"] = self.receiver_address
         self.register_outputs(outputs)
 
     def _k8s_opts(self, *, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
@@ -508,6 +772,14 @@ class Observability(pulumi.ComponentResource):
             provider=cluster.k8s_provider,
             depends_on=[*cluster.depends_on, *depends_on],
         )
+
+    def _random_provider(self) -> random.Provider:
+        # Explicit provider: stacks disable default providers (`pulumi:disable-default-providers`).
+        if self._random is None:
+            self._random = random.Provider(
+                f"{self._name}-random", opts=pulumi.ResourceOptions(parent=self)
+            )
+        return self._random
 
     def _create_namespaces(self) -> dict[str, k8s.core.v1.Namespace]:
         # Deleting a namespace deletes the PVCs inside: protected with the releases owning them.
@@ -529,14 +801,25 @@ class Observability(pulumi.ComponentResource):
             for namespace in (MONITORING_NAMESPACE, LOGGING_NAMESPACE)
         }
 
+    def _create_network_policies(self, namespaces: Mapping[str, k8s.core.v1.Namespace]) -> None:
+        specs = network_policies(self._args.get("receiver") is not None)
+        for namespace, policies in specs.items():
+            for role, spec in policies.items():
+                k8s.networking.v1.NetworkPolicy(
+                    f"{self._name}-{namespace}-{role}",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=f"tkestack-{role}", namespace=namespaces[namespace].metadata.name
+                    ),
+                    spec=spec,
+                    opts=self._k8s_opts(),
+                )
+
     def _create_grafana_secrets(self, namespace: k8s.core.v1.Namespace) -> list[pulumi.Resource]:
-        # Explicit provider: stacks disable default providers (`pulumi:disable-default-providers`).
-        provider = random.Provider(f"{self._name}-random", opts=pulumi.ResourceOptions(parent=self))
         password = random.RandomPassword(
             f"{self._name}-grafana-password",
             length=32,
             special=False,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._random_provider()),
         )
         self.grafana_admin_password = pulumi.Output.secret(password.result)
         admin = k8s.core.v1.Secret(
@@ -548,23 +831,94 @@ class Observability(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": self.grafana_admin_password},
             opts=self._k8s_opts(),
         )
+        return [admin]
+
+    def _create_push_credential(
+        self, namespaces: Mapping[str, k8s.core.v1.Namespace]
+    ) -> dict[str, k8s.core.v1.Secret]:
+        cluster = self._args["cluster"].name
+        rotation = self._args.get("credentials_rotation")
+        password = random.RandomPassword(
+            f"{self._name}-push-password",
+            length=40,
+            special=False,
+            # A new value replaces the password (and so its hash in the central htpasswd).
+            keepers={"rotation": rotation if rotation is not None else DEFAULT_ROTATION},
+            opts=pulumi.ResourceOptions(parent=self, provider=self._random_provider()),
+        )
+        self.push_password = pulumi.Output.secret(password.result)
+        self.push_credential = PushCredential(
+            cluster=cluster, password_hash=pulumi.Output.secret(password.bcrypt_hash)
+        )
+        # One Secret per namespace: Prometheus reads remote-write credentials from its own
+        # namespace, Fluent Bit's env from its own.
+        return {
+            namespace: k8s.core.v1.Secret(
+                f"{self._name}-push-{namespace}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=PUSH_SECRET, namespace=namespaces[namespace].metadata.name
+                ),
+                type="Opaque",
+                string_data={"username": cluster, "password": self.push_password},
+                opts=self._k8s_opts(),
+            )
+            for namespace in (MONITORING_NAMESPACE, LOGGING_NAMESPACE)
+        }
+
+    def _create_receiver(self, namespace: k8s.core.v1.Namespace) -> list[pulumi.Resource]:
+        receiver = self._args["receiver"]
         peers = list(self._args.get("peers", ()))
-        if not peers:
-            return [admin]
         document = pulumi.Output.all(
-            *[pulumi.Output.all(peer.cluster, peer.prometheus_url, peer.loki_url) for peer in peers]
-        ).apply(lambda rows: datasources_document([tuple(row) for row in rows]))
-        datasources = k8s.core.v1.ConfigMap(
-            f"{self._name}-grafana-datasources",
+            *[pulumi.Output.all(peer.cluster, peer.password_hash) for peer in peers]
+        ).apply(lambda rows: htpasswd_document([(row[0], row[1]) for row in rows]))
+        htpasswd = k8s.core.v1.Secret(
+            f"{self._name}-receiver-htpasswd",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name="tkestack-cluster-datasources",
-                namespace=namespace.metadata.name,
-                labels={DATASOURCE_LABEL: "1"},
+                name=HTPASSWD_SECRET, namespace=namespace.metadata.name
             ),
-            data={"tkestack-clusters.yaml": document},
+            type="Opaque",
+            string_data={".htpasswd": pulumi.Output.secret(document)},
             opts=self._k8s_opts(),
         )
-        return [admin, datasources]
+        # Split inside the secret: the bundle's content never leaves it.
+        parts = pulumi.Output.secret(receiver.tls_bundle).apply(
+            lambda bundle: split_tls_bundle(bundle, "receiver.tls_bundle")
+        )
+        tls = k8s.core.v1.Secret(
+            f"{self._name}-receiver-tls",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=RECEIVER_TLS_SECRET, namespace=namespace.metadata.name
+            ),
+            type="kubernetes.io/tls",
+            string_data={
+                "tls.crt": pulumi.Output.secret(parts[0]),
+                "tls.key": pulumi.Output.secret(parts[1]),
+            },
+            opts=self._k8s_opts(),
+        )
+        # A load balancer is a cloud resource: it depends on the cluster (and its node pools)
+        # so a teardown deletes it before the network it lives in.
+        service = k8s.core.v1.Service(
+            f"{self._name}-receiver",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="tkestack-receiver",
+                namespace=namespace.metadata.name,
+                annotations=dict(receiver.load_balancer_annotations),
+            ),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="LoadBalancer",
+                load_balancer_source_ranges=list(receiver.source_ranges),
+                selector=dict(GATEWAY_SELECTOR),
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name="https", port=RECEIVER_PORT, target_port="http", protocol="TCP"
+                    )
+                ],
+            ),
+            opts=self._k8s_opts(),
+        )
+        self.receiver_address = service.status.apply(_address)
+        return [htpasswd, tls]
 
     def _create_alert_rules(self, metrics_release: pulumi.Resource) -> None:
         cluster = self._args["cluster"]
@@ -581,75 +935,16 @@ class Observability(pulumi.ComponentResource):
             opts=self._k8s_opts(depends_on=[metrics_release]),
         )
 
-    def _expose(self, namespaces: Mapping[str, k8s.core.v1.Namespace]) -> PeerEndpoints:
-        annotations = dict(self._args.get("load_balancer_annotations", {}))
-        source_ranges = list(self._args.get("load_balancer_source_ranges", ()))
-        services = {}
-        for role, namespace, port, selector in (
-            (
-                "prometheus",
-                MONITORING_NAMESPACE,
-                PROMETHEUS_PORT,
-                {"app.kubernetes.io/name": "prometheus"},
-            ),
-            (
-                "loki",
-                LOGGING_NAMESPACE,
-                LOKI_PORT,
-                {"app.kubernetes.io/name": "loki", "app.kubernetes.io/component": "single-binary"},
-            ),
-        ):
-            # Load balancers are cloud resources: they depend on the cluster (and its node
-            # pools) so a teardown deletes them before the network they live in.
-            services[role] = k8s.core.v1.Service(
-                f"{self._name}-{role}-central",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=f"{role}-central", namespace=namespace, annotations=annotations
-                ),
-                spec=k8s.core.v1.ServiceSpecArgs(
-                    type="LoadBalancer",
-                    # No authentication on either API: only the central Grafana's network.
-                    load_balancer_source_ranges=source_ranges,
-                    selector=selector,
-                    ports=[
-                        k8s.core.v1.ServicePortArgs(
-                            name="http", port=port, target_port=port, protocol="TCP"
-                        )
-                    ],
-                ),
-                # Not on the release: a Service only selects pods, and waiting for the release
-                # would put the central Grafana behind every peer cluster's Loki install.
-                opts=self._k8s_opts(depends_on=[namespaces[namespace]]),
-            )
 
-        def url(service: k8s.core.v1.Service, port: int) -> pulumi.Output[str]:
-            def address(status: Any) -> str:
-                ingress = ((status or {}).get("load_balancer") or {}).get("ingress") or [{}]
-                host = ingress[0].get("hostname") or ingress[0].get("ip") or "pending"
-                return f"http://{host}:{port}"
-
-            return service.status.apply(
-                lambda status: address(status if isinstance(status, dict) else _as_dict(status))
-            )
-
-        return PeerEndpoints(
-            cluster=self._args["cluster"].name,
-            prometheus_url=url(services["prometheus"], PROMETHEUS_PORT),
-            loki_url=url(services["loki"], LOKI_PORT),
-        )
-
-
-def _as_dict(status: Any) -> dict[str, Any]:
-    """A ServiceStatus output object as plain dicts (snake_case keys)."""
+def _address(status: Any) -> str:
+    """The first address of a LoadBalancer Service's status (hostname or IP)."""
     if status is None:
-        return {}
+        return "pending"
+    if isinstance(status, dict):
+        ingress = ((status.get("load_balancer") or {}).get("ingress")) or [{}]
+        return ingress[0].get("hostname") or ingress[0].get("ip") or "pending"
     balancer = getattr(status, "load_balancer", None)
     ingress = getattr(balancer, "ingress", None) or []
-    return {
-        "load_balancer": {
-            "ingress": [
-                {"hostname": getattr(item, "hostname", None), "ip": getattr(item, "ip", None)}
-                for item in ingress
-            ]
-        }
-    }
+    if not ingress:
+        return "pending"
+    return getattr(ingress[0], "hostname", None) or getattr(ingress[0], "ip", None) or "pending"

@@ -41,7 +41,13 @@ from .clouds.attached import server_of
 from .existing import ExistingNetwork, ExistingRoles
 from .gpu_stack import GpuStackArgs
 from .node_pool import PoolSpec, pool_profile
-from .observability import ObservabilityArgs, PeerEndpoints, RetentionSettings
+from .observability import (
+    ObservabilityArgs,
+    PushCredential,
+    PushTarget,
+    ReceiverSettings,
+    RetentionSettings,
+)
 from .profile import ClusterInfo
 from .profile import Taint as TaintValue
 from .registry import RegistryArgs
@@ -579,15 +585,37 @@ class Retention(TypedDict):
     """Loki persistent volume, GiB; None keeps logs on an emptyDir (dev)."""
 
 
-class PeerEndpoint(TypedDict):
-    """Where the central Grafana finds one other cluster's metrics and logs."""
+class PushTargetOptions(TypedDict, total=False):
+    """Where a peer cluster pushes its metrics and logs: the central cluster's receivers."""
+
+    hostname: Required[str]
+    """DNS name of the central receivers (their TLS certificate is issued for it)."""
+    port: int
+    """HTTPS port of the receivers' load balancer."""
+
+
+class PushCredentialInput(TypedDict):
+    """The credential one peer pushes with, as the central receivers check it."""
 
     cluster: str
-    """Cluster name (data source names are `<cluster> metrics` / `<cluster> logs`)."""
-    prometheus_url: pulumi.Input[str]
-    """Prometheus URL of the cluster (its `metricsUrl` output)."""
-    loki_url: pulumi.Input[str]
-    """Loki URL of the cluster (its `logsUrl` output)."""
+    """Peer cluster name: its basic-auth user name."""
+    password_hash: pulumi.Input[str]
+    """bcrypt hash of the peer's password (the peer's `pushPasswordHash` output)."""
+
+
+class ReceiverOptions(TypedDict):
+    """The central cluster's receivers: TLS name, certificate and how they are exposed."""
+
+    hostname: str
+    """DNS name the peers push to; the company's DNS points it at the load balancer."""
+    tls_bundle: pulumi.Input[str]
+    """PEM bundle for `hostname` (certificates, then the private key), from a CA the peers'
+    system trust store accepts (Prometheus and Fluent Bit verify it)."""
+    load_balancer_annotations: Mapping[str, pulumi.Input[str]]
+    """Annotations of the receivers' LoadBalancer Service (the cloud's internal marker when a
+    private path reaches the central cluster; empty for a public one)."""
+    source_ranges: Sequence[str]
+    """CIDRs admitted by the load balancer (`loadBalancerSourceRanges`)."""
 
 
 class ObservabilityOptions(TypedDict, total=False):
@@ -597,19 +625,20 @@ class ObservabilityOptions(TypedDict, total=False):
     """Retention and volumes, by tier."""
     central: bool
     """This cluster hosts the environment's Grafana. Default False."""
-    peers: Sequence[PeerEndpoint]
-    """Central cluster only: the other clusters, added as Grafana data sources."""
-    expose: bool
-    """Expose Prometheus and Loki through internal load balancers for the central Grafana.
-    Needs `load_balancer_annotations` and `load_balancer_source_ranges`. Default False (the
-    composer sets it on every non-central cluster): an exposure is always asked for."""
-    load_balancer_annotations: Mapping[str, pulumi.Input[str]]
-    """Annotations that make the load balancer internal (per cloud, set by the composer: AWS
-    `service.beta.kubernetes.io/aws-load-balancer-internal`, TKE's subnet id, an internal
-    MetalLB address pool on attached clusters). Required when exposing."""
-    load_balancer_source_ranges: Sequence[str]
-    """CIDRs allowed to reach the exposed Prometheus and Loki (`loadBalancerSourceRanges`):
-    the central Grafana's network. Required when exposing: neither API authenticates."""
+    receiver: ReceiverOptions
+    """Central cluster only: run the receivers the peers push to. Default: none (a single
+    cluster environment has no peers)."""
+    peers: Sequence[PushCredentialInput]
+    """Central cluster only: the peers' credentials the receivers admit (needs `receiver`)."""
+    push_to: PushTargetOptions
+    """Peer clusters only: push metrics and logs to the central receivers. Excludes
+    `central` and `receiver`."""
+    credentials_rotation: str
+    """A value kept by a peer's push credential (`keepers`): changing it replaces the password
+    on the next `pulumi up` (the central htpasswd follows). It is also a pod annotation of the
+    peer's Fluent Bit and the central gateway, so they restart onto the new credential
+    (environment variables are read at start). Give every cluster the same value. Default
+    "1"."""
     protect: bool
     """Protect the releases that own persistent volumes (Prometheus with storage, Loki with a
     volume) and their namespaces from deletion. Default False; the composer sets it in prod."""
@@ -662,13 +691,23 @@ def observability_args(options: ObservabilityOptions, cluster: ClusterInfo) -> O
         logs_volume_gib=retention.get("logs_volume_gib"),
     )
     plain["peers"] = [
-        PeerEndpoints(
+        PushCredential(
             cluster=peer["cluster"],
-            prometheus_url=pulumi.Output.from_input(peer["prometheus_url"]),
-            loki_url=pulumi.Output.from_input(peer["loki_url"]),
+            password_hash=pulumi.Output.secret(peer["password_hash"]),
         )
         for peer in options.get("peers") or ()
     ]
+    receiver = options.get("receiver")
+    if receiver is not None:
+        plain["receiver"] = ReceiverSettings(
+            hostname=receiver["hostname"],
+            tls_bundle=receiver["tls_bundle"],
+            load_balancer_annotations=dict(receiver.get("load_balancer_annotations") or {}),
+            source_ranges=list(receiver.get("source_ranges") or ()),
+        )
+    push_to = options.get("push_to")
+    if push_to is not None:
+        plain["push_to"] = PushTarget(**push_to)
     return {**plain, "cluster": cluster}  # type: ignore[typeddict-item]
 
 
@@ -683,10 +722,12 @@ class PlatformServices(pulumi.ComponentResource):
     """Attached clusters with a registry: Harbor's admin password (a Pulumi secret)."""
     grafana_admin_password: pulumi.Output[str] | None
     """Central cluster: Grafana's admin password (a Pulumi secret)."""
-    metrics_url: pulumi.Output[str] | None
-    """Prometheus URL for the central Grafana, when exposed."""
-    logs_url: pulumi.Output[str] | None
-    """Loki URL for the central Grafana, when exposed."""
+    push_password_hash: pulumi.Output[str] | None
+    """Peer clusters: bcrypt hash of the push password (a Pulumi secret), for the central
+    cluster's `observability.peers`."""
+    receiver_address: pulumi.Output[str] | None
+    """Central cluster with receivers: the load balancer's address, which the receivers'
+    hostname must resolve to."""
     gpu_sharing: dict[str, str] | None
     """Sharing mode of every GPU pool (`exclusive`, `time-slicing-4`, `hami`), by pool."""
 
@@ -719,14 +760,14 @@ class PlatformServices(pulumi.ComponentResource):
             built.registry.harbor_admin_password if built.registry else None
         )
         self.grafana_admin_password = None
-        self.metrics_url = None
-        self.logs_url = None
+        self.push_password_hash = None
+        self.receiver_address = None
         if built.observability is not None:
             self.grafana_admin_password = built.observability.grafana_admin_password
-            endpoints = built.observability.endpoints
-            if endpoints is not None:
-                self.metrics_url = endpoints.prometheus_url
-                self.logs_url = endpoints.loki_url
+            credential = built.observability.push_credential
+            if credential is not None:
+                self.push_password_hash = credential.password_hash
+            self.receiver_address = built.observability.receiver_address
         self.gpu_sharing = dict(built.gpu_stack.sharing) if built.gpu_stack else None
         self.register_outputs(
             {
@@ -734,8 +775,8 @@ class PlatformServices(pulumi.ComponentResource):
                 "registry_endpoint": self.registry_endpoint,
                 "harbor_admin_password": self.harbor_admin_password,
                 "grafana_admin_password": self.grafana_admin_password,
-                "metrics_url": self.metrics_url,
-                "logs_url": self.logs_url,
+                "push_password_hash": self.push_password_hash,
+                "receiver_address": self.receiver_address,
                 "gpu_sharing": self.gpu_sharing,
             }
         )
@@ -884,7 +925,9 @@ HOSTED_COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (Cluster, Platfo
 
 SECRET_OUTPUTS: Mapping[str, frozenset[str]] = {
     "Cluster": frozenset({"kubeconfig"}),
-    "PlatformServices": frozenset({"harbor_admin_password", "grafana_admin_password"}),
+    "PlatformServices": frozenset(
+        {"harbor_admin_password", "grafana_admin_password", "push_password_hash"}
+    ),
     "Tenant": frozenset(),
 }
 """Outputs of each package component that are always Pulumi secrets (the others never are);
@@ -931,12 +974,9 @@ MIRRORS: tuple[Mirror, ...] = (
         },
     ),
     Mirror(Retention, (RetentionSettings,), {}),
-    Mirror(
-        PeerEndpoint,
-        (PeerEndpoints,),
-        {},
-        reworded=frozenset({"prometheus_url", "loki_url"}),
-    ),
+    Mirror(PushTargetOptions, (PushTarget,), {}),
+    Mirror(PushCredentialInput, (PushCredential,), {}, reworded=frozenset({"password_hash"})),
+    Mirror(ReceiverOptions, (ReceiverSettings,), {}),
     Mirror(
         ObservabilityOptions,
         (ObservabilityArgs,),

@@ -38,7 +38,14 @@ from .identity import (
     WorkloadIdentityArgs,
 )
 from .node_pool import NodePool, NodePoolArgs, PoolSpec
-from .observability import Observability, ObservabilityArgs, PeerEndpoints, RetentionSettings
+from .observability import (
+    Observability,
+    ObservabilityArgs,
+    PushCredential,
+    PushTarget,
+    ReceiverSettings,
+    RetentionSettings,
+)
 from .platform_services import PlatformServices, PlatformServicesArgs
 from .registry import Registry, RegistryArgs
 from .registry_namespace import (
@@ -121,8 +128,8 @@ COMPONENTS: tuple[ComponentEntry, ...] = (
         Observability,
         ObservabilityArgs,
         "observability.md",
-        (RetentionSettings, PeerEndpoints),
-        frozenset({"grafana_admin_password"}),
+        (RetentionSettings, PushTarget, PushCredential, ReceiverSettings),
+        frozenset({"grafana_admin_password", "push_password"}),
     ),
     ComponentEntry(GpuStack, GpuStackArgs, "gpu_stack.md"),
     ComponentEntry(

@@ -215,19 +215,17 @@ def registry_addons(args: RegistryArgs) -> list[AddonSpec]:
     ]
 
 
-def split_tls_bundle(bundle: str) -> tuple[str, str]:
+def split_tls_bundle(bundle: str, what: str = "harbor_tls_bundle") -> tuple[str, str]:
     """A PEM bundle as (`tls.crt`: the certificates in order, `tls.key`: the private key).
 
-    Raises `ValueError` naming what is missing (never the bundle's content)."""
+    Raises `ValueError` naming `what` and what is missing (never the bundle's content)."""
     blocks = [(match["label"], match.group(0)) for match in PEM_BLOCK.finditer(bundle)]
     certificates = [block for label, block in blocks if label == "CERTIFICATE"]
     keys = [block for label, block in blocks if label.endswith("PRIVATE KEY")]
     if not certificates:
-        raise ValueError("harbor_tls_bundle: no PEM CERTIFICATE block")
+        raise ValueError(f"{what}: no PEM CERTIFICATE block")
     if len(keys) != 1:
-        raise ValueError(
-            f"harbor_tls_bundle: needs exactly one PEM PRIVATE KEY block, found {len(keys)}"
-        )
+        raise ValueError(f"{what}: needs exactly one PEM PRIVATE KEY block, found {len(keys)}")
     return "\n".join(certificates) + "\n", keys[0] + "\n"
 
 

@@ -7,10 +7,12 @@ From the environment spec to one `PlatformServices` per cluster:
   regions of the same cloud when `registry.replicate` is set;
 - retention and volumes follow the tier unless the spec sets them;
 - one central Grafana per environment (`observability.central_cluster`, default the first
-  cluster), with every other cluster as a data source; so the central cluster is composed
-  last, once the others' endpoints exist. The others expose Prometheus and Loki through
-  internal load balancers (the cloud's marker, or the attached cluster's internal MetalLB
-  pool) admitting only the central cluster's VPC CIDR;
+  cluster) reading only local data sources: every other cluster pushes its metrics and logs
+  to the central receivers (`observability.receiver_hostname`, TLS, one credential per
+  cluster), so the central cluster is composed last, once the others' credentials exist.
+  The receivers are public unless `observability.receiver_exposure` is `internal` (a
+  private path exists): then behind the cloud's internal load balancer (or the attached
+  cluster's internal MetalLB pool), admitting the other clusters' VPC CIDRs;
 - what holds metrics and logs (releases with volumes, their namespaces) is protected in prod;
 - the GPU stack on every cluster with GPU pools, with each pool's sharing mode.
 
@@ -28,7 +30,12 @@ from typing import Any
 import pulumi
 
 from ..components.gpu_stack import GpuStackArgs
-from ..components.observability import ObservabilityArgs, RetentionSettings
+from ..components.observability import (
+    ObservabilityArgs,
+    PushTarget,
+    ReceiverSettings,
+    RetentionSettings,
+)
 from ..components.platform_services import PlatformServices, PlatformServicesArgs, platform_plan
 from ..components.profile import ClusterInfo
 from ..components.registry import RegistryArgs
@@ -120,12 +127,44 @@ def _central_cluster(env: EnvironmentSpec) -> str:
     return central if central is not None else env.clusters[0].name
 
 
-def _central_network(env: EnvironmentSpec) -> list[str]:
-    """Source ranges admitted to the other clusters' Prometheus and Loki: the central
-    cluster's VPC CIDR (stacks/rules.py requires one when there are other clusters)."""
-    central = env.cluster(_central_cluster(env))
-    vpc_cidr = central.network.vpc_cidr
-    return [str(vpc_cidr)] if vpc_cidr is not None else []
+def _receiver_source_ranges(env: EnvironmentSpec) -> list[str]:
+    """CIDRs admitted to the central receivers: the spec's, else the whole internet when
+    public, else the other clusters' VPC CIDRs (stacks/rules.py requires them)."""
+    spec = env.observability
+    if spec.receiver_source_ranges is not None:
+        return [str(cidr) for cidr in spec.receiver_source_ranges]
+    if spec.receiver_exposure == "public":
+        return ["0.0.0.0/0"]
+    central = _central_cluster(env)
+    return sorted(
+        str(cluster.network.vpc_cidr)
+        for cluster in env.clusters
+        if cluster.name != central and cluster.network.vpc_cidr is not None
+    )
+
+
+def _receiver(
+    env: EnvironmentSpec,
+    info: ClusterInfo,
+    network: ClusterNetwork | None,
+    secret_config: SecretConfig | None,
+) -> ReceiverSettings | None:
+    """The central receivers when the environment has peers and names them (stacks/rules.py
+    requires the hostname and certificate then); None otherwise."""
+    spec = env.observability
+    if len(env.clusters) < 2 or spec.receiver_hostname is None:
+        return None
+    if spec.receiver_tls_secret is None or secret_config is None:
+        return None
+    annotations: dict[str, pulumi.Input[str]] = {}
+    if spec.receiver_exposure == "internal":
+        annotations = _internal_load_balancer(env, info, network)
+    return ReceiverSettings(
+        hostname=spec.receiver_hostname,
+        tls_bundle=secret_config(spec.receiver_tls_secret),
+        load_balancer_annotations=annotations,
+        source_ranges=_receiver_source_ranges(env),
+    )
 
 
 def _internal_load_balancer(
@@ -208,17 +247,18 @@ def _services_args(
         args["registry"] = None
     if env.observability.enabled:
         observability = ObservabilityArgs(
-            cluster=info,
-            retention=retention(env),
-            central=central,
-            expose=not central,
-            protect=env.tier == "prod",
+            cluster=info, retention=retention(env), central=central, protect=env.tier == "prod"
         )
-        if not central:
-            observability["load_balancer_annotations"] = _internal_load_balancer(env, info, network)
-            observability["load_balancer_source_ranges"] = _central_network(env)
+        hostname = env.observability.receiver_hostname
         if central:
-            observability["peers"] = peers
+            receiver = _receiver(env, info, network, secret_config)
+            if receiver is not None:
+                observability["receiver"] = receiver
+                observability["peers"] = peers
+                observability["credentials_rotation"] = env.observability.credentials_rotation
+        elif hostname is not None:
+            observability["push_to"] = PushTarget(hostname=hostname)
+            observability["credentials_rotation"] = env.observability.credentials_rotation
         args["observability"] = observability
     else:
         args["observability"] = None
@@ -277,13 +317,14 @@ def build_platform(
             raise pulumi.RunError(str(error)) from None
         services[spec.name] = created
         owners.setdefault(_registry_key(info), created)
-        if created.observability is not None and created.observability.endpoints is not None:
-            peers.append(created.observability.endpoints)
+        if created.observability is not None and created.observability.push_credential:
+            peers.append(created.observability.push_credential)
     return {name: services[name] for name in sorted(services)}
 
 
 def platform_outputs(services: Mapping[str, PlatformServices]) -> dict[str, Any]:
-    """Stack outputs per cluster: add-ons, registry host, GPU sharing, Grafana password."""
+    """Stack outputs per cluster: add-ons, registry host, GPU sharing, Grafana password, the
+    receivers' load balancer address (for the DNS record of `receiver_hostname`)."""
     outputs: dict[str, Any] = {}
     for name, service in services.items():
         entry: dict[str, Any] = {"addons": service.addon_keys}
@@ -294,5 +335,7 @@ def platform_outputs(services: Mapping[str, PlatformServices]) -> dict[str, Any]
         observability = service.observability
         if observability is not None and observability.grafana_admin_password is not None:
             entry["grafana_admin_password"] = observability.grafana_admin_password
+        if observability is not None and observability.receiver_address is not None:
+            entry["receiver_address"] = observability.receiver_address
         outputs[name] = entry
     return outputs

@@ -861,10 +861,9 @@ def _cloud_cluster_problems(
 
 
 def _observability_exposure_problems(raw_observability: Any, raw_clusters: Any) -> list[Problem]:
-    """The central Grafana reaches the other clusters' Prometheus and Loki, which have no
-    authentication, through internal load balancers admitting only its own network: so the
-    central cluster needs a VPC CIDR, and every other attached cluster an internal address
-    pool (a cloud cluster has its cloud's internal load balancer)."""
+    """Every other cluster pushes its metrics and logs to the central cluster's receivers over
+    TLS: with more than one cluster the receivers need a DNS name and a certificate. Internal
+    receivers need a way to be internal on the central cluster and the networks to admit."""
     observability = raw_observability if isinstance(raw_observability, dict) else {}
     if observability.get("enabled", True) is False:
         return []
@@ -882,29 +881,43 @@ def _observability_exposure_problems(raw_observability: Any, raw_clusters: Any) 
     if central is None:  # an unknown central cluster is reported on its own
         return []
     problems: list[Problem] = []
-    if central.network.vpc_cidr is None:
-        problems.append(
-            Problem(
-                ("observability", "central_cluster"),
-                f"the central Grafana cannot run on {central.name!r}, which has no"
-                " network.vpc_cidr: the other clusters admit only the central cluster's VPC"
-                " CIDR to their Prometheus and Loki (no authentication); choose an aws or"
-                " tencentcloud cluster",
-            )
-        )
-    for index, cluster in clusters:
-        if cluster.name == central.name or cluster.cloud != "attached":
-            continue
-        if cluster.attached is not None and cluster.attached.internal_address_pool is None:
+    for key, what in (
+        ("receiver_hostname", "the DNS name the other clusters push metrics and logs to"),
+        ("receiver_tls_secret", "the secret config key holding the receivers' certificate"),
+    ):
+        if observability.get(key) is None:
             problems.append(
                 Problem(
-                    ("clusters", index, "attached", "internal_address_pool"),
-                    f"required: the central Grafana on {central.name!r} reaches this cluster's"
-                    " Prometheus and Loki through internal load balancers, and an attached"
-                    " cluster has no cloud to make them internal: name its internal MetalLB"
-                    " address pool (or disable observability)",
+                    ("observability", key),
+                    f"required: {what} (over TLS, no private network needed); the"
+                    f" environment has {len(clusters)} clusters and the central Grafana on"
+                    f" {central.name!r} reads only local data sources",
                 )
             )
+    if observability.get("receiver_exposure") != "internal":
+        return problems
+    index = next(i for i, c in clusters if c.name == central.name)
+    if central.cloud == "attached" and (
+        central.attached is None or central.attached.internal_address_pool is None
+    ):
+        problems.append(
+            Problem(
+                ("clusters", index, "attached", "internal_address_pool"),
+                "required: internal receivers on an attached central cluster take their"
+                " address from its internal MetalLB pool (or use receiver_exposure: public)",
+            )
+        )
+    if observability.get("receiver_source_ranges") is None:
+        for other_index, cluster in clusters:
+            if cluster.name != central.name and cluster.network.vpc_cidr is None:
+                problems.append(
+                    Problem(
+                        ("observability", "receiver_source_ranges"),
+                        f"required: internal receivers admit the other clusters' networks,"
+                        f" and clusters[{other_index}] ({cluster.name}) has no"
+                        " network.vpc_cidr: list the networks it pushes from",
+                    )
+                )
     return problems
 
 

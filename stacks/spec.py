@@ -212,12 +212,10 @@ class AttachedSpec(SpecModel):
         default=None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
     )
     """MetalLB address pool (`IPAddressPool` name) whose addresses only the company's private
-    network reaches. Required when the cluster is not the central observability cluster: its
-    Prometheus and Loki are exposed to the central Grafana through LoadBalancer Services from
-    this pool, admitting only the central cluster's `network.vpc_cidr`. The policy pack
-    recognises a pool as internal by its name: include `internal` (e.g. `dc-internal`).
-    Also required when the registry is enabled: Harbor's LoadBalancer takes its address from
-    this pool."""
+    network reaches. Required when the registry is enabled (Harbor's LoadBalancer takes its
+    address from this pool) and on a central observability cluster with
+    `observability.receiver_exposure: internal` (the receivers' load balancer). The policy pack
+    recognises a pool as internal by its name: include `internal` (e.g. `dc-internal`)."""
     registry_hostname: str | None = Field(
         default=None,
         max_length=253,
@@ -321,14 +319,41 @@ class ObservabilitySpec(SpecModel):
     metrics_volume_gib: int | None = Field(default=None, ge=1, le=65536)
     """Prometheus persistent volume; default by tier (dev none, staging 50, prod 200)."""
     central_cluster: str | None = None
-    """Cluster hosting the environment's central Grafana, with every cluster as a data source;
-    default: the first cluster."""
+    """Cluster hosting the environment's central Grafana and the receivers every other cluster
+    pushes its metrics and logs to; default: the first cluster."""
     managed_metrics: Literal["none", "amp", "tmp"] = "none"
     """Remote-write metrics to Amazon Managed Prometheus (`amp`) or Tencent TMP (`tmp`). Not
     offered yet: only `none` passes validation while observability is enabled."""
     alert_receiver_secret: str | None = None
     """Secret stack config key holding an Alertmanager receiver webhook URL. Not wired yet:
     refused at validation while observability is enabled."""
+    receiver_hostname: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+    )
+    """DNS name of the central cluster's receivers, which every other cluster pushes its
+    metrics (Prometheus remote-write) and logs (Fluent Bit) to over HTTPS. Your DNS points it
+    at the receivers' load balancer (the `receiver_address` stack output). Required when the
+    environment has more than one cluster."""
+    receiver_tls_secret: str | None = Field(default=None, pattern=r"^[a-zA-Z][-a-zA-Z0-9_]*$")
+    """Name of the secret stack config key holding the receivers' TLS certificate for
+    `receiver_hostname` as one PEM bundle (certificate, intermediates, then the private key),
+    from a CA the clusters' system trust stores accept (Prometheus and Fluent Bit verify it).
+    Set it with `pulumi config set --secret <name> < bundle.pem`. Required with
+    `receiver_hostname`."""
+    receiver_exposure: Literal["public", "internal"] = "public"
+    """`public`: the receivers' load balancer faces the internet (TLS and a per-cluster
+    credential guard it; no private network needed between clouds). `internal`: only when a
+    private path (VPN, peering, Transit Gateway, CCN) reaches the central cluster from every
+    other cluster: the cloud's internal load balancer."""
+    receiver_source_ranges: list[ipaddress.IPv4Network] | None = None
+    """CIDRs the receivers' load balancer admits. Default: `0.0.0.0/0` when public (the peers
+    egress through NAT addresses not known in advance); the other clusters' `vpc_cidr` when
+    internal."""
+    credentials_rotation: str = Field(default="1", min_length=1, max_length=64)
+    """Any value; changing it replaces every cluster's push credential on the next
+    `pulumi up` (new passwords, new central htpasswd)."""
 
 
 class GpuSpec(SpecModel):

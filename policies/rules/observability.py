@@ -2,7 +2,10 @@
 
 Prometheus, Alertmanager and Loki have no authentication of their own: a Service in front
 of them (`app.kubernetes.io/name` selector) is never a NodePort, and a LoadBalancer one is
-internal and admits only `loadBalancerSourceRanges` (the central Grafana's network).
+internal and admits only `loadBalancerSourceRanges`. The one exception is the Loki chart's
+gateway (`app.kubernetes.io/component: gateway`), the central receivers: a Loki release
+running it must serve TLS with basic auth (`loki-gateway-authenticated`). Every platform
+namespace (`monitoring`, `logging`) has a NetworkPolicy.
 
 kube-prometheus-stack keeps Prometheus data for 10 days unless `prometheusSpec.retention` is
 set; a CloudWatch log group without `retentionInDays` keeps logs forever (and bills for
@@ -15,8 +18,28 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .base import Rule, Subject, get, mapping, number, plain, schema, strings
-from .kube import HELM_RELEASE, SERVICE, exposed_services_in_values, is_internal_service
+from .base import (
+    Rule,
+    Stack,
+    Subject,
+    get,
+    mapping,
+    number,
+    plain,
+    schema,
+    string_list,
+    strings,
+)
+from .kube import (
+    HELM_RELEASE,
+    NAMESPACE,
+    NETWORK_POLICY,
+    SERVICE,
+    exposed_services_in_values,
+    is_internal_service,
+    namespace_of,
+    object_name,
+)
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 CLS_TOPIC = "tencentcloud:Cls/topic:Topic"
@@ -66,6 +89,8 @@ def _service_exposure(resource: Subject) -> Iterator[str]:
     app = selector.get("app.kubernetes.io/name", selector.get("app"))
     if app not in UNAUTHENTICATED_APPS:
         return
+    if app == "loki" and selector.get("app.kubernetes.io/component") == "gateway":
+        return  # the authenticated receivers: `loki-gateway-authenticated` checks the release
     kind = get(resource.props, "spec.type", "ClusterIP")
     if kind == "NodePort":
         yield f"{app} (no authentication) is reachable on a port of every node (NodePort)"
@@ -134,6 +159,31 @@ def _log_retention(resource: Subject, config: Mapping[str, Any]) -> Iterator[str
         yield f"logs are kept {days:g} days (at most {maximum:g} here)"
 
 
+def _gateway_authenticated(resource: Subject, config: Mapping[str, Any]) -> Iterator[str]:
+    if chart_name(resource) != "loki":
+        return
+    gateway = mapping(_values(resource).get("gateway"))
+    if gateway.get("enabled", True) is False:  # the chart's default is enabled
+        return
+    if get(gateway, "basicAuth.enabled") is not True:
+        yield "the Loki gateway runs without basic auth (gateway.basicAuth.enabled)"
+    if get(gateway, "nginxConfig.ssl") is not True:
+        yield "the Loki gateway serves plain HTTP (gateway.nginxConfig.ssl)"
+
+
+def _platform_network_policies(
+    stack: Stack, config: Mapping[str, Any]
+) -> Iterator[tuple[str, str]]:
+    wanted = set(strings(config.get("namespaces")))
+    covered = {
+        (stack.scope(policy), namespace_of(policy)) for policy in stack.of_type(NETWORK_POLICY)
+    }
+    for namespace in stack.of_type(NAMESPACE):
+        name = object_name(namespace)
+        if name in wanted and (stack.scope(namespace), name) not in covered:
+            yield (namespace.urn, f"platform namespace {name} has no NetworkPolicy")
+
+
 RULES = [
     Rule(
         name="grafana-not-public",
@@ -180,6 +230,33 @@ RULES = [
         config={
             "minDays": schema("integer", 1, "Shortest allowed log retention (days)."),
             "maxDays": schema("integer", 3653, "Longest allowed log retention (days)."),
+        },
+    ),
+    Rule(
+        name="loki-gateway-authenticated",
+        group="observability",
+        description="A Loki gateway (the receivers peers push to) serves TLS with basic auth.",
+        severity="high",
+        anchor="tkestack (receivers exposed only with TLS and per-cluster credentials)",
+        remediation="Keep the receivers the Observability component builds"
+        " (gateway.nginxConfig.ssl, gateway.basicAuth), or disable the gateway.",
+        check=_gateway_authenticated,
+        types=frozenset({HELM_RELEASE}),
+    ),
+    Rule(
+        name="platform-namespace-network-policy",
+        group="observability",
+        description="Every platform namespace (monitoring, logging) has a NetworkPolicy.",
+        severity="medium",
+        anchor="CIS EKS 4.3.2; Kubernetes CIS 5.3.2",
+        remediation="The Observability component creates them; keep observability enabled"
+        " through it.",
+        check=_platform_network_policies,
+        stack=True,
+        config={
+            "namespaces": string_list(
+                ["monitoring", "logging"], "Platform namespaces that must have a NetworkPolicy."
+            )
         },
     ),
 ]

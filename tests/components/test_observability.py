@@ -6,14 +6,17 @@ import json
 
 import pulumi
 import pytest
-import yaml
 from platform_clusters import cluster, pool
 
 from tkestack import engine
 from tkestack.components.observability import (
+    GATEWAY_SELECTOR,
     Observability,
+    PushTarget,
+    ReceiverSettings,
     RetentionSettings,
     default_alert_rules,
+    network_policies,
 )
 
 PROD = RetentionSettings(
@@ -22,8 +25,8 @@ PROD = RetentionSettings(
 DEV = RetentionSettings(
     metrics_retention_days=3, logs_retention_days=3, metrics_volume_gib=None, logs_volume_gib=None
 )
-CENTRAL_NETWORK = "10.30.0.0/16"
-"""VPC CIDR of the central Grafana's cluster: the only source the peers' endpoints admit."""
+RECEIVERS = "receivers.example.com"
+FAKE_BUNDLE = engine.fake_tls_bundle("receiver-tls")
 
 
 def mixed():
@@ -41,26 +44,36 @@ def releases(rendering: engine.Rendering) -> dict[str, engine.RenderedResource]:
     return {r.inputs["name"]: r for r in rendering.of_type("kubernetes:helm.sh/v3:Release")}
 
 
-def central_and_peer() -> engine.Rendering:
+def central_and_peer(rotation: str = "1") -> engine.Rendering:
     def program():
         peer = Observability(
             "c2-observability",
             {
                 "cluster": cluster("c2"),
                 "retention": PROD,
-                "load_balancer_annotations": {
-                    "service.beta.kubernetes.io/aws-load-balancer-internal": "true"
-                },
-                "load_balancer_source_ranges": [CENTRAL_NETWORK],
-                "expose": True,
+                "push_to": PushTarget(hostname=RECEIVERS),
+                "credentials_rotation": rotation,
                 "protect": True,
             },
         )
         central = Observability(
             "c1-observability",
-            {"cluster": mixed(), "retention": PROD, "central": True, "peers": [peer.endpoints]},
+            {
+                "cluster": mixed(),
+                "retention": PROD,
+                "central": True,
+                "receiver": ReceiverSettings(
+                    hostname=RECEIVERS,
+                    tls_bundle=pulumi.Output.secret(FAKE_BUNDLE),
+                    load_balancer_annotations={},
+                    source_ranges=["0.0.0.0/0"],
+                ),
+                "peers": [peer.push_credential],
+                "credentials_rotation": rotation,
+            },
         )
         pulumi.export("grafana", central.grafana_admin_password)
+        pulumi.export("push", peer.push_password)
 
     return engine.run_program(program)
 
@@ -195,27 +208,155 @@ def test_grafana_password_is_random_secret_and_never_in_values(prod_rendering):
     assert isinstance(prod_rendering.stack_outputs["grafana"], engine.SecretValue)
 
 
-def test_central_grafana_has_every_cluster_as_a_data_source(prod_rendering):
+def test_central_grafana_reads_only_local_data_sources(prod_rendering):
     peer_values = named(prod_rendering, "c2-observability-metrics")
     assert peer_values.inputs["values"]["grafana"] == {"enabled": False}
-    (configmap,) = prod_rendering.of_type("kubernetes:core/v1:ConfigMap")
-    assert configmap.inputs["metadata"]["labels"] == {"grafana_datasource": "1"}
-    document = yaml.safe_load(configmap.inputs["data"]["tkestack-clusters.yaml"])
-    names = [source["name"] for source in document["datasources"]]
-    assert names == ["c2 metrics", "c2 logs"]
-    assert document["datasources"][0]["url"].endswith(".elb.amazonaws.com:9090")
-    services = prod_rendering.of_type("kubernetes:core/v1:Service")
-    assert sorted(s.inputs["metadata"]["name"] for s in services) == [
-        "loki-central",
-        "prometheus-central",
-    ]
-    for service in services:
-        assert service.inputs["metadata"]["annotations"] == {
-            "service.beta.kubernetes.io/aws-load-balancer-internal": "true"
-        }
+    assert not prod_rendering.of_type("kubernetes:core/v1:ConfigMap")  # no peer data sources
     central = named(prod_rendering, "c1-observability-metrics")
     local = central.inputs["values"]["grafana"]["additionalDataSources"]
-    assert local[0]["url"] == "http://loki.logging.svc.cluster.local:3100"
+    assert [source["url"] for source in local] == ["http://loki.logging.svc.cluster.local:3100"]
+
+
+def test_only_the_central_receivers_are_exposed(prod_rendering):
+    (service,) = prod_rendering.of_type("kubernetes:core/v1:Service")
+    assert service.name == "c1-observability-receiver"
+    spec = service.inputs["spec"]
+    assert spec["type"] == "LoadBalancer"
+    assert spec["loadBalancerSourceRanges"] == ["0.0.0.0/0"]
+    assert spec["selector"] == GATEWAY_SELECTOR
+    assert spec["ports"] == [
+        {"name": "https", "port": 443, "targetPort": "http", "protocol": "TCP"}
+    ]
+
+
+def test_peer_remote_writes_metrics_with_basic_auth_from_a_secret(prod_rendering):
+    prometheus = named(prod_rendering, "c2-observability-metrics").inputs["values"]["prometheus"]
+    # RemoteWriteSpec: url, basicAuth.{username,password} as SecretKeySelectors (name, key),
+    # charts/crds/crds/crd-prometheuses.yaml @kube-prometheus-stack-88.2.0.
+    assert prometheus["prometheusSpec"]["remoteWrite"] == [
+        {
+            "name": "tkestack-central",
+            "url": f"https://{RECEIVERS}:443/api/v1/write",
+            "basicAuth": {
+                "username": {"name": "tkestack-central-push", "key": "username"},
+                "password": {"name": "tkestack-central-push", "key": "password"},
+            },
+        }
+    ]
+    assert "enableRemoteWriteReceiver" not in prometheus["prometheusSpec"]
+    central = named(prod_rendering, "c1-observability-metrics").inputs["values"]["prometheus"]
+    # prometheusSpec.enableRemoteWriteReceiver, values.yaml @kube-prometheus-stack-88.2.0.
+    assert central["prometheusSpec"]["enableRemoteWriteReceiver"] is True
+    assert "remoteWrite" not in central["prometheusSpec"]
+
+
+def test_peer_ships_logs_to_the_central_loki_over_verified_tls(prod_rendering):
+    values = named(prod_rendering, "c2-observability-logs").inputs["values"]
+    outputs = values["config"]["outputs"]
+    # Keys of fluent/fluent-bit-docs pipeline/outputs/loki.md; ${VAR} expansion:
+    # administration/configuring-fluent-bit/classic-mode/variables.md.
+    assert "loki.logging.svc.cluster.local" in outputs  # the local Loki still gets them
+    central_block = outputs.split("[OUTPUT]")[2]
+    for line in (
+        f"Host                   {RECEIVERS}",
+        "Port                   443",
+        "tls                    on",
+        "tls.verify             on",
+        "http_user              ${TKESTACK_PUSH_USER}",
+        "http_passwd            ${TKESTACK_PUSH_PASSWORD}",
+        "Labels                 job=fluent-bit, cluster=c2",
+    ):
+        assert line in central_block
+    assert {e["name"]: e["valueFrom"]["secretKeyRef"] for e in values["env"]} == {
+        "TKESTACK_PUSH_USER": {"name": "tkestack-central-push", "key": "username"},
+        "TKESTACK_PUSH_PASSWORD": {"name": "tkestack-central-push", "key": "password"},
+    }
+    central = named(prod_rendering, "c1-observability-logs").inputs["values"]
+    assert "env" not in central and "tls" not in central["config"]["outputs"]
+
+
+def test_push_credential_is_secret_on_both_sides(prod_rendering):
+    secrets = {s.name: s for s in prod_rendering.of_type("kubernetes:core/v1:Secret")}
+    password = prod_rendering.stack_outputs["push"]
+    assert isinstance(password, engine.SecretValue)
+    for namespace in ("monitoring", "logging"):
+        peer = secrets[f"c2-observability-push-{namespace}"]
+        assert isinstance(peer.inputs["stringData"], engine.SecretValue)
+        assert peer.inputs["stringData"].value == {"username": "c2", "password": password.value}
+    htpasswd = secrets["c1-observability-receiver-htpasswd"].inputs["stringData"]
+    assert isinstance(htpasswd, engine.SecretValue)
+    (line,) = htpasswd.value[".htpasswd"].splitlines()
+    assert line.startswith("c2:$2a$")  # bcrypt, as the chart's own htpasswd (Helm's htpasswd)
+    assert password.value not in json.dumps(prod_rendering.to_json())
+    loki = named(prod_rendering, "c1-observability-loki")
+    assert secrets["c1-observability-receiver-htpasswd"].urn in loki.dependencies
+    assert secrets["c1-observability-receiver-tls"].urn in loki.dependencies
+
+
+def test_rotation_replaces_the_push_password():
+    def keepers(rendering):
+        (password,) = [
+            r
+            for r in rendering.of_type("random:index/randomPassword:RandomPassword")
+            if r.name == "c2-observability-push-password"
+        ]
+        return password.inputs["keepers"]
+
+    assert keepers(central_and_peer("1")) == {"rotation": "1"}
+    rotated = central_and_peer("2026-12")
+    assert keepers(rotated) == {"rotation": "2026-12"}
+    # Fluent Bit reads the credential from its environment at start: the new value is a pod
+    # annotation (fluent-bit chart podAnnotations -> templates/daemonset.yaml
+    # @fluent-bit-0.57.5), so the DaemonSet rolls onto the new password.
+    logs = named(rotated, "c2-observability-logs").inputs["values"]
+    assert logs["podAnnotations"] == {"tkestack.io/credentials-rotation": "2026-12"}
+
+
+def test_receivers_gateway_serves_tls_and_basic_auth(prod_rendering):
+    gateway = named(prod_rendering, "c1-observability-loki").inputs["values"]["gateway"]
+    # charts/loki @loki-17.1.7: gateway.nginxConfig.ssl, basicAuth.existingSecret (.htpasswd),
+    # nginxConfig.serverSnippet inside the server block (templates/_helpers.tpl).
+    assert gateway["enabled"] is True
+    assert gateway["nginxConfig"]["ssl"] is True
+    assert gateway["basicAuth"] == {"enabled": True, "existingSecret": "tkestack-receiver-htpasswd"}
+    snippet = gateway["nginxConfig"]["serverSnippet"]
+    assert "location = /api/v1/write" in snippet
+    assert "kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090" in snippet
+    assert gateway["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    assert gateway["podAnnotations"] == {"tkestack.io/credentials-rotation": "1"}
+    assert gateway["nodeSelector"] == {"kubernetes.io/arch": "amd64"}  # nginx arm64 unverified
+    peer = named(prod_rendering, "c2-observability-loki").inputs["values"]["gateway"]
+    assert peer == {"enabled": False}
+
+
+def test_platform_namespaces_have_network_policies(prod_rendering):
+    policies = prod_rendering.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    by_cluster: dict[str, set[str]] = {}
+    for policy in policies:
+        by_cluster.setdefault(policy.name.split("-")[0], set()).add(
+            policy.inputs["metadata"]["namespace"]
+        )
+    assert by_cluster == {"c1": {"monitoring", "logging"}, "c2": {"monitoring", "logging"}}
+    receiver = named(prod_rendering, "c1-observability-logging-receiver").inputs["spec"]
+    assert receiver["podSelector"] == {"matchLabels": GATEWAY_SELECTOR}
+    assert receiver["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    assert not [p for p in policies if p.name == "c2-observability-logging-receiver"]
+
+
+def test_network_policies_admit_the_namespace_its_neighbour_and_the_webhook():
+    specs = network_policies(central_receiver=False)
+    assert sorted(specs) == ["logging", "monitoring"]
+    assert sorted(specs["monitoring"]) == ["ingress", "webhook"]
+    froms = specs["monitoring"]["ingress"]["ingress"][0]["from"]
+    assert {"podSelector": {}} in froms
+    assert {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "logging"}}
+    } in froms
+    # prometheusOperator.tls.internalPort, values.yaml @kube-prometheus-stack-88.2.0.
+    assert specs["monitoring"]["webhook"]["ingress"] == [
+        {"ports": [{"port": 10250, "protocol": "TCP"}]}
+    ]
+    assert "receiver" in network_policies(central_receiver=True)["logging"]
 
 
 def test_alert_rules_cover_nodes_disks_crashloops_and_gpus(prod_rendering):
@@ -250,23 +391,6 @@ def test_everything_installs_after_the_cluster_and_through_its_provider(prod_ren
             assert resource.provider.rsplit("::", 1)[-1] in {"c1-k8s", "c2-k8s"}, resource.urn
 
 
-def test_peer_endpoints_are_internal_and_admit_only_the_central_network(prod_rendering):
-    services = {
-        r.name: r.inputs
-        for r in prod_rendering.of_type("kubernetes:core/v1:Service")
-        if r.name.endswith("-central")
-    }
-    assert sorted(services) == [
-        "c2-observability-loki-central",
-        "c2-observability-prometheus-central",
-    ]
-    for service in services.values():
-        assert service["spec"]["type"] == "LoadBalancer"
-        assert service["spec"]["loadBalancerSourceRanges"] == [CENTRAL_NETWORK]
-        annotations = service["metadata"]["annotations"]
-        assert annotations == {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
-
-
 def test_releases_and_namespaces_holding_data_are_protected_when_asked(prod_rendering):
     """Only the peer asked for protection: its metrics and Loki releases (both with volumes)
     and the namespaces holding their PVCs; never the stateless log collector."""
@@ -290,25 +414,30 @@ def test_nothing_to_protect_without_volumes():
 
 
 @pytest.mark.parametrize(
-    ("missing", "fragment"),
+    ("extra", "fragment"),
     [
-        ("load_balancer_annotations", "internal marker"),
-        ("load_balancer_source_ranges", "no authentication"),
+        ({"central": True}, "push_to: the central cluster receives"),
+        ({"credentials_rotation": ""}, "credentials_rotation: empty"),
     ],
 )
-def test_exposing_without_internal_marker_or_source_ranges_is_refused(missing, fragment):
+def test_push_arguments_that_cannot_work_are_refused(extra, fragment):
     def program():
-        args = {
-            "cluster": cluster("c2"),
-            "retention": PROD,
-            "load_balancer_annotations": {"metallb.io/address-pool": "dc-internal"},
-            "load_balancer_source_ranges": [CENTRAL_NETWORK],
-            "expose": True,
-        }
-        del args[missing]
-        Observability("c2-observability", args)
+        args = {"cluster": cluster("c2"), "retention": PROD, "push_to": PushTarget(RECEIVERS)}
+        Observability("c2-observability", {**args, **extra})
 
-    with pytest.raises(ValueError, match=f"{missing}: required.*{fragment}"):
+    with pytest.raises(ValueError, match=fragment):
+        engine.run_program(program)
+
+
+def test_receiver_without_source_ranges_is_refused():
+    def program():
+        receiver = ReceiverSettings(RECEIVERS, FAKE_BUNDLE, {}, [])
+        Observability(
+            "c1-observability",
+            {"cluster": cluster("c1"), "retention": PROD, "central": True, "receiver": receiver},
+        )
+
+    with pytest.raises(ValueError, match=r"receiver\.source_ranges: required"):
         engine.run_program(program)
 
 
@@ -351,8 +480,17 @@ def test_grafana_sidecars_read_configmaps_of_the_monitoring_namespace_only(prod_
             "searchNamespace": "monitoring",
             "resource": "configmap",
         }
-    # The provisioning ConfigMap the sidecar must still find lives in that namespace.
-    (datasources,) = [
-        r for r in prod_rendering.of_type("kubernetes:core/v1:ConfigMap") if "datasources" in r.name
-    ]
-    assert datasources.inputs["metadata"]["namespace"] == "monitoring"
+    # No provisioning ConfigMap of ours any more: local data sources only, from the values.
+    assert not prod_rendering.of_type("kubernetes:core/v1:ConfigMap")
+
+
+def test_a_receiver_bundle_without_a_certificate_is_refused_by_name():
+    def program():
+        receiver = ReceiverSettings(RECEIVERS, "no pem here", {}, ["0.0.0.0/0"])
+        Observability(
+            "c1-observability",
+            {"cluster": cluster("c1"), "retention": PROD, "central": True, "receiver": receiver},
+        )
+
+    with pytest.raises(Exception, match=r"receiver\.tls_bundle: no PEM CERTIFICATE block"):
+        engine.run_program(program)

@@ -28,9 +28,12 @@ from tkestack import engine
 from tkestack.components import (
     ClusterIdentity,
     GpuStack,
+    Observability,
+    PushTarget,
     Registry,
     RegistryNamespace,
     RegistrySettings,
+    RetentionSettings,
     WorkloadIdentity,
     package,
     reference,
@@ -142,6 +145,17 @@ def registry_gpu_and_identity_program(contract: Contract) -> Callable[[], None]:
             "gpu", pools=[pool("aws", "general"), pool("aws", "gpu", "gpu")]
         )
         contract.observe(GpuStack("gpu-gpu", {"cluster": gpu_cluster, "dcgm_exporter": False}))
+        # A peer cluster: the outputs of the push pipeline (push_password is a secret).
+        contract.observe(
+            Observability(
+                "peer-observability",
+                {
+                    "cluster": platform_cluster("peer"),
+                    "retention": RetentionSettings(3, 3, None, None),
+                    "push_to": PushTarget(hostname="receivers.example.com"),
+                },
+            )
+        )
         eks = tenancy_cluster("eks", cloud="aws")
         contract.observe(
             ClusterIdentity(
@@ -208,6 +222,7 @@ def test_a_stack_reference_reads_the_kubeconfig_as_a_secret_and_the_endpoint_in_
             },
         ),
         ("PlatformServices", None),
+        ("PlatformServices", {"peer": True}),
         ("Tenant", None),
     ],
 )
@@ -221,6 +236,7 @@ def test_every_package_component_exports_its_schema_outputs(
         "kubeconfig": KUBECONFIG,
         "nodePools": [{"name": "general", "instanceTypes": ["x"], "architecture": "x86_64"}],
     }
+    peer = inputs == {"peer": True}
     if component == "PlatformServices":
         inputs = {
             "cluster": reference_,
@@ -234,6 +250,11 @@ def test_every_package_component_exports_its_schema_outputs(
                 "central": True,
             },
         }
+        if peer:  # the push pipeline's side: its secret output exists only on a peer
+            inputs["observability"] = {
+                "retention": {"metricsRetentionDays": 3, "logsRetentionDays": 3},
+                "pushTo": {"hostname": "receivers.example.com"},
+            }
     elif component == "Tenant":
         inputs = {"cluster": reference_, "tenant": "team-a"}
     schema = package.package_schema()
@@ -251,6 +272,9 @@ def test_every_package_component_exports_its_schema_outputs(
     assert set(state) <= set(outputs)
     secret = {key for key, value in state.items() if contains_secret(value)}
     snake = {key: "".join(f"_{c.lower()}" if c.isupper() else c for c in key) for key in state}
-    assert {snake[key] for key in secret} == package.SECRET_OUTPUTS[component]
+    expected = set(package.SECRET_OUTPUTS[component])
+    if component == "PlatformServices":  # each exists on one side of the push pipeline
+        expected -= {"grafana_admin_password"} if peer else {"push_password_hash"}
+    assert {snake[key] for key in secret} == expected
     required = set(schema["resources"][f"tkestack:index:{component}"].get("required", []))
     assert required <= set(state)

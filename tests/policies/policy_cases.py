@@ -238,6 +238,7 @@ def in_namespace(type_: str, name: str, spec: dict[str, Any], namespace: str = "
 
 
 DEFAULT_DENY = {"podSelector": {}, "policyTypes": ["Ingress"]}
+NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 def helm(chart: str, values: dict[str, Any], namespace: str = "monitoring") -> dict[str, Any]:
@@ -877,6 +878,32 @@ CASES: dict[str, dict[str, list[Subject]]] = {
                     }
                 ),
             )
+        ],
+    },
+    "loki-gateway-authenticated": {
+        OK: [
+            res(
+                HELM,
+                "loki",
+                helm(
+                    "loki",
+                    {"gateway": {"basicAuth": {"enabled": True}, "nginxConfig": {"ssl": True}}},
+                    "logging",
+                ),
+            )
+        ],
+        # the chart's gateway defaults to enabled, without auth or TLS
+        BAD: [res(HELM, "loki", helm("loki", {}, "logging"))],
+    },
+    "platform-namespace-network-policy": {
+        OK: [
+            res(NAMESPACE, "ns-monitoring", {"metadata": {"name": "monitoring"}}),
+            in_namespace(NETWORK_POLICY_TYPE, "np", DEFAULT_DENY, namespace="monitoring"),
+        ],
+        # a policy in another namespace does not cover it
+        BAD: [
+            res(NAMESPACE, "ns-monitoring", {"metadata": {"name": "monitoring"}}),
+            in_namespace(NETWORK_POLICY_TYPE, "np", DEFAULT_DENY, namespace="logging"),
         ],
     },
     "prometheus-retention-set": {

@@ -198,6 +198,31 @@ def test_unauthenticated_apis_behind_services_stay_internal_and_source_limited(a
     assert findings_of(policy, [central_service("web")]) == []
 
 
+def test_the_authenticated_loki_gateway_may_be_public_and_only_it() -> None:
+    """The receivers (Loki gateway pods: TLS and basic auth, checked on the release by
+    `loki-gateway-authenticated`) may sit behind a public load balancer; a Service selecting
+    Loki's single binary may not."""
+    policy = "prometheus-not-public"
+    selector = {"app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki"}
+    spec = {"type": "LoadBalancer", "loadBalancerSourceRanges": ["0.0.0.0/0"]}
+
+    def service(component: str) -> Subject:
+        return res(
+            "kubernetes:core/v1:Service",
+            f"receiver-{component}",
+            {
+                "metadata": {"name": "r", "namespace": "logging"},
+                "spec": {
+                    **spec,
+                    "selector": {**selector, "app.kubernetes.io/component": component},
+                },
+            },
+        )
+
+    assert findings_of(policy, [service("gateway")]) == []
+    assert findings_of(policy, [service("single-binary")])
+
+
 def harbor_project(**props) -> Subject:
     return res(
         "harbor:index/project:Project",

@@ -39,7 +39,7 @@ def test_gpu_sharing_follows_the_spec(rendered):
         assert set(entry.get("gpu_sharing", {})) == gpu_pools
 
 
-def test_one_central_grafana_per_environment(rendered):
+def test_one_central_grafana_per_environment_fed_by_every_peer(rendered):
     rendering = rendered("prod")
     grafanas = [
         r
@@ -47,13 +47,26 @@ def test_one_central_grafana_per_environment(rendered):
         if r.inputs["name"] == "kube-prometheus-stack" and r.inputs["values"]["grafana"]["enabled"]
     ]
     assert len(grafanas) == 1
-    (configmap,) = rendering.of_type("kubernetes:core/v1:ConfigMap")
-    data = configmap.inputs["data"]["tkestack-clusters.yaml"]
-    others = [name for name in rendering.stack_outputs["clusters"] if name != "prod-use1"]
+    assert not rendering.of_type("kubernetes:core/v1:ConfigMap")  # local data sources only
+    others = sorted(name for name in rendering.stack_outputs["clusters"] if name != "prod-use1")
     for name in others:
-        assert f"{name} metrics" in data and f"{name} logs" in data
+        (metrics,) = [
+            r for r in rendering.of_type(RELEASE) if r.name == f"{name}-observability-metrics"
+        ]
+        (write,) = metrics.inputs["values"]["prometheus"]["prometheusSpec"]["remoteWrite"]
+        assert write["url"] == "https://receivers.prod.example.com:443/api/v1/write"
+    (htpasswd,) = [
+        r
+        for r in rendering.of_type("kubernetes:core/v1:Secret")
+        if r.name == "prod-use1-observability-receiver-htpasswd"
+    ]
+    users = [
+        line.split(":")[0] for line in htpasswd.inputs["stringData"].value[".htpasswd"].splitlines()
+    ]
+    assert users == others  # one credential per peer, none for the central cluster
     outputs = rendering.stack_outputs["platform"]["prod-use1"]
     assert isinstance(outputs["grafana_admin_password"], engine.SecretValue)
+    assert outputs["receiver_address"].endswith(".elb.amazonaws.com")
 
 
 def test_stateful_pieces_are_protected_in_prod_only(rendered):
@@ -140,39 +153,40 @@ def test_disabled_services_are_not_installed(render_spec):
     assert rendering.stack_outputs["platform"]["c1"]["addons"] == []
 
 
-def test_peer_prometheus_and_loki_are_internal_and_admit_only_the_central_network(rendered):
-    """prod: the central Grafana runs on prod-use1 (10.30.0.0/16); every other cluster exposes
-    Prometheus and Loki through its own kind of internal load balancer, from that VPC only."""
+def test_only_the_central_receivers_are_exposed_and_public_by_default(rendered):
+    """prod: the central cluster (prod-use1) runs the receivers behind a public load balancer
+    (TLS and per-cluster credentials guard it); no peer exposes Prometheus or Loki."""
     rendering = rendered("prod")
-    services = {
-        r.name: r.inputs
+    exposed = [
+        r
         for r in rendering.of_type("kubernetes:core/v1:Service")
-        if r.name.endswith("-central")
-    }
-    expected_markers = {
-        "prod-euc1": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
-        "prod-onprem": {
-            "metallb.io/address-pool": "dc-internal",
-            "metallb.universe.tf/address-pool": "dc-internal",
+        if r.inputs["spec"].get("type") == "LoadBalancer" and "-observability-" in r.name
+    ]
+    assert [r.name for r in exposed] == ["prod-use1-observability-receiver"]
+    (receiver,) = exposed
+    assert receiver.inputs["metadata"]["annotations"] == {}
+    assert receiver.inputs["spec"]["loadBalancerSourceRanges"] == ["0.0.0.0/0"]
+
+
+def test_internal_receivers_admit_the_peers_networks(render_spec):
+    base = minimal_environment()["clusters"][0]
+    peer = {**base, "name": "c2", "network": {"vpc_cidr": "10.9.0.0/16"}}
+    raw = minimal_environment(
+        clusters=[base, peer],
+        observability={
+            "receiver_hostname": "receivers.test.example.com",
+            "receiver_tls_secret": "receiver-tls",
+            "receiver_exposure": "internal",
         },
-    }
-    assert sorted(services) == sorted(
-        f"{cluster}-observability-{role}-central"
-        for cluster in ("prod-euc1", "prod-onprem", "prod-sh")
-        for role in ("loki", "prometheus")
     )
-    for name, service in services.items():
-        cluster = name.split("-observability-")[0]
-        assert service["spec"]["loadBalancerSourceRanges"] == ["10.30.0.0/16"], name
-        annotations = service["metadata"]["annotations"]
-        if cluster == "prod-sh":
-            (subnet,) = annotations.values()
-            assert list(annotations) == [
-                "service.kubernetes.io/qcloud-loadbalancer-internal-subnetid"
-            ]
-            assert subnet.startswith("subnet-")
-        else:
-            assert annotations == expected_markers[cluster], name
+    rendering = render_spec(raw, **{"tkestack:receiver-tls": engine.fake_tls_bundle("rx")})
+    (receiver,) = [
+        r for r in rendering.of_type("kubernetes:core/v1:Service") if r.name.endswith("-receiver")
+    ]
+    assert receiver.inputs["metadata"]["annotations"] == {
+        "service.beta.kubernetes.io/aws-load-balancer-internal": "true"
+    }
+    assert receiver.inputs["spec"]["loadBalancerSourceRanges"] == ["10.9.0.0/16"]
 
 
 @pytest.mark.parametrize(("env", "protected"), [("prod", True), ("staging", False), ("dev", False)])
@@ -223,33 +237,59 @@ def test_attached_harbor_needs_hostname_certificate_and_pool(missing):
     load_environment({**raw, "registry": {"enabled": False}}, "Pulumi.test.yaml")
 
 
+RECEIVERS = {"receiver_hostname": "receivers.test.example.com", "receiver_tls_secret": "rx-tls"}
+
+
 @pytest.mark.parametrize(
-    ("clusters", "central", "path"),
+    ("clusters", "observability", "path"),
     [
-        # an attached peer needs an internal address pool for its load balancers
-        (["c1", "onprem"], None, "clusters[1].attached.internal_address_pool"),
-        # the central Grafana needs a VPC CIDR for the peers' source ranges
-        (["onprem", "c1"], None, "observability.central_cluster"),
-        (["c1", "onprem"], "onprem", "observability.central_cluster"),
+        # two clusters: the peers push to receivers that need a name and a certificate
+        (["c1", "c2"], {"receiver_tls_secret": "rx-tls"}, "observability.receiver_hostname"),
+        (
+            ["c1", "c2"],
+            {"receiver_hostname": "rx.example.com"},
+            "observability.receiver_tls_secret",
+        ),
+        # internal receivers on an attached central cluster need its internal pool
+        (
+            ["onprem", "c1"],
+            {**RECEIVERS, "receiver_exposure": "internal"},
+            "clusters[0].attached.internal_address_pool",
+        ),
+        # internal receivers admit the peers' networks: an attached peer has none to give
+        (
+            ["c1", "onprem"],
+            {**RECEIVERS, "receiver_exposure": "internal"},
+            "observability.receiver_source_ranges",
+        ),
     ],
 )
-def test_exposure_needs_an_internal_pool_and_a_central_network(clusters, central, path):
+def test_receivers_need_a_name_a_certificate_and_a_reachable_exposure(
+    clusters, observability, path
+):
     from tkestack.stacks.loader import SpecError, load_environment
 
     base = minimal_environment()["clusters"][0]
-    by_name = {"c1": base, "onprem": ONPREM}
-    raw = minimal_environment(clusters=[by_name[name] for name in clusters])
-    if central is not None:
-        raw["observability"] = {"central_cluster": central}
+    onprem = {**ONPREM, "attached": {**ONPREM["attached"]}}
+    by_name = {
+        "c1": base,
+        "c2": {**base, "name": "c2", "network": {"vpc_cidr": "10.9.0.0/16"}},
+        "onprem": onprem,
+    }
+    raw = minimal_environment(
+        clusters=[by_name[name] for name in clusters],
+        observability=observability,
+        registry={"enabled": False},
+    )
     with pytest.raises(SpecError) as failure:
         load_environment(raw, "Pulumi.test.yaml")
     assert path in [located.problem.dotted for located in failure.value.located]
-    # The same environment with the pool on its attached cluster and a cloud central is valid.
-    onprem_ok = {
-        **ONPREM,
-        "attached": {**ONPREM["attached"], **HARBOR_EXPOSURE},
-    }
-    fixed = minimal_environment(clusters=[base, onprem_ok])
+    # Public receivers with a name and a certificate need no private network at all.
+    fixed = minimal_environment(
+        clusters=[by_name[name] for name in clusters],
+        observability=RECEIVERS,
+        registry={"enabled": False},
+    )
     load_environment(fixed, "Pulumi.test.yaml")
 
 
@@ -282,3 +322,23 @@ def test_the_smallest_tencent_environment_renders_on_the_defaults(render_spec):
     (instance,) = rendering.of_type("tencentcloud:Tcr/instance:Instance")
     assert instance.inputs["instanceType"] == "standard"
     assert not instance.inputs.get("replications")
+
+
+def test_receiver_source_ranges_narrow_a_public_receiver(render_spec):
+    base = minimal_environment()["clusters"][0]
+    peer = {**base, "name": "c2", "network": {"vpc_cidr": "10.9.0.0/16"}}
+    raw = minimal_environment(
+        clusters=[base, peer],
+        observability={**RECEIVERS, "receiver_source_ranges": ["198.51.100.0/24"]},
+    )
+    rendering = render_spec(raw, **{"tkestack:rx-tls": engine.fake_tls_bundle("rx")})
+    (receiver,) = [
+        r for r in rendering.of_type("kubernetes:core/v1:Service") if r.name.endswith("-receiver")
+    ]
+    assert receiver.inputs["metadata"]["annotations"] == {}  # public: no internal marker
+    assert receiver.inputs["spec"]["loadBalancerSourceRanges"] == ["198.51.100.0/24"]
+    (peer_metrics,) = [
+        r for r in rendering.of_type(RELEASE) if r.name == "c2-observability-metrics"
+    ]
+    remote = peer_metrics.inputs["values"]["prometheus"]["prometheusSpec"]["remoteWrite"]
+    assert remote[0]["url"] == "https://receivers.test.example.com:443/api/v1/write"

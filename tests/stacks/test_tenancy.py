@@ -79,6 +79,11 @@ def environment(**overrides: Any) -> dict[str, Any]:
         "identity": dict(TEST_ACCOUNTS),
         "clusters": copy.deepcopy(CLUSTERS),
         "tenants": copy.deepcopy(TENANTS),
+        # Two clusters: the peers push to the central receivers, which need a name and a cert.
+        "observability": {
+            "receiver_hostname": "receivers.multi.example.com",
+            "receiver_tls_secret": "receiver-tls",
+        },
         **overrides,
     }
 
