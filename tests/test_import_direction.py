@@ -27,11 +27,14 @@ FOLDERS = {
     "tkestack": "tkestack",
 }
 CORE = (
+    "tkestack.metadata",  # the project's version and links (importlib.metadata, no Pulumi)
     "tkestack.components.catalog",
     "tkestack.components.validation",
     "tkestack.components.limits",
 )
-SPEC_LAYER = tuple(f"tkestack.stacks.{name}" for name in ("spec", "rules", "loader", "problems"))
+SPEC_LAYER = tuple(
+    f"tkestack.stacks.{name}" for name in ("spec", "rules", "loader", "problems", "suggest")
+)
 
 # (modules a rule applies to, prefixes they may import from tkestack)
 RULES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [

@@ -341,6 +341,8 @@ def spec_locations(
 
     config = engine.read_stack_config(stack_file, project)
     environment = config.values.get(ENVIRONMENT_KEY)
+    if environment is None:
+        return {}  # an embedding program (--program) has no environment spec to point at
     return locate(rendering, environment, artifact, config.text, clusters_by_resource)
 
 

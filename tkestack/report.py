@@ -290,7 +290,7 @@ PROTECTED_CHANGE_RULE: dict[str, Any] = {
         " protection) in a separate change and apply it first; if the change is a rename, add"
         " `aliases` instead.",
     },
-    "helpUri": "https://github.com/tkestack/tkestack/blob/main/docs/review.md#the-diff---base",
+    "helpUri": docs_url("review.md", "the-diff---base"),
     "defaultConfiguration": {"level": "error", "enabled": True},
     "properties": {"tags": ["change-safety"], "precision": "high"},
 }

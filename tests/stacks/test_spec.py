@@ -288,7 +288,8 @@ def _tencent(region: str, name: str, cidr: str) -> dict[str, Any]:
                 "clusters": [
                     _tencent("ap-guangzhou", "gz", "10.1.0.0/16"),
                     _tencent("ap-shanghai", "sh", "10.2.0.0/16"),
-                ]
+                ],
+                "observability": {"enabled": False},
             },
             "registry.tencent_edition",
             "premium",
@@ -314,6 +315,7 @@ def test_options_the_program_cannot_build_are_refused(
                 _tencent("ap-shanghai", "sh", "10.2.0.0/16"),
             ],
             "registry": {"tencent_edition": "premium"},
+            "observability": {"enabled": False},
         },
         {
             "clusters": [
@@ -321,6 +323,7 @@ def test_options_the_program_cannot_build_are_refused(
                 _tencent("ap-shanghai", "sh", "10.2.0.0/16"),
             ],
             "registry": {"replicate": False},
+            "observability": {"enabled": False},
         },
         {"clusters": [_tencent("ap-guangzhou", "gz", "10.1.0.0/16")]},  # one region: standard
     ],
