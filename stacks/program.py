@@ -11,17 +11,23 @@ from pathlib import Path
 import pulumi
 
 from .compose import compose
-from .loader import ENVIRONMENT_KEY, SpecError, load_environment
+from .loader import ENVIRONMENT_KEY, SpecError, load_environment, sibling_environments
 
 
-def _stack_file_text(stack: str) -> tuple[str, str | None]:
-    """Name and text of `Pulumi.<stack>.yaml`, for line numbers in messages (best effort)."""
+def stack_file(stack: str) -> Path | None:
+    """`Pulumi.<stack>.yaml` in the working directory or the project root, if it exists."""
     name = f"Pulumi.{stack}.yaml"
     for directory in (Path.cwd(), Path(__file__).resolve().parent.parent):
         path = directory / name
         if path.is_file():
-            return name, path.read_text(encoding="utf-8")
-    return name, None
+            return path
+    return None
+
+
+def _stack_file_text(stack: str) -> tuple[str, str | None]:
+    """Name and text of `Pulumi.<stack>.yaml`, for line numbers in messages (best effort)."""
+    path = stack_file(stack)
+    return f"Pulumi.{stack}.yaml", path.read_text(encoding="utf-8") if path else None
 
 
 def main() -> None:
@@ -34,7 +40,11 @@ def main() -> None:
     display, text = _stack_file_text(stack)
     config = pulumi.Config()
     try:
-        loaded = load_environment(config.get_object("environment"), display, text)
+        path = stack_file(stack)
+        siblings = sibling_environments(path) if path is not None else {}
+        loaded = load_environment(
+            config.get_object("environment"), display, text, siblings=siblings
+        )
     except SpecError as error:
         raise pulumi.RunError(error.report()) from None
     for warning in loaded.warnings:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..components import catalog
 from .problems import KeyPath, Problem
+from .rules_access import bootstrap_problems, deployer_problems
 from .spec import (
     ClusterSpec,
     EndpointSpec,
@@ -86,6 +87,9 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(_account_problems(env.get("identity"), env.get("clusters")))
     problems.extend(_observability_exposure_problems(env.get("observability"), env.get("clusters")))
     problems.extend(_harbor_exposure_problems(env.get("registry"), env.get("clusters")))
+    # Reach and prerequisites (issue 14): stacks/rules_access.py.
+    problems.extend(deployer_problems(env))
+    problems.extend(bootstrap_problems(env))
     observability = env.get("observability")
     if isinstance(observability, dict):
         central = observability.get("central_cluster")

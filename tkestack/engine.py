@@ -397,10 +397,15 @@ def render(
     Raises `stacks.loader.SpecError` for an invalid spec (before any registration) and
     `RenderError` for anything else that stops the program.
     """
-    from .stacks.loader import ENVIRONMENT_KEY, load_environment
+    from .stacks.loader import ENVIRONMENT_KEY, load_environment, sibling_environments
     from .stacks.program import main
 
-    load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
+    load_environment(
+        config.values.get(ENVIRONMENT_KEY),
+        config.display,
+        config.text,
+        siblings=sibling_environments(config.file),
+    )
     return run_program(
         main,
         project=config.project,
