@@ -13,11 +13,13 @@ from typing import Any
 
 import pulumi
 
+from ..components.clouds.access import DeployerAccess
 from ..components.cluster import AttachedArgs, Cluster, ClusterArgs
 from ..components.node_pool import PoolSpec
 from ..components.profile import ClusterInfo, Taint
 from .providers import CloudProviders
 from .rules import tke_pod_cidr
+from .rules_access import private_cidrs, public_cidrs
 from .spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
 
 SecretConfig = Callable[[str], pulumi.Output[str]]
@@ -73,7 +75,7 @@ def cluster_args(
         "service_cidr": str(network.service_cidr) if network.service_cidr is not None else None,
         "pod_cidr": str(pod_cidr) if pod_cidr is not None else None,
         "endpoint_exposure": cluster.endpoint.exposure,
-        "public_access_cidrs": [str(cidr) for cidr in cluster.endpoint.public_access_cidrs],
+        "public_access_cidrs": public_allowlist(env, cluster),
         "arm_opt_in_taint": cluster.arm_opt_in_taint,
         "node_pools": [pool_spec(pool) for pool in cluster.node_pools],
         "tags": {
@@ -103,12 +105,40 @@ def cluster_args(
         args["attached"] = access
     elif cluster.region is not None:
         args["cloud_provider"] = providers.for_region(cluster.cloud, cluster.region)
+    access = deployer_access(env, cluster)
+    if access is not None:
+        args["deployer_access"] = access
     if cluster.cloud == "aws":
         args["deployer_role_arn"] = deployer_role_arn(env)
         # The kubeconfig's `aws eks get-token` must run as the same profile as the provider.
         if providers.credentials.aws_profile:
             args["aws_profile"] = providers.credentials.aws_profile
     return args
+
+
+def public_allowlist(env: EnvironmentSpec, cluster: ClusterSpec) -> list[str]:
+    """Internet CIDRs of a public endpoint: the spec's own plus the deployer's public ones
+    (so the run that creates the cluster reaches it); empty for a private endpoint."""
+    if cluster.endpoint.exposure == "private":
+        return []
+    cidrs = [*cluster.endpoint.public_access_cidrs, *public_cidrs(env.deployer)]
+    return [str(cidr) for cidr in dict.fromkeys(cidrs)]
+
+
+def deployer_access(env: EnvironmentSpec, cluster: ClusterSpec) -> DeployerAccess | None:
+    """The hub and private CIDRs that reach `cluster`'s API endpoint (`deployer`), if any."""
+    hub = env.deployer.hub
+    if cluster.cloud not in ("aws", "tencentcloud") or hub is None or cluster.region is None:
+        return None
+    cidrs = [str(cidr) for cidr in private_cidrs(env.deployer)]
+    if cluster.cloud == "aws" and cluster.region in hub.aws_transit_gateways:
+        return {
+            "private_cidrs": cidrs,
+            "aws_transit_gateway_id": hub.aws_transit_gateways[cluster.region],
+        }
+    if cluster.cloud == "tencentcloud" and hub.tencent_ccn_id is not None:
+        return {"private_cidrs": cidrs, "tencent_ccn_id": hub.tencent_ccn_id}
+    return None
 
 
 def deployer_role_arn(env: EnvironmentSpec) -> str:

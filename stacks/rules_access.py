@@ -114,7 +114,9 @@ def api_paths(deployer: DeployerSpec, cloud: str, region: str | None, exposure: 
         paths.append("public endpoint from " + ", ".join(map(str, public_cidrs(deployer))))
     hub = hub_path(deployer, cloud, region)
     if hub is not None:
-        paths.append(f"private endpoint through {hub} from " + ", ".join(map(str, private_cidrs(deployer))))
+        paths.append(
+            f"private endpoint through {hub} from " + ", ".join(map(str, private_cidrs(deployer)))
+        )
     return paths
 
 
@@ -152,7 +154,10 @@ def deployer_problems(env: Mapping[str, Any]) -> list[Problem]:
             continue
         region = raw_cluster.get("region")
         paths = api_paths(
-            deployer, raw_cluster["cloud"], region if isinstance(region, str) else None, endpoint.exposure
+            deployer,
+            raw_cluster["cloud"],
+            region if isinstance(region, str) else None,
+            endpoint.exposure,
         )
         if paths:
             continue
@@ -185,10 +190,15 @@ def bootstrap_problems(env: Mapping[str, Any], *, required: bool = False) -> lis
     if bootstrap is None or identity is None:
         return []
     clouds = {
-        cluster.get("cloud") for _, cluster in _items(env.get("clusters")) if isinstance(cluster, dict)
+        cluster.get("cloud")
+        for _, cluster in _items(env.get("clusters"))
+        if isinstance(cluster, dict)
     }
     problems: list[Problem] = []
-    for key, trust in (("deployer_trust", bootstrap.deployer_trust), ("people_trust", bootstrap.people_trust)):
+    for key, trust in (
+        ("deployer_trust", bootstrap.deployer_trust),
+        ("people_trust", bootstrap.people_trust),
+    ):
         if trust is not None and not (
             trust.aws_principal_arns or trust.github_repository or trust.saml_provider_arn
         ):

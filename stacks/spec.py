@@ -414,12 +414,15 @@ class TrustSpec(SpecModel):
     aws_principal_arns: list[str] = Field(default_factory=list)
     """IAM principals (an SSO permission-set role, a CI user or role,
     `arn:aws:iam::<account>:root` for a whole account) trusted with `sts:AssumeRole`."""
-    github_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    github_repository: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+    )
     """`org/repo` whose GitHub Actions jobs may assume the role through GitHub's OIDC provider,
     only from the GitHub environment named after this environment
     (`sub` = `repo:<org/repo>:environment:<env>`)."""
     github_oidc_provider_arn: str | None = Field(
-        default=None, pattern=r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+        default=None,
+        pattern=r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$",
     )
     """The account's existing GitHub OIDC provider (one per account and URL); default: the
     bootstrap creates it."""

@@ -40,7 +40,7 @@ from .. import catalog
 from ..addon import check_addons, install_addon
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
 from ..profile import POOL_LABEL, ClusterInfo, NodePoolProfile
-from . import ClusterAccess, ClusterBackend, PoolRequest
+from . import ClusterAccess, ClusterBackend, PoolRequest, access
 from .aws_in_cluster import (
     AUTOSCALER_NAMESPACE,
     AUTOSCALER_SERVICE_ACCOUNT,
@@ -357,13 +357,22 @@ class Backend(ClusterBackend):
                 ),
                 opts=self.child_options(),
             )
+            self.private_subnets.append(private)
+        # The deployer's hub (components/clouds/access.py): attached before the private route
+        # tables, whose inline routes send the deployer's CIDRs to it.
+        self.hub_attachment = access.aws_hub_attachment(
+            self, aws, [subnet.id for subnet in self.private_subnets]
+        )
+        hub_routes = access.aws_hub_routes(self, aws, self.hub_attachment)
+        for index, (zone_plan, private) in enumerate(zip(plan, self.private_subnets, strict=True)):
+            zone = zone_plan.zone
+            nat = nat_gateways[min(index, len(nat_gateways) - 1)]
             private_routes = aws.ec2.RouteTable(
                 f"{self.name}-private-routes-{zone}",
                 vpc_id=self.vpc.id,
                 routes=[
-                    aws.ec2.RouteTableRouteArgs(
-                        cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateways[-1].id
-                    )
+                    aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id),
+                    *hub_routes,
                 ],
                 tags=self._tagged(f"{self.name}-private-routes-{zone}"),
                 opts=self.child_options(),
@@ -374,7 +383,6 @@ class Backend(ClusterBackend):
                 route_table_id=private_routes.id,
                 opts=self.child_options(),
             )
-            self.private_subnets.append(private)
         self.vpc_id = self.vpc.id
         self.node_subnet_ids = [subnet.id for subnet in self.private_subnets]
 
@@ -510,6 +518,9 @@ class Backend(ClusterBackend):
             ),
         )
         self.cluster_name = self.eks.name
+        access.aws_api_ingress(
+            self, aws, self.eks.vpc_config.apply(lambda config: config.cluster_security_group_id)
+        )
 
     def _create_deployer_access(self) -> None:
         """The deployer role's access entry and cluster-scoped admin policy: how `pulumi up`

@@ -27,7 +27,7 @@ import tencentcloud_iac_pulumi as tencentcloud
 
 from .. import catalog
 from ..profile import POOL_LABEL, NodePoolProfile
-from . import ClusterAccess, ClusterBackend, PoolRequest
+from . import ClusterAccess, ClusterBackend, PoolRequest, access
 
 CLUSTER_OS = "tlinux3.1x86_64"
 """Default OS of the cluster: TencentOS Server 3.1 (TK4), the image TKE recommends
@@ -204,6 +204,8 @@ class Backend(ClusterBackend):
         )
         self.vpc_id = self.vpc.id
         self.node_subnet_ids = [subnet.id for subnet in self.subnets]
+        # The deployer's hub (components/clouds/access.py) carries its runners to the VPC.
+        self.hub_attachment = access.tencent_hub_attachment(self, tencentcloud)
 
     def _create_secrets_key(self) -> None:
         self.secrets_key = tencentcloud.kms.Key(
