@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..components import catalog
 from .problems import KeyPath, Problem
 from .spec import BootstrapSpec, DeployerSpec, EndpointSpec, IdentitySpec
 
@@ -134,6 +135,7 @@ def deployer_problems(env: Mapping[str, Any]) -> list[Problem]:
         if reason is not None:
             problems.append(Problem(("deployer", "cidrs", index), reason))
     deployer = _valid(DeployerSpec, raw_deployer if declared else {})
+    problems.extend(_overlaps_with_clusters(deployer, env.get("clusters")))
     for index, raw_cluster in _items(env.get("clusters")):
         if not isinstance(raw_cluster, dict) or raw_cluster.get("cloud") not in MANAGED_CLOUDS:
             continue
@@ -153,6 +155,8 @@ def deployer_problems(env: Mapping[str, Any]) -> list[Problem]:
         if deployer is None:
             continue
         region = raw_cluster.get("region")
+        if not isinstance(region, str) or region not in catalog.regions(raw_cluster["cloud"]):
+            continue  # stacks.rules reports the region; no path can be judged without one
         paths = api_paths(
             deployer,
             raw_cluster["cloud"],
@@ -167,12 +171,32 @@ def deployer_problems(env: Mapping[str, Any]) -> list[Problem]:
             " for a public endpoint; private ones with a deployer.hub"
             f" {'transit gateway for ' + str(region) if raw_cluster['cloud'] == 'aws' else 'CCN'})"
         )
-        if declared:
-            problems.append(Problem((*at, "exposure"), message))
-        else:
-            # Specs written before `deployer` existed still render; the run itself would not
-            # reach the cluster, which `tkestack preflight` (aws.reach.api-endpoint) confirms.
-            problems.append(Problem((*at, "exposure"), message, severity="warning"))
+        problems.append(Problem((*at, "exposure"), message))
+    return problems
+
+
+def _overlaps_with_clusters(deployer: DeployerSpec | None, raw_clusters: Any) -> list[Problem]:
+    """A deployer CIDR inside a cluster's VPC cannot be routed to the hub from that VPC (the
+    VPC's local route wins) and means the runner would be inside a VPC this run creates."""
+    problems: list[Problem] = []
+    if deployer is None:
+        return problems
+    for index, cidr in enumerate(deployer.cidrs):
+        for _, raw in _items(raw_clusters):
+            network = raw.get("network") if isinstance(raw, dict) else None
+            vpc = network.get("vpc_cidr") if isinstance(network, dict) else None
+            try:
+                vpc_cidr = ipaddress.IPv4Network(vpc) if vpc is not None else None
+            except (TypeError, ValueError):
+                continue
+            if vpc_cidr is not None and cidr.overlaps(vpc_cidr):
+                problems.append(
+                    Problem(
+                        ("deployer", "cidrs", index),
+                        f"{cidr} overlaps cluster {raw.get('name')!r}'s vpc_cidr {vpc_cidr}:"
+                        " the runners cannot be inside a VPC this run creates",
+                    )
+                )
     return problems
 
 
