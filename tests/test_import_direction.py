@@ -4,7 +4,7 @@ Every `import` in the four source folders is read with `ast` and resolved to the
 `tkestack.*` module it names; each layer may reach only the layers below it:
 
     tkestack.components.catalog      the core: data and version parsing, no Pulumi
-    tkestack.stacks spec layer       spec, rules, loader, problems: the core only
+    tkestack.stacks spec layer       spec, rules(_access), loader, problems: the core only
     tkestack.policies rules          the core and policy code only
     tkestack.components              the core and components only
     tkestack.stacks (composition)    components and the spec layer
@@ -26,7 +26,9 @@ FOLDERS = {
     "tkestack": "tkestack",
 }
 CORE = ("tkestack.components.catalog",)
-SPEC_LAYER = tuple(f"tkestack.stacks.{name}" for name in ("spec", "rules", "loader", "problems"))
+SPEC_LAYER = tuple(
+    f"tkestack.stacks.{name}" for name in ("spec", "rules", "rules_access", "loader", "problems")
+)
 
 # (modules a rule applies to, prefixes they may import from tkestack)
 RULES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
