@@ -450,6 +450,13 @@ class BootstrapSpec(SpecModel):
     """`create`: the bootstrap creates TKE's and CVM's CAM service roles with the preset
     policies the environment needs; `existing`: the account already has them (TKE creates
     `TKE_QCSRole` when a root account first authorises the console)."""
+    deployer_policy_arns: list[str] = Field(
+        default_factory=lambda: ["arn:aws:iam::aws:policy/AdministratorAccess"],
+        max_length=20,
+    )
+    """Managed policies of the deployer role. Default `AdministratorAccess`: `pulumi up`
+    creates IAM roles, KMS keys, VPCs and clusters; replace it with your own narrower policy
+    (or a permissions boundary of yours) where your security team requires it."""
     state_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     """S3 bucket for Pulumi state (`pulumi login s3://<bucket>`), created versioned, encrypted
     and private in the first AWS region; absent: no bucket (Pulumi Cloud or your own)."""

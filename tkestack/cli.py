@@ -84,13 +84,15 @@ def resolve_stack(env: str) -> tuple[Path, Path]:
 
 
 def run_render(
-    env: str, show_progress: bool, internal_code: int = EXIT_INTERNAL
+    env: str, show_progress: bool, internal_code: int = EXIT_INTERNAL, bootstrap: bool = False
 ) -> engine.Rendering:
-    """Render ENV, turning every failure into its exit code (`internal_code` for failures
-    that are not the spec's fault)."""
+    """Render ENV (or, with `bootstrap`, its bootstrap program), turning every failure into
+    its exit code (`internal_code` for failures that are not the spec's fault)."""
     stack_file, project = resolve_stack(env)
     try:
         config = engine.read_stack_config(stack_file, project)
+        if bootstrap:
+            return engine.render_bootstrap(config)
         if not show_progress:
             return engine.render(config)
         with Progress(
@@ -235,9 +237,19 @@ def render(
         RenderFormat, typer.Option("--format", "-f", help="Output format.")
     ] = RenderFormat.table,
     output: OutputOption = None,
+    bootstrap: Annotated[
+        bool,
+        typer.Option(
+            "--bootstrap",
+            help="Render the environment's bootstrap project instead (bootstrap/: the roles,"
+            " CAM service roles and state bucket it needs first).",
+        ),
+    ] = False,
 ) -> None:
     """Render an environment offline: the real stack program under Pulumi's mock runtime."""
-    rendering = run_render(env, show_progress=format is RenderFormat.table and output is None)
+    rendering = run_render(
+        env, show_progress=format is RenderFormat.table and output is None, bootstrap=bootstrap
+    )
     if format is RenderFormat.json:
         write_output(engine.render_json(rendering), output)
     elif format is RenderFormat.manifests:

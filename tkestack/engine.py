@@ -416,6 +416,39 @@ def render(
     )
 
 
+BOOTSTRAP_PROJECT = "tkestack-bootstrap"
+"""The bootstrap project's name (`bootstrap/Pulumi.yaml`): the project part of its URNs."""
+
+
+def render_bootstrap(
+    config: StackConfig, on_register: Callable[[int], None] | None = None
+) -> Rendering:
+    """Run the bootstrap program (`bootstrap/`) for `config`'s environment under mocks: the
+    roles, service roles and state bucket that environment needs first."""
+    from .stacks.bootstrap import main
+
+    environment = {
+        key: value for key, value in config.values.items() if key.endswith(":environment")
+    }
+    return run_program(
+        main,
+        project=BOOTSTRAP_PROJECT,
+        stack=config.stack,
+        config=_runtime_config(
+            StackConfig(
+                BOOTSTRAP_PROJECT,
+                config.stack,
+                config.file,
+                config.display,
+                config.text,
+                environment,
+                {},
+            )
+        ),
+        on_register=on_register,
+    )
+
+
 async def _run_and_settle(program: Callable[[], Any]) -> None:
     """Run `program`, then wait until every Output it created has settled.
 

@@ -81,9 +81,11 @@ def gp3_storage_class_args() -> dict[str, Any]:
 
 @functools.cache
 def _autoscaler_image_tags() -> dict[str, str]:
-    text = resources.files(f"{__package__.rsplit('.', 1)[0]}.catalog").joinpath(
-        "charts.yaml"
-    ).read_text("utf-8")
+    text = (
+        resources.files(f"{__package__.rsplit('.', 1)[0]}.catalog")
+        .joinpath("charts.yaml")
+        .read_text("utf-8")
+    )
     tags = yaml.safe_load(text)[AUTOSCALER_ADDON]["image_tags"]
     return {str(minor): str(tag) for minor, tag in tags.items()}
 
