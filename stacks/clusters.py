@@ -19,7 +19,7 @@ from ..components.node_pool import PoolSpec
 from ..components.profile import ClusterInfo, Taint
 from .providers import CloudProviders
 from .rules import tke_pod_cidr
-from .rules_access import private_cidrs, public_cidrs
+from .rules_access import api_paths, private_cidrs, public_cidrs
 from .spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
 
 SecretConfig = Callable[[str], pulumi.Output[str]]
@@ -139,6 +139,48 @@ def deployer_access(env: EnvironmentSpec, cluster: ClusterSpec) -> DeployerAcces
     if cluster.cloud == "tencentcloud" and hub.tencent_ccn_id is not None:
         return {"private_cidrs": cidrs, "tencent_ccn_id": hub.tencent_ccn_id}
     return None
+
+
+ATTACHED_REACH = "the kubeconfig's server (not declared: `tkestack preflight` checks it)"
+"""How the deployer reaches an attached cluster: its kubeconfig, whose network is not ours."""
+
+
+def deployer_outputs(env: EnvironmentSpec) -> dict[str, Any]:
+    """Where deployments run from and which path reaches which API endpoint (the `deployer`
+    stack output, which `tkestack review` and `tkestack graph` show)."""
+    hub = env.deployer.hub
+    reach: dict[str, Any] = {}
+    for cluster in env.clusters:
+        routes: list[dict[str, Any]] = []
+        if cluster.cloud == "attached":
+            paths = [ATTACHED_REACH]
+            routes.append({"via": "kubeconfig"})
+        else:
+            exposure = cluster.endpoint.exposure
+            paths = api_paths(env.deployer, cluster.cloud, cluster.region, exposure)
+            access = deployer_access(env, cluster)
+            public = [str(cidr) for cidr in public_cidrs(env.deployer)]
+            if exposure != "private" and public:
+                routes.append({"via": "public", "cidrs": public})
+            if access is not None and access.get("private_cidrs"):
+                gateway = access.get("aws_transit_gateway_id")
+                routes.append(
+                    {
+                        "via": "transit-gateway" if gateway else "ccn",
+                        "hub": gateway or access.get("tencent_ccn_id"),
+                        "cidrs": list(access["private_cidrs"]),
+                    }
+                )
+        reach[cluster.name] = {
+            "exposure": cluster.endpoint.exposure,
+            "paths": paths,
+            "routes": routes,
+        }
+    return {
+        "cidrs": [str(cidr) for cidr in env.deployer.cidrs],
+        "hub": hub.model_dump(mode="json", exclude_none=True) if hub is not None else None,
+        "reach": reach,
+    }
 
 
 def deployer_role_arn(env: EnvironmentSpec) -> str:

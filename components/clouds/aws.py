@@ -364,6 +364,11 @@ class Backend(ClusterBackend):
             self, aws, [subnet.id for subnet in self.private_subnets]
         )
         hub_routes = access.aws_hub_routes(self, aws, self.hub_attachment)
+        self.deployer_path: list[pulumi.Resource] = (
+            [self.hub_attachment] if self.hub_attachment is not None else []
+        )
+        """What the deployer's runners need to reach the API (hub attachment, hub routes, 443
+        ingress): everything installed inside the cluster waits for it."""
         for index, (zone_plan, private) in enumerate(zip(plan, self.private_subnets, strict=True)):
             zone = zone_plan.zone
             nat = nat_gateways[min(index, len(nat_gateways) - 1)]
@@ -377,6 +382,8 @@ class Backend(ClusterBackend):
                 tags=self._tagged(f"{self.name}-private-routes-{zone}"),
                 opts=self.child_options(),
             )
+            if hub_routes:
+                self.deployer_path.append(private_routes)
             aws.ec2.RouteTableAssociation(
                 f"{self.name}-private-{zone}",
                 subnet_id=private.id,
@@ -518,7 +525,9 @@ class Backend(ClusterBackend):
             ),
         )
         self.cluster_name = self.eks.name
-        access.aws_api_ingress(
+        if not hasattr(self, "deployer_path"):
+            self.deployer_path = []  # an adopted network: its routes are the enterprise's
+        self.deployer_path += access.aws_api_ingress(
             self, aws, self.eks.vpc_config.apply(lambda config: config.cluster_security_group_id)
         )
 
@@ -729,7 +738,12 @@ class Backend(ClusterBackend):
             vpc_id=self.vpc_id,
             node_subnet_ids=self.node_subnet_ids,
             # The Kubernetes provider authenticates as the deployer role: its admin policy first.
-            ready=[self.deployer_admin, *self.addons_before_nodes, *after],
+            ready=[
+                self.deployer_admin,
+                *self.addons_before_nodes,
+                *after,
+                *getattr(self, "deployer_path", []),
+            ],
         )
 
     # -- inside the cluster -------------------------------------------------------------------

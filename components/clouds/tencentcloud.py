@@ -400,7 +400,8 @@ class Backend(ClusterBackend):
             cloud_cluster_id=self.tke.id,
             vpc_id=self.vpc_id,
             node_subnet_ids=self.node_subnet_ids,
-            ready=[endpoint],
+            # The deployer reaches the intranet endpoint only once the VPC is on its CCN.
+            ready=[endpoint, *filter(None, [getattr(self, "hub_attachment", None)])],
         )
 
     def _existing_cluster_access(self) -> ClusterAccess:
