@@ -760,7 +760,10 @@ class Backend(ClusterBackend):
             opts=pulumi.ResourceOptions(
                 parent=self.cluster,
                 provider=info.k8s_provider,
-                depends_on=[self.addons_after_nodes["aws-ebs-csi-driver"]],
+                depends_on=[
+                    self.addons_after_nodes["aws-ebs-csi-driver"],
+                    *getattr(self, "deployer_path", []),
+                ],
             ),
         )
         if self.autoscaler_wanted:
