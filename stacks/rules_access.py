@@ -214,9 +214,9 @@ def bootstrap_problems(env: Mapping[str, Any], *, required: bool = False) -> lis
     if bootstrap is None or identity is None:
         return []
     clouds = {
-        cluster.get("cloud")
+        cluster["cloud"]
         for _, cluster in _items(env.get("clusters"))
-        if isinstance(cluster, dict)
+        if isinstance(cluster, dict) and isinstance(cluster.get("cloud"), str)
     }
     problems: list[Problem] = []
     for key, trust in (
@@ -293,7 +293,11 @@ def people_roles(env: Mapping[str, Any]) -> list[str]:
 def _accounts(env: Mapping[str, Any]) -> dict[str, str]:
     """`{cloud: account}` of the clouds an environment has clusters on."""
     identity = env.get("identity") if isinstance(env.get("identity"), dict) else {}
-    clouds = {c.get("cloud") for _, c in _items(env.get("clusters")) if isinstance(c, dict)}
+    clouds = {
+        c["cloud"]
+        for _, c in _items(env.get("clusters"))
+        if isinstance(c, dict) and isinstance(c.get("cloud"), str)
+    }
     accounts: dict[str, str] = {}
     for cloud, key in (("aws", "aws_account_id"), ("tencentcloud", "tencent_uin")):
         value = identity.get(key) if isinstance(identity, dict) else None
