@@ -178,3 +178,18 @@ def test_the_state_bucket_is_versioned_encrypted_private_and_protected(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     )
     assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+
+
+def test_the_cli_renders_the_bootstrap_of_a_shipped_environment() -> None:
+    from typer.testing import CliRunner
+
+    from tkestack.cli import app
+
+    result = CliRunner().invoke(app, ["render", "--bootstrap", "prod", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    types = {resource["type"] for resource in document["resources"]}
+    assert {"aws:iam/role:Role", "tencentcloud:Cam/role:Role"} <= types
+    assert all(
+        r["urn"].startswith("urn:pulumi:prod::tkestack-bootstrap::") for r in document["resources"]
+    )
