@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 from . import catalog
 from .catalog import tke as tke_catalog
 from .clouds import ClusterBackend, backend_class
+from .clouds.access import DeployerAccess
 from .errors import raise_problems
 from .existing import ExistingNetwork, ExistingRoles
 from .node_pool import NodePool, PoolSpec, pool_problems
@@ -117,6 +118,10 @@ class ClusterArgs(TypedDict, total=False):
     component reads it (endpoint, CA, issuer), builds its kubeconfig, and creates only the given
     node pools on it. Needs `existing_network` (the subnets of new pools); on AWS the cluster's
     owner grants `deployer_role_arn` its access entry. Default: none."""
+    deployer_access: DeployerAccess | None
+    """(managed) Where `pulumi up` runs from: the runners' private CIDRs and the existing hub
+    (AWS transit gateway, Tencent CCN) the VPC is attached to, so the private API endpoint is
+    reachable (components/clouds/access.py). Default: none, nothing attached or opened."""
     name_prefix: str
     """Prefix of every name the component gives the cloud (the EKS/TKE cluster name, log group,
     KMS alias, `Name` tags, VPC and subnet names): `<name_prefix><name>...`. Pulumi resource

@@ -955,7 +955,15 @@ PROVIDER_FROM_OPTIONS = "providers are resource options in every language, not i
 LIVE_CLUSTER = "a live ClusterInfo cannot cross languages: `cluster` is a ClusterReference"
 
 MIRRORS: tuple[Mirror, ...] = (
-    Mirror(ClusterInputs, (clusters.ClusterArgs,), {"cloud_provider": PROVIDER_FROM_OPTIONS}),
+    Mirror(
+        ClusterInputs,
+        (clusters.ClusterArgs,),
+        {
+            "cloud_provider": PROVIDER_FROM_OPTIONS,
+            "deployer_access": "not offered yet: the hub attachment and API ingress of the"
+            " deployer's path are composed by the stacks layer (issue 14)",
+        },
+    ),
     Mirror(NodePoolSpec, (PoolSpec,), {}),
     Mirror(AttachedCluster, (clusters.AttachedArgs,), {}),
     Mirror(

@@ -13,11 +13,13 @@ from typing import Any
 
 import pulumi
 
+from ..components.clouds.access import DeployerAccess
 from ..components.cluster import AttachedArgs, Cluster, ClusterArgs
 from ..components.node_pool import PoolSpec
 from ..components.profile import ClusterInfo, Taint
 from .providers import CloudProviders
 from .rules import tke_pod_cidr
+from .rules_access import api_paths, private_cidrs, public_cidrs
 from .spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
 
 SecretConfig = Callable[[str], pulumi.Output[str]]
@@ -78,7 +80,7 @@ def cluster_args(
         "max_services": network.max_services,
         "pod_cidr": str(pod_cidr) if pod_cidr is not None else None,
         "endpoint_exposure": cluster.endpoint.exposure,
-        "public_access_cidrs": [str(cidr) for cidr in cluster.endpoint.public_access_cidrs],
+        "public_access_cidrs": public_allowlist(env, cluster),
         "arm_opt_in_taint": cluster.arm_opt_in_taint,
         "node_pools": [pool_spec(pool) for pool in cluster.node_pools],
         "tags": {
@@ -108,6 +110,9 @@ def cluster_args(
         args["attached"] = access
     elif cluster.region is not None:
         args["cloud_provider"] = providers.for_region(cluster.cloud, cluster.region)
+    access = deployer_access(env, cluster)
+    if access is not None:
+        args["deployer_access"] = access
     if cluster.cloud == "aws":
         args["deployer_role_arn"] = deployer_role_arn(env)
         if network.availability_zone_ids is not None:
@@ -116,6 +121,73 @@ def cluster_args(
         if providers.credentials.aws_profile:
             args["aws_profile"] = providers.credentials.aws_profile
     return args
+
+
+def public_allowlist(env: EnvironmentSpec, cluster: ClusterSpec) -> list[str]:
+    """Internet CIDRs of a public endpoint: the spec's own plus the deployer's public ones
+    (so the run that creates the cluster reaches it); empty for a private endpoint."""
+    if cluster.endpoint.exposure == "private":
+        return []
+    cidrs = [*cluster.endpoint.public_access_cidrs, *public_cidrs(env.deployer)]
+    return [str(cidr) for cidr in dict.fromkeys(cidrs)]
+
+
+def deployer_access(env: EnvironmentSpec, cluster: ClusterSpec) -> DeployerAccess | None:
+    """The hub and private CIDRs that reach `cluster`'s API endpoint (`deployer`), if any."""
+    hub = env.deployer.hub
+    if cluster.cloud not in ("aws", "tencentcloud") or hub is None or cluster.region is None:
+        return None
+    cidrs = [str(cidr) for cidr in private_cidrs(env.deployer)]
+    if cluster.cloud == "aws" and cluster.region in hub.aws_transit_gateways:
+        return {
+            "private_cidrs": cidrs,
+            "aws_transit_gateway_id": hub.aws_transit_gateways[cluster.region],
+        }
+    if cluster.cloud == "tencentcloud" and hub.tencent_ccn_id is not None:
+        return {"private_cidrs": cidrs, "tencent_ccn_id": hub.tencent_ccn_id}
+    return None
+
+
+ATTACHED_REACH = "the kubeconfig's server (not declared: `tkestack preflight` checks it)"
+"""How the deployer reaches an attached cluster: its kubeconfig, whose network is not ours."""
+
+
+def deployer_outputs(env: EnvironmentSpec) -> dict[str, Any]:
+    """Where deployments run from and which path reaches which API endpoint (the `deployer`
+    stack output, which `tkestack review` and `tkestack graph` show)."""
+    hub = env.deployer.hub
+    reach: dict[str, Any] = {}
+    for cluster in env.clusters:
+        routes: list[dict[str, Any]] = []
+        if cluster.cloud == "attached":
+            paths = [ATTACHED_REACH]
+            routes.append({"via": "kubeconfig"})
+        else:
+            exposure = cluster.endpoint.exposure
+            paths = api_paths(env.deployer, cluster.cloud, cluster.region, exposure)
+            access = deployer_access(env, cluster)
+            public = [str(cidr) for cidr in public_cidrs(env.deployer)]
+            if exposure != "private" and public:
+                routes.append({"via": "public", "cidrs": public})
+            if access is not None and access.get("private_cidrs"):
+                gateway = access.get("aws_transit_gateway_id")
+                routes.append(
+                    {
+                        "via": "transit-gateway" if gateway else "ccn",
+                        "hub": gateway or access.get("tencent_ccn_id"),
+                        "cidrs": list(access["private_cidrs"]),
+                    }
+                )
+        reach[cluster.name] = {
+            "exposure": cluster.endpoint.exposure,
+            "paths": paths,
+            "routes": routes,
+        }
+    return {
+        "cidrs": [str(cidr) for cidr in env.deployer.cidrs],
+        "hub": hub.model_dump(mode="json", exclude_none=True) if hub is not None else None,
+        "reach": reach,
+    }
 
 
 def deployer_role_arn(env: EnvironmentSpec) -> str:

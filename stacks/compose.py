@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .clusters import SecretConfig, build_clusters, cluster_outputs
+from .clusters import SecretConfig, build_clusters, cluster_outputs, deployer_outputs
 from .platform import build_platform, platform_outputs
 from .providers import CloudProviders
 from .spec import EnvironmentSpec
@@ -29,6 +29,7 @@ def compose(env: EnvironmentSpec, secret_config: SecretConfig) -> dict[str, Any]
     return {
         "environment": {"name": env.name, "tier": env.tier},
         "clusters": cluster_outputs(clusters),
+        "deployer": deployer_outputs(env),
         "platform": platform_outputs(platform),
         "identity": tenancy["identity"],
         "tenants": tenancy["tenants"],

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from .problems import KeyPath, PathPart, Problem, format_path
 from .rules import environment_problems
+from .rules_access import account_sharing_problems
 from .spec import EnvironmentSpec
 from .suggest import unknown_key_message
 
@@ -277,7 +278,9 @@ def _path_order(problem: Problem) -> tuple[tuple[int, str], ...]:
     return tuple((part, "") if isinstance(part, int) else (-1, part) for part in problem.path)
 
 
-def environment_from_layers(layers: Sequence[Layer]) -> LoadedEnvironment:
+def environment_from_layers(
+    layers: Sequence[Layer], siblings: dict[str, Any] | None = None
+) -> LoadedEnvironment:
     """Merge layers, apply defaults, validate; SpecError lists every problem found."""
     located: list[Located] = []
     for layer in layers:
@@ -298,6 +301,7 @@ def environment_from_layers(layers: Sequence[Layer]) -> LoadedEnvironment:
     except ValidationError as error:
         problems.extend(_pydantic_problems(error))
     problems.extend(environment_problems(merged))
+    problems.extend(account_sharing_problems(merged, siblings or {}))
     unique = sorted(dict.fromkeys(problems), key=_path_order)
     found = [_locate(problem, layers) for problem in unique]
     # Report in the order the user reads the files: layer by layer, line by line.
@@ -343,12 +347,18 @@ def stack_layer(environment: Any, display: str, text: str | None = None) -> Laye
 
 
 def load_environment(
-    environment: Any, display: str, text: str | None = None, stacks_dir: Path = STACKS_DIR
+    environment: Any,
+    display: str,
+    text: str | None = None,
+    stacks_dir: Path = STACKS_DIR,
+    siblings: dict[str, Any] | None = None,
 ) -> LoadedEnvironment:
     """Layer base, tier and the stack's config value, then validate.
 
     `environment` is the `tkestack:environment` config value, `display` the file name used in
-    messages, and `text` that file's text when available (for line numbers).
+    messages, and `text` that file's text when available (for line numbers). `siblings`: the
+    project's other stack files' environments by file name (`sibling_environments`), for the
+    one-account-per-environment rule.
     """
     own = stack_layer(environment, display, text)
     base = _layer_from_file(stacks_dir / "base.yaml", "stacks/base.yaml", optional=True)
@@ -361,7 +371,7 @@ def load_environment(
         if overlay is not None:
             layers.append(overlay)
     layers.append(own)
-    return environment_from_layers(layers)
+    return environment_from_layers(layers, siblings or {})
 
 
 def load_stack_file(path: Path, display: str | None = None) -> tuple[dict[str, Any], str]:
@@ -376,3 +386,21 @@ def load_stack_file(path: Path, display: str | None = None) -> tuple[dict[str, A
     if not isinstance(config, dict):
         raise SpecError([_whole_file(shown, "needs a `config:` mapping")])
     return config, text
+
+
+def sibling_environments(stack_file: Path) -> dict[str, Any]:
+    """The `tkestack:environment` values of the other `Pulumi.*.yaml` files beside
+    `stack_file`, by file name. Unreadable files are skipped: each reports its own problems
+    when it is deployed."""
+    found: dict[str, Any] = {}
+    for path in sorted(stack_file.parent.glob("Pulumi.*.yaml")):
+        if path.name == stack_file.name:
+            continue
+        try:
+            config, _ = load_stack_file(path)
+        except SpecError:
+            continue
+        value = config.get(ENVIRONMENT_KEY)
+        if isinstance(value, dict):
+            found[path.name] = value
+    return found

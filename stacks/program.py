@@ -12,28 +12,51 @@ from typing import Any
 import pulumi
 
 from .compose import compose
-from .loader import ENVIRONMENT_KEY, LoadedEnvironment, SpecError, load_environment, refuse
+from .loader import (
+    ENVIRONMENT_KEY,
+    LoadedEnvironment,
+    SpecError,
+    load_environment,
+    refuse,
+    sibling_environments,
+)
 from .plan import plan_problems
+
+
+def stack_file(stack: str) -> Path | None:
+    """`Pulumi.<stack>.yaml` in the working directory or the project root, if it exists."""
+    name = f"Pulumi.{stack}.yaml"
+    for directory in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        path = directory / name
+        if path.is_file():
+            return path
+    return None
 
 
 def _stack_file_text(stack: str) -> tuple[str, str | None]:
     """Name and text of `Pulumi.<stack>.yaml`, for line numbers in messages (best effort)."""
     name = f"Pulumi.{stack}.yaml"
-    for directory in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        path = directory / name
-        if path.is_file():
-            try:
-                return name, path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):  # no line numbers; the loader reports it
-                return name, None
-    return name, None
+    path = stack_file(stack)
+    if path is None:
+        return name, None
+    try:
+        return name, path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # no line numbers; the loader reports it
+        return name, None
 
 
-def validate(environment: Any, display: str, text: str | None = None) -> LoadedEnvironment:
+def validate(
+    environment: Any,
+    display: str,
+    text: str | None = None,
+    siblings: dict[str, Any] | None = None,
+) -> LoadedEnvironment:
     """Every check on the inputs, before anything is registered: the spec (shapes and rules)
     and then every component's own argument checks over what the composition would pass them
-    (`stacks/plan.py`). Raises SpecError listing every problem with file, line and key."""
-    loaded = load_environment(environment, display, text)
+    (`stacks/plan.py`). Raises SpecError listing every problem with file, line and key.
+    `siblings`: the project's other environments (`sibling_environments`), for the
+    one-account-per-environment rule."""
+    loaded = load_environment(environment, display, text, siblings=siblings)
     refuse(loaded, plan_problems(loaded.spec))
     return loaded
 
@@ -48,7 +71,9 @@ def main() -> None:
     display, text = _stack_file_text(stack)
     config = pulumi.Config()
     try:
-        loaded = validate(config.get_object("environment"), display, text)
+        path = stack_file(stack)
+        siblings = sibling_environments(path) if path is not None else {}
+        loaded = validate(config.get_object("environment"), display, text, siblings=siblings)
     except SpecError as error:
         raise pulumi.RunError(error.report()) from None
     for warning in loaded.warnings:

@@ -21,6 +21,7 @@ from ..components.catalog import tke as tke_catalog
 from ..components.limits import UPSTREAMS_NEEDING_CREDENTIALS, pool_name_problems
 from ..components.validation import label_problems, taint_problems
 from .problems import KeyPath, Problem
+from .rules_access import bootstrap_problems, deployer_problems
 from .spec import (
     ClusterSpec,
     EndpointSpec,
@@ -96,6 +97,9 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(_tcr_name_problems(env, clusters))
     problems.extend(_offered_option_problems(env))
     problems.extend(_replication_problems(env.get("registry"), env.get("clusters")))
+    # Reach and prerequisites (issue 14): stacks/rules_access.py.
+    problems.extend(deployer_problems(env))
+    problems.extend(bootstrap_problems(env))
     observability = env.get("observability")
     if isinstance(observability, dict):
         central = observability.get("central_cluster")

@@ -455,6 +455,97 @@ class IdentitySpec(SpecModel):
         return self.tencent_uin
 
 
+class DeployerHubSpec(SpecModel):
+    """A network that already reaches where deployments run from: the program attaches each
+    cluster's VPC to it and routes the deployer's CIDRs through it."""
+
+    aws_transit_gateways: dict[str, str] = Field(default_factory=dict)
+    """AWS Transit Gateway id per region (`{us-east-1: tgw-0123456789abcdef0}`); a gateway is
+    regional, so an EKS cluster is reachable privately only in a region listed here. The
+    gateway must already route the deployer's CIDRs (its attachment to the runners' network is
+    the enterprise's). Cross-account gateways must be shared to the account (AWS RAM) first."""
+    tencent_ccn_id: str | None = Field(default=None, pattern=r"^ccn-[0-9a-z]{8}$")
+    """Tencent Cloud Connect Network id (`ccn-xxxxxxxx`), global: every TKE cluster's VPC is
+    attached to it. It must already carry the deployer's CIDRs."""
+
+    @field_validator("aws_transit_gateways")
+    @classmethod
+    def _gateway_ids(cls, gateways: dict[str, str]) -> dict[str, str]:
+        for region, gateway in gateways.items():
+            if not re.fullmatch(r"tgw-[0-9a-f]{8,17}", gateway):
+                raise ValueError(f"{region}: {gateway!r} is not a transit gateway id (tgw-...)")
+        return gateways
+
+
+class DeployerSpec(SpecModel):
+    """Where `pulumi up` runs from: the only place, besides the VPC itself, that reaches the
+    clusters' API servers."""
+
+    cidrs: list[ipaddress.IPv4Network] = Field(default_factory=list)
+    """Source addresses of the runners. Public ones go into the allowlist of public endpoints;
+    private ones (RFC 1918, or RFC 6598 shared space) are opened on 443 in each private
+    endpoint's security group and routed through `hub`. Documentation and reserved ranges are
+    refused: no runner egresses from them."""
+    hub: DeployerHubSpec | None = None
+    """The existing network that carries the private CIDRs to the clusters' VPCs. Without it a
+    private endpoint has no path from any runner (the VPC is created by the same run) and is
+    refused."""
+
+
+class TrustSpec(SpecModel):
+    """Who may assume a role the bootstrap creates (at least one of the fields)."""
+
+    aws_principal_arns: list[str] = Field(default_factory=list)
+    """IAM principals (an SSO permission-set role, a CI user or role,
+    `arn:aws:iam::<account>:root` for a whole account) trusted with `sts:AssumeRole`."""
+    github_repository: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+    )
+    """`org/repo` whose GitHub Actions jobs may assume the role through GitHub's OIDC provider,
+    only from the GitHub environment named after this environment
+    (`sub` = `repo:<org/repo>:environment:<env>`)."""
+    github_oidc_provider_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$",
+    )
+    """The account's existing GitHub OIDC provider (one per account and URL); default: the
+    bootstrap creates it."""
+    saml_provider_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws:iam::\d{12}:saml-provider/[\w+=,.@-]{1,128}$"
+    )
+    """The enterprise identity provider's IAM SAML provider: people federate with
+    `sts:AssumeRoleWithSAML`."""
+
+
+class BootstrapSpec(SpecModel):
+    """What the environment needs before its first `pulumi up`, created per account by the
+    bootstrap project (`bootstrap/`), unless the enterprise brings its own."""
+
+    deployer_trust: TrustSpec | None = None
+    """Who may assume the deployer role (`identity.deployer_role`). Required unless that role
+    is listed in `existing_roles`."""
+    people_trust: TrustSpec | None = None
+    """Who may assume the break-glass and tenant-group roles (the enterprise identity
+    provider). Required unless all of them are listed in `existing_roles`."""
+    existing_roles: list[str] = Field(default_factory=list)
+    """IAM role names that already exist in `identity.aws_account_id`: the bootstrap creates
+    none of them, and access entries may name them."""
+    tencent_service_roles: Literal["create", "existing"] = "create"
+    """`create`: the bootstrap creates TKE's and CVM's CAM service roles with the preset
+    policies the environment needs; `existing`: the account already has them (TKE creates
+    `TKE_QCSRole` when a root account first authorises the console)."""
+    deployer_policy_arns: list[str] = Field(
+        default_factory=lambda: ["arn:aws:iam::aws:policy/AdministratorAccess"],
+        max_length=20,
+    )
+    """Managed policies of the deployer role. Default `AdministratorAccess`: `pulumi up`
+    creates IAM roles, KMS keys, VPCs and clusters; replace it with your own narrower policy
+    (or a permissions boundary of yours) where your security team requires it."""
+    state_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    """S3 bucket for Pulumi state (`pulumi login s3://<bucket>`), created versioned, encrypted
+    and private in the first AWS region; absent: no bucket (Pulumi Cloud or your own)."""
+
+
 class EnvironmentSpec(SpecModel):
     """A whole environment: `pulumi up -s <name>` deploys it."""
 
@@ -472,6 +563,10 @@ class EnvironmentSpec(SpecModel):
     gpu: GpuSpec = Field(default_factory=GpuSpec)
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
     tenants: list[TenantSpec] = Field(default_factory=list)
+    deployer: DeployerSpec = Field(default_factory=DeployerSpec)
+    """Where deployments run from; the program opens the API servers to exactly that."""
+    bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
+    """Per-account prerequisites the bootstrap project creates (`tkestack render --bootstrap`)."""
 
     @field_validator("tags")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,19 @@ TEST_ACCOUNTS: dict[str, str] = {"aws_account_id": "123456789012", "tencent_uin"
 """The `identity` accounts of test specs: the spec rules require them when a cluster is on
 that cloud (no default could be the real account)."""
 
+TEST_DEPLOYER: dict[str, Any] = {
+    "cidrs": ["10.250.0.0/24"],
+    "hub": {
+        "aws_transit_gateways": {
+            region: "tgw-0123456789abcdef0"
+            for region in ("us-east-1", "us-west-2", "eu-central-1", "eu-west-1", "ap-northeast-1")
+        },
+        "tencent_ccn_id": "ccn-test0001",
+    },
+}
+"""The `deployer` of test specs: private runners behind a hub that reaches every test region
+(the spec rules refuse a private API endpoint no declared path reaches)."""
+
 
 def minimal_environment(**overrides: Any) -> dict[str, Any]:
     """A small valid environment (one EKS cluster, one x86 pool) to build test cases from."""
@@ -67,6 +81,7 @@ def minimal_environment(**overrides: Any) -> dict[str, Any]:
         "name": "test",
         "tier": "dev",
         "identity": dict(TEST_ACCOUNTS),
+        "deployer": copy.deepcopy(TEST_DEPLOYER),
         "clusters": [
             {
                 "name": "c1",

@@ -5,7 +5,7 @@ Every `import` in the four source folders is read with `ast` and resolved to the
 
     tkestack.components.catalog,     the core: data, version parsing, input formats and
       .validation, .limits           cloud limits; no Pulumi
-    tkestack.stacks spec layer       spec, rules, loader, problems: the core only
+    tkestack.stacks spec layer       spec, rules(_access), loader, problems, suggest: the core only
     tkestack.policies rules          the core and policy code only
     tkestack.components              the core and components only
     tkestack.stacks (composition)    components and the spec layer
@@ -33,7 +33,8 @@ CORE = (
     "tkestack.components.limits",
 )
 SPEC_LAYER = tuple(
-    f"tkestack.stacks.{name}" for name in ("spec", "rules", "loader", "problems", "suggest")
+    f"tkestack.stacks.{name}"
+    for name in ("spec", "rules", "rules_access", "loader", "problems", "suggest")
 )
 
 # (modules a rule applies to, prefixes they may import from tkestack)

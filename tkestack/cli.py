@@ -108,13 +108,17 @@ def run_render(
     show_progress: bool,
     internal_code: int = EXIT_INTERNAL,
     program: Path | None = None,
+    bootstrap: bool = False,
 ) -> engine.Rendering:
     """Render ENV, turning every failure into its exit code (`internal_code` for failures
     that are not the spec's fault). `program`: a Pulumi project folder whose own Python
-    program runs instead of the shipped stack program."""
+    program runs instead of the shipped stack program; `bootstrap`: the environment's
+    bootstrap program (bootstrap/) instead."""
     stack_file, project = resolve_stack(env, program)
     try:
         config = engine.read_stack_config(stack_file, project)
+        if bootstrap:
+            return engine.render_bootstrap(config)
 
         def run(on_register: Callable[[int], None] | None = None) -> engine.Rendering:
             if program is not None:
@@ -294,10 +298,25 @@ def render(
     ] = RenderFormat.table,
     output: OutputOption = None,
     program: ProgramOption = None,
+    bootstrap: Annotated[
+        bool,
+        typer.Option(
+            "--bootstrap",
+            help="Render the environment's bootstrap project instead (bootstrap/: the roles,"
+            " CAM service roles and state bucket it needs first).",
+        ),
+    ] = False,
 ) -> None:
     """Render an environment offline: the real stack program under Pulumi's mock runtime."""
+    if bootstrap and program is not None:
+        fail(
+            "error: --bootstrap renders this project's bootstrap; not with --program", EXIT_INVALID
+        )
     rendering = run_render(
-        env, show_progress=format is RenderFormat.table and output is None, program=program
+        env,
+        show_progress=format is RenderFormat.table and output is None,
+        program=program,
+        bootstrap=bootstrap,
     )
     if format is RenderFormat.json:
         write_output(engine.render_json(rendering), output)

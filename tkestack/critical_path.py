@@ -109,6 +109,59 @@ class FalseDependency:
     """`node pools` (between two pools), `add-ons` (between two add-ons) or `other`."""
 
 
+DEPLOYER_PATH_TYPES = (
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "tencentcloud:Ccn/attachmentV2:AttachmentV2",
+)
+"""Resources that open a cluster's API to the deployer's runners (components/clouds/access.py)."""
+
+
+@dataclass(frozen=True)
+class ApiReach:
+    """Which runner reaches one cluster's API endpoint, and through what."""
+
+    cluster: str
+    exposure: str
+    paths: tuple[str, ...]
+    """How the deployer reaches it (empty: no declared path, the run cannot reach it)."""
+    path_resources: tuple[str, ...]
+    """Names of the resources of the path the cluster's installs wait for (hub attachment,
+    443 ingress)."""
+
+    def describe(self) -> str:
+        """`prod-use1 (private): private endpoint through ... [prod-use1-hub, ...]`."""
+        how = "; ".join(self.paths) if self.paths else "NO declared path"
+        made = f" [{', '.join(self.path_resources)}]" if self.path_resources else ""
+        return f"{self.cluster} ({self.exposure}): {how}{made}"
+
+
+def api_reach(rendering: Rendering) -> tuple[tuple[str, ...], tuple[ApiReach, ...]]:
+    """The deployer's CIDRs and every cluster's API reach, from the `deployer` stack output
+    the program records and the path resources it created."""
+    outputs = rendering.stack_outputs if isinstance(rendering.stack_outputs, dict) else {}
+    deployer = outputs.get("deployer") if isinstance(outputs.get("deployer"), dict) else {}
+    graph = _Graph(rendering, DurationTable(0.0, {}, {}, {}, {}))
+    made: dict[str, list[str]] = {}
+    for resource in rendering.resources:
+        if resource.type in DEPLOYER_PATH_TYPES:
+            cluster = graph.cluster_of(resource)
+            if cluster is not None:
+                made.setdefault(graph.by_urn[cluster].name, []).append(resource.name)
+    reach = deployer.get("reach") if isinstance(deployer.get("reach"), dict) else {}
+    found = tuple(
+        ApiReach(
+            cluster=name,
+            exposure=str(info.get("exposure", "?")),
+            paths=tuple(info.get("paths") or ()),
+            path_resources=tuple(sorted(made.get(name, []))),
+        )
+        for name, info in sorted(reach.items())
+        if isinstance(info, dict)
+    )
+    return tuple(deployer.get("cidrs") or ()), found
+
+
 @dataclass(frozen=True)
 class DeploymentEstimate:
     """Estimated `pulumi up` wall time of an environment from scratch, against its floor."""
@@ -123,6 +176,10 @@ class DeploymentEstimate:
     """Every unneeded ordering edge, sorted (dependent, dependency)."""
     unlisted_types: tuple[str, ...]
     """Types that took `default_seconds` (complete `durations.yaml` for them)."""
+    deployer_cidrs: tuple[str, ...] = ()
+    """Where `pulumi up` runs from (`deployer.cidrs`)."""
+    reach: tuple[ApiReach, ...] = ()
+    """Per cluster, the path from the deployer to its API endpoint: the run needs every one."""
 
     @property
     def ratio(self) -> float:
@@ -137,10 +194,19 @@ class DeploymentEstimate:
     def summary(self) -> str:
         """One line: estimate, floor, and the critical path by resource name."""
         chain = " → ".join(step.name for step in self.critical_path)
-        return (
+        text = (
             f"estimated `pulumi up` from scratch: {minutes(self.seconds)} (floor"
             f" {minutes(self.floor_seconds)}, x{self.ratio:.2f}); critical path: {chain}"
         )
+        if self.reach:
+            runners = ", ".join(self.deployer_cidrs) or "no deployer declared"
+            text += f"; run from {runners}: " + "; ".join(r.describe() for r in self.reach)
+        return text
+
+    @property
+    def unreachable(self) -> tuple[str, ...]:
+        """Clusters whose API endpoint no declared path reaches."""
+        return tuple(r.cluster for r in self.reach if not r.paths)
 
 
 def minutes(seconds: float) -> str:
@@ -389,7 +455,10 @@ def estimate(rendering: Rendering, table: DurationTable | None = None) -> Deploy
         floor_edges[resource.urn] = {urn for urn in needed if urn in graph.by_urn}
     total, path = _longest_chain(rendering.resources, all_edges, seconds)
     floor, floor_path = _longest_chain(rendering.resources, floor_edges, seconds)
+    cidrs, reach = api_reach(rendering)
     return DeploymentEstimate(
+        deployer_cidrs=cidrs,
+        reach=reach,
         seconds=total,
         floor_seconds=floor,
         critical_path=path,

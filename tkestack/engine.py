@@ -426,11 +426,16 @@ def render(
     Raises `stacks.loader.SpecError` for an invalid spec (before any registration) and
     `RenderError` for anything else that stops the program.
     """
-    from .stacks.loader import ENVIRONMENT_KEY
+    from .stacks.loader import ENVIRONMENT_KEY, sibling_environments
     from .stacks.program import main, validate
 
     # Every input check before the program runs: nothing is registered for a refused spec.
-    validate(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
+    validate(
+        config.values.get(ENVIRONMENT_KEY),
+        config.display,
+        config.text,
+        siblings=sibling_environments(config.file),
+    )
     return run_program(
         main,
         project=config.project,
@@ -509,6 +514,39 @@ def render_program(
         stack=config.stack,
         config=_runtime_config(config),
         secret_keys=sorted(config.secrets),
+        on_register=on_register,
+    )
+
+
+BOOTSTRAP_PROJECT = "tkestack-bootstrap"
+"""The bootstrap project's name (`bootstrap/Pulumi.yaml`): the project part of its URNs."""
+
+
+def render_bootstrap(
+    config: StackConfig, on_register: Callable[[int], None] | None = None
+) -> Rendering:
+    """Run the bootstrap program (`bootstrap/`) for `config`'s environment under mocks: the
+    roles, service roles and state bucket that environment needs first."""
+    from .stacks.bootstrap import main
+
+    environment = {
+        key: value for key, value in config.values.items() if key.endswith(":environment")
+    }
+    return run_program(
+        main,
+        project=BOOTSTRAP_PROJECT,
+        stack=config.stack,
+        config=_runtime_config(
+            StackConfig(
+                BOOTSTRAP_PROJECT,
+                config.stack,
+                config.file,
+                config.display,
+                config.text,
+                environment,
+                {},
+            )
+        ),
         on_register=on_register,
     )
 

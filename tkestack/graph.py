@@ -9,6 +9,7 @@ comments) or Graphviz dot; both are deterministic (sorted, no randomness).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,17 @@ class ClusterNode:
     tenants: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Route:
+    """One way the deployer's runners reach a cluster's API (the `deployer` stack output)."""
+
+    cluster: str
+    via: str
+    """`public`, `transit-gateway`, `ccn` or `kubeconfig` (attached: not declared)."""
+    hub: str | None = None
+    """The transit gateway or CCN id."""
+
+
 @dataclass
 class Picture:
     """What the graph shows."""
@@ -61,6 +73,46 @@ class Picture:
     environment: str
     tier: str
     clusters: list[ClusterNode]
+    deployer_cidrs: tuple[str, ...] = ()
+    """Where deployments run from."""
+    routes: list[Route] = field(default_factory=list)
+    """Which runner reaches which API, and through what; a cluster absent here is unreached."""
+
+
+def _routes(outputs: Any) -> tuple[tuple[str, ...], list[Route]]:
+    deployer = outputs.get("deployer") if isinstance(outputs, dict) else None
+    if not isinstance(deployer, dict):
+        return (), []
+    routes = []
+    reach = deployer.get("reach") if isinstance(deployer.get("reach"), dict) else {}
+    for cluster, info in sorted(reach.items()):
+        for route in (info or {}).get("routes") or []:
+            routes.append(Route(cluster, str(route.get("via")), route.get("hub")))
+    return tuple(str(c) for c in deployer.get("cidrs") or ()), routes
+
+
+Arrow = Callable[[str, str, str, bool], str]
+"""(source, target, label, dashed) -> one edge line, in Mermaid or dot."""
+
+
+def _reach_lines(shown: Picture, arrow: Arrow) -> list[str]:
+    """Edges from the deployer (through its hubs) to each cluster."""
+    lines = []
+    reached = set()
+    for hub in sorted({r.hub for r in shown.routes if r.hub}):
+        lines.append(arrow("deployer", _id("hub", hub), "", False))
+    for route in shown.routes:
+        reached.add(route.cluster)
+        cid = _id("cluster", route.cluster)
+        if route.hub:
+            lines.append(arrow(_id("hub", route.hub), cid, "443 private", False))
+        else:
+            lines.append(arrow("deployer", cid, route.via, route.via == "kubeconfig"))
+    if shown.routes or shown.deployer_cidrs:
+        for cluster in shown.clusters:
+            if cluster.name not in reached:
+                lines.append(arrow("deployer", _id("cluster", cluster.name), "NO PATH", True))
+    return lines
 
 
 def picture(rendering: engine.Rendering) -> Picture:
@@ -101,7 +153,8 @@ def picture(rendering: engine.Rendering) -> Picture:
                 break
     for node in clusters.values():
         node.tenants.sort()
-    return Picture(rendering.stack, tier, list(clusters.values()))
+    cidrs, routes = _routes(outputs)
+    return Picture(rendering.stack, tier, list(clusters.values()), cidrs, routes)
 
 
 def _id(*parts: str) -> str:
@@ -139,6 +192,16 @@ def mermaid(rendering: engine.Rendering) -> str:
         for tenant in cluster.tenants:
             tid = _id("tenant", tenant)
             lines.append(f'  {tid}(("tenant {_quote(tenant)}")) -.-> {cid}')
+    runners = ", ".join(shown.deployer_cidrs) or "no deployer declared"
+    lines.append(f'  deployer[/"deployer: {_quote(runners)}"/]')
+    for hub in sorted({r.hub for r in shown.routes if r.hub}):
+        lines.append(f'  {_id("hub", hub)}{{{{"hub {_quote(hub)}"}}}}')
+
+    def arrow(source: str, target: str, label: str, dashed: bool) -> str:
+        link = "-.->" if dashed else "-->"
+        return f'  {source} {link}|"{label}"| {target}' if label else f"  {source} {link} {target}"
+
+    lines.extend(_reach_lines(shown, arrow))
     lines.append("  classDef gpu fill:#f6e58d,stroke:#b7950b")
     if gpu_pools:
         lines.append(f"  class {','.join(gpu_pools)} gpu")
@@ -171,5 +234,18 @@ def dot(rendering: engine.Rendering) -> str:
             tid = _id("tenant", tenant)
             lines.append(f'  {tid} [label="tenant {_quote(tenant)}", shape=ellipse];')
             lines.append(f"  {tid} -> {cid} [style=dashed];")
+    runners = ", ".join(shown.deployer_cidrs) or "no deployer declared"
+    lines.append(f'  deployer [label="deployer: {_quote(runners)}", shape=parallelogram];')
+    for hub in sorted({r.hub for r in shown.routes if r.hub}):
+        lines.append(f'  {_id("hub", hub)} [label="hub {_quote(hub)}", shape=hexagon];')
+
+    def arrow(source: str, target: str, label: str, dashed: bool) -> str:
+        attributes = [f'label="{label}"'] if label else []
+        if dashed:
+            attributes.append("style=dashed")
+        suffix = f" [{', '.join(attributes)}]" if attributes else ""
+        return f"  {source} -> {target}{suffix};"
+
+    lines.extend(_reach_lines(shown, arrow))
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -86,6 +86,12 @@ def markdown(review: Review) -> str:
     if review.deployment is not None:
         lines.append("")
         lines.append(f"Deployment: {review.deployment.summary()}.")
+        if review.deployment.unreachable:
+            lines.append("")
+            lines.append(
+                "> [!WARNING]\n> **No declared path from the deployer reaches the API of:** "
+                + ", ".join(review.deployment.unreachable)
+            )
     if review.helm_releases:
         lines.append("")
         lines.append(
@@ -219,6 +225,17 @@ def as_json(review: Review) -> str:
             "seconds": review.deployment.seconds,
             "floorSeconds": review.deployment.floor_seconds,
             "criticalPath": [step.urn for step in review.deployment.critical_path],
+            "deployer": {
+                "cidrs": list(review.deployment.deployer_cidrs),
+                "reach": {
+                    r.cluster: {
+                        "exposure": r.exposure,
+                        "paths": list(r.paths),
+                        "resources": list(r.path_resources),
+                    }
+                    for r in review.deployment.reach
+                },
+            },
             "falseDependencies": [
                 {"dependent": edge.dependent, "dependency": edge.dependency, "kind": edge.kind}
                 for edge in review.deployment.serializing

@@ -43,7 +43,7 @@ from ..addon import check_addons, install_addon
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
 from ..profile import POOL_LABEL, ClusterInfo, NodePoolProfile
 from ..registry import PULL_THROUGH_UPSTREAMS
-from . import ClusterAccess, ClusterBackend, PoolRequest
+from . import ClusterAccess, ClusterBackend, PoolRequest, access
 from .aws_in_cluster import (
     AUTOSCALER_NAMESPACE,
     AUTOSCALER_SERVICE_ACCOUNT,
@@ -454,24 +454,39 @@ class Backend(ClusterBackend):
                 ),
                 opts=renamed("private"),
             )
+            self.private_subnets.append(private)
+        # The deployer's hub (components/clouds/access.py): attached before the private route
+        # tables, whose inline routes send the deployer's CIDRs to it.
+        self.hub_attachment = access.aws_hub_attachment(
+            self, aws, [subnet.id for subnet in self.private_subnets]
+        )
+        hub_routes = access.aws_hub_routes(self, aws, self.hub_attachment)
+        self.deployer_path: list[pulumi.Resource] = (
+            [self.hub_attachment] if self.hub_attachment is not None else []
+        )
+        """What the deployer's runners need to reach the API (hub attachment, hub routes, 443
+        ingress): everything installed inside the cluster waits for it."""
+        for index, (zone_plan, private) in enumerate(zip(plan, self.private_subnets, strict=True)):
+            zone = zone_plan.zone
+            nat = nat_gateways[min(index, len(nat_gateways) - 1)]
             private_routes = aws.ec2.RouteTable(
                 f"{self.name}-private-routes-{zone}",
                 vpc_id=self.vpc.id,
                 routes=[
-                    aws.ec2.RouteTableRouteArgs(
-                        cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateways[-1].id
-                    )
+                    aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id),
+                    *hub_routes,
                 ],
                 tags=self._tagged(f"{self.name}-private-routes-{zone}"),
                 opts=renamed("private-routes"),
             )
+            if hub_routes:
+                self.deployer_path.append(private_routes)
             aws.ec2.RouteTableAssociation(
                 f"{self.name}-private-{zone}",
                 subnet_id=private.id,
                 route_table_id=private_routes.id,
                 opts=renamed("private"),
             )
-            self.private_subnets.append(private)
         self.vpc_id = self.vpc.id
         self.node_subnet_ids = [subnet.id for subnet in self.private_subnets]
 
@@ -673,6 +688,11 @@ class Backend(ClusterBackend):
             ),
         )
         self.cluster_name = self.eks.name
+        if not hasattr(self, "deployer_path"):
+            self.deployer_path = []  # an adopted network: its routes are the enterprise's
+        self.deployer_path += access.aws_api_ingress(
+            self, aws, self.eks.vpc_config.apply(lambda config: config.cluster_security_group_id)
+        )
 
     def _create_deployer_access(self) -> None:
         """The deployer role's access entry and cluster-scoped admin policy: how `pulumi up`
@@ -883,7 +903,12 @@ class Backend(ClusterBackend):
             vpc_id=self.vpc_id,
             node_subnet_ids=self.node_subnet_ids,
             # The Kubernetes provider authenticates as the deployer role: its admin policy first.
-            ready=[self.deployer_admin, *self.addons_before_nodes, *after],
+            ready=[
+                self.deployer_admin,
+                *self.addons_before_nodes,
+                *after,
+                *getattr(self, "deployer_path", []),
+            ],
         )
 
     # -- inside the cluster -------------------------------------------------------------------
@@ -900,7 +925,10 @@ class Backend(ClusterBackend):
             opts=pulumi.ResourceOptions(
                 parent=self.cluster,
                 provider=info.k8s_provider,
-                depends_on=[self.addons_after_nodes["aws-ebs-csi-driver"]],
+                depends_on=[
+                    self.addons_after_nodes["aws-ebs-csi-driver"],
+                    *getattr(self, "deployer_path", []),
+                ],
             ),
         )
         if self.autoscaler_wanted:

@@ -29,7 +29,7 @@ import tencentcloud_iac_pulumi as tencentcloud
 from .. import catalog
 from ..catalog import tke as tke_catalog
 from ..profile import POOL_LABEL, NodePoolProfile
-from . import ClusterAccess, ClusterBackend, PoolRequest
+from . import ClusterAccess, ClusterBackend, PoolRequest, access
 
 CLUSTER_OS = tke_catalog.X86_NODE_IMAGE
 """Default OS of the cluster: TencentOS Server 3.1 (TK4), the image TKE recommends
@@ -260,6 +260,8 @@ class Backend(ClusterBackend):
         )
         self.vpc_id = self.vpc.id
         self.node_subnet_ids = [subnet.id for subnet in self.subnets]
+        # The deployer's hub (components/clouds/access.py) carries its runners to the VPC.
+        self.hub_attachment = access.tencent_hub_attachment(self, tencentcloud)
 
     def _create_secrets_key(self) -> None:
         self.secrets_key = tencentcloud.kms.Key(
@@ -502,8 +504,13 @@ class Backend(ClusterBackend):
             cloud_cluster_id=self.tke.id,
             vpc_id=self.vpc_id,
             node_subnet_ids=self.node_subnet_ids,
-            # Tenant namespaces and their policies after the add-on that enforces them.
-            ready=[endpoint, self.network_policy],
+            # Tenant namespaces and their policies after the add-on that enforces them; the
+            # deployer reaches the intranet endpoint only once the VPC is on its CCN.
+            ready=[
+                endpoint,
+                self.network_policy,
+                *filter(None, [getattr(self, "hub_attachment", None)]),
+            ],
         )
 
     def _existing_cluster_access(self) -> ClusterAccess:

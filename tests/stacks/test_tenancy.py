@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 import tenancy_support as ts
-from conftest import TEST_ACCOUNTS, minimal_environment
+from conftest import TEST_ACCOUNTS, TEST_DEPLOYER, minimal_environment
 
 from tkestack import engine
 from tkestack.components.registry_namespace import RegistryHandle, RegistrySettings
@@ -77,6 +77,7 @@ def environment(**overrides: Any) -> dict[str, Any]:
         "name": "multi",
         "tier": "dev",
         "identity": dict(TEST_ACCOUNTS),
+        "deployer": copy.deepcopy(TEST_DEPLOYER),
         "clusters": copy.deepcopy(CLUSTERS),
         "tenants": copy.deepcopy(TENANTS),
         # Two clusters: the peers push to the central receivers, which need a name and a cert.

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import TEST_ACCOUNTS
+from conftest import TEST_ACCOUNTS, TEST_DEPLOYER
 from typer.testing import CliRunner
 
 from tkestack import cli, engine, report
@@ -21,6 +21,8 @@ from tkestack import review as reviewing
 ROOT = Path(__file__).resolve().parents[2]
 SARIF_SUBSET = ROOT / "tests" / "fixtures" / "sarif-2.1.0-subset.schema.json"
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+DEPLOYER = {**TEST_DEPLOYER, "cidrs": [*TEST_DEPLOYER["cidrs"], "52.94.0.0/22"]}
+"""Runners behind the hub and on the internet: private and public endpoints are reached."""
 
 
 def prod_environment(**cluster: Any) -> dict[str, Any]:
@@ -29,6 +31,7 @@ def prod_environment(**cluster: Any) -> dict[str, Any]:
         "name": "prodlike",
         "tier": "prod",
         "identity": dict(TEST_ACCOUNTS),
+        "deployer": DEPLOYER,
         "tags": {"owner": "platform-team", "cost-center": "platform-prod"},
         "allowed_regions": ["us-east-1"],
         "clusters": [
@@ -186,6 +189,7 @@ def dev_environment(service_cidr: str = "172.20.0.0/16", version: str = "1.33") 
         "name": "difftest",
         "tier": "dev",
         "identity": dict(TEST_ACCOUNTS),
+        "deployer": DEPLOYER,
         "tags": {"owner": "platform-team", "cost-center": "platform-dev"},
         "clusters": [
             {

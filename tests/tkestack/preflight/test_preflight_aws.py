@@ -28,7 +28,9 @@ from tkestack.preflight import command
 from tkestack.preflight.aws import EKS_REFUSED_ZONE_IDS, QUOTAS, quota_class
 
 ROOT = Path(__file__).resolve().parents[3]
-ACCOUNT = "123456789012"  # moto's default account, and the dev spec's
+ACCOUNT = "123456789012"  # moto's default account, which the `project` copy of dev names
+DEV_ACCOUNT = "210987654321"  # the shipped Pulumi.dev.yaml's identity.aws_account_id
+STAGING_ACCOUNT = "321098765432"  # the shipped Pulumi.staging.yaml's
 DEV_ROLES = (
     "tkestack-deployer",
     "tkestack-break-glass",
@@ -62,7 +64,10 @@ def aws_env(monkeypatch):
 @pytest.fixture
 def project(tmp_path):
     """The dev stack alone in a project (no other environment shares its account)."""
-    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    # The shipped dev account is its own (one account per environment); moto answers as
+    # ACCOUNT, so the copy names that one.
+    dev = (ROOT / "Pulumi.dev.yaml").read_text().replace(f'"{DEV_ACCOUNT}"', f'"{ACCOUNT}"')
+    (tmp_path / "Pulumi.dev.yaml").write_text(dev)
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     return tmp_path / "Pulumi.dev.yaml"
 
@@ -455,7 +460,8 @@ def test_ecr_pull_through_prefix_taken(aws_env, project):
 
 def test_other_environment_in_same_account_and_region(aws_env, project):
     create_roles()
-    staging = (ROOT / "Pulumi.staging.yaml").read_text()
+    # Written into dev's account on purpose (the shipped files each have their own).
+    staging = (ROOT / "Pulumi.staging.yaml").read_text().replace(STAGING_ACCOUNT, ACCOUNT)
     (project.parent / "Pulumi.staging.yaml").write_text(staging)
     document, code = run(project, Account())
     assert code == 0  # a warning: the account's own answer (ECR) decides

@@ -25,7 +25,7 @@ ARM_IMAGE = "img-xxxxxxxx"
 unverified, so the spec names one)."""
 
 ROOT = Path(__file__).resolve().parents[3]
-UIN = "100000000001"  # staging's identity.tencent_uin
+UIN = "100000000002"  # staging's identity.tencent_uin
 ZONES = ["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6"]
 VERSIONS = {"sts": "v20180813", "cam": "v20190116", "cvm": "v20170312", "tke": "v20180525",
             "tcr": "v20190924"}  # fmt: skip

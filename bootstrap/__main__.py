@@ -1,0 +1,5 @@
+"""Entry point of the bootstrap project (`cd bootstrap && pulumi up -s <env>`)."""
+
+from tkestack.stacks.bootstrap import main
+
+main()
