@@ -477,7 +477,9 @@ class Backend(ClusterBackend):
                     *hub_routes,
                 ],
                 tags=self._tagged(f"{self.name}-private-routes-{zone}"),
-                opts=renamed("private-routes"),
+                # `renamed` was defined in the loop above: pass this zone's position, or every
+                # table would alias the last zone's old name.
+                opts=renamed("private-routes", index=index),
             )
             if hub_routes:
                 self.deployer_path.append(private_routes)
@@ -485,7 +487,7 @@ class Backend(ClusterBackend):
                 f"{self.name}-private-{zone}",
                 subnet_id=private.id,
                 route_table_id=private_routes.id,
-                opts=renamed("private"),
+                opts=renamed("private", index=index),
             )
         self.vpc_id = self.vpc.id
         self.node_subnet_ids = [subnet.id for subnet in self.private_subnets]

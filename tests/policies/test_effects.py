@@ -132,6 +132,7 @@ def test_a_rendered_public_tke_cluster_open_to_the_internet_is_refused(render_sp
             "tier": "dev",
             "identity": dict(TEST_ACCOUNTS),
             "registry": {"replicate": False},  # one region: nothing to replicate to
+            "deployer": {"cidrs": ["52.0.0.0/24"]},  # a public runner reaches the endpoint
             "clusters": [
                 {
                     "name": "to-gz",
@@ -151,7 +152,7 @@ def test_a_rendered_public_tke_cluster_open_to_the_internet_is_refused(render_sp
         return [f.message for f in found if f.policy == POLICY]
 
     assert any("accepts TCP 443 from 0.0.0.0/0" in m for m in messages(["0.0.0.0/0"]))
-    assert messages(["203.0.113.0/24"]) == []
+    assert messages(["52.0.0.0/24"]) == []
 
 
 # ---------------------------------------------------------------- one effect, every cloud

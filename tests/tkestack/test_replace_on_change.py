@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, TEST_ACCOUNTS
+from conftest import ROOT, TEST_ACCOUNTS, TEST_DEPLOYER
 
 from tkestack import engine
 from tkestack import review as reviewing
@@ -36,6 +36,7 @@ def network_environment(vpc_cidr: str) -> dict[str, Any]:
         "name": "chain",
         "tier": "dev",
         "identity": dict(TEST_ACCOUNTS),
+        "deployer": copy.deepcopy(TEST_DEPLOYER),
         "tags": {"owner": "platform-team", "cost-center": "platform-dev"},
         "clusters": [
             {

@@ -174,7 +174,7 @@ def test_tcr_name_shared_with_another_environment(tmp_path):
     document = yaml.safe_load(other.read_text())
     environment = document["config"]["tkestack:environment"]
     environment.setdefault("registry", {})["tcr_instance_names"] = {
-        "ap-shanghai": "staging-ap-guangzhou-100000000001"
+        "ap-shanghai": "staging-ap-guangzhou-100000000002"
     }
     other.write_text(yaml.safe_dump(document, sort_keys=False))
     loaded = load_stack(tmp_path / "Pulumi.staging.yaml")
@@ -191,7 +191,7 @@ def test_tcr_name_shared_with_another_environment(tmp_path):
     (shared,) = [f for f in findings if f.check == "names.tcr-shared-with-environment"]
     assert shared.severity == "error"
     assert shared.key == "registry.tcr_instance_names.ap-guangzhou"
-    assert "staging-ap-guangzhou-100000000001" in shared.message
+    assert "staging-ap-guangzhou-100000000002" in shared.message
 
 
 def _silent_tencent():
@@ -207,8 +207,8 @@ def _silent_tencent():
                 if action == "GetCallerIdentity":
 
                     class Caller:
-                        AccountId = "100000000001"
-                        Arn = "qcs::cam::uin/100000000001"
+                        AccountId = "100000000002"
+                        Arn = "qcs::cam::uin/100000000002"
 
                     return Caller()
                 raise TencentCloudSDKException("UnauthorizedOperation", "no", "r")

@@ -189,7 +189,7 @@ def test_clean_account_passes(project):
         "tcr",
         "ap-guangzhou",
         "CheckInstanceName",
-        {"RegistryName": "staging-ap-guangzhou-100000000001"},
+        {"RegistryName": "staging-ap-guangzhou-100000000002"},
     ) in account.requests
 
 
@@ -299,7 +299,7 @@ def test_tcr_name_taken_by_another_account(project):
     (finding,) = findings_of(document, "tencentcloud.names.tcr", "error")
     assert finding["key"] == "registry.tcr_instance_names.ap-guangzhou"
     assert (
-        "staging-ap-guangzhou-100000000001" in finding["message"] and "taken" in finding["message"]
+        "staging-ap-guangzhou-100000000002" in finding["message"] and "taken" in finding["message"]
     )
 
 
@@ -308,7 +308,7 @@ def test_tcr_name_already_ours(project):
     answers["CheckInstanceName"] = {"IsValidated": False, "DetailCode": 3, "RequestId": "r"}
     answers["DescribeInstances"] = {
         "TotalCount": 1, "RequestId": "r",
-        "Registries": [{"RegistryId": "tcr-1", "RegistryName": "staging-ap-guangzhou-100000000001", "RegionName": "ap-guangzhou"}],
+        "Registries": [{"RegistryId": "tcr-1", "RegistryName": "staging-ap-guangzhou-100000000002", "RegionName": "ap-guangzhou"}],
     }  # fmt: skip
     document, code = run(project, Account(answers))
     assert code == 0
