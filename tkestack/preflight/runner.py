@@ -136,7 +136,7 @@ def run_preflight(
     if "tencentcloud" in wanted and "tencentcloud" in present:
         from .tencentcloud import TencentChecks, sdk_clients
 
-        findings += TencentChecks(facts, (tencent_clients or sdk_clients)()).run()
+        findings += TencentChecks(facts, (tencent_clients or sdk_clients)(), connect).run()
     if "attached" in wanted and facts.attached:
         findings += check_reach(facts.attached, kubeconfigs or {}, connect)
     findings += [item for item in cross_environment(facts, stack_file) if item.cloud in wanted]

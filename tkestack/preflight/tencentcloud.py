@@ -30,10 +30,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..components import catalog
 from .facts import ClusterFacts, EnvironmentFacts
 from .model import Finding, PreflightUsageError
+from .reach import TIMEOUT_SECONDS, Connector, tcp_connect
 
 ClientFactory = Callable[[str, str], Any]
 """(service, region) -> a tencentcloud-sdk-python client (`sts`, `cam`, `cvm`, `tke`, `tcr`)."""
@@ -67,9 +69,12 @@ def _request(service: str, version: str, name: str, params: dict[str, Any]) -> A
 class TencentChecks:
     """The Tencent Cloud checks of one environment."""
 
-    def __init__(self, facts: EnvironmentFacts, clients: ClientFactory) -> None:
+    def __init__(
+        self, facts: EnvironmentFacts, clients: ClientFactory, connect: Connector = tcp_connect
+    ) -> None:
         self.facts = facts
         self.clients = clients
+        self.connect = connect
         self.findings: list[Finding] = []
         clusters = facts.of_cloud(CLOUD)
         self.home = clusters[0].region if clusters else "ap-guangzhou"
@@ -119,6 +124,8 @@ class TencentChecks:
                  lambda c=cluster: self.placement(c)),
                 ("tencentcloud.capacity.cvm-quota", f"{cluster.key}.node_pools",
                  lambda c=cluster: self.capacity(c)),
+                ("tencentcloud.reach.api-endpoint", f"{cluster.key}.endpoint.exposure",
+                 lambda c=cluster: self.reach(c)),
             ]  # fmt: skip
         steps.append(("tencentcloud.names.tcr", "registry", self.tcr_names))
         for check, key, step in steps:
@@ -274,6 +281,58 @@ class TencentChecks:
                         "confirm gpu_driver in the TKE console's node pool form for this"
                         " image and instance family, or set gpu.driver: operator",
                     )
+
+    # -- reach ---------------------------------------------------------------------------------
+
+    def reach(self, cluster: ClusterFacts) -> None:
+        """A TKE cluster that already exists (a later deploy): the runner reaches one of its API
+        endpoints (DescribeClusters by `ClusterName`, then DescribeClusterEndpoints: the
+        intranet and external addresses, tencentcloud-sdk-python tke v20180525 models). A
+        cluster not created yet has nothing to reach."""
+        found = self.call(
+            "tke",
+            "v20180525",
+            cluster.region,
+            "DescribeClusters",
+            {"Filters": [{"Name": "ClusterName", "Values": [cluster.name]}]},
+        )
+        ids = [item.ClusterId for item in found.Clusters or [] if item.ClusterId]
+        if not ids:
+            return
+        answer = self.call(
+            "tke", "v20180525", cluster.region, "DescribeClusterEndpoints", {"ClusterId": ids[0]}
+        )
+        endpoints = [
+            value
+            for value in (answer.ClusterIntranetEndpoint, answer.ClusterExternalEndpoint)
+            if value
+        ]
+        key = f"{cluster.key}.endpoint.exposure"
+        failures: list[str] = []
+        for endpoint in endpoints:
+            parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+            try:
+                self.connect(parts.hostname or "", parts.port or 443, TIMEOUT_SECONDS)
+            except OSError as error:
+                failures.append(f"{endpoint}: {error}")
+                continue
+            self.add(
+                "tencentcloud.reach.api-endpoint",
+                "pass",
+                key,
+                f"{cluster.name} ({ids[0]}): {endpoint} reachable",
+            )
+            return
+        self.add(
+            "tencentcloud.reach.api-endpoint",
+            "error",
+            key,
+            f"TKE cluster {cluster.name} ({ids[0]}) exists and this runner reaches none of its"
+            f" API endpoints ({'; '.join(failures) or 'none open'})",
+            "run preflight and `pulumi up` from a runner the endpoint admits (inside the VPC or"
+            " on its CCN for the intranet endpoint), or widen endpoint.public_access_cidrs",
+            endpoints=endpoints,
+        )
 
     # -- placement and capacity ----------------------------------------------------------------
 

@@ -71,6 +71,7 @@ def clean_answers():
             ],
             "RequestId": "r4",
         },
+        "DescribeClusters": {"TotalCount": 0, "Clusters": [], "RequestId": "r-clusters"},
         "DescribeOSImages": {
             "OSImageSeriesSet": [
                 {
@@ -156,11 +157,70 @@ def project(tmp_path):
     return tmp_path / "Pulumi.staging.yaml"
 
 
-def run(project, account):
+def run(project, account, connect=None):
     text, code = command.run(
-        project, clouds={"tencentcloud"}, format="json", tencent_clients=lambda: account
+        project,
+        clouds={"tencentcloud"},
+        format="json",
+        tencent_clients=lambda: account,
+        **({"connect": connect} if connect else {}),
     )
     return json.loads(text), code
+
+
+def existing_cluster_answers():
+    """staging's TKE cluster exists already: DescribeClusters finds it by name and
+    DescribeClusterEndpoints gives its intranet and external addresses."""
+    answers = clean_answers()
+    answers["DescribeClusters"] = {
+        "TotalCount": 1,
+        "Clusters": [{"ClusterId": "cls-abcd1234", "ClusterName": "stg-gz"}],
+        "RequestId": "r-clusters",
+    }
+    answers["DescribeClusterEndpoints"] = {
+        "ClusterIntranetEndpoint": "10.30.0.10",
+        "ClusterExternalEndpoint": "https://cls-abcd1234.ccs.tencent-cloud.com",
+        "RequestId": "r-endpoints",
+    }
+    return answers
+
+
+def test_existing_cluster_reachable_through_one_endpoint(project):
+    tried = []
+
+    def connect(host, port, timeout):
+        tried.append((host, port))
+        if host == "10.30.0.10":
+            raise OSError("timed out")
+
+    account = Account(existing_cluster_answers())
+    document, code = run(project, account, connect)
+    assert code == 0
+    (finding,) = findings_of(document, "tencentcloud.reach.api-endpoint")
+    assert finding["severity"] == "pass" and "cls-abcd1234" in finding["message"]
+    assert tried == [("10.30.0.10", 443), ("cls-abcd1234.ccs.tencent-cloud.com", 443)]
+    lookup = next(r for r in account.requests if r[2] == "DescribeClusters")[3]
+    assert lookup["Filters"] == [{"Name": "ClusterName", "Values": ["stg-gz"]}]
+
+
+def test_existing_cluster_unreachable_is_blocking(project):
+    def refuse(host, port, timeout):
+        raise OSError("connection refused")
+
+    document, code = run(project, Account(existing_cluster_answers()), refuse)
+    assert code == 1
+    (finding,) = findings_of(document, "tencentcloud.reach.api-endpoint", "error")
+    assert finding["key"] == "clusters[1].endpoint.exposure"
+    assert "10.30.0.10" in finding["message"]
+
+
+def test_cluster_not_created_yet_has_nothing_to_reach(project):
+    def never(host, port, timeout):
+        raise AssertionError("no endpoint to connect to")
+
+    document, code = run(project, Account(), never)
+    assert code == 0
+    assert findings_of(document, "tencentcloud.reach.api-endpoint") == []
 
 
 def findings_of(document, check, severity=None):
