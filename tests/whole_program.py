@@ -15,10 +15,12 @@ from tkestack import engine
 from tkestack.stacks.loader import SpecError
 
 
-def render_or_refuse(stack_file: Path) -> engine.Rendering | SpecError:
-    """Render `stack_file` through the whole program. Returns the rendering, or the SpecError
-    of a refused spec; fails (AssertionError, or the program's own exception) on anything
-    else: an internal error, or a refusal after the program started registering."""
+def render_or_refuse(stack_file: Path, program: Path | None = None) -> engine.Rendering | SpecError:
+    """Render `stack_file` through the whole program (or, with `program`, through that
+    embedding project's own program, as `tkestack render --program` does). Returns the
+    rendering, or the SpecError of a refused spec; fails (AssertionError, or the program's own
+    exception) on anything else: an internal error, or a refusal after the program started
+    registering."""
     registered: list[int] = []
     original = engine.run_program
 
@@ -34,8 +36,12 @@ def render_or_refuse(stack_file: Path) -> engine.Rendering | SpecError:
 
     with mock.patch.object(engine, "run_program", counting):
         try:
-            config = engine.read_stack_config(stack_file, ROOT)
-            rendering = engine.render(config)
+            if program is not None:
+                config = engine.read_stack_config(stack_file, program)
+                rendering = engine.render_program(config, program)
+            else:
+                config = engine.read_stack_config(stack_file, ROOT)
+                rendering = engine.render(config)
         except SpecError as error:
             assert error.located, "a SpecError carries at least one problem"
             assert all(item.file and item.problem.message for item in error.located)

@@ -152,6 +152,21 @@ def test_shipped_stacks_and_fixtures_render_or_are_refused_before_registering(
         assert isinstance(result, SpecError), "a fixture of mistakes is refused"
 
 
+@pytest.mark.parametrize(
+    "example",
+    sorted(
+        path.parent
+        for path in (ROOT / "examples").glob("*/Pulumi.yaml")
+        if "runtime: python" in path.read_text(encoding="utf-8")
+        or "name: python" in path.read_text(encoding="utf-8")
+    ),
+    ids=lambda path: path.name,
+)
+def test_every_python_example_renders_through_the_whole_program(example: Path) -> None:
+    (stack_file,) = sorted(example.glob("Pulumi.*.yaml"))
+    assert isinstance(render_or_refuse(stack_file, program=example), engine.Rendering)
+
+
 def test_a_refusal_after_registration_fails_the_check(tmp_path: Path, monkeypatch) -> None:
     """The check can fail: a program that registers and then refuses is caught."""
     from tkestack.stacks import program
