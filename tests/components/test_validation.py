@@ -332,10 +332,10 @@ def test_the_package_provider_reports_input_errors_per_property(monkeypatch) -> 
     from pulumi.provider.experimental.component import ComponentProvider
     from pulumi.provider.experimental.server import ComponentInitError
 
-    from tkestack.components.package import HOSTED_COMPONENTS, PACKAGE_NAME, PackageProvider
+    from tkestack.components.package import PACKAGE_NAME, PackageProvider
 
     refused = ArgumentsError("Tenant", "team-c1", [Problem(("tenant",), "not a DNS label")])
-    provider = PackageProvider(list(HOSTED_COMPONENTS), PACKAGE_NAME, None, "0.0.0")
+    provider = PackageProvider(version="0.0.0")
 
     def construct(*args: Any, **kwargs: Any) -> Any:
         raise ComponentInitError(refused)
