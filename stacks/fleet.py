@@ -68,7 +68,8 @@ def compose_part(
     imported = _imported_platform(env, spec.name, references, providers)
     platform = build_platform(env, clusters, secret_config=secret_config, imported=imported)
     namespaces = _imported_namespaces(env, spec.name, references)
-    tenancy = build_tenants(env, clusters, platform, namespaces)
+    created: dict[tuple[str, str], Any] = {}
+    tenancy = build_tenants(env, clusters, platform, namespaces, created)
     outputs = {
         **shared_outputs,
         "clusters": cluster_outputs(clusters),
@@ -93,7 +94,7 @@ def compose_part(
         }
     prefixes: dict[str, dict[str, Any]] = {}
     pull_secrets: dict[str, dict[str, Any]] = {}
-    for (tenant, key), namespace in sorted(tenancy["namespaces"].items()):
+    for (tenant, key), namespace in sorted(created.items()):
         prefixes.setdefault(tenant, {})[key] = namespace.repository_prefix
         pull_secrets.setdefault(tenant, {})[key] = namespace.pull_secret
     if prefixes:

@@ -148,6 +148,7 @@ def build_tenants(
     clusters: Mapping[str, ClusterInfo],
     platform: Mapping[str, PlatformServices] | None,
     imported: Mapping[tuple[str, str], ImportedNamespace] | None = None,
+    created: dict[tuple[str, str], RegistryNamespace] | None = None,
 ) -> dict[str, Any]:
     """Register identity mapping, registry namespaces and tenants; returns the stack outputs
     `identity` (per cluster) and `tenants` (per tenant and cluster).
@@ -157,7 +158,7 @@ def build_tenants(
     None before the platform step exists. Tenants are placed only on the clusters in
     `clusters` (a cluster stack holds one); `imported` holds, by (tenant, registry key), the
     registry namespaces another cluster stack created (read through a stack reference).
-    Also returns `namespaces`: the namespaces created here, by (tenant, registry key).
+    `created`, when given, receives the namespaces created here by (tenant, registry key).
     """
     identity_outputs: dict[str, Any] = {}
     for cluster_name in sorted(clusters):
@@ -168,7 +169,9 @@ def build_tenants(
         }
 
     tenant_outputs: dict[str, Any] = {}
-    created_namespaces: dict[tuple[str, str], RegistryNamespace] = {}
+    created_namespaces: dict[tuple[str, str], RegistryNamespace] = (
+        created if created is not None else {}
+    )
     for tenant in env.tenants:
         registries: dict[str, RegistryNamespace | ImportedNamespace] = {
             key: namespace
@@ -224,8 +227,4 @@ def build_tenants(
             }
         if placed or not tenant.clusters:
             tenant_outputs[tenant.name] = placed
-    return {
-        "identity": identity_outputs,
-        "tenants": tenant_outputs,
-        "namespaces": created_namespaces,
-    }
+    return {"identity": identity_outputs, "tenants": tenant_outputs}
