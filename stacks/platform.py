@@ -23,8 +23,8 @@ registered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -32,6 +32,7 @@ import pulumi
 from ..components.gpu_stack import GpuStackArgs
 from ..components.observability import (
     ObservabilityArgs,
+    PushCredential,
     PushTarget,
     ReceiverSettings,
     RetentionSettings,
@@ -39,7 +40,7 @@ from ..components.observability import (
 from ..components.platform_services import PlatformServices, PlatformServicesArgs, platform_plan
 from ..components.profile import ClusterInfo
 from ..components.registry import RegistryArgs
-from ..components.registry_namespace import RegistrySettings
+from ..components.registry_namespace import RegistryHandle, RegistrySettings
 from .clusters import SecretConfig
 from .problems import format_path
 from .spec import EnvironmentSpec, Tier
@@ -69,6 +70,16 @@ METALLB_ADDRESS_ANNOTATIONS: tuple[str, ...] = (
     "metallb.universe.tf/loadBalancerIPs",
 )
 """MetalLB's annotation asking for a given address, under both prefixes as above."""
+
+
+@dataclass(frozen=True)
+class ImportedPlatform:
+    """What a cluster stack's platform reads from other cluster stacks (per-cluster topology)."""
+
+    peers: Sequence[PushCredential] = ()
+    """The peers' push credentials, for the central cluster's receivers."""
+    registries: Mapping[tuple[str, str], RegistryHandle] = field(default_factory=dict)
+    """Registries created by another stack, by `(cloud, region)`, for the clusters sharing them."""
 
 
 @dataclass(frozen=True)
@@ -275,19 +286,27 @@ def build_platform(
     clusters: Mapping[str, ClusterInfo],
     networks: Mapping[str, ClusterNetwork] | None = None,
     secret_config: SecretConfig | None = None,
+    imported: ImportedPlatform | None = None,
 ) -> dict[str, PlatformServices]:
     """Register the platform services of every cluster; returns them by cluster name.
 
     `clusters` holds every cluster's `ClusterInfo` by name; `networks` the VPC of clusters
     whose platform needs it (Tencent Cloud); `secret_config` reads secret stack config keys
     (attached clusters' Harbor certificates: without it their registries are refused).
+    Only the clusters in `clusters` get platform services (a cluster stack of a per-cluster
+    topology holds one); `imported` brings what other cluster stacks made (peers' push
+    credentials, registries shared from another stack) through stack references.
     Raises `pulumi.RunError` listing every problem, each with its path, before any platform
     resource is registered.
     """
     networks = {**_reported_networks(clusters), **(networks or {})}
     problems: list[str] = []
     central = _central_cluster(env)
-    ordered = sorted(enumerate(env.clusters), key=lambda item: (item[1].name == central, item[0]))
+    ordered = [
+        item
+        for item in sorted(enumerate(env.clusters), key=lambda i: (i[1].name == central, i[0]))
+        if item[1].name in clusters
+    ]
     # Dry run of the plan of every cluster: catch every problem before registering anything.
     for index, spec in ordered:
         at = format_path(("clusters", index))
@@ -302,7 +321,8 @@ def build_platform(
         )
     services: dict[str, PlatformServices] = {}
     owners: dict[tuple[str, str], PlatformServices] = {}
-    peers: list[Any] = []
+    peers: list[Any] = list(imported.peers) if imported is not None else []
+    shared = dict(imported.registries) if imported is not None else {}
     for _, spec in ordered:
         info = clusters[spec.name]
         if spec.cloud == "tencentcloud" and env.registry.enabled and spec.name not in networks:
@@ -311,6 +331,10 @@ def build_platform(
                 " nodes cannot pull from it privately until the cluster reports vpc_id"
             )
         args = _services_args(env, info, networks.get(spec.name), owners, peers, secret_config)
+        handle = shared.get(_registry_key(info))
+        registry_args = args.get("registry")
+        if handle is not None and registry_args is not None and _registry_key(info) not in owners:
+            registry_args["shared"] = handle
         try:
             created = PlatformServices(spec.name, args)
         except ValueError as error:  # the dry run above guards; no traceback

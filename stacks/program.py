@@ -21,6 +21,7 @@ from .loader import (
     sibling_environments,
 )
 from .plan import plan_problems
+from .topology import parse_stack, topology_problems
 
 
 def stack_file(stack: str) -> Path | None:
@@ -57,7 +58,7 @@ def validate(
     `siblings`: the project's other environments (`sibling_environments`), for the
     one-account-per-environment rule."""
     loaded = load_environment(environment, display, text, siblings=siblings)
-    refuse(loaded, plan_problems(loaded.spec))
+    refuse(loaded, [*plan_problems(loaded.spec), *topology_problems(loaded.spec)])
     return loaded
 
 
@@ -68,17 +69,27 @@ def main() -> None:
     `pulumi.RunError` (reported by the CLI without a traceback) listing every problem.
     """
     stack = pulumi.get_stack()
-    display, text = _stack_file_text(stack)
+    # A per-cluster topology's stack `<env>.<cluster>` is configured from the environment's
+    # file (`tkestack/orchestrate.py` generates its config from it).
+    part = parse_stack(stack)
+    display, text = _stack_file_text(part.environment)
     config = pulumi.Config()
     try:
-        path = stack_file(stack)
+        path = stack_file(part.environment)
         siblings = sibling_environments(path) if path is not None else {}
         loaded = validate(config.get_object("environment"), display, text, siblings=siblings)
     except SpecError as error:
         raise pulumi.RunError(error.report()) from None
     for warning in loaded.warnings:
         pulumi.log.warn(warning.render())
-    outputs = compose(loaded.spec, secret_config=config.require_secret)
+    if part.cluster is not None and loaded.spec.topology == "single":
+        raise pulumi.RunError(
+            f"stack {stack}: environment {part.environment} has topology: single"
+            f" (deploy it as the stack {part.environment})"
+        )
+    if part.cluster is not None and part.cluster not in {c.name for c in loaded.spec.clusters}:
+        raise pulumi.RunError(f"stack {stack}: no cluster {part.cluster!r} in {part.environment}")
+    outputs = compose(loaded.spec, secret_config=config.require_secret, part=part)
     for key, value in sorted(outputs.items()):
         pulumi.export(key, value)
 

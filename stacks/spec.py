@@ -261,6 +261,10 @@ class ClusterSpec(SpecModel):
     """Only for `cloud: attached`: where its kubeconfig comes from."""
     node_pools: list[NodePoolSpec] = Field(default_factory=list)
     """Node pools; attached clusters list the pools they already have, for scheduling."""
+    runner: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    """`topology: per-cluster` only: the GitHub Actions runner label of a self-hosted runner
+    inside a network that reaches this cluster's API server; its stack is deployed there.
+    Absent: the default runner (which must then reach the cluster)."""
 
     _check_version = field_validator("kubernetes_version")(lambda cls, v: _check_minor_format(v))
     _version_text = field_validator("kubernetes_version", mode="before")(
@@ -477,6 +481,17 @@ class DeployerHubSpec(SpecModel):
         return gateways
 
 
+class RolloutSpec(SpecModel):
+    """The order the cluster stacks of a `topology: per-cluster` environment are deployed in."""
+
+    waves: list[list[str]] = Field(default_factory=list)
+    """Waves of cluster names, deployed one wave after the other (the clusters of a wave in
+    parallel); `rest` stands for every cluster no wave names. Empty: one wave of all
+    clusters. A cluster whose stack reads another cluster stack's outputs (the central
+    observability cluster reads its peers', a cluster sharing a region's registry reads the
+    registry owner's) must come in a later wave than that stack."""
+
+
 class DeployerSpec(SpecModel):
     """Where `pulumi up` runs from: the only place, besides the VPC itself, that reaches the
     clusters' API servers."""
@@ -567,6 +582,12 @@ class EnvironmentSpec(SpecModel):
     """Where deployments run from; the program opens the API servers to exactly that."""
     bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
     """Per-account prerequisites the bootstrap project creates (`tkestack render --bootstrap`)."""
+    topology: Literal["single", "per-cluster"] = "single"
+    """`single`: one stack `<name>` holds the whole environment. `per-cluster`: a shared stack
+    `<name>` and one stack `<name>.<cluster>` per cluster, in one Pulumi project; the stack
+    name says which part the program builds (docs/topology.md)."""
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+    """`topology: per-cluster` only: the waves the cluster stacks are deployed in."""
 
     @field_validator("tags")
     @classmethod

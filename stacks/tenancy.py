@@ -13,6 +13,7 @@ one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -41,6 +42,17 @@ LEVEL_GROUPS: dict[AccessLevel, str] = {
     "viewer": "viewers",
 }
 """Access level -> the `tenants[].groups` field naming its identity-provider groups."""
+
+
+@dataclass(frozen=True)
+class ImportedNamespace:
+    """A tenant's registry namespace created by another cluster stack: what its later
+    clusters on the same registry use."""
+
+    repository_prefix: pulumi.Output[str] | None
+    """Image references of the tenant start with it."""
+    pull_secret: pulumi.Output[str] | None
+    """The namespace's pull secret (secret), where the registry has one."""
 
 
 def _registry_handle(services: PlatformServices | None) -> RegistryHandle | None:
@@ -135,13 +147,18 @@ def build_tenants(
     env: EnvironmentSpec,
     clusters: Mapping[str, ClusterInfo],
     platform: Mapping[str, PlatformServices] | None,
+    imported: Mapping[tuple[str, str], ImportedNamespace] | None = None,
+    created: dict[tuple[str, str], RegistryNamespace] | None = None,
 ) -> dict[str, Any]:
     """Register identity mapping, registry namespaces and tenants; returns the stack outputs
     `identity` (per cluster) and `tenants` (per tenant and cluster).
 
     `clusters` holds every cluster's `ClusterInfo` by name; `platform` the platform services
     of each cluster by name (whose `registry.handle` hosts tenant registry namespaces), or
-    None before the platform step exists.
+    None before the platform step exists. Tenants are placed only on the clusters in
+    `clusters` (a cluster stack holds one); `imported` holds, by (tenant, registry key), the
+    registry namespaces another cluster stack created (read through a stack reference).
+    `created`, when given, receives the namespaces created here by (tenant, registry key).
     """
     identity_outputs: dict[str, Any] = {}
     for cluster_name in sorted(clusters):
@@ -152,10 +169,19 @@ def build_tenants(
         }
 
     tenant_outputs: dict[str, Any] = {}
+    created_namespaces: dict[tuple[str, str], RegistryNamespace] = (
+        created if created is not None else {}
+    )
     for tenant in env.tenants:
-        registries: dict[str, RegistryNamespace] = {}
+        registries: dict[str, RegistryNamespace | ImportedNamespace] = {
+            key: namespace
+            for (tenant_name, key), namespace in (imported or {}).items()
+            if tenant_name == tenant.name
+        }
         placed: dict[str, Any] = {}
         for cluster_name in dict.fromkeys(tenant.clusters):
+            if cluster_name not in clusters:  # another cluster stack places it
+                continue
             cluster = clusters[cluster_name]
             handle = None
             if env.registry.enabled and platform is not None:
@@ -177,6 +203,7 @@ def build_tenants(
                             },
                         },
                     )
+                    created_namespaces[(tenant.name, handle.key)] = registries[handle.key]  # type: ignore[assignment]
                 registry_prefix = registries[handle.key].repository_prefix
                 pull_secret = registries[handle.key].pull_secret
             args: TenantArgs = {
@@ -198,5 +225,6 @@ def build_tenants(
                 "registry": registry_prefix,
                 "workload_role": created.workload_identity_role,
             }
-        tenant_outputs[tenant.name] = placed
+        if placed or not tenant.clusters:
+            tenant_outputs[tenant.name] = placed
     return {"identity": identity_outputs, "tenants": tenant_outputs}

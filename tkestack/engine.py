@@ -446,6 +446,37 @@ def render(
     )
 
 
+def render_stack(
+    config: StackConfig,
+    stack: str,
+    references: dict[str, dict[str, Any]] | None = None,
+    on_register: Callable[[int], None] | None = None,
+) -> Rendering:
+    """Run the stack program as the derived stack `stack` of `config`'s environment
+    (`<env>` or `<env>.<cluster>`, `stacks/topology.py`), configured from the environment's
+    file as the orchestrator configures it; `references` answers its stack references with
+    the outputs of the stacks it reads. Raises like `render`."""
+    from .stacks.loader import ENVIRONMENT_KEY, sibling_environments
+    from .stacks.program import main, validate
+
+    validate(
+        config.values.get(ENVIRONMENT_KEY),
+        config.display,
+        config.text,
+        siblings=sibling_environments(config.file),
+    )
+    return run_program(
+        main,
+        project=config.project,
+        stack=stack,
+        config=_runtime_config(config),
+        secret_keys=sorted(config.secrets),
+        on_register=on_register,
+        references=references,
+        id_stack=config.stack,
+    )
+
+
 class ProgramError(Exception):
     """A `--program` folder that cannot be run offline (the message names the file)."""
 
@@ -627,15 +658,23 @@ def run_program(
     config: dict[str, str] | None = None,
     secret_keys: list[str] | None = None,
     on_register: Callable[[int], None] | None = None,
+    references: dict[str, dict[str, Any]] | None = None,
+    id_stack: str | None = None,
 ) -> Rendering:
     """Run any Pulumi program function under the mock runtime and record its resources.
 
     `config` holds full keys (`tkestack:environment`) with string values, as the language
-    host receives them. Used by `render` and by component tests.
+    host receives them. Used by `render` and by component tests. `references`: the outputs
+    of other stacks by stack name (decoded, as `Rendering.stack_outputs`), answering the
+    program's `pulumi.StackReference`s; `id_stack`: make resource ids as if the program ran
+    as that stack (a split stack keeps its resources' ids, as `pulumi state move` does).
     """
     # A Pulumi SDK whose internals moved fails here, naming them, not in the middle of a run.
     sdk_internals.check()
-    mocks = PlatformMocks()
+    mocks = PlatformMocks(
+        references={name: _wrap_secrets(outputs) for name, outputs in (references or {}).items()},
+        id_stack=(stack, id_stack) if id_stack is not None else None,
+    )
     monitor = RecordingMonitor(mocks, on_register)
     pulumi_settings.reset_options(project=project, stack=stack, preview=False)
     pulumi.runtime.set_all_config(config or {}, secret_keys or [])

@@ -74,6 +74,18 @@ def _short(type_: str) -> str:
     return type_.rsplit(":", 1)[-1].lower()
 
 
+def _secret(value: Any) -> bool:
+    """Whether a wrapped output value holds a secret (`{<sig>: <secret sig>, ...}`: the SDK's
+    wire form, the same constants as `engine.SIG_KEY` and `engine.SECRET_SIG`)."""
+    if isinstance(value, dict):
+        if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":
+            return True
+        return any(_secret(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_secret(item) for item in value)
+    return False
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Mocks that answer like the real providers, deterministically.
 
@@ -81,12 +93,46 @@ class PlatformMocks(pulumi.runtime.Mocks):
     name the right region.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        references: dict[str, dict[str, Any]] | None = None,
+        id_stack: tuple[str, str] | None = None,
+    ) -> None:
         self.provider_regions: dict[str, str] = {}
+        self.references = references or {}
+        """Stack outputs by stack name, answering `pulumi.StackReference` reads."""
+        self.id_stack = id_stack
+        """`(stack, as_stack)`: ids are made as if the program ran as `as_stack`. A resource
+        moved by `pulumi state move` keeps its id; a cluster stack's render keeps the ids of
+        the single-stack render it was split from."""
+
+    def _provider_key(self, provider: str) -> str:
+        if self.id_stack is not None:
+            stack, as_stack = self.id_stack
+            prefix = f"urn:pulumi:{stack}::"
+            if provider.startswith(prefix):
+                return f"urn:pulumi:{as_stack}::" + provider[len(prefix) :]
+        return provider
+
+    def _stack_reference(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        """A stack reference's read: the referenced stack's outputs, as the engine answers it
+        (`name`, `outputs`, `secretOutputNames`: pulumi/stack_reference.py)."""
+        name = str(args.inputs.get("name", args.name))
+        stack = name.rsplit("/", 1)[-1]
+        if stack not in self.references:
+            raise KeyError(f"stack reference {name}: no render of stack {stack!r} to read")
+        outputs = self.references[stack]
+        return name, {
+            "name": name,
+            "outputs": outputs,
+            "secretOutputNames": sorted(key for key, value in outputs.items() if _secret(value)),
+        }
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         """Register a resource: a stable id and the outputs its provider would return."""
-        seed = digest(args.typ, args.name, args.provider or "")
+        if args.typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(args)
+        seed = digest(args.typ, args.name, self._provider_key(args.provider or ""))
         region = self._region(args)
         outputs = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
