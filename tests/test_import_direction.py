@@ -33,6 +33,7 @@ CORE = (
     "tkestack.components.validation",
     "tkestack.components.limits",
     "tkestack.components.ownership",  # which cluster owns a resource, from recorded data
+    "tkestack.components.wire",  # the Pulumi wire signatures and unknown sentinels
 )
 SPEC_LAYER = tuple(
     f"tkestack.stacks.{name}"
