@@ -9,11 +9,11 @@ from tkestack.components import wire
 
 
 def test_signatures_match_the_python_sdk() -> None:
-    assert wire.SIG_KEY == rpc._special_sig_key
-    assert wire.SECRET_SIG == rpc._special_secret_sig
-    assert wire.RESOURCE_SIG == rpc._special_resource_sig
-    assert wire.ASSET_SIG == rpc._special_asset_sig
-    assert wire.ARCHIVE_SIG == rpc._special_archive_sig
+    assert rpc._special_sig_key == wire.SIG_KEY
+    assert rpc._special_secret_sig == wire.SECRET_SIG
+    assert rpc._special_resource_sig == wire.RESOURCE_SIG
+    assert rpc._special_asset_sig == wire.ASSET_SIG
+    assert rpc._special_archive_sig == wire.ARCHIVE_SIG
     assert wire.UNKNOWN == rpc.UNKNOWN
 
 
