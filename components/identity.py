@@ -49,6 +49,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .errors import raise_problems
+from .ownership import TENANT_LABEL
 from .profile import ClusterInfo
 from .validation import Problem
 
@@ -369,7 +370,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 namespace=namespace,
                 labels={
                     "app.kubernetes.io/managed-by": "tkestack",
-                    "tkestack.io/tenant": self._args["tenant"],
+                    TENANT_LABEL: self._args["tenant"],
                 },
                 annotations=dict(annotations) or None,
             ),

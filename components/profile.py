@@ -17,12 +17,13 @@ from typing import Literal
 import pulumi
 
 from . import catalog
+from .ownership import NODE_POOL_LABEL
 
 Architecture = Literal["x86_64", "arm64"]
 KUBERNETES_ARCH: dict[str, str] = {"x86_64": "amd64", "arm64": "arm64"}
 """Our architecture names -> the `kubernetes.io/arch` label values."""
 
-POOL_LABEL = "tkestack.io/node-pool"
+POOL_LABEL = NODE_POOL_LABEL  # one source: components/ownership.py
 ACCELERATOR_LABEL = "tkestack.io/accelerator"
 GPU_SHARING_LABEL = "tkestack.io/gpu-sharing"
 SPOT_LABEL = "tkestack.io/capacity"

@@ -40,6 +40,7 @@ import pulumi_kubernetes as k8s
 
 from .errors import raise_problems
 from .identity import ACCESS_LEVELS, AccessLevel, WorkloadIdentity
+from .ownership import TENANT_LABEL
 from .profile import ClusterInfo, NodePoolProfile
 from .validation import (
     Problem,
@@ -49,7 +50,6 @@ from .validation import (
     quantity_problems,
 )
 
-TENANT_LABEL = "tkestack.io/tenant"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "tkestack"}
 POD_SECURITY_REASON_ANNOTATION = "tkestack.io/pod-security-reason"
 REGISTRY_ANNOTATION = "tkestack.io/registry"

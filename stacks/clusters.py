@@ -16,6 +16,7 @@ import pulumi
 from ..components.clouds.access import DeployerAccess
 from ..components.cluster import AttachedArgs, Cluster, ClusterArgs
 from ..components.node_pool import PoolSpec
+from ..components.ownership import CLUSTER_LABEL
 from ..components.profile import ClusterInfo, Taint
 from .providers import CloudProviders
 from .rules import tke_pod_cidr
@@ -86,7 +87,7 @@ def cluster_args(
         "tags": {
             **env.tags,
             "tkestack.io/environment": env.name,
-            "tkestack.io/cluster": cluster.name,
+            CLUSTER_LABEL: cluster.name,
         },
         "protect": prod,
         "deletion_protection": prod,

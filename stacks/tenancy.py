@@ -25,6 +25,7 @@ from ..components.identity import (
     ClusterIdentityArgs,
     kubernetes_group,
 )
+from ..components.ownership import CLUSTER_LABEL, TENANT_LABEL
 from ..components.platform_services import PlatformServices
 from ..components.profile import ClusterInfo
 from ..components.registry_namespace import RegistryHandle, RegistryNamespace
@@ -115,8 +116,8 @@ def _workload_identity(
         tags={
             **env.tags,
             "tkestack.io/environment": env.name,
-            "tkestack.io/cluster": cluster.name,
-            "tkestack.io/tenant": tenant.name,
+            CLUSTER_LABEL: cluster.name,
+            TENANT_LABEL: tenant.name,
         },
     )
 
@@ -199,7 +200,7 @@ def build_tenants(
                             "tags": {
                                 **env.tags,
                                 "tkestack.io/environment": env.name,
-                                "tkestack.io/tenant": tenant.name,
+                                TENANT_LABEL: tenant.name,
                             },
                         },
                     )

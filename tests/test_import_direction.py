@@ -3,8 +3,9 @@
 Every `import` in the four source folders is read with `ast` and resolved to the
 `tkestack.*` module it names; each layer may reach only the layers below it:
 
-    tkestack.components.catalog,     the core: data, version parsing, input formats and
-      .validation, .limits           cloud limits; no Pulumi
+    tkestack.components.catalog,     the core: data, version parsing, input formats,
+      .validation, .limits,          cloud limits, cluster ownership; no Pulumi
+      .ownership
     tkestack.stacks spec layer       spec, rules(_access), loader, problems, suggest: the core only
     tkestack.policies rules          the core and policy code only
     tkestack.components              the core and components only
@@ -31,6 +32,8 @@ CORE = (
     "tkestack.components.catalog",
     "tkestack.components.validation",
     "tkestack.components.limits",
+    "tkestack.components.ownership",  # which cluster owns a resource, from recorded data
+    "tkestack.components.wire",  # the Pulumi wire signatures and unknown sentinels
 )
 SPEC_LAYER = tuple(
     f"tkestack.stacks.{name}"

@@ -62,6 +62,16 @@ from pulumi.runtime.proto import (
     plugin_pb2,
 )
 
+from .components.wire import (
+    ARCHIVE_SIG,
+    ASSET_SIG,
+    SECRET_SIG,
+    SIG_KEY,
+    UNKNOWN_BY_KIND,
+    UNKNOWN_KINDS,
+    UnknownKind,
+)
+
 __all__ = [
     "UNKNOWN",
     "AnalysisReport",
@@ -86,23 +96,10 @@ __all__ = [
 # Wire constants (sdk/go/common/resource/properties.go and plugin/rpc.go).
 # --------------------------------------------------------------------------------------------------
 
-SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
-ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
-
-UnknownKind = Literal["bool", "number", "string", "array", "asset", "archive", "object"]
-
-_UNKNOWN_SENTINELS: dict[str, str] = {
-    "bool": "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-    "number": "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-    "string": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-    "array": "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-    "asset": "030794c1-ac77-496b-92df-f27374a8bd58",
-    "archive": "e48ece36-62e2-4504-bad9-02848725956a",
-    "object": "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-}
-_SENTINEL_KINDS = {v: k for k, v in _UNKNOWN_SENTINELS.items()}
+# One copy of the wire constants for the engine, this codec and the policy rules.
+SPECIAL_SIG_KEY = SIG_KEY
+_UNKNOWN_SENTINELS = UNKNOWN_BY_KIND
+_SENTINEL_KINDS = UNKNOWN_KINDS
 
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _LEVEL_TO_PROTO = {

@@ -24,6 +24,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.tree import Tree
 
 from . import __version__, engine
+from .ownership import cluster_owners, exported_clusters
 from .stacks.loader import SpecError
 
 app = typer.Typer(
@@ -35,8 +36,6 @@ app = typer.Typer(
 stderr = Console(stderr=True)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
-CLUSTER_TYPE = "tkestack:index:Cluster"
-PLATFORM_SERVICES_TYPE = "tkestack:index:PlatformServices"
 
 
 class RenderFormat(StrEnum):
@@ -152,60 +151,13 @@ def run_render(
         )
 
 
-def cluster_of(
-    resource: engine.RenderedResource, by_urn: dict[str, engine.RenderedResource]
-) -> str | None:
-    """Name of the `Cluster` component a resource belongs to, if any."""
-    current: engine.RenderedResource | None = resource
-    while current is not None:
-        # Platform services are named after the cluster they are installed in.
-        if current.type in (CLUSTER_TYPE, PLATFORM_SERVICES_TYPE):
-            return current.name
-        current = by_urn.get(current.parent) if current.parent else None
-    return None
-
-
-def clusters_by_resource(rendering: engine.Rendering) -> dict[str, str | None]:
-    """{URN: cluster} for every resource. Resources outside a Cluster's tree (tenants,
-    identity mappings) belong to the cluster whose Kubernetes provider (`<cluster>-k8s`) they
-    use; a component belongs to the one cluster all its cluster-bound descendants belong to
-    (with them, its cloud-side children: a tenant's IAM roles on that cluster)."""
-    by_urn = rendering.by_urn()
-    clusters = {resource.name for resource in rendering.of_type(CLUSTER_TYPE)}
-    owner: dict[str, str | None] = {}
-    for resource in rendering.resources:
-        cluster = cluster_of(resource, by_urn)
-        if cluster is None and resource.provider:
-            candidate = resource.provider.rsplit("::", 1)[-1].removesuffix("-k8s")
-            cluster = candidate if candidate in clusters else None
-        owner[resource.urn] = cluster
-    descendants: dict[str, set[str | None]] = {}
-    for resource in rendering.resources:
-        if not resource.custom:
-            continue
-        parent = resource.parent
-        while parent is not None and parent in by_urn:
-            if owner[resource.urn] is not None:
-                descendants.setdefault(parent, set()).add(owner[resource.urn])
-            parent = by_urn[parent].parent
-    for urn, found in descendants.items():
-        if owner[urn] is None and len(found) == 1:
-            owner[urn] = next(iter(found))
-    for resource in rendering.resources:
-        parent = resource.parent
-        while owner[resource.urn] is None and parent is not None and parent in by_urn:
-            owner[resource.urn] = owner[parent]
-            parent = by_urn[parent].parent
-    return owner
-
-
 def render_table(rendering: engine.Rendering) -> Tree:
     """A tree per cloud and cluster, with resource counts by type."""
     counts: dict[str | None, Counter[str]] = {}
-    owners = clusters_by_resource(rendering)
+    owners = cluster_owners(rendering)
     for resource in rendering.resources:
         counts.setdefault(owners[resource.urn], Counter())[resource.type] += 1
-    clusters = {resource.name: resource for resource in rendering.of_type(CLUSTER_TYPE)}
+    clusters = set(exported_clusters(rendering))
     environment = rendering.stack_outputs.get("environment", {})
     tier = environment.get("tier", "?") if isinstance(environment, dict) else "?"
     tree = Tree(
@@ -362,7 +314,7 @@ def spec_locations(
     environment = config.values.get(ENVIRONMENT_KEY)
     if environment is None:
         return {}  # an embedding program (--program) has no environment spec to point at
-    return locate(rendering, environment, artifact, config.text, clusters_by_resource)
+    return locate(rendering, environment, artifact, config.text, cluster_owners)
 
 
 @app.command()

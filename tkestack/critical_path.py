@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from .engine import RenderedResource, Rendering
+from .ownership import cluster_owners
 
 DURATIONS_FILE = Path(__file__).resolve().parent / "durations.yaml"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -147,7 +148,7 @@ def api_reach(rendering: Rendering) -> tuple[tuple[str, ...], tuple[ApiReach, ..
         if resource.type in DEPLOYER_PATH_TYPES:
             cluster = graph.cluster_of(resource)
             if cluster is not None:
-                made.setdefault(graph.by_urn[cluster].name, []).append(resource.name)
+                made.setdefault(cluster, []).append(resource.name)
     reach = deployer.get("reach") if isinstance(deployer.get("reach"), dict) else {}
     found = tuple(
         ApiReach(
@@ -248,14 +249,11 @@ class _Graph:
         self.table = table
         self.by_urn = rendering.by_urn()
         self.resources = rendering.resources
+        self.owners = cluster_owners(rendering)
 
     def cluster_of(self, resource: RenderedResource) -> str | None:
-        """The `tkestack:index:Cluster` a resource belongs to: an ancestor, else the cluster
-        of its provider (platform services and tenants use the cluster's k8s provider)."""
-        cluster = self.ancestor_of_type(resource, CLUSTER_COMPONENT, inclusive=True)
-        if cluster is None and resource.provider in self.by_urn:
-            cluster = self.ancestor_of_type(self.by_urn[resource.provider], CLUSTER_COMPONENT)
-        return cluster
+        """The name of the cluster a resource belongs to (`ownership.cluster_owners`)."""
+        return self.owners[resource.urn]
 
     def ancestor_of_type(
         self, resource: RenderedResource, type_: str, *, inclusive: bool = False

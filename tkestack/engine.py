@@ -35,12 +35,9 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from . import sdk_internals
+from .components.wire import RESOURCE_SIG, SECRET_SIG, SIG_KEY
 from .mocks import PlatformMocks, fake_kubeconfig
 
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 SECRET_MARK = "[secret]"
 

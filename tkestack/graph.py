@@ -1,8 +1,8 @@
 """`tkestack graph`: the picture of an environment (clouds, clusters, pools, tenants).
 
 Built from a rendering: the stack outputs describe every cluster and its pools (cloud,
-region, version, architecture, GPUs, spot, size), and `tkestack:index:Tenant` components
-name the tenants placed on each cluster. Output is Mermaid (renders in pull-request
+region, version, architecture, GPUs, spot, size), and the `tenants` stack output names the
+tenants placed on each cluster. Output is Mermaid (renders in pull-request
 comments) or Graphviz dot; both are deterministic (sorted, no randomness).
 """
 
@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import engine
-
-TENANT_TYPE = "tkestack:index:Tenant"
 
 
 @dataclass(frozen=True)
@@ -146,11 +144,12 @@ def picture(rendering: engine.Rendering) -> Picture:
                 )
             )
         clusters[name] = node
-    for tenant in rendering.of_type(TENANT_TYPE):
-        for name in sorted(clusters, key=len, reverse=True):
-            if tenant.name.endswith("-" + name):
-                clusters[name].tenants.append(tenant.name.removesuffix("-" + name))
-                break
+    # The `tenants` stack output records each tenant's placement: {tenant: {cluster: ...}}.
+    placed = outputs.get("tenants") if isinstance(outputs, dict) else None
+    for tenant, on in sorted((placed or {}).items()):
+        for name in sorted(on) if isinstance(on, dict) else ():
+            if name in clusters:
+                clusters[name].tenants.append(tenant)
     for node in clusters.values():
         node.tenants.sort()
     cidrs, routes = _routes(outputs)

@@ -3,7 +3,7 @@
 Read from what the program records, never from resource names: the `tkestack.io/cluster`,
 `tkestack.io/node-pool` and `tkestack.io/tenant` tags and labels the components put on what
 they create, the component tree (a resource without them inherits its parent's), and the
-cluster that owns a resource (`cli.clusters_by_resource`). The stack loader's line index gives
+cluster that owns a resource (`ownership.cluster_owners`). The stack loader's line index gives
 the line of each key in the stack config file; a key that only a lower layer (base, tier)
 sets is located at its nearest ancestor written in the stack file.
 """
@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import engine
+from .components.ownership import (
+    CLUSTER_LABEL,
+    NODE_POOL_LABEL,
+    TENANT_LABEL,
+    recorded_labels,
+)
 from .stacks.loader import stack_layer
 from .stacks.problems import format_path
-
-CLUSTER_LABEL = "tkestack.io/cluster"
-NODE_POOL_LABEL = "tkestack.io/node-pool"
-TENANT_LABEL = "tkestack.io/tenant"
 
 
 @dataclass(frozen=True)
@@ -33,22 +35,6 @@ class SpecLocation:
     """1-based line of `key` (or of its nearest ancestor present in `file`)."""
     key: str
     """The spec key path (`clusters[0].node_pools[1]`; "" for the environment)."""
-
-
-def _labels(inputs: Mapping[str, Any]) -> dict[str, str]:
-    """The tkestack tags/labels of a resource's inputs (cloud tags, Kubernetes labels)."""
-    found: dict[str, str] = {}
-    sources = [inputs.get("tags"), inputs.get("labels")]
-    metadata = inputs.get("metadata")
-    if isinstance(metadata, Mapping):
-        sources.append(metadata.get("labels"))
-    for source in sources:
-        if isinstance(source, Mapping):
-            for key in (CLUSTER_LABEL, NODE_POOL_LABEL, TENANT_LABEL):
-                value = source.get(key)
-                if isinstance(value, str) and key not in found:
-                    found[key] = value
-    return found
 
 
 def _index(items: Any) -> dict[str, int]:
@@ -80,7 +66,7 @@ def locate(
     by_urn = rendering.by_urn()
 
     def own_path(resource: engine.RenderedResource) -> tuple[Any, ...] | None:
-        labels = _labels(engine.revealed(resource.inputs))
+        labels = recorded_labels(engine.revealed(resource.inputs))
         tenant = labels.get(TENANT_LABEL)
         if tenant in tenants:
             return ("tenants", tenants[tenant])

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from . import engine
+from .ownership import cluster_owners
 
 SECRET_SHAPES: dict[str, re.Pattern[str]] = {
     "PEM block": re.compile(r"-----BEGIN [A-Z ]+-----"),
@@ -102,14 +103,6 @@ class ManifestValidation:
     errors: list[str] = field(default_factory=list)
 
 
-def cluster_of_provider(provider_urn: str | None, versions: dict[str, str]) -> str | None:
-    """The cluster whose Kubernetes provider (`<cluster>-k8s`) an object is installed with."""
-    if not provider_urn:
-        return None
-    name = provider_urn.rsplit("::", 1)[-1].removesuffix("-k8s")
-    return name if name in versions else None
-
-
 def validate_manifests(rendering: engine.Rendering) -> ManifestValidation:
     """Validate every Kubernetes object (strict: unknown fields are errors) against the
     OpenAPI schema of the Kubernetes version of the cluster it is installed in."""
@@ -117,6 +110,7 @@ def validate_manifests(rendering: engine.Rendering) -> ManifestValidation:
 
     clusters = rendering.stack_outputs.get("clusters", {})
     versions = {name: info["kubernetes_version"] for name, info in clusters.items()}
+    owners = cluster_owners(rendering)
     outcome = ManifestValidation()
     for resource, document in engine.kubernetes_objects(rendering):
         if (document["apiVersion"], document["kind"]) in CUSTOM_KINDS:
@@ -127,9 +121,9 @@ def validate_manifests(rendering: engine.Rendering) -> ManifestValidation:
             for key, value in shape_preserving_mask(resource.inputs).items()
             if not key.startswith("__") and value is not None
         }
-        cluster = cluster_of_provider(resource.provider, versions)
-        if cluster is None:
-            outcome.errors.append(f"{resource.urn}: no cluster version for its provider")
+        cluster = owners[resource.urn]
+        if cluster is None or cluster not in versions:
+            outcome.errors.append(f"{resource.urn}: no owning cluster with a Kubernetes version")
             continue
         try:
             kubernetes_validate.validate(masked_document, f"{versions[cluster]}.0", strict=True)

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ...components.wire import UNKNOWN_SENTINELS
+
 try:  # the pack process always has pulumi_policy; plain-dict callers may not need it
     from pulumi_policy.proxy import UnknownValueError
 except ImportError:  # pragma: no cover - pulumi-policy is a dependency of the project
@@ -50,19 +52,6 @@ GROUPS: tuple[Group, ...] = (
     "workloads",
     "observability",
     "environment",
-)
-
-# The engine's "unknown during preview" sentinels (sdk/go/common/resource/plugin/rpc.go).
-UNKNOWN_SENTINELS = frozenset(
-    {
-        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-        "030794c1-ac77-496b-92df-f27374a8bd58",
-        "e48ece36-62e2-4504-bad9-02848725956a",
-        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-    }
 )
 
 

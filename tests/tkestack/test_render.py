@@ -153,10 +153,10 @@ def test_internal_error_exits_1(monkeypatch) -> None:
 
 
 def test_table_groups_tenants_under_their_clusters(rendered) -> None:
-    from tkestack.cli import clusters_by_resource
+    from tkestack.ownership import cluster_owners
 
     rendering = rendered("prod")
-    owners = clusters_by_resource(rendering)
+    owners = cluster_owners(rendering)
     tenants = rendering.of_type("tkestack:index:Tenant")
     assert tenants
     for tenant in tenants:
@@ -209,3 +209,31 @@ def test_a_stray_failed_task_of_a_successful_run_is_still_reported(caplog) -> No
         engine.run_program(program)
         gc.collect()
     assert any("never retrieved" in record.getMessage() for record in caplog.records)
+
+
+def test_every_shipped_cluster_owns_its_tree_and_no_name_is_parsed(rendered) -> None:
+    """The owners come from recorded data: renaming a cluster's provider changes nothing."""
+    import dataclasses
+
+    from tkestack import engine
+    from tkestack.ownership import cluster_owners
+
+    rendering = rendered("prod")
+    owners = cluster_owners(rendering)
+    exported = set(rendering.stack_outputs["clusters"])
+    assert {owners[r.urn] for r in rendering.of_type("tkestack:index:Cluster")} == exported
+    renamed = {
+        r.urn: r.urn.replace("-k8s", "-kube") for r in rendering.resources if r.urn.endswith("-k8s")
+    }
+    assert renamed
+
+    def rename(resource: engine.RenderedResource) -> engine.RenderedResource:
+        return dataclasses.replace(
+            resource,
+            urn=renamed.get(resource.urn, resource.urn),
+            name=resource.name.replace("-k8s", "-kube"),
+            provider=renamed.get(resource.provider, resource.provider),
+        )
+
+    moved = dataclasses.replace(rendering, resources=[rename(r) for r in rendering.resources])
+    assert cluster_owners(moved) == {renamed.get(urn, urn): o for urn, o in owners.items()}
