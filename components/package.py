@@ -274,6 +274,8 @@ def pool_spec(spec: NodePoolSpec) -> PoolSpec:
         TaintValue(taint["key"], taint["value"], _plain(taint["effect"]))
         for taint in spec.get("taints") or ()
     ]
+    # Why the ignore below: `pool` is built key by key from the package's wire dict; the keys are
+    # NodePoolArgs' own (tests/golden/schema.json pins them).
     return pool  # type: ignore[return-value]
 
 
@@ -290,7 +292,7 @@ def _provider_of(
     elif providers:
         candidates = [provider for provider in providers if provider.package == package]
     if opts.provider is not None and getattr(opts.provider, "package", None) == package:
-        candidates.append(opts.provider)  # type: ignore[arg-type]
+        candidates.append(opts.provider)
     return candidates[0] if candidates else None
 
 
@@ -482,6 +484,8 @@ class Cluster(pulumi.ComponentResource):
         cloud = python_args["cloud"]
         if cloud != "attached":
             python_args["cloud_provider"] = _required_provider(opts, cloud, f"Cluster {name}")
+        # Why the ignore below: python_args is assembled key by key from the wire dict (a dict[str,
+        # Any]); Cluster validates it (validate_args) before registering.
         built = clusters.Cluster(name, python_args, opts=_child(self))  # type: ignore[arg-type]
         info = built.info
         self.cloud = cloud
@@ -677,6 +681,8 @@ def registry_args(options: RegistryOptions, cluster: ClusterInfo) -> RegistryArg
     """Package registry options as the Python `RegistryArgs`."""
     plain: dict[str, Any] = _plain(dict(options))
     settings = {key: plain.pop(key) for key in REGISTRY_SETTINGS_FIELDS if key in plain}
+    # Why the ignore below: the wire dict's keys are RegistryArgs' own (schema golden); a TypedDict
+    # cannot be spread from a dict[str, Any].
     return {**plain, "cluster": cluster, "settings": RegistrySettings(**settings)}  # type: ignore[typeddict-item]
 
 
@@ -708,6 +714,8 @@ def observability_args(options: ObservabilityOptions, cluster: ClusterInfo) -> O
     push_to = options.get("push_to")
     if push_to is not None:
         plain["push_to"] = PushTarget(**push_to)
+    # Why the ignore below: the wire dict's keys are ObservabilityArgs' own (schema golden); a
+    # TypedDict cannot be spread from a dict[str, Any].
     return {**plain, "cluster": cluster}  # type: ignore[typeddict-item]
 
 
@@ -753,6 +761,8 @@ class PlatformServices(pulumi.ComponentResource):
             python_args["gpu"] = None
         elif gpu or cluster.gpu_pools:
             python_args["gpu"] = GpuStackArgs(cluster=cluster, **_plain(gpu))
+        # Why the ignore below: python_args is assembled from the wire dict (dict[str, Any]);
+        # PlatformServices checks its arguments before registering.
         built = platform.PlatformServices(name, python_args, opts=_child(self))  # type: ignore[arg-type]
         self.addon_keys = list(built.addon_keys)
         self.registry_endpoint = built.registry.endpoint if built.registry else None
@@ -907,6 +917,8 @@ class Tenant(pulumi.ComponentResource):
                 tcr_instance_id=identity.get("tcr_instance_id"),
                 tags=dict(identity.get("tags") or {}),
             )
+        # Why the ignore below: python_args is assembled from the wire dict (dict[str, Any]); Tenant
+        # checks its arguments before registering.
         built = tenancy.Tenant(name, python_args, opts=_child(self))  # type: ignore[arg-type]
         self.namespaces = list(built.namespaces)
         self.roles = dict(built.roles)
@@ -1039,7 +1051,7 @@ class PackageProvider(ComponentProvider):
     (provider/experimental/server.py `Construct`): unwrapped here, so `pulumi preview` of a
     YAML, TypeScript or Go program lists every bad input with its property path."""
 
-    def construct(  # type: ignore[override]
+    def construct(
         self,
         name: str,
         resource_type: str,
@@ -1061,5 +1073,7 @@ def package_schema(version: str | None = None) -> dict[str, Any]:
     provider = ComponentProvider(
         list(HOSTED_COMPONENTS), PACKAGE_NAME, version=version or package_version()
     )
+    # Why the ignore below: ComponentProvider.schema is typed Optional in the pulumi SDK; it is set
+    # by the constructor above.
     schema: dict[str, Any] = json.loads(provider.schema)  # type: ignore[arg-type]
     return schema
