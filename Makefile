@@ -9,7 +9,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 export TKESTACK_CHECKOV := $(abspath $(CHECKOV))
 
-.PHONY: render test ci lint bench safety clean lowest wheel examples
+.PHONY: render test ci lint typecheck bench safety clean lowest wheel examples
 
 # constraints.txt pins every version CI installs (reproducible runs); pyproject.toml keeps the
 # ranges users get. uv resolves the lowest allowed versions (`make lowest`) and builds the
@@ -29,8 +29,9 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4"
 	touch $@
 
-test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole suite (one worker per core).
+test: $(BIN)/tkestack $(CHECKOV) ## Lint, the type checker and the whole suite (one worker per core).
 	$(BIN)/ruff check .
+	$(BIN)/python .ci/typecheck $(BIN)/pyright
 	$(BIN)/python -m pytest -n auto
 
 ci: test ## What CI runs (.ci/run): the tests, then the lowest-versions and wheel jobs.
@@ -54,6 +55,9 @@ bench: $(BIN)/tkestack $(CHECKOV) ## Fleet render and review against their floor
 lint: $(BIN)/tkestack
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/tkestack ## pyright: strict on components/ and stacks/, basic elsewhere (.ci/typecheck).
+	$(BIN)/python .ci/typecheck $(BIN)/pyright
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lowest .pytest_cache .ruff_cache .hypothesis dist build

@@ -299,9 +299,7 @@ def cluster_problems(name: str, args: ClusterArgs) -> list[Problem]:
         )
     pools = list(args.get("node_pools") or [])
     names = [pool.get("name") for pool in pools]
-    duplicates = sorted(
-        {str(pool) for pool in names if names.count(pool) > 1}  # type: ignore[arg-type]
-    )
+    duplicates = sorted({str(pool) for pool in names if names.count(pool) > 1})
     if duplicates:
         problems.append(
             Problem(("node_pools",), f"node pool names repeat: {', '.join(duplicates)}")
@@ -384,7 +382,7 @@ class Cluster(pulumi.ComponentResource):
         )
         self.info = ClusterInfo(
             name=name,
-            cloud=self.cloud,  # type: ignore[arg-type]
+            cloud=self.cloud,
             region=args.get("region"),
             kubernetes_version=self.kubernetes_version,
             endpoint=self.endpoint,

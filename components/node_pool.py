@@ -182,7 +182,7 @@ def _taint_fields(taint: object) -> tuple[object, object, object]:
 
 
 def _size(args: PoolSpec, key: str, default: int | None, at: KeyPath) -> tuple[int | None, list]:
-    value = args.get(key, default)  # type: ignore[misc]
+    value = args.get(key, default)
     if value is None:
         return None, []
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

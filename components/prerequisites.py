@@ -194,6 +194,8 @@ class AccountPrerequisites(pulumi.ComponentResource):
             ("people_trust", args.get("people_roles") or []),
         ):
             trust = args.get(key) or {}
+            # Why the ignore below: a TypedDict read with a variable key is untyped; both keys
+            # (deployer_trust, people_trust) are TrustArgs, what trust_statements takes.
             if any(roles) and not trust_statements(trust, "github-provider"):  # type: ignore[arg-type]
                 problems.append(f"{key}: names nobody, so nobody could assume the roles")
         if args.get("people_roles") and not args.get("aws_account_id"):

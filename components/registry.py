@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NotRequired, Required, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -35,6 +35,9 @@ from .errors import raise_problems
 from .limits import UPSTREAMS_NEEDING_CREDENTIALS
 from .profile import ClusterInfo
 from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
+
+if TYPE_CHECKING:  # imported where used: an EKS-less program never loads pulumi_aws
+    import pulumi_aws
 
 PULL_THROUGH_UPSTREAMS: dict[str, str] = {
     "ecr-public": "public.ecr.aws",
@@ -434,8 +437,8 @@ class Registry(pulumi.ComponentResource):
         )
 
     def _create_ecr_creation_role(
-        self, account_id: str, key: pulumi.Resource
-    ) -> tuple[pulumi.Resource, list[pulumi.Resource]]:
+        self, account_id: str, key: pulumi_aws.kms.Key
+    ) -> tuple[pulumi_aws.iam.Role, list[pulumi.Resource]]:
         """The role ECR assumes to create repositories from our creation templates (pull-through
         caches, tenants' create-on-push and replicas): create and tag repositories of this
         account, and use the registry's KMS key for them."""
@@ -464,7 +467,7 @@ class Registry(pulumi.ComponentResource):
             f"{self._name}-creation-policy",
             role=role.id,
             name="ecr-repository-creation",
-            policy=key.arn.apply(  # type: ignore[attr-defined]
+            policy=key.arn.apply(
                 lambda key_arn: json.dumps(
                     {
                         "Version": "2012-10-17",

@@ -100,6 +100,8 @@ def install() -> bool:
         return False
     if getattr(servicer, _INSTALLED_MARK, False):
         return True
+    # Why the ignore below (these 3): patching pulumi_policy's module attributes (not exported in
+    # its types); tkestack/sdk_internals.py lists and tests them.
     policy_module.deserialize_properties = _shared(  # type: ignore[attr-defined]
         "deserialize", policy_module.deserialize_properties
     )

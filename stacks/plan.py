@@ -133,6 +133,9 @@ def _planned_info(cluster: ClusterSpec, args: dict[str, Any]) -> ClusterInfo:
         cloud=cluster.cloud,
         region=cluster.region,
         kubernetes_version=cluster.kubernetes_version,
+        # Why the ignore below (these 7): the plan stands in a PLANNED marker for Outputs it cannot
+        # have before registration; components only check their shape, never read them
+        # (docs/architecture.md, input contract).
         endpoint=PLANNED,  # type: ignore[arg-type]
         kubeconfig=PLANNED,  # type: ignore[arg-type]
         k8s_provider=PLANNED,  # type: ignore[arg-type]

@@ -398,6 +398,8 @@ def _decode_value(value: struct_pb2.Value) -> Any:
         return number
     if kind == "string_value":
         unknown_kind = _SENTINEL_KINDS.get(value.string_value)
+        # Why the ignore below: _SENTINEL_KINDS maps to the Unknown kinds' Literal values; the dict
+        # is typed dict[str, str].
         return Unknown(unknown_kind) if unknown_kind else value.string_value  # type: ignore[arg-type]
     if kind == "list_value":
         return [_decode_value(v) for v in value.list_value.values]

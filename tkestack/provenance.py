@@ -86,7 +86,7 @@ def locate(
         resource = by_urn[urn]
         found = own_path(resource)
         if found is None and resource.parent in by_urn:
-            found = path_of(resource.parent)  # type: ignore[arg-type]
+            found = path_of(resource.parent)
         if not found:
             owner = owners.get(urn)
             found = ("clusters", clusters[owner]) if owner in clusters else ()
@@ -135,7 +135,7 @@ def explain(
     by_urn = rendering.by_urn()
     chain = [resource]
     while chain[-1].parent in by_urn:
-        chain.append(by_urn[chain[-1].parent])  # type: ignore[index]
+        chain.append(by_urn[chain[-1].parent])
     where = locations.get(resource.urn)
     lines = []
     if where is not None:

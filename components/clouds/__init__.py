@@ -115,6 +115,8 @@ class ClusterBackend(abc.ABC):
         return pulumi.ResourceOptions(
             parent=parent if parent is not None else self.cluster,
             provider=provider,
+            # Why the ignore below: ResourceOptions' keyword parameters are not a TypedDict, so
+            # `**options: Any` cannot be checked against them.
             **options,  # type: ignore[arg-type]
         )
 

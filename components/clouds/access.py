@@ -84,8 +84,13 @@ def aws_hub_routes(backend: Any, aws: Any, attachment: Any | None) -> list[Any]:
     ]
 
 
-def aws_api_ingress(backend: Any, aws: Any, security_group_id: pulumi.Input[str]) -> list[Any]:
-    """443 from each private deployer CIDR on the EKS cluster security group."""
+def aws_api_ingress(
+    backend: Any, aws: Any, security_group_id: pulumi.Input[str | None]
+) -> list[Any]:
+    """443 from each private deployer CIDR on the EKS cluster security group.
+
+    `security_group_id` is optional in pulumi_aws's type of `vpc_config` (a computed nested
+    field) although EKS always creates the cluster security group."""
     access = access_of(backend.args)
     if not access.get("aws_transit_gateway_id"):
         return []

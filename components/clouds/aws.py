@@ -32,7 +32,7 @@ import ipaddress
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -245,7 +245,7 @@ def build_kubeconfig(
         ],
         "interactiveMode": "Never",
     }
-    config = {
+    config: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [
@@ -271,7 +271,9 @@ def build_kubeconfig(
 
 def output_field(value: Any, key: str) -> Any:
     """A field of a nested provider output, whether the SDK hands it over typed or as a dict."""
-    return value.get(key) if isinstance(value, Mapping) else getattr(value, key)
+    if isinstance(value, Mapping):
+        return cast("Mapping[str, Any]", value).get(key)
+    return getattr(value, key)
 
 
 def oidc_issuer_of(identities: Sequence[Any]) -> str:
@@ -399,12 +401,13 @@ class Backend(ClusterBackend):
         self.private_subnets: list[aws.ec2.Subnet] = []
         self.public_subnets: list[aws.ec2.Subnet] = []
         nat_gateways: list[aws.ec2.NatGateway] = []
+
+        def renamed(kind: str, index: int, **options: Any) -> pulumi.ResourceOptions:
+            alias = pulumi.Alias(name=f"{self.name}-{kind}-{old_names[index]}")
+            return self.child_options(aliases=[alias], **options)
+
         for index, zone_plan in enumerate(plan):
             zone = zone_plan.zone
-
-            def renamed(kind: str, index: int = index, **options: Any) -> pulumi.ResourceOptions:
-                alias = pulumi.Alias(name=f"{self.name}-{kind}-{old_names[index]}")
-                return self.child_options(aliases=[alias], **options)
 
             public = aws.ec2.Subnet(
                 f"{self.name}-public-{zone}",
@@ -415,13 +418,13 @@ class Backend(ClusterBackend):
                 tags=self._tagged(
                     f"{self.name}-public-{zone}", {**owned, "kubernetes.io/role/elb": "1"}
                 ),
-                opts=renamed("public"),
+                opts=renamed("public", index=index),
             )
             aws.ec2.RouteTableAssociation(
                 f"{self.name}-public-{zone}",
                 subnet_id=public.id,
                 route_table_id=public_routes.id,
-                opts=renamed("public"),
+                opts=renamed("public", index=index),
             )
             self.public_subnets.append(public)
             if per_zone_nat or index == 0:
@@ -431,7 +434,7 @@ class Backend(ClusterBackend):
                     f"{self.name}-nat-{zone}",
                     domain="vpc",
                     tags=self._tagged(f"{self.name}-nat-{zone}"),
-                    opts=renamed("nat"),
+                    opts=renamed("nat", index=index),
                 )
                 nat_gateways.append(
                     aws.ec2.NatGateway(
@@ -439,7 +442,7 @@ class Backend(ClusterBackend):
                         allocation_id=eip.id,
                         subnet_id=public.id,
                         tags=self._tagged(f"{self.name}-nat-{zone}"),
-                        opts=renamed("nat", depends_on=[igw]),
+                        opts=renamed("nat", index=index, depends_on=[igw]),
                     )
                 )
             private = aws.ec2.Subnet(
@@ -452,7 +455,7 @@ class Backend(ClusterBackend):
                     f"{self.name}-private-{zone}",
                     {**owned, "kubernetes.io/role/internal-elb": "1"},
                 ),
-                opts=renamed("private"),
+                opts=renamed("private", index=index),
             )
             self.private_subnets.append(private)
         # The deployer's hub (components/clouds/access.py): attached before the private route
@@ -477,8 +480,7 @@ class Backend(ClusterBackend):
                     *hub_routes,
                 ],
                 tags=self._tagged(f"{self.name}-private-routes-{zone}"),
-                # `renamed` was defined in the loop above: pass this zone's position, or every
-                # table would alias the last zone's old name.
+                # Pass this zone's position, or every table would alias another zone's old name.
                 opts=renamed("private-routes", index=index),
             )
             if hub_routes:
@@ -558,7 +560,7 @@ class Backend(ClusterBackend):
 
     def _existing_role(self, key: str) -> pulumi.Input[str] | None:
         """The ARN of `existing_roles[key]`, or None when the component creates that role."""
-        return (self.args.get("existing_roles") or {}).get(key)  # type: ignore[attr-defined]
+        return (self.args.get("existing_roles") or {}).get(key)
 
     def _existing_or_new_role(
         self, key: str, role: str, trust: pulumi.Input[str], policies: Sequence[str]
@@ -766,8 +768,11 @@ class Backend(ClusterBackend):
         if not role_arn:
             raise ValueError(f"cluster {self.name}: an EKS cluster needs deployer_role_arn")
         self.deployer_role_arn = role_arn
+        existing_cluster = self.args.get("existing_cluster")
+        if not existing_cluster:  # the composition picks this path only when it is set
+            raise ValueError(f"cluster {self.name}: adopting a cluster needs existing_cluster")
         self.existing = aws.eks.get_cluster_output(
-            name=self.args["existing_cluster"],
+            name=existing_cluster,
             opts=pulumi.InvokeOutputOptions(
                 parent=self.cluster, provider=self.args.get("cloud_provider")
             ),
@@ -776,7 +781,7 @@ class Backend(ClusterBackend):
         self.oidc_issuer = self.existing.identities.apply(oidc_issuer_of)
         self.addons_before_nodes = []
         # Created with the first node pool, unless the enterprise gave its own.
-        self.node_role_arn = None  # type: ignore[assignment]
+        self.node_role_arn = None
 
     def _existing_cluster_access(self) -> ClusterAccess:
         existing = self.existing

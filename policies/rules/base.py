@@ -29,7 +29,7 @@ try:  # the pack process always has pulumi_policy; plain-dict callers may not ne
     from pulumi_policy.proxy import UnknownValueError
 except ImportError:  # pragma: no cover - pulumi-policy is a dependency of the project
 
-    class UnknownValueError(Exception):  # type: ignore[no-redef]
+    class UnknownValueError(Exception):
         """Stand-in when pulumi_policy is absent."""
 
 
@@ -200,6 +200,8 @@ class Rule:
         if self.types and subject.type not in self.types:
             return []
         try:
+            # Why the ignore below (both): `check` takes a Subject or a Stack by the rule's kind;
+            # the kind chosen above matches it.
             return list(self.check(subject, config))  # type: ignore[arg-type]
         except (Unknowable, UnknownValueError):
             return []

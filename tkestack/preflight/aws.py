@@ -103,6 +103,8 @@ class AwsChecks:
         self, check: str, severity: str, key: str, message: str, fix: str = "", **details: object
     ) -> None:
         """Record one finding."""
+        # Why the ignore below: add() takes `severity` as str; its callers pass
+        # Severity's Literal values (tkestack/preflight/model.py).
         self.findings.append(Finding(check, severity, CLOUD, key, message, fix, details=details))  # type: ignore[arg-type]
 
     def unreadable(self, check: str, key: str, what: str, error: Exception) -> None:
@@ -564,7 +566,7 @@ def boto3_clients(profile: str | None = None) -> ClientFactory:
 
     def client(service: str, region: str) -> Any:
         if (service, region) not in cache:
-            cache[(service, region)] = session.client(service, region_name=region)  # type: ignore[call-overload]
+            cache[(service, region)] = session.client(service, region_name=region)
         return cache[(service, region)]
 
     return client

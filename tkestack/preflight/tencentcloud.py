@@ -84,6 +84,8 @@ class TencentChecks:
     ) -> None:
         """Record one finding."""
         self.findings.append(
+            # Why the ignore below: `severity` arrives as str from the checks' tables; Finding's
+            # Literal is the set those tables use.
             Finding(check, severity, CLOUD, key, message, fix, details=details)  # type: ignore[arg-type]
         )
 
