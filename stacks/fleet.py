@@ -167,11 +167,7 @@ def _imported_namespaces(
         prefixes = references[holder].get_output(NAMESPACE_PREFIXES)
         pull_secrets = references[holder].get_output(NAMESPACE_PULL_SECRETS)
         imported[(tenant, key)] = ImportedNamespace(
-            repository_prefix=prefixes.apply(
-                lambda value, t=tenant, k=key: value[t][k]  # type: ignore[misc]
-            ),
-            pull_secret=pull_secrets.apply(
-                lambda value, t=tenant, k=key: value[t][k]  # type: ignore[misc]
-            ),
+            repository_prefix=prefixes.apply(lambda value, t=tenant, k=key: value[t][k]),
+            pull_secret=pull_secrets.apply(lambda value, t=tenant, k=key: value[t][k]),
         )
     return imported

@@ -219,12 +219,12 @@ def build_tenants(
                 "registry_pull_secret": pull_secret,
                 "workload_identity": _workload_identity(env, tenant, cluster, handle),
             }
-            created = Tenant(f"{tenant.name}-{cluster_name}", args)
+            built = Tenant(f"{tenant.name}-{cluster_name}", args)
             placed[cluster_name] = {
-                "namespaces": created.namespaces,
-                "roles": created.roles,
+                "namespaces": built.namespaces,
+                "roles": built.roles,
                 "registry": registry_prefix,
-                "workload_role": created.workload_identity_role,
+                "workload_role": built.workload_identity_role,
             }
         if placed or not tenant.clusters:
             tenant_outputs[tenant.name] = placed

@@ -120,7 +120,7 @@ def split_differences(single: Rendering, parts: dict[str, Rendering]) -> list[st
     exception: each stack has its own copy of a region's provider (`pulumi state move`
     copies a provider the destination lacks), which must equal the single render's."""
     problems: list[str] = []
-    before = {relative_urn(r.urn): r for r in single.resources}
+    before = {relative_urn(r.urn) or "": r for r in single.resources}
     seen: dict[str, str] = {}
     for stack, rendering in sorted(parts.items()):
         for resource in rendering.resources:
