@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,16 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 def stack_config(stack_file: Path) -> engine.StackConfig:
     """Read a stack config file of this project."""
     return engine.read_stack_config(stack_file, ROOT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def base_render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`review --base` caches base renders; the suite's go to one folder per session (and
+    worker), never the user's ~/.cache, so each session starts cold."""
+    folder = tmp_path_factory.mktemp("tkestack-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TKESTACK_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")
