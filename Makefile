@@ -29,7 +29,7 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4"
 	touch $@
 
-test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole suite (one worker per core).
+test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole suite (one worker per core; slow-marked tests first, none skipped).
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto
 

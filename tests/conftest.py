@@ -34,6 +34,13 @@ def base_render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         yield folder
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run first (stable order otherwise): xdist hands tests out in
+    collection order, so a slow test collected last would run alone on one core at the end.
+    Every worker collects the same order, as xdist requires."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 FRESH_RENDER = """
 import sys
 from pathlib import Path

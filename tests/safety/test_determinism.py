@@ -6,9 +6,11 @@ with different hash seeds, once per test run (shared by the xdist workers).
 
 from __future__ import annotations
 
+import pytest
 from conftest import ENVIRONMENTS, FRESH_SEEDS
 
 
+@pytest.mark.slow
 def test_every_environment_renders_byte_identical_across_hash_seeds(fresh_renders) -> None:
     first, second = (fresh_renders[seed] for seed in FRESH_SEEDS)
     assert len(first) == 2 * len(ENVIRONMENTS)
@@ -17,6 +19,7 @@ def test_every_environment_renders_byte_identical_across_hash_seeds(fresh_render
         assert second[name] == content, f"{name} differs between hash seeds"
 
 
+@pytest.mark.slow
 def test_in_process_renders_match_a_fresh_process(rendered, fresh_renders) -> None:
     """Rendering again in the same process (state left by earlier renders) changes nothing."""
     from tkestack import engine

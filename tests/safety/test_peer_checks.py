@@ -40,6 +40,7 @@ def findings(rendered, tmp_path_factory) -> list[safety.Finding]:
     return found
 
 
+@pytest.mark.slow
 def test_every_finding_is_fixed_or_waived_and_no_waiver_is_stale(findings) -> None:
     waivers = yaml.safe_load(WAIVERS.read_text())["waivers"]
     assert all(waiver.get("reason", "").strip() for waiver in waivers)
@@ -50,6 +51,7 @@ def test_every_finding_is_fixed_or_waived_and_no_waiver_is_stale(findings) -> No
     assert not outcome.stale, f"waivers that match nothing any more: {outcome.stale}"
 
 
+@pytest.mark.slow
 def test_checkov_does_scan_our_objects(findings, tmp_path) -> None:
     """Not vacuous: checkov flags a privileged pod written the way our manifests are."""
     pod = {

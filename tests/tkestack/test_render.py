@@ -51,6 +51,7 @@ def test_custom_resources_have_explicit_providers(rendered) -> None:
                 assert resource.provider, f"{resource.urn} uses a default provider"
 
 
+@pytest.mark.slow
 def test_render_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path, fresh_renders) -> None:
     """`tkestack render dev -f json` in a fresh process (hash seed 0) writes the same bytes as
     the session's fresh renders under two other seeds (conftest `fresh_renders`)."""

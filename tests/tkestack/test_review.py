@@ -230,6 +230,7 @@ def repository_with_change(
     return repo
 
 
+@pytest.mark.slow
 def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -> None:
     repo = repository_with_change(
         tmp_path,
@@ -324,6 +325,7 @@ def test_diff_flags_control_plane_versions_the_cloud_refuses() -> None:
     assert change.kind == "changed" and "go through 1.33" in change.refused
 
 
+@pytest.mark.slow
 def test_review_fails_on_an_upgrade_that_skips_a_minor(tmp_path, monkeypatch) -> None:
     repo = repository_with_change(
         tmp_path,
