@@ -29,7 +29,7 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4"
 	touch $@
 
-test: $(BIN)/tkestack $(CHECKOV) ## Lint, the type checker and the whole suite (one worker per core).
+test: $(BIN)/tkestack $(CHECKOV) ## Lint, the type checker and the whole suite (one worker per core; slow-marked tests first, none skipped).
 	$(BIN)/ruff check .
 	$(BIN)/python .ci/typecheck $(BIN)/pyright
 	$(BIN)/python -m pytest -n auto

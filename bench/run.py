@@ -17,7 +17,10 @@ Prints every ratio with its target and whether it holds, then a summary table:
   they import;
 - deployment critical path of each shipped environment against its floor
   (`tkestack.critical_path`), with the false dependencies that serialize pools or add-ons;
-- the spec fuzzer (`tests/stacks/test_spec_fuzz.py`) with 5,000 cases per test.
+- the spec fuzzer (`tests/stacks/test_spec_fuzz.py`) with 5,000 cases per test;
+- issue 21: `review prod --base HEAD` (markdown, JSON and SARIF from one invocation) against
+  one cold `render prod`; the whole suite on 2 workers against 60 s; the CI job's figure is
+  printed as not measurable here.
 
     .venv/bin/python bench/run.py [--clusters 50] [--repeat 3] [--checkov PATH] [--json FILE]
 
@@ -61,6 +64,10 @@ MEMORY_TARGET = 1.5
 GROWTH_TARGET = 1.5
 REVIEW_TARGET = 5.0
 CRITICAL_PATH_TARGET = 1.05
+REVIEW_BASE_TARGET = 1.3
+"""issue 21 target 1: `review ENV --base REF` (all three formats) within 1.3x one cold render."""
+SUITE_TARGET_SECONDS = 60.0
+"""issue 21 target 5: the whole suite on 2 cores, nothing skipped."""
 FUZZ_TEST = "tests/stacks/test_spec_fuzz.py"
 CLOUD_SDK = {"aws": "pulumi_aws", "tencentcloud": "tencentcloud_iac_pulumi"}
 
@@ -118,6 +125,92 @@ def worker(*args: str) -> dict[str, Any]:
             f"bench worker {' '.join(args)} failed:\n{completed.stderr.strip()[-3000:]}"
         )
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def timed(command: Sequence[str], env: dict[str, str] | None = None) -> float:
+    """Wall seconds of one run of `command` in ROOT (it must succeed, or exit 1 for review's
+    findings)."""
+    start = time.perf_counter()
+    completed = subprocess.run(
+        list(command), cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    if completed.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr.strip()[-3000:]}")
+    return seconds
+
+
+def bench_review_base(env: str, repeat: int, work: Path) -> None:
+    """issue 21 target 1: `tkestack review ENV --base HEAD` writing markdown, JSON and SARIF
+    in one invocation, against one cold `tkestack render ENV`, both fresh processes, ratio in
+    one run. The review's base-render cache starts empty each time (the cold figure); the
+    warm figure (same base commit again) is printed for information."""
+    say(f"\n## review --base vs one cold render ({env})")
+    cli = [sys.executable, "-m", "tkestack.cli"]
+    render = [timed([*cli, "render", env, "-f", "json", "-o", str(work / "r.json")])]
+    reviews, warm = [], []
+    outputs = ["-o", str(work / "r.md"), "--json-output", str(work / "r.json")]
+    outputs += ["--sarif-output", str(work / "r.sarif")]
+    for index in range(repeat):
+        render.append(timed([*cli, "render", env, "-f", "json", "-o", str(work / "r.json")]))
+        cache = work / f"review-cache-{index}"
+        environment = {**os.environ, "TKESTACK_CACHE_DIR": str(cache)}
+        command = [*cli, "review", env, "--base", "HEAD", *outputs]
+        reviews.append(timed(command, environment))
+        warm.append(timed(command, environment))
+    ratio = median(reviews) / median(render)
+    say(
+        f"  render {median(render):.2f} s, review --base (cold cache) {median(reviews):.2f} s,"
+        f" warm cache {median(warm):.2f} s (medians of {repeat}; load {os.getloadavg()[0]:.2f})"
+    )
+    RESULTS["review_base"] = {"render": render, "review_cold": reviews, "review_warm": warm}
+    verdict(
+        f"review {env} --base, 3 formats / cold render",
+        f"x{ratio:.2f}",
+        f"<= x{REVIEW_BASE_TARGET}",
+        ratio <= REVIEW_BASE_TARGET,
+    )
+    verdict(
+        f"review {env} --base, warm base cache / cold render",
+        f"x{median(warm) / median(render):.2f}",
+        "info",
+        None,
+    )
+
+
+def bench_suite() -> None:
+    """issue 21 target 5: the whole suite as `make test` runs it, 2 workers, nothing skipped."""
+    say("\n## test suite (pytest -n 2)")
+    before = os.getloadavg()[0]
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    tail = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+    say(f"  {tail} (load average before {before:.2f}, after {os.getloadavg()[0]:.2f})")
+    skipped = re.search(r"(\d+) skipped", tail)
+    RESULTS["suite"] = {"seconds": seconds, "summary": tail, "load_before": before}
+    verdict(
+        "make test on 2 workers, seconds",
+        f"{seconds:.0f} s" + (f", {skipped.group(1)} skipped" if skipped else ""),
+        f"<= {SUITE_TARGET_SECONDS:.0f} s, passing",
+        completed.returncode == 0 and seconds <= SUITE_TARGET_SECONDS,
+    )
+
+
+def ci_not_measured() -> None:
+    """issue 21 target 6 needs a GitHub runner and its cache: said, not guessed."""
+    verdict(
+        "review CI job, checkout to comment, warm cache",
+        "not measurable here (no runner); .github/workflows/review.yml caches .venv",
+        "<= 60 s",
+        None,
+    )
 
 
 # ---------------------------------------------------------------- render vs floor
@@ -644,7 +737,10 @@ def main() -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["render", "review", "cold-start", "critical-path", "fuzz"],
+        choices=[
+            *("render", "review", "review-base", "cold-start", "critical-path", "fuzz"),
+            "suite",
+        ],
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--markdown", action="store_true", help="summary as a markdown table")
@@ -675,6 +771,11 @@ def main() -> int:
             bench_critical_path()
         if "fuzz" not in args.skip:
             bench_fuzz(args.fuzz_examples)
+        if "review-base" not in args.skip:
+            bench_review_base("prod", args.repeat, work)
+        if "suite" not in args.skip:
+            bench_suite()
+        ci_not_measured()
     summary(args.markdown)
     if args.json:
         RESULTS["verdicts"] = [dataclasses.asdict(item) for item in VERDICTS]

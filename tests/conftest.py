@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,73 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 def stack_config(stack_file: Path) -> engine.StackConfig:
     """Read a stack config file of this project."""
     return engine.read_stack_config(stack_file, ROOT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def base_render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`review --base` caches base renders; the suite's go to one folder per session (and
+    worker), never the user's ~/.cache, so each session starts cold."""
+    folder = tmp_path_factory.mktemp("tkestack-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TKESTACK_CACHE_DIR", str(folder))
+        yield folder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run first (stable order otherwise): xdist hands tests out in
+    collection order, so a slow test collected last would run alone on one core at the end.
+    Every worker collects the same order, as xdist requires."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+FRESH_RENDER = """
+import sys
+from pathlib import Path
+from tkestack import engine
+out = Path(sys.argv[1])
+for env in sys.argv[2:]:
+    rendering = engine.render(engine.read_stack_config(Path(f"Pulumi.{env}.yaml"), Path(".")))
+    (out / f"{env}.json").write_text(engine.render_json(rendering))
+    (out / f"{env}.yaml").write_text(engine.render_manifests(rendering))
+"""
+FRESH_SEEDS = ("1", "4242")
+"""The hash seeds of `fresh_renders`: two fresh processes, each rendering every environment."""
+
+
+@pytest.fixture(scope="session")
+def fresh_renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
+    """Per hash seed in FRESH_SEEDS, every shipped environment's JSON and manifests as a fresh
+    process renders them: rendered once per test run, shared by the xdist workers through
+    their common temp root (the first worker renders under a lock, the others read). xdist's
+    `--dist loadgroup` would keep these tests on one worker instead, but it does not group on
+    pytest 9.2 (pytest-dev/pytest-xdist issue 1386)."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's temp root, common to every worker
+    shared = root / "fresh-renders"
+    shared.mkdir(exist_ok=True)
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for seed in FRESH_SEEDS:
+            done = shared / f"seed-{seed}.done"
+            if done.exists():
+                continue
+            directory = shared / f"seed-{seed}"
+            directory.mkdir(exist_ok=True)
+            subprocess.run(
+                [sys.executable, "-c", FRESH_RENDER, str(directory), *ENVIRONMENTS],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONHASHSEED": seed},
+                check=True,
+                capture_output=True,
+            )
+            done.touch()
+    return {
+        seed: {path.name: path.read_bytes() for path in sorted((shared / f"seed-{seed}").iterdir())}
+        for seed in FRESH_SEEDS
+    }
 
 
 @pytest.fixture(scope="session")

@@ -52,3 +52,22 @@ def test_preview_runs_with_the_policy_pack_and_each_clouds_credentials() -> None
     assert any(
         s.get("uses", "").startswith("aws-actions/configure-aws-credentials@") for s in steps()
     )
+
+
+def test_the_review_job_caches_its_installed_environment_by_the_dependency_hash() -> None:
+    review = load()["jobs"]["review"]["steps"]
+    [cache] = [s for s in review if s.get("uses", "").startswith("actions/cache@")]
+    assert cache["with"]["path"] == ".venv"
+    assert "hashFiles('constraints.txt', 'pyproject.toml')" in cache["with"]["key"]
+    assert "steps.python.outputs.python-version" in cache["with"]["key"]
+    [install] = [s for s in review if s.get("name") == "Install"]
+    assert install["env"]["CACHED"] == "${{ steps.venv.outputs.cache-hit }}"
+    assert "-c constraints.txt" in install["run"] and "GITHUB_PATH" in install["run"]
+    # The cache step comes before the install it saves.
+    assert review.index(cache) < review.index(install)
+
+
+def test_the_review_job_does_not_cache_the_environment_on_a_bare_requirements_file() -> None:
+    """The dependency hash is the pins and pyproject.toml, never a file holding only `-e ..`."""
+    key = next(s["with"]["key"] for s in steps() if s.get("uses", "").startswith("actions/cache@"))
+    assert "requirements" not in key

@@ -8,12 +8,17 @@ every resource with its inputs, options and provider, then the whole stack.
 The base render runs the *base ref's* code: the ref is checked out with `git worktree add`
 into a temporary directory, and `python -m tkestack.cli render ENV --format json` runs there
 with an import path that resolves every `tkestack.*` package to that checkout (never to the
-installed head code); the subprocess verifies this before rendering.
+installed head code); the subprocess verifies this before rendering. `start_base_render`
+starts it in the background so the head render runs meanwhile (the CLI waits on both), and a
+finished base render is cached by commit, environment and installed SDK versions
+(`base_cache_dir`): a commit's tree fixes its spec and lockfile, the installed SDKs are the
+head's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -807,13 +813,107 @@ def _import_root(tree: Path) -> list[str]:
     return names
 
 
+BASE_CACHE_ENV = "TKESTACK_CACHE_DIR"
+"""Where base renders are cached (default `$XDG_CACHE_HOME/tkestack`, else `~/.cache/tkestack`);
+`TKESTACK_CACHE_DIR=` (empty) turns the cache off."""
+_CACHE_FORMAT = "base-render-1"
+
+
+def base_cache_dir() -> Path | None:
+    """The base-render cache folder, or None when `TKESTACK_CACHE_DIR` is set empty."""
+    configured = os.environ.get(BASE_CACHE_ENV)
+    if configured is not None:
+        return Path(configured) / "base-renders" if configured else None
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(home) / "tkestack" / "base-renders"
+
+
+def _render_distributions() -> list[str]:
+    """`name==version` of every installed runtime dependency of tkestack: the base render runs
+    the base tree's code with the head's installed SDKs, so they are part of the cache key."""
+    import re
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("tkestack") or []
+    except metadata.PackageNotFoundError:
+        requires = []
+    found = []
+    for requirement in requires:
+        if "extra ==" in requirement:
+            continue  # dev/test extras do not change a render
+        name = re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
+        try:
+            found.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}==absent")
+    return sorted(found)
+
+
+def _cache_key(commit: str, env: str, relative: Path) -> str:
+    parts = [_CACHE_FORMAT, commit, env, relative.as_posix(), sys.version]
+    return hashlib.sha256("\n".join(parts + _render_distributions()).encode()).hexdigest()
+
+
+def _cache_read(path: Path | None) -> dict[str, Any] | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None  # a torn or foreign file: render again (and overwrite it)
+    return document if isinstance(document, dict) else None
+
+
+def _cache_write(path: Path | None, document: dict[str, Any]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole then renamed: a concurrent review never reads half a document.
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
+        ) as handle:
+            json.dump(document, handle)  # key order kept: a cached base reviews as a fresh one
+        os.replace(handle.name, path)
+    except OSError:
+        pass  # a read-only or full cache folder costs a render next time, never the review
+
+
+def start_base_render(ref: str, env: str, project_dir: Path) -> Future[dict[str, Any]]:
+    """`render_at_ref` in a background thread (the render itself is a subprocess, so the
+    caller's own render runs meanwhile on the other core); `.result()` raises its
+    ReviewError."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tkestack-base")
+    future = executor.submit(render_at_ref, ref, env, project_dir)
+    executor.shutdown(wait=False)
+    return future
+
+
 def render_at_ref(ref: str, env: str, project_dir: Path, timeout: float = 600) -> dict[str, Any]:
-    """The `render --format json` document of ENV as the code at `ref` renders it."""
+    """The `render --format json` document of ENV as the code at `ref` renders it (from the
+    base-render cache when the same commit was rendered with the same SDKs before)."""
     repo_root = _git(project_dir, "rev-parse", "--show-toplevel")
     if repo_root is None:
         raise ReviewError(f"{project_dir} is not inside a git repository (needed for --base)")
     relative = project_dir.resolve().relative_to(Path(repo_root).resolve())
-    with _Checkout(Path(repo_root), ref) as tree:
+    commit = _git(Path(repo_root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit is None:
+        raise ReviewError(f"git ref {ref!r} does not name a commit in {repo_root}")
+    folder = base_cache_dir()
+    cached_at = folder / f"{_cache_key(commit, env, relative)}.json" if folder else None
+    cached = _cache_read(cached_at)
+    if cached is not None:
+        return cached
+    document = _render_commit(Path(repo_root), commit, ref, env, relative, timeout)
+    _cache_write(cached_at, document)
+    return document
+
+
+def _render_commit(
+    repo_root: Path, commit: str, ref: str, env: str, relative: Path, timeout: float
+) -> dict[str, Any]:
+    with _Checkout(repo_root, commit) as tree:
         project = tree / relative
         stack_file = project / f"Pulumi.{env}.yaml"
         if not stack_file.is_file():

@@ -148,13 +148,23 @@ class Finding:
 
 def run_checkov(checkov: Path, directory: Path, framework: str) -> tuple[int, list[Finding]]:
     """(passed checks, failed checks) of checkov over `directory` for one framework."""
+    return run_checkov_frameworks(checkov, directory, (framework,))[framework]
+
+
+def run_checkov_frameworks(
+    checkov: Path, directory: Path, frameworks: Sequence[str]
+) -> dict[str, tuple[int, list[Finding]]]:
+    """Per framework, (passed checks, failed checks) of ONE checkov run over `directory`
+    (checkov's start-up is most of a small scan's time). checkov 3.x takes several
+    frameworks after `--framework` and reports each as its own report, named by its
+    `check_type` (checkov/main.py normalize_framework_arg; common/output/report.py)."""
     result = subprocess.run(
         [
             str(checkov),
             "-d",
             str(directory),
             "--framework",
-            framework,
+            *frameworks,
             "--quiet",
             "--compact",
             "-o",
@@ -170,12 +180,16 @@ def run_checkov(checkov: Path, directory: Path, framework: str) -> tuple[int, li
         raise RuntimeError(f"checkov failed ({result.returncode}): {result.stderr[-2000:]}")
     reports = json.loads(result.stdout) if result.stdout.strip() else []
     reports = reports if isinstance(reports, list) else [reports]
-    passed = 0
-    findings = []
+    found: dict[str, tuple[int, list[Finding]]] = {name: (0, []) for name in frameworks}
     for report in reports:
         summary = report.get("summary", {})
         if summary.get("parsing_errors", 0):
             raise RuntimeError(f"checkov could not parse our output: {summary}")
+        # A single framework's report may omit check_type when nothing ran; it is that one.
+        framework = report.get("check_type") or (frameworks[0] if len(frameworks) == 1 else "")
+        if framework not in found:
+            raise RuntimeError(f"checkov reported framework {framework!r}, not one of {frameworks}")
+        passed, findings = found[framework]
         passed += summary.get("passed", 0)
         for item in report.get("results", {}).get("failed_checks", []):
             text = item.get("resource", "")
@@ -192,7 +206,8 @@ def run_checkov(checkov: Path, directory: Path, framework: str) -> tuple[int, li
                     text,
                 )
             )
-    return passed, findings
+        found[framework] = (passed, findings)
+    return found
 
 
 @dataclass

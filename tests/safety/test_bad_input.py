@@ -93,6 +93,7 @@ def check_stack_text(text: str, tmp: Path) -> None:
     render_or_refuse(path)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=PROGRAM_EXAMPLES,
     deadline=None,

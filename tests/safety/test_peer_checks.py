@@ -32,13 +32,15 @@ def findings(rendered, tmp_path_factory) -> list[safety.Finding]:
         (directory / f"{env}.yaml").write_text(engine.render_manifests(rendering))
         (directory / f"{env}.json").write_text(engine.render_json(rendering))
     found: list[safety.Finding] = []
-    for framework in ("kubernetes", "secrets"):
-        passed, failed = safety.run_checkov(CHECKOV, directory, framework)
+    # One checkov process for both frameworks (its start-up dominates a scan this size).
+    runs = safety.run_checkov_frameworks(CHECKOV, directory, ("kubernetes", "secrets"))
+    for framework, (passed, failed) in runs.items():
         assert passed or failed, f"checkov ran no {framework} check over our renders"
         found.extend(failed)
     return found
 
 
+@pytest.mark.slow
 def test_every_finding_is_fixed_or_waived_and_no_waiver_is_stale(findings) -> None:
     waivers = yaml.safe_load(WAIVERS.read_text())["waivers"]
     assert all(waiver.get("reason", "").strip() for waiver in waivers)
@@ -49,6 +51,7 @@ def test_every_finding_is_fixed_or_waived_and_no_waiver_is_stale(findings) -> No
     assert not outcome.stale, f"waivers that match nothing any more: {outcome.stale}"
 
 
+@pytest.mark.slow
 def test_checkov_does_scan_our_objects(findings, tmp_path) -> None:
     """Not vacuous: checkov flags a privileged pod written the way our manifests are."""
     pod = {

@@ -17,6 +17,7 @@ from conftest import ENVIRONMENTS
 from tkestack import engine, safety
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_manifests_validate_against_each_clusters_kubernetes_version(rendered, env):
     rendering = rendered(env)

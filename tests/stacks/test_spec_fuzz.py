@@ -9,6 +9,7 @@ import copy
 import os
 from typing import Any
 
+import pytest
 from conftest import minimal_environment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -122,6 +123,7 @@ def _check(environment: Any) -> None:
         assert error.report().startswith("invalid environment spec")
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_environments())
 def test_mutated_specs_fail_cleanly(environment: Any) -> None:
@@ -134,6 +136,7 @@ def test_arbitrary_values_fail_cleanly(value: Any) -> None:
     _check(value)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=PROGRAM_EXAMPLES,
     deadline=None,

@@ -204,6 +204,7 @@ def test_a_tke_node_pool_with_deletion_protection_cannot_be_replaced() -> None:
     assert change.kind == "replaced" and change.blocked is None
 
 
+@pytest.mark.slow
 def test_renaming_a_prod_tenant_is_blocked_not_half_applied(tmp_path, monkeypatch) -> None:
     """The issue's case: a renamed prod tenant deletes its protected ECR repository. The
     review lists it first and exits 1 (it exited 0, and `pulumi up` stopped halfway)."""

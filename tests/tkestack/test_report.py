@@ -95,6 +95,7 @@ def test_markdown_links_each_finding_to_its_spec_line(public_prod_sarif) -> None
     assert f"from [`clusters[0]`](Pulumi.prodlike.yaml#L{line})" in markdown
 
 
+@pytest.mark.slow
 def test_region_allowlist_comes_from_the_environments_own_spec(tmp_path) -> None:
     environment = prod_environment()
     environment["allowed_regions"] = ["us-west-2"]

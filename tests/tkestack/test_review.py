@@ -230,6 +230,7 @@ def repository_with_change(
     return repo
 
 
+@pytest.mark.slow
 def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -> None:
     repo = repository_with_change(
         tmp_path,
@@ -239,11 +240,12 @@ def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -
     )
     monkeypatch.chdir(repo)
 
+    # One invocation: the markdown on stdout, the JSON of the same review beside it.
     result = CliRunner().invoke(
-        cli.app, ["review", "difftest", "--base", "HEAD~1", "--format", "json"]
+        cli.app, ["review", "difftest", "--base", "HEAD~1", "--json-output", "review.json"]
     )
     assert result.exit_code in (0, 1), result.output
-    changes = json.loads(result.stdout)["changes"]
+    changes = json.loads((repo / "review.json").read_text())["changes"]
     top = changes[0]
     assert top["type"] == "aws:eks/cluster:Cluster"
     assert top["kind"] == "replaced" and top["destructive"]
@@ -257,7 +259,7 @@ def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -
         c["type"] == "pulumi:providers:kubernetes" and c["kind"] == "replaced" for c in changes
     )
 
-    markdown = CliRunner().invoke(cli.app, ["review", "difftest", "--base", "HEAD~1"]).stdout
+    markdown = result.stdout
     caution = markdown.index("[!CAUTION]")
     assert caution < markdown.index("### Changes against `HEAD~1`")
     assert "**replaced** `dt-use1-eks`" in markdown
@@ -323,6 +325,7 @@ def test_diff_flags_control_plane_versions_the_cloud_refuses() -> None:
     assert change.kind == "changed" and "go through 1.33" in change.refused
 
 
+@pytest.mark.slow
 def test_review_fails_on_an_upgrade_that_skips_a_minor(tmp_path, monkeypatch) -> None:
     repo = repository_with_change(
         tmp_path,
@@ -332,25 +335,116 @@ def test_review_fails_on_an_upgrade_that_skips_a_minor(tmp_path, monkeypatch) ->
     )
     monkeypatch.chdir(repo)
 
-    result = CliRunner().invoke(cli.app, ["review", "difftest", "--base", "HEAD~1"])
+    # Markdown, JSON and SARIF of the same review from one invocation (what CI runs).
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            *("review", "difftest", "--base", "HEAD~1"),
+            *("--json-output", "review.json", "--sarif-output", "review.sarif"),
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert "**Changes the cloud would refuse during `pulumi up`:**" in result.stdout
     assert "`dt-use1-eks` `aws:eks/cluster:Cluster`: `version` 1.33 -> 1.35" in result.stdout
     assert "go through 1.34 first" in result.stderr
-    changes = json.loads(
-        CliRunner()
-        .invoke(cli.app, ["review", "difftest", "--base", "HEAD~1", "--format", "json"])
-        .stdout
-    )["changes"]
+    changes = json.loads((repo / "review.json").read_text())["changes"]
     [refused] = [c for c in changes if c["refused"]]
     assert refused["type"] == "aws:eks/cluster:Cluster"
-    sarif = json.loads(
-        CliRunner()
-        .invoke(cli.app, ["review", "difftest", "--base", "HEAD~1", "--format", "sarif"])
-        .stdout
-    )
+    sarif = json.loads((repo / "review.sarif").read_text())
     jsonschema.validate(sarif, json.loads(SARIF_SUBSET.read_text()))
     run = sarif["runs"][0]
     [result] = [r for r in run["results"] if r["ruleId"] == "control-plane-upgrade-refused"]
     assert result["level"] == "error"
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+# ---------------------------------------------------------------- base render: parallel, cached
+
+
+def test_base_renders_while_the_head_renders(monkeypatch) -> None:
+    """`review --base` starts the base render before the head render and both run at once:
+    the fake base render waits for the head render to start, the fake head for the base."""
+    import threading
+
+    import typer
+
+    base_started, head_started = threading.Event(), threading.Event()
+
+    def base_render(ref: str, env: str, project: Path) -> dict[str, Any]:
+        base_started.set()
+        assert head_started.wait(60), "the head render never started while the base rendered"
+        return {"resources": [], "outputs": {}}
+
+    def head_render(*args: Any, **kwargs: Any) -> engine.Rendering:
+        head_started.set()
+        assert base_started.wait(60), "the base render had not started when the head rendered"
+        raise typer.Exit(7)  # stop here: the order is what this test is about
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(reviewing, "render_at_ref", base_render)
+    monkeypatch.setattr(cli, "run_render", head_render)
+    result = CliRunner().invoke(cli.app, ["review", "dev", "--base", "HEAD"])
+    assert result.exit_code == 7, result.output
+    assert base_started.is_set() and head_started.is_set()
+
+
+def _two_commits(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "ci@example.com")
+    git(repo, "config", "user.name", "ci")
+    for text in ("one", "two"):
+        (repo / "Pulumi.env.yaml").write_text(f"config: {{x: {text}}}\n", encoding="utf-8")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", text)
+    return repo
+
+
+def test_a_base_render_is_reused_for_the_same_commit_and_not_for_another(
+    tmp_path, monkeypatch
+) -> None:
+    repo = _two_commits(tmp_path)
+    monkeypatch.setenv("TKESTACK_CACHE_DIR", str(tmp_path / "cache"))
+    renders: list[str] = []
+
+    def render_commit(root, commit, ref, env, relative, timeout) -> dict[str, Any]:
+        renders.append(commit)
+        return {"resources": [{"urn": commit}], "outputs": {}}
+
+    monkeypatch.setattr(reviewing, "_render_commit", render_commit)
+    first = reviewing.render_at_ref("HEAD~1", "env", repo)
+    again = reviewing.render_at_ref("main~1", "env", repo)  # another name, the same commit
+    other = reviewing.render_at_ref("HEAD", "env", repo)
+    assert first == again and first != other
+    assert len(renders) == 2 and renders[0] != renders[1]
+    # A torn cache file is rendered again, not trusted.
+    [torn] = [
+        p
+        for p in (tmp_path / "cache" / "base-renders").iterdir()
+        if p.read_text() and json.loads(p.read_text()) == first
+    ]
+    torn.write_text('{"resources": [', encoding="utf-8")
+    assert reviewing.render_at_ref("HEAD~1", "env", repo) == first
+    assert len(renders) == 3
+
+
+def test_an_empty_cache_dir_setting_turns_the_base_cache_off(tmp_path, monkeypatch) -> None:
+    repo = _two_commits(tmp_path)
+    monkeypatch.setenv("TKESTACK_CACHE_DIR", "")
+    renders: list[str] = []
+    monkeypatch.setattr(
+        reviewing,
+        "_render_commit",
+        lambda root, commit, *rest: renders.append(commit) or {"resources": [], "outputs": {}},
+    )
+    reviewing.render_at_ref("HEAD", "env", repo)
+    reviewing.render_at_ref("HEAD", "env", repo)
+    assert len(renders) == 2
+    assert reviewing.base_cache_dir() is None
+
+
+def test_the_base_cache_key_follows_the_installed_sdks(monkeypatch) -> None:
+    key = reviewing._cache_key("a" * 40, "prod", Path("."))
+    monkeypatch.setattr(reviewing, "_render_distributions", lambda: ["pulumi-aws==0.0.1"])
+    assert reviewing._cache_key("a" * 40, "prod", Path(".")) != key
