@@ -100,6 +100,10 @@ def scaled_tenants(clusters: int) -> int:
     return max(1, round(clusters * 20 / 50))
 
 
+RECEIVER_TLS_KEY = "tkestack:fleet-receiver-tls"
+"""Stack config key of the receivers' TLS bundle (`observability.receiver_tls_secret`)."""
+
+
 def fleet_environment(
     clusters: int = 50, tenants: int = 20, cloud: str | None = None
 ) -> dict[str, Any]:
@@ -155,6 +159,22 @@ def fleet_environment(
         "registry": {"tencent_edition": "premium"},
         "clusters": specs,
         "tenants": tenant_specs,
+        # Where deployments run from (placeholder ids): every private API is reached through
+        # its region's transit gateway or the CCN (the spec rules require a declared path).
+        "deployer": {
+            "cidrs": ["10.250.0.0/24"],
+            "hub": {
+                "aws_transit_gateways": {
+                    region: f"tgw-0f1ee7{index:011x}" for index, region in enumerate(AWS_REGIONS)
+                },
+                "tencent_ccn_id": "ccn-f1ee7001",
+            },
+        },
+        # The peers push metrics and logs to the central cluster's receivers over TLS.
+        "observability": {
+            "receiver_hostname": "receivers.fleet.example.com",
+            "receiver_tls_secret": RECEIVER_TLS_KEY.split(":", 1)[1],
+        },
     }
 
 
@@ -165,6 +185,8 @@ def write_fleet(
     config = {
         "pulumi:disable-default-providers": ["*"],
         "tkestack:environment": fleet_environment(clusters, tenants, cloud),
+        # The receivers' certificate: a secret the offline render stands a PEM-shaped fake in for.
+        RECEIVER_TLS_KEY: {"secure": "v1:REPLACE-with-pulumi-config-set-secret"},
     }
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
     return path

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, TEST_DEPLOYER, stack_config
+from conftest import ROOT, stack_config
 
 from tkestack import engine, fleet
 from tkestack.stacks.program import validate
 
 sys.path.insert(0, str(ROOT / "bench"))
-from fleet import fleet_environment, scaled_tenants
+from fleet import RECEIVER_TLS_KEY, fleet_environment, scaled_tenants
 
 
 def _split(config: engine.StackConfig) -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
@@ -119,17 +119,7 @@ def test_state_moves_name_every_resource_of_each_cluster_stack(prod_split) -> No
 
 def _fleet_config(write_stack, clusters: int) -> engine.StackConfig:
     environment: dict[str, Any] = fleet_environment(clusters, scaled_tenants(clusters))
-    environment["deployer"] = copy.deepcopy(TEST_DEPLOYER)
-    environment["deployer"]["hub"]["aws_transit_gateways"]["ap-southeast-1"] = (
-        "tgw-0123456789abcdef1"
-    )
-    environment["observability"] = {
-        "receiver_hostname": "receivers.fleet.example.com",
-        "receiver_tls_secret": "fleet-receiver-tls",
-    }
-    return stack_config(
-        write_stack(environment, "fleet", **{"tkestack:fleet-receiver-tls": {"secure": "v1:x"}})
-    )
+    return stack_config(write_stack(environment, "fleet", **{RECEIVER_TLS_KEY: {"secure": "v1:x"}}))
 
 
 def test_a_fleet_sharing_regional_registries_splits_without_loss(write_stack) -> None:
