@@ -185,13 +185,13 @@ class Orchestrator:
         config: StackConfig,
         env: EnvironmentSpec,
         project: Path,
-        factory: StackFactory = automation_stack,
+        factory: StackFactory | None = None,
         on_output: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.env = env
         self.project = project
-        self.factory = factory
+        self.factory = factory if factory is not None else automation_stack
         self.on_output = on_output
         self._lock = threading.Lock()
         self._generated: dict[str, auto.ConfigValue] | None = None
