@@ -42,10 +42,15 @@ SECRETS = {
 class Workspace:
     """A local workspace double: one `FakeStack` per stack name, every call recorded."""
 
-    def __init__(self, fail: set[str] = frozenset(), delay: float = 0.0) -> None:
+    def __init__(self, fail: set[str] = frozenset(), delay: float = 0.0, gather: int = 0) -> None:
         self.fail = fail
         self.delay = delay
-        self.lock = threading.Lock()
+        self.gather = gather
+        """The first `gather` cluster stack operations wait (up to 10 s) until that many run
+        at once: the overlap the bound allows happens on any machine load, and one more
+        would show."""
+        self.arrived = 0
+        self.lock = threading.Condition()
         self.calls: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
         self.created: list[tuple[str, Path, str | None]] = []
         self.stacks: dict[str, FakeStack] = {}
@@ -88,10 +93,16 @@ class FakeStack:
         with workspace.lock:
             workspace.running += 1
             workspace.most_running = max(workspace.most_running, workspace.running)
+            workspace.lock.notify_all()
+            if "." in self.name:
+                workspace.arrived += 1
+                if workspace.arrived <= workspace.gather:
+                    workspace.lock.wait_for(lambda: workspace.running >= workspace.gather, 10)
         start = time.monotonic()
         try:
             kwargs["on_output"](f"{method} running")
-            time.sleep(workspace.delay)
+            if self.name not in workspace.fail:  # a failing stack fails at once
+                time.sleep(workspace.delay)
             if self.name in workspace.fail:
                 raise auto.errors.CommandError(
                     auto.CommandResult(stdout="", stderr="error: boom\ndetail", code=255)
@@ -186,7 +197,7 @@ def test_without_rollout_waves_the_clusters_run_in_dependency_levels() -> None:
 
 @pytest.mark.parametrize("parallel", [1, 2, 3])
 def test_a_wave_runs_at_most_parallel_stacks_at_once(parallel: int) -> None:
-    workspace = Workspace(delay=0.15)
+    workspace = Workspace(delay=0.05, gather=parallel)
     report = _run(workspace, Operation.up, waves=None, parallel=parallel)
     assert report.ok
     # The widest wave has three stacks: exactly `parallel` of them overlap.
@@ -205,6 +216,15 @@ def test_the_first_failure_stops_the_wave_and_the_later_waves() -> None:
     summary = report.summary()
     assert "failed: prod.prod-euc1: " in summary
     assert "not started: prod.prod-sh, prod.prod-onprem, prod.prod-use1" in summary
+
+
+def test_stacks_running_beside_a_failure_finish_and_the_rest_of_the_wave_waits() -> None:
+    workspace = Workspace(fail={"prod.prod-euc1"}, delay=0.5, gather=2)
+    report = _run(workspace, Operation.up, waves=None, parallel=2)
+    # prod-euc1 and prod-sh ran at once; prod-sh finished, prod-onprem was never started.
+    assert report.ran == ["prod", "prod.prod-sh"]
+    assert list(report.failed) == ["prod.prod-euc1"]
+    assert report.not_started == ["prod.prod-onprem", "prod.prod-use1"]
 
 
 def test_a_failing_shared_stack_starts_no_cluster_stack() -> None:
