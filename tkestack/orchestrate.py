@@ -240,7 +240,7 @@ class Orchestrator:
             except Exception as error:  # every failure is reported, none ends the others
                 stop.set()
                 with self._lock:
-                    report.failed[name] = _first_lines(str(error) or type(error).__name__)
+                    report.failed[name] = describe(error)
                 return
             with self._lock:
                 report.ran.append(name)
@@ -253,6 +253,16 @@ class Orchestrator:
         return report
 
 
-def _first_lines(text: str, count: int = 5) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return " | ".join(lines[:count])
+def describe(error: Exception, count: int = 5) -> str:
+    """One line for the report. A `CommandError` (the `pulumi` CLI failed) carries only the
+    text `code: N / stdout: ... / stderr: ...` (pulumi sdk/python/lib/pulumi/automation/
+    errors.py and _cmd.py `CommandResult.__str__`, 3.272.0): its class name (e.g.
+    `ConcurrentUpdateError`, another update holds the stack's lock) and the last lines of
+    stderr, where the CLI writes its error."""
+    text = str(error)
+    if isinstance(error, auto.errors.CommandError) and "\n stderr: " in text:
+        stderr_text = text.split("\n stderr: ", 1)[1]
+        lines = [line.strip() for line in stderr_text.splitlines() if line.strip()]
+        return f"{type(error).__name__}: " + (" | ".join(lines[-count:]) or "no stderr")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[:count]) or type(error).__name__

@@ -209,7 +209,7 @@ def test_the_first_failure_stops_the_wave_and_the_later_waves() -> None:
     report = _run(workspace, Operation.up, waves=None, parallel=1)
     assert report.ran == ["prod"]
     assert list(report.failed) == ["prod.prod-euc1"]
-    assert "boom" in report.failed["prod.prod-euc1"]
+    assert report.failed["prod.prod-euc1"] == "CommandError: error: boom | detail"
     assert report.not_started == ["prod.prod-sh", "prod.prod-onprem", "prod.prod-use1"]
     assert not report.ok
     assert [s for _, s in workspace.operations()] == ["prod", "prod.prod-euc1"]
@@ -225,6 +225,15 @@ def test_stacks_running_beside_a_failure_finish_and_the_rest_of_the_wave_waits()
     assert report.ran == ["prod", "prod.prod-sh"]
     assert list(report.failed) == ["prod.prod-euc1"]
     assert report.not_started == ["prod.prod-onprem", "prod.prod-use1"]
+
+
+def test_a_failure_other_than_the_cli_s_is_described_by_its_first_lines() -> None:
+    assert orchestrate.describe(ValueError("first\n\nsecond")) == "first | second"
+    assert orchestrate.describe(ValueError()) == "ValueError"
+    locked = auto.errors.ConcurrentUpdateError(
+        auto.CommandResult(stdout="Updating", stderr="error: [409] Conflict", code=255)
+    )
+    assert orchestrate.describe(locked) == "ConcurrentUpdateError: error: [409] Conflict"
 
 
 def test_a_failing_shared_stack_starts_no_cluster_stack() -> None:
