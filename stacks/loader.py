@@ -391,11 +391,14 @@ def load_stack_file(path: Path, display: str | None = None) -> tuple[dict[str, A
 def sibling_environments(stack_file: Path) -> dict[str, Any]:
     """The `tkestack:environment` values of the other `Pulumi.*.yaml` files beside
     `stack_file`, by file name. Unreadable files are skipped: each reports its own problems
-    when it is deployed."""
+    when it is deployed. A cluster stack's config `Pulumi.<env>.<cluster>.yaml`, generated
+    from its environment's file (`tkestack/orchestrate.py`), is that environment, not another."""
     found: dict[str, Any] = {}
     for path in sorted(stack_file.parent.glob("Pulumi.*.yaml")):
         if path.name == stack_file.name:
             continue
+        if "." in path.name.removeprefix("Pulumi.").removesuffix(".yaml"):
+            continue  # a derived stack's generated config (`<env>.<cluster>`): not an environment
         try:
             config, _ = load_stack_file(path)
         except SpecError:

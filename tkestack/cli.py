@@ -1,9 +1,11 @@
-"""`tkestack`: the offline command line (render, review, graph) and `preflight`, the one
-command that reads a cloud account (with the user's own credentials).
+"""`tkestack`: the offline command line (render, review, graph), `preflight`, the one
+command that reads a cloud account (with the user's own credentials), and `up`, `preview`,
+`refresh`, `destroy`: the environment's stacks through the Automation API (the Pulumi CLI
+and the user's credentials).
 
 Exit codes: 0 done; 2 invalid spec or usage (message on stderr naming key and file);
 1 internal error (`review`: 1 mandatory policy violations, 3 internal error; `preflight`: 1
-a blocking finding).
+a blocking finding; `up` and the others: 1 a stack failed).
 """
 
 from __future__ import annotations
@@ -537,6 +539,94 @@ def preflight(
     write_output(text, output)
     if code:
         raise typer.Exit(code)
+
+
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster", help="Only this cluster's stack ENV.CLUSTER (topology: per-cluster)."
+    ),
+]
+"""The --cluster option of the Automation API commands."""
+ParallelOption = Annotated[
+    int,
+    typer.Option("--parallel", min=1, help="Stacks of one wave run at once (default 1)."),
+]
+"""The --parallel option of the Automation API commands."""
+
+
+def run_stacks(operation: str, env: str, cluster: str | None, parallel: int) -> None:
+    """Run `operation` over ENV's derived stacks through the Automation API
+    (`tkestack/orchestrate.py`). Exit 0: every stack ran; 1: a stack failed (the report says
+    which ran, failed and were not started); 2: invalid spec or usage."""
+    from . import orchestrate
+    from .stacks.loader import ENVIRONMENT_KEY
+    from .stacks.program import validate
+
+    stack_file, project = resolve_stack(env)
+    try:
+        config = engine.read_stack_config(stack_file, project)
+        from .stacks.loader import sibling_environments
+
+        spec = validate(
+            config.values.get(ENVIRONMENT_KEY),
+            config.display,
+            config.text,
+            siblings=sibling_environments(config.file),
+        ).spec
+    except SpecError as error:
+        fail(error.report(), EXIT_INVALID)
+    if config.stack != spec.name and "." not in config.stack:
+        fail(
+            f"error: {config.display}: the stack {config.stack} holds environment {spec.name}:"
+            " the derived stacks are named after the environment (docs/topology.md)",
+            EXIT_INVALID,
+        )
+    if "." in config.stack:
+        fail(
+            f"error: {env}: run the environment's stack {spec.name}; its cluster stacks"
+            " are derived from it (--cluster CLUSTER runs one)",
+            EXIT_INVALID,
+        )
+    orchestrator = orchestrate.Orchestrator(
+        config, spec, project, on_output=lambda line: stderr.out(line, highlight=False)
+    )
+    try:
+        report = orchestrator.run(orchestrate.Operation(operation), cluster, parallel)
+    except orchestrate.OrchestrationError as error:
+        fail(f"error: {error}", EXIT_INVALID)
+    except Exception as error:
+        if os.environ.get("TKESTACK_DEBUG"):
+            traceback.print_exc()
+        fail(f"error: {type(error).__name__}: {error}", EXIT_INTERNAL)
+    sys.stdout.write(report.summary())
+    if not report.ok:
+        raise typer.Exit(EXIT_INTERNAL)
+
+
+@app.command()
+def up(env: EnvArgument, cluster: ClusterOption = None, parallel: ParallelOption = 1) -> None:
+    """Deploy ENV's stacks (pulumi up through the Automation API): the shared stack, then
+    the cluster stacks wave by wave; stops at the first failure (exit 1)."""
+    run_stacks("up", env, cluster, parallel)
+
+
+@app.command()
+def preview(env: EnvArgument, cluster: ClusterOption = None, parallel: ParallelOption = 1) -> None:
+    """Preview ENV's stacks in deploy order (pulumi preview through the Automation API)."""
+    run_stacks("preview", env, cluster, parallel)
+
+
+@app.command()
+def refresh(env: EnvArgument, cluster: ClusterOption = None, parallel: ParallelOption = 1) -> None:
+    """Refresh ENV's stacks in deploy order (pulumi refresh through the Automation API)."""
+    run_stacks("refresh", env, cluster, parallel)
+
+
+@app.command()
+def destroy(env: EnvArgument, cluster: ClusterOption = None, parallel: ParallelOption = 1) -> None:
+    """Destroy ENV's stacks: the cluster waves in reverse, the shared stack last."""
+    run_stacks("destroy", env, cluster, parallel)
 
 
 def main() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import ROOT, minimal_environment
 
 from tkestack.stacks.loader import (
@@ -181,3 +183,14 @@ def test_the_shipped_environments_each_have_their_own_accounts(env: str) -> None
     siblings = sibling_environments(ROOT / f"Pulumi.{env}.yaml")
     assert len(siblings) == 2  # the two other shipped environments are compared
     assert account_sharing_problems(config[ENVIRONMENT_KEY], siblings) == []
+
+
+def test_a_cluster_stack_s_generated_config_is_no_sibling_environment(tmp_path: Path) -> None:
+    # `tkestack up` generates Pulumi.<env>.<cluster>.yaml from the environment's own file
+    # (tkestack/orchestrate.py): the same accounts, and the same environment, not another.
+    environment = minimal_environment()
+    for name in ("Pulumi.test.yaml", "Pulumi.test.cluster-a.yaml", "Pulumi.other.yaml"):
+        (tmp_path / name).write_text(
+            yaml.safe_dump({"config": {ENVIRONMENT_KEY: environment}}), encoding="utf-8"
+        )
+    assert sorted(sibling_environments(tmp_path / "Pulumi.test.yaml")) == ["Pulumi.other.yaml"]
