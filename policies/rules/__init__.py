@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import pack_config
 from . import clusters, environment, node_pools, observability, rbac_tenancy, registry, workloads
 from .base import GROUPS, Rule, Stack, Subject
 
@@ -42,26 +43,14 @@ class Finding:
 
 
 def effective_config(file_config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Per policy: `enforcementLevel` plus properties, as the engine reconciles them."""
-    file_config = dict(file_config or {})
-    everything = file_config.get("all")
-    result: dict[str, dict[str, Any]] = {}
-    for rule in RULES:
-        level: str = rule.level
-        if isinstance(everything, str):
-            level = everything
-        elif isinstance(everything, Mapping) and "enforcementLevel" in everything:
-            level = str(everything["enforcementLevel"])
-        props = rule.defaults
-        given = file_config.get(rule.name)
-        if isinstance(given, str):
-            level = given
-        elif isinstance(given, Mapping):
-            given = dict(given)
-            level = str(given.pop("enforcementLevel", level))
-            props.update(given)
-        result[rule.name] = {"enforcementLevel": level, **props}
-    return result
+    """Per policy: `enforcementLevel` plus properties, as the engine reconciles them (the
+    pack's one reading, `policies/pack_config.py`; the `all` key included)."""
+    reconciled = pack_config.reconcile(
+        ((rule.name, rule.level, rule.defaults) for rule in RULES),
+        pack_config.parse(file_config),
+        pack=PACK_NAME,
+    )
+    return pack_config.effective(reconciled)
 
 
 def evaluate(
