@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
@@ -393,3 +395,18 @@ def zone_id_problems(zone_ids: Any, region: str | None) -> list[str]:
 def gpu_models() -> list[str]:
     """Every GPU model in the catalog across clouds (lower-case short names), sorted."""
     return sorted({t.gpu_model for t in _instance_index().values() if t.gpu_model is not None})
+
+
+ADDON_REQUIRES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        # ServiceMonitor, a prometheus-operator CRD that kube-prometheus-stack installs.
+        "dcgm-exporter": ("kube-prometheus-stack",),
+        # Its DCGM exporter's ServiceMonitor; only with the exporter on (the GPU stack drops
+        # the requirement when it is off; the critical path counts it always).
+        "gpu-operator": ("kube-prometheus-stack",),
+        # Ships to Loki and is scraped through a ServiceMonitor.
+        "fluent-bit": ("loki", "kube-prometheus-stack"),
+    }
+)
+"""Helm release -> the releases that must be installed before it (CRDs and data sinks).
+The one source: the components' `AddonSpec.requires` and the critical path read it."""
