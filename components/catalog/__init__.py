@@ -410,3 +410,20 @@ ADDON_REQUIRES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 """Helm release -> the releases that must be installed before it (CRDs and data sinks).
 The one source: the components' `AddonSpec.requires` and the critical path read it."""
+
+
+@dataclass(frozen=True)
+class QuotaDefaults:
+    """Per-namespace tenant quota defaults: the one source for the spec's `QuotaSpec` and
+    the `Tenant` component's `TenantQuota` (the project's choice, not a cloud fact)."""
+
+    cpu: str = "8"
+    memory: str = "32Gi"
+    pods: int = 100
+    storage: str = "200Gi"
+    load_balancers: int = 0
+    gpus: int = 0
+    gpu_memory_mib: int = 0
+
+
+QUOTA_DEFAULTS = QuotaDefaults()

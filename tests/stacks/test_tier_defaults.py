@@ -1,5 +1,6 @@
-"""Tier defaults have one source, `stacks/tiers/<tier>.yaml`: a spec built without the loader
-(no tier layer) gets the same retention as one the loader layered."""
+"""Defaults with one source each: tier defaults in `stacks/tiers/<tier>.yaml` (a spec built
+without the loader gets the same retention as one the loader layered), tenant quota defaults
+in `catalog.QUOTA_DEFAULTS` (the spec and the Tenant component read it)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,22 @@ def test_a_key_the_tier_does_not_set_has_no_default() -> None:
     assert "metrics_volume_gib" not in _yaml("dev")["observability"]
     assert tier_default("dev", "observability", "metrics_volume_gib") is None
     assert tier_default("dev", "no_such_section", "x") is None
+
+
+def test_tenant_quota_defaults_come_from_the_catalog_in_spec_and_component() -> None:
+    from dataclasses import asdict
+
+    from tkestack.components.catalog import QUOTA_DEFAULTS
+    from tkestack.components.tenant import TenantQuota
+    from tkestack.stacks.spec import QuotaSpec
+
+    assert QuotaSpec().model_dump() == asdict(QUOTA_DEFAULTS) == asdict(TenantQuota())
+
+
+def test_a_quota_below_the_specs_bounds_is_still_refused() -> None:
+    from pydantic import ValidationError
+
+    from tkestack.stacks.spec import QuotaSpec
+
+    with pytest.raises(ValidationError, match="pods"):
+        QuotaSpec(pods=0)
