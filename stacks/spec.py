@@ -20,6 +20,7 @@ from ..components.catalog import QUOTA_DEFAULTS
 
 Tier = Literal["dev", "staging", "prod"]
 CloudName = Literal["aws", "tencentcloud", "attached"]
+"""Any cloud a cluster of the spec may be on; the catalog's `ManagedCloud` is the managed two."""
 Architecture = Literal["x86_64", "arm64"]
 SharingMode = Literal["exclusive", "time-slicing", "hami"]
 

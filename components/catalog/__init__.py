@@ -33,10 +33,14 @@ from typing import Any, Literal
 import yaml
 
 __all__ = [
+    "ADDON_REQUIRES",
+    "QUOTA_DEFAULTS",
     "Architecture",
     "CloudName",
     "InstanceType",
     "KubernetesVersion",
+    "ManagedCloud",
+    "QuotaDefaults",
     "availability_zones",
     "clouds",
     "eks_addon_versions",
@@ -52,7 +56,11 @@ __all__ = [
 ]
 
 Architecture = Literal["x86_64", "arm64"]
-CloudName = Literal["aws", "tencentcloud"]
+ManagedCloud = Literal["aws", "tencentcloud"]
+"""A cloud the catalog holds instance, version and region data for (managed clusters)."""
+CloudName = ManagedCloud
+"""Deprecated alias of `ManagedCloud`, kept for importers: `stacks.spec.CloudName` means any
+cloud a cluster may be on (`attached` too), so the catalog's type has a name of its own."""
 
 _ARCHITECTURES: frozenset[str] = frozenset({"x86_64", "arm64"})
 _EKS_ADDONS: tuple[str, ...] = (
