@@ -33,8 +33,9 @@ if len(BY_NAME) != len(RULES):  # pragma: no cover - guards a copy-paste slip at
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One violation found by direct evaluation."""
+class RuleViolation:
+    """One violation found by direct evaluation (not the review's `Finding`, which carries
+    severity and remediation for the report)."""
 
     policy: str
     urn: str | None
@@ -55,11 +56,11 @@ def effective_config(file_config: Mapping[str, Any] | None) -> dict[str, dict[st
 
 def evaluate(
     resources: Sequence[Subject], file_config: Mapping[str, Any] | None = None
-) -> list[Finding]:
+) -> list[RuleViolation]:
     """Run every enabled rule over `resources` and the stack; findings sorted like the
     analyzer driver sorts violations (stack-level first, then URN, policy, message)."""
     config = effective_config(file_config)
-    findings: list[Finding] = []
+    findings: list[RuleViolation] = []
     stack = Stack(list(resources))
     for rule in RULES:
         settings = config[rule.name]
@@ -69,11 +70,11 @@ def evaluate(
         level = "mandatory" if level == "remediate" else level
         if rule.stack:
             for urn, message in rule.run_stack(stack, settings):
-                findings.append(Finding(rule.name, urn, message, level))
+                findings.append(RuleViolation(rule.name, urn, message, level))
             continue
         for resource in resources:
             for message in rule.run(resource, settings):
-                findings.append(Finding(rule.name, resource.urn, message, level))
+                findings.append(RuleViolation(rule.name, resource.urn, message, level))
     findings.sort(key=lambda f: (f.urn is not None, f.urn or "", f.policy, f.message))
     return findings
 
@@ -83,8 +84,8 @@ __all__ = [
     "GROUPS",
     "PACK_NAME",
     "RULES",
-    "Finding",
     "Rule",
+    "RuleViolation",
     "Stack",
     "Subject",
     "effective_config",
