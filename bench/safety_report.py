@@ -130,7 +130,7 @@ def main() -> int:
                 (Path(directory) / f"{env}.yaml").write_text(engine.render_manifests(rendering))
                 (Path(directory) / f"{env}.json").write_text(engine.render_json(rendering))
             passed_checks = 0
-            findings: list[safety.Finding] = []
+            findings: list[safety.CheckovFinding] = []
             for framework in ("kubernetes", "secrets"):
                 passed, failed = safety.run_checkov(checkov, Path(directory), framework)
                 passed_checks += passed

@@ -26,10 +26,10 @@ import pulumi
 import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
+from .catalog import ADDON_REQUIRES
 from .errors import raise_problems
 from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 
-METRICS_ADDON = "kube-prometheus-stack"
 DEVICE_PLUGIN = "nvidia-device-plugin"
 OPERATOR = "gpu-operator"
 OPERATOR_CONFIG = "tkestack-device-plugin-config"
@@ -212,7 +212,7 @@ def dcgm_addon() -> AddonSpec:
         chart=DCGM,
         values={"serviceMonitor": {"enabled": True}, "customMetrics": dcgm_metrics_csv()},
         pod_groups=(PodGroup("", role="gpu"),),
-        requires=(METRICS_ADDON,),
+        requires=ADDON_REQUIRES[DCGM],
         conflicts=(OPERATOR,),
     )
 
@@ -268,7 +268,7 @@ def operator_addon(cluster: ClusterInfo, dcgm: bool) -> tuple[AddonSpec, list[st
             # NFD's worker labels every node (that is how GPU nodes are found): a node agent.
             PodGroup("node-feature-discovery.worker", role="node-agent"),
         ),
-        requires=(METRICS_ADDON,) if dcgm else (),
+        requires=ADDON_REQUIRES[OPERATOR] if dcgm else (),
         conflicts=(DEVICE_PLUGIN, DCGM),
     )
     return addon, problems

@@ -48,6 +48,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
+from .catalog import ADDON_REQUIRES
 from .errors import raise_problems
 from .profile import ClusterInfo
 from .registry import split_tls_bundle
@@ -482,7 +483,7 @@ def collector_addon(
         values=values,
         # Logs from every node, GPU and tainted ARM nodes included: tolerate every taint.
         pod_groups=(PodGroup("", role="node-agent"),),
-        requires=(LOKI_RELEASE, METRICS_RELEASE),
+        requires=ADDON_REQUIRES[COLLECTOR_RELEASE],
         create_namespace=False,
     )
 

@@ -38,6 +38,7 @@ from typing import Literal, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .catalog import QUOTA_DEFAULTS
 from .errors import raise_problems
 from .identity import ACCESS_LEVELS, AccessLevel, WorkloadIdentity
 from .ownership import TENANT_LABEL
@@ -169,20 +170,21 @@ def role_name(level: AccessLevel) -> str:
 class TenantQuota:
     """Resource quota of each of a tenant's namespaces."""
 
-    cpu: str = "8"
+    # Defaults: catalog.QUOTA_DEFAULTS, shared with the spec's QuotaSpec.
+    cpu: str = QUOTA_DEFAULTS.cpu
     """Total CPU requests (Kubernetes quantity)."""
-    memory: str = "32Gi"
+    memory: str = QUOTA_DEFAULTS.memory
     """Total memory requests (Kubernetes quantity)."""
-    pods: int = 100
+    pods: int = QUOTA_DEFAULTS.pods
     """Pods in a non-terminal state."""
-    storage: str = "200Gi"
+    storage: str = QUOTA_DEFAULTS.storage
     """Total storage requests of persistent volume claims."""
-    load_balancers: int = 0
+    load_balancers: int = QUOTA_DEFAULTS.load_balancers
     """Services of type LoadBalancer (each one a cloud load balancer)."""
-    gpus: int = 0
+    gpus: int = QUOTA_DEFAULTS.gpus
     """`nvidia.com/gpu` requests; needs a GPU pool on the cluster. With time-slicing or HAMi
     these are virtual GPUs."""
-    gpu_memory_mib: int = 0
+    gpu_memory_mib: int = QUOTA_DEFAULTS.gpu_memory_mib
     """HAMi `nvidia.com/gpumem` in MiB; needs a HAMi-shared GPU pool and at most the GPU
     memory of its HAMi pools at max_size. 0: no GPU memory quota is written (HAMi 2.10 reads
     an explicit 0 as "no GPU pod")."""

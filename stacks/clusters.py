@@ -18,6 +18,7 @@ from ..components.cluster import AttachedArgs, Cluster, ClusterArgs
 from ..components.node_pool import PoolSpec
 from ..components.ownership import CLUSTER_LABEL
 from ..components.profile import ClusterInfo, Taint
+from .loader import tier_default
 from .providers import CloudProviders
 from .rules import tke_pod_cidr
 from .rules_access import api_paths, private_cidrs, public_cidrs
@@ -25,10 +26,6 @@ from .spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
 
 SecretConfig = Callable[[str], pulumi.Output[str]]
 """Reads a secret stack config value by key (`pulumi.Config().require_secret`)."""
-
-LOG_RETENTION_DAYS: dict[str, int] = {"dev": 3, "staging": 14, "prod": 30}
-"""Control-plane log retention by tier when `observability.logs_retention_days` is not set
-(the same defaults the spec documents for the log store)."""
 
 
 def pool_spec(pool: NodePoolSpec) -> PoolSpec:
@@ -95,7 +92,7 @@ def cluster_args(
         "log_retention_days": (
             env.observability.logs_retention_days
             if env.observability.logs_retention_days is not None
-            else LOG_RETENTION_DAYS[env.tier]
+            else tier_default(env.tier, "observability", "logs_retention_days")
         ),
         "install_gpu_driver": env.gpu.driver == "image",
     }

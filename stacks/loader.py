@@ -16,6 +16,7 @@ environment.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +167,26 @@ def _layer_from_file(path: Path, display: str, *, optional: bool) -> Layer | Non
     if not isinstance(data, dict):
         raise SpecError([_whole_file(display, "must be a mapping of environment keys")])
     return Layer(display, data, (), _line_index(text))
+
+
+@functools.cache
+def _tier_data(tier: str) -> dict[str, Any]:
+    layer = _layer_from_file(TIERS_DIR / f"{tier}.yaml", f"stacks/tiers/{tier}.yaml", optional=True)
+    return layer.data if layer is not None else {}
+
+
+def tier_default(tier: str, *keys: str) -> Any:
+    """The value the shipped `stacks/tiers/<tier>.yaml` sets at `keys` (None where it sets
+    none). The tier YAML is the one source of tier defaults: a loaded environment already
+    carries them (the loader layers the file); this answers for a spec built without the
+    loader. Read-only: the parsed file is cached."""
+    value: Any = _tier_data(tier)
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        found: Mapping[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        value = found.get(key)
+    return value
 
 
 def merge(lower: Any, upper: Any) -> Any:

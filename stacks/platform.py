@@ -42,16 +42,10 @@ from ..components.profile import ClusterInfo
 from ..components.registry import RegistryArgs
 from ..components.registry_namespace import RegistryHandle, RegistrySettings
 from .clusters import SecretConfig
+from .loader import tier_default
 from .problems import format_path
-from .spec import EnvironmentSpec, Tier
+from .spec import EnvironmentSpec
 
-TIER_RETENTION: dict[Tier, RetentionSettings] = {
-    "dev": RetentionSettings(3, 3, None, None),
-    "staging": RetentionSettings(15, 14, 50, 50),
-    "prod": RetentionSettings(30, 30, 200, 200),
-}
-"""Defaults by tier (docs/components/observability.md). Logs volumes follow metrics volumes:
-the spec has no separate key for them."""
 INTERNAL_LOAD_BALANCER: dict[str, str] = {
     "aws": "service.beta.kubernetes.io/aws-load-balancer-internal",
     "tencentcloud": "service.kubernetes.io/qcloud-loadbalancer-internal-subnetid",
@@ -103,21 +97,19 @@ def _reported_networks(clusters: Mapping[str, ClusterInfo]) -> dict[str, Cluster
 def retention(env: EnvironmentSpec) -> RetentionSettings:
     """Retention and volume sizes: the spec's values over the tier's defaults."""
     spec = env.observability
-    default = TIER_RETENTION[env.tier]
-    metrics_volume = (
-        spec.metrics_volume_gib
-        if spec.metrics_volume_gib is not None
-        else default.metrics_volume_gib
-    )
+
+    def value(key: str) -> Any:
+        # The tier YAML is the one source of the defaults (a loaded spec carries them).
+        given = getattr(spec, key)
+        return given if given is not None else tier_default(env.tier, "observability", key)
+
+    metrics_volume = value("metrics_volume_gib")
     return RetentionSettings(
-        metrics_retention_days=spec.metrics_retention_days
-        if spec.metrics_retention_days is not None
-        else default.metrics_retention_days,
-        logs_retention_days=spec.logs_retention_days
-        if spec.logs_retention_days is not None
-        else default.logs_retention_days,
+        metrics_retention_days=value("metrics_retention_days"),
+        logs_retention_days=value("logs_retention_days"),
+        # Logs volumes follow metrics volumes: the spec has no separate key for them.
         metrics_volume_gib=metrics_volume,
-        logs_volume_gib=metrics_volume if metrics_volume is not None else default.logs_volume_gib,
+        logs_volume_gib=metrics_volume,
     )
 
 

@@ -16,9 +16,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..components import catalog
+from ..components.catalog import QUOTA_DEFAULTS
 
 Tier = Literal["dev", "staging", "prod"]
 CloudName = Literal["aws", "tencentcloud", "attached"]
+"""Any cloud a cluster of the spec may be on; the catalog's `ManagedCloud` is the managed two."""
 Architecture = Literal["x86_64", "arm64"]
 SharingMode = Literal["exclusive", "time-slicing", "hami"]
 
@@ -373,18 +375,19 @@ class GpuSpec(SpecModel):
 class QuotaSpec(SpecModel):
     """Per-namespace resource quota of a tenant on each of its clusters."""
 
-    cpu: str = "8"
+    # Defaults: catalog.QUOTA_DEFAULTS, shared with the Tenant component's TenantQuota.
+    cpu: str = QUOTA_DEFAULTS.cpu
     """Total CPU requests (Kubernetes quantity)."""
-    memory: str = "32Gi"
+    memory: str = QUOTA_DEFAULTS.memory
     """Total memory requests (Kubernetes quantity)."""
-    pods: int = Field(default=100, ge=1)
-    storage: str = "200Gi"
+    pods: int = Field(default=QUOTA_DEFAULTS.pods, ge=1)
+    storage: str = QUOTA_DEFAULTS.storage
     """Total persistent volume claims."""
-    load_balancers: int = Field(default=0, ge=0)
+    load_balancers: int = Field(default=QUOTA_DEFAULTS.load_balancers, ge=0)
     """Services of type LoadBalancer."""
-    gpus: int = Field(default=0, ge=0)
+    gpus: int = Field(default=QUOTA_DEFAULTS.gpus, ge=0)
     """`nvidia.com/gpu` requests; needs a GPU pool on every cluster of the tenant."""
-    gpu_memory_mib: int = Field(default=0, ge=0)
+    gpu_memory_mib: int = Field(default=QUOTA_DEFAULTS.gpu_memory_mib, ge=0)
     """HAMi `nvidia.com/gpumem` (MiB); needs a HAMi-shared GPU pool and at most the GPU memory
     of the cluster's HAMi pools at max_size. 0 (default): no GPU memory quota is written (HAMi
     2.10 reads an explicit 0 as a block on every GPU pod)."""

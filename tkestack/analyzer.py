@@ -71,6 +71,8 @@ from .components.wire import (
     UNKNOWN_KINDS,
     UnknownKind,
 )
+from .policies import pack_config
+from .policies.pack_config import PolicyConfig
 
 __all__ = [
     "UNKNOWN",
@@ -101,7 +103,6 @@ SPECIAL_SIG_KEY = SIG_KEY
 _UNKNOWN_SENTINELS = UNKNOWN_BY_KIND
 _SENTINEL_KINDS = UNKNOWN_KINDS
 
-ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _LEVEL_TO_PROTO = {
     "advisory": analyzer_pb2.ADVISORY,
     "mandatory": analyzer_pb2.MANDATORY,
@@ -504,12 +505,6 @@ def _plain_value(value: struct_pb2.Value) -> Any:
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _PolicyConfig:
-    enforcement_level: str | None
-    properties: dict[str, Any] | None
-
-
 def load_policy_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
     """Read a ``--policy-pack-config`` style JSON file (or pass a mapping through).
 
@@ -533,64 +528,6 @@ def load_policy_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> di
     if not isinstance(data, dict):
         raise PolicyPackError(f"policy pack config {path} must be a JSON object")
     return data
-
-
-def _check_level(policy: str, level: Any) -> str:
-    if not isinstance(level, str):
-        raise PolicyPackError(
-            f"parsing enforcement level for {policy!r}: {level!r} is not a valid enforcement "
-            "level; must be a string"
-        )
-    if level not in ENFORCEMENT_LEVELS:
-        raise PolicyPackError(
-            f"parsing enforcement level for {policy!r}: {level!r} is not a valid enforcement "
-            f"level (one of {', '.join(ENFORCEMENT_LEVELS)})"
-        )
-    return level
-
-
-def _parse_policy_config(raw: Mapping[str, Any]) -> dict[str, _PolicyConfig]:
-    """``parsePolicyPackConfig``: split each entry into enforcement level and properties."""
-    result: dict[str, _PolicyConfig] = {}
-    for name, value in raw.items():
-        if not isinstance(name, str):
-            raise PolicyPackError(f"policy config keys must be strings, got {name!r}")
-        level: str | None = None
-        props: dict[str, Any] | None = None
-        if isinstance(value, str):
-            level = _check_level(name, value)
-        elif isinstance(value, Mapping):
-            rest = dict(value)
-            if "enforcementLevel" in rest:
-                level = _check_level(name, rest.pop("enforcementLevel"))
-            props = rest or None
-        else:
-            raise PolicyPackError(
-                f"parsing {name!r}: {value!r} is not a valid value; must be a string or object"
-            )
-        if level is None and not props:
-            continue
-        result[name] = _PolicyConfig(level, props)
-    return result
-
-
-def _apply_config(
-    result: dict[str, _PolicyConfig], to_apply: Mapping[str, _PolicyConfig]
-) -> dict[str, _PolicyConfig]:
-    """``applyConfig``: ``all`` first, then per-policy levels and merged properties."""
-    all_cfg = to_apply.get("all")
-    if all_cfg is not None and all_cfg.enforcement_level is not None:
-        result = {
-            k: _PolicyConfig(all_cfg.enforcement_level, v.properties) for k, v in result.items()
-        }
-    for name, given in to_apply.items():
-        current = result.get(name, _PolicyConfig(None, None))
-        level = given.enforcement_level or current.enforcement_level
-        props = dict(current.properties) if current.properties is not None else None
-        if given.properties:
-            props = {**(props or {}), **given.properties}
-        result[name] = _PolicyConfig(level, props)
-    return result
 
 
 def _validate_against_schema(schema: dict[str, Any], props: dict[str, Any]) -> list[str]:
@@ -740,7 +677,10 @@ class PolicyPackRunner:
     ) -> None:
         self.pack_dir = Path(pack_dir).resolve()
         self._raw_config = load_policy_config(config) if config is not None else None
-        self._user_config = _parse_policy_config(self._raw_config or {})
+        try:
+            self._user_config = pack_config.parse(self._raw_config)
+        except pack_config.PolicyConfigError as exc:
+            raise PolicyPackError(str(exc)) from exc
         self._python = python
         self.stack = stack
         self.project = project
@@ -777,7 +717,7 @@ class PolicyPackRunner:
         self._engine_address = ""
         self._port = 0
         self._deadline = 0.0
-        self._initial_config: dict[str, _PolicyConfig] = {}
+        self._initial_config: dict[str, PolicyConfig] = {}
         self._channel: grpc.Channel | None = None
         self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
         self._finalizer: weakref.finalize | None = None
@@ -1065,7 +1005,7 @@ class PolicyPackRunner:
             )
         self.policies = sorted(policies, key=lambda pi: pi.name)  # the engine sorts by name
         self._initial_config = {
-            name: _PolicyConfig(
+            name: PolicyConfig(
                 # An initialConfig entry without a level arrives as 0 == ADVISORY, and the
                 # engine applies it as "advisory"; we do the same.
                 _PROTO_TO_LEVEL.get(cfg.enforcementLevel, "advisory"),
@@ -1074,27 +1014,24 @@ class PolicyPackRunner:
             for name, cfg in info.initialConfig.items()
         }
 
-    def _reconcile_config(self) -> dict[str, _PolicyConfig]:
+    def _reconcile_config(self) -> dict[str, PolicyConfig]:
         """``ReconcilePolicyPackConfig``: schema defaults < initialConfig < user config."""
-        known = {p.name for p in self.policies}
-        unknown = sorted(set(self._user_config) - known - {"all"})
-        if unknown:
-            raise PolicyPackError(
-                f"policy pack config names policies that {self.pack_name!r} does not have: "
-                f"{', '.join(unknown)} (known: {', '.join(sorted(known))})"
-            )
-        result: dict[str, _PolicyConfig] = {}
+        # The reconciliation itself is the pack's (policies/pack_config.py); only the schema
+        # defaults are read here, from the schemas the pack announced over the wire.
+        entries = []
         for policy in self.policies:
-            defaults = None
+            defaults: dict[str, Any] = {}
             if policy.config_schema:
                 for key, prop in (policy.config_schema.get("properties") or {}).items():
                     if isinstance(prop, dict) and "default" in prop:
-                        defaults = {**(defaults or {}), key: prop["default"]}
-            result[policy.name] = _PolicyConfig(policy.enforcement_level, defaults)
-        if self._initial_config:
-            result = _apply_config(result, self._initial_config)
-        if self._user_config:
-            result = _apply_config(result, self._user_config)
+                        defaults[key] = prop["default"]
+            entries.append((policy.name, policy.enforcement_level, defaults))
+        try:
+            result = pack_config.reconcile(
+                entries, self._user_config, initial=self._initial_config, pack=self.pack_name
+            )
+        except pack_config.PolicyConfigError as exc:
+            raise PolicyPackError(str(exc)) from exc
         errors = []
         for policy in self.policies:
             if policy.config_schema is None:

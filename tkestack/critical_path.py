@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from .components.catalog import ADDON_REQUIRES
 from .engine import RenderedResource, Rendering
 from .ownership import cluster_owners
 
@@ -82,9 +83,7 @@ def load_durations(path: Path = DURATIONS_FILE) -> DurationTable:
         default_seconds=float(data["default_seconds"]),
         types={key: float(entry["seconds"]) for key, entry in data["types"].items()},
         prefixes={key: float(entry["seconds"]) for key, entry in data["prefixes"].items()},
-        addon_requires={
-            key: tuple(value) for key, value in (data.get("addon_requires") or {}).items()
-        },
+        addon_requires=ADDON_REQUIRES,  # the catalog's, the components' one source
         crd_charts=dict(data.get("crd_charts") or {}),
     )
 

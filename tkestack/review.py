@@ -37,6 +37,7 @@ from .analyzer import AnalyzerProvider, AnalyzerResource, PolicyInfo, PolicyPack
 from .components.catalog import version_parts
 from .critical_path import DeploymentEstimate
 from .critical_path import estimate as estimate_deployment
+from .policies import pack_config
 from .policies.rules import BY_NAME, PACK_NAME
 from .policies.rules.base import Provider, Subject
 from .policies.rules.clusters import is_stateful
@@ -344,15 +345,19 @@ def finding_order(finding: Finding) -> tuple[int, int, str, str, str]:
 def policy_metadata(infos: list[PolicyInfo], config_file: Path) -> list[PolicyMeta]:
     """Policies with their effective level under `config_file`."""
     config = json.loads(config_file.read_text(encoding="utf-8") or "{}")
+    # The pack's one reading of its config (the `all` key included), over the levels the
+    # pack itself announced.
+    levels = pack_config.effective(
+        pack_config.reconcile(
+            ((info.name, info.enforcement_level, None) for info in infos),
+            pack_config.parse(config),
+            pack=PACK_NAME,
+        )
+    )
     result = []
     for info in infos:
         rule = BY_NAME.get(info.name)
-        given = config.get(info.name)
-        level = info.enforcement_level
-        if isinstance(given, str):
-            level = given
-        elif isinstance(given, dict):
-            level = str(given.get("enforcementLevel", level))
+        level = levels[info.name]["enforcementLevel"]
         result.append(
             PolicyMeta(
                 name=info.name,

@@ -135,7 +135,7 @@ def validate_manifests(rendering: engine.Rendering) -> ManifestValidation:
 
 
 @dataclass(frozen=True)
-class Finding:
+class CheckovFinding:
     """One failed checkov check."""
 
     framework: str
@@ -146,14 +146,14 @@ class Finding:
     """The resource and the flagged lines: what waivers match against."""
 
 
-def run_checkov(checkov: Path, directory: Path, framework: str) -> tuple[int, list[Finding]]:
+def run_checkov(checkov: Path, directory: Path, framework: str) -> tuple[int, list[CheckovFinding]]:
     """(passed checks, failed checks) of checkov over `directory` for one framework."""
     return run_checkov_frameworks(checkov, directory, (framework,))[framework]
 
 
 def run_checkov_frameworks(
     checkov: Path, directory: Path, frameworks: Sequence[str]
-) -> dict[str, tuple[int, list[Finding]]]:
+) -> dict[str, tuple[int, list[CheckovFinding]]]:
     """Per framework, (passed checks, failed checks) of ONE checkov run over `directory`
     (checkov's start-up is most of a small scan's time). checkov 3.x takes several
     frameworks after `--framework` and reports each as its own report, named by its
@@ -180,7 +180,7 @@ def run_checkov_frameworks(
         raise RuntimeError(f"checkov failed ({result.returncode}): {result.stderr[-2000:]}")
     reports = json.loads(result.stdout) if result.stdout.strip() else []
     reports = reports if isinstance(reports, list) else [reports]
-    found: dict[str, tuple[int, list[Finding]]] = {name: (0, []) for name in frameworks}
+    found: dict[str, tuple[int, list[CheckovFinding]]] = {name: (0, []) for name in frameworks}
     for report in reports:
         summary = report.get("summary", {})
         if summary.get("parsing_errors", 0):
@@ -198,7 +198,7 @@ def run_checkov_frameworks(
             if path and start:
                 text += "\n" + "\n".join(Path(path).read_text().splitlines()[start - 1 : end])
             findings.append(
-                Finding(
+                CheckovFinding(
                     framework,
                     item["check_id"],
                     item.get("check_name", ""),
@@ -214,12 +214,12 @@ def run_checkov_frameworks(
 class WaiverOutcome:
     """Findings split by the waiver file."""
 
-    waived: list[tuple[Finding, str]] = field(default_factory=list)
-    unwaived: list[Finding] = field(default_factory=list)
+    waived: list[tuple[CheckovFinding, str]] = field(default_factory=list)
+    unwaived: list[CheckovFinding] = field(default_factory=list)
     stale: list[dict[str, str]] = field(default_factory=list)
 
 
-def apply_waivers(findings: Sequence[Finding], waiver_file: Path) -> WaiverOutcome:
+def apply_waivers(findings: Sequence[CheckovFinding], waiver_file: Path) -> WaiverOutcome:
     """Match findings against `waiver_file` (check id + regex over the finding's text)."""
     waivers = yaml.safe_load(waiver_file.read_text())["waivers"]
     outcome = WaiverOutcome()

@@ -24,17 +24,23 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
 
 __all__ = [
+    "ADDON_REQUIRES",
+    "QUOTA_DEFAULTS",
     "Architecture",
     "CloudName",
     "InstanceType",
     "KubernetesVersion",
+    "ManagedCloud",
+    "QuotaDefaults",
     "availability_zones",
     "clouds",
     "eks_addon_versions",
@@ -50,7 +56,11 @@ __all__ = [
 ]
 
 Architecture = Literal["x86_64", "arm64"]
-CloudName = Literal["aws", "tencentcloud"]
+ManagedCloud = Literal["aws", "tencentcloud"]
+"""A cloud the catalog holds instance, version and region data for (managed clusters)."""
+CloudName = ManagedCloud
+"""Deprecated alias of `ManagedCloud`, kept for importers: `stacks.spec.CloudName` means any
+cloud a cluster may be on (`attached` too), so the catalog's type has a name of its own."""
 
 _ARCHITECTURES: frozenset[str] = frozenset({"x86_64", "arm64"})
 _EKS_ADDONS: tuple[str, ...] = (
@@ -393,3 +403,35 @@ def zone_id_problems(zone_ids: Any, region: str | None) -> list[str]:
 def gpu_models() -> list[str]:
     """Every GPU model in the catalog across clouds (lower-case short names), sorted."""
     return sorted({t.gpu_model for t in _instance_index().values() if t.gpu_model is not None})
+
+
+ADDON_REQUIRES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        # ServiceMonitor, a prometheus-operator CRD that kube-prometheus-stack installs.
+        "dcgm-exporter": ("kube-prometheus-stack",),
+        # Its DCGM exporter's ServiceMonitor; only with the exporter on (the GPU stack drops
+        # the requirement when it is off; the critical path counts it always).
+        "gpu-operator": ("kube-prometheus-stack",),
+        # Ships to Loki and is scraped through a ServiceMonitor.
+        "fluent-bit": ("loki", "kube-prometheus-stack"),
+    }
+)
+"""Helm release -> the releases that must be installed before it (CRDs and data sinks).
+The one source: the components' `AddonSpec.requires` and the critical path read it."""
+
+
+@dataclass(frozen=True)
+class QuotaDefaults:
+    """Per-namespace tenant quota defaults: the one source for the spec's `QuotaSpec` and
+    the `Tenant` component's `TenantQuota` (the project's choice, not a cloud fact)."""
+
+    cpu: str = "8"
+    memory: str = "32Gi"
+    pods: int = 100
+    storage: str = "200Gi"
+    load_balancers: int = 0
+    gpus: int = 0
+    gpu_memory_mib: int = 0
+
+
+QUOTA_DEFAULTS = QuotaDefaults()

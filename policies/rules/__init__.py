@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import pack_config
 from . import clusters, environment, node_pools, observability, rbac_tenancy, registry, workloads
 from .base import GROUPS, Rule, Stack, Subject
 
@@ -32,8 +33,9 @@ if len(BY_NAME) != len(RULES):  # pragma: no cover - guards a copy-paste slip at
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One violation found by direct evaluation."""
+class RuleViolation:
+    """One violation found by direct evaluation (not the review's `Finding`, which carries
+    severity and remediation for the report)."""
 
     policy: str
     urn: str | None
@@ -42,35 +44,23 @@ class Finding:
 
 
 def effective_config(file_config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Per policy: `enforcementLevel` plus properties, as the engine reconciles them."""
-    file_config = dict(file_config or {})
-    everything = file_config.get("all")
-    result: dict[str, dict[str, Any]] = {}
-    for rule in RULES:
-        level: str = rule.level
-        if isinstance(everything, str):
-            level = everything
-        elif isinstance(everything, Mapping) and "enforcementLevel" in everything:
-            level = str(everything["enforcementLevel"])
-        props = rule.defaults
-        given = file_config.get(rule.name)
-        if isinstance(given, str):
-            level = given
-        elif isinstance(given, Mapping):
-            given = dict(given)
-            level = str(given.pop("enforcementLevel", level))
-            props.update(given)
-        result[rule.name] = {"enforcementLevel": level, **props}
-    return result
+    """Per policy: `enforcementLevel` plus properties, as the engine reconciles them (the
+    pack's one reading, `policies/pack_config.py`; the `all` key included)."""
+    reconciled = pack_config.reconcile(
+        ((rule.name, rule.level, rule.defaults) for rule in RULES),
+        pack_config.parse(file_config),
+        pack=PACK_NAME,
+    )
+    return pack_config.effective(reconciled)
 
 
 def evaluate(
     resources: Sequence[Subject], file_config: Mapping[str, Any] | None = None
-) -> list[Finding]:
+) -> list[RuleViolation]:
     """Run every enabled rule over `resources` and the stack; findings sorted like the
     analyzer driver sorts violations (stack-level first, then URN, policy, message)."""
     config = effective_config(file_config)
-    findings: list[Finding] = []
+    findings: list[RuleViolation] = []
     stack = Stack(list(resources))
     for rule in RULES:
         settings = config[rule.name]
@@ -80,11 +70,11 @@ def evaluate(
         level = "mandatory" if level == "remediate" else level
         if rule.stack:
             for urn, message in rule.run_stack(stack, settings):
-                findings.append(Finding(rule.name, urn, message, level))
+                findings.append(RuleViolation(rule.name, urn, message, level))
             continue
         for resource in resources:
             for message in rule.run(resource, settings):
-                findings.append(Finding(rule.name, resource.urn, message, level))
+                findings.append(RuleViolation(rule.name, resource.urn, message, level))
     findings.sort(key=lambda f: (f.urn is not None, f.urn or "", f.policy, f.message))
     return findings
 
@@ -94,8 +84,8 @@ __all__ = [
     "GROUPS",
     "PACK_NAME",
     "RULES",
-    "Finding",
     "Rule",
+    "RuleViolation",
     "Stack",
     "Subject",
     "effective_config",

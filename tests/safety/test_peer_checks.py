@@ -25,13 +25,13 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def findings(rendered, tmp_path_factory) -> list[safety.Finding]:
+def findings(rendered, tmp_path_factory) -> list[safety.CheckovFinding]:
     directory = tmp_path_factory.mktemp("renders")
     for env in ENVIRONMENTS:
         rendering = rendered(env)
         (directory / f"{env}.yaml").write_text(engine.render_manifests(rendering))
         (directory / f"{env}.json").write_text(engine.render_json(rendering))
-    found: list[safety.Finding] = []
+    found: list[safety.CheckovFinding] = []
     # One checkov process for both frameworks (its start-up dominates a scan this size).
     runs = safety.run_checkov_frameworks(CHECKOV, directory, ("kubernetes", "secrets"))
     for framework, (passed, failed) in runs.items():

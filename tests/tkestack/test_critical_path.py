@@ -12,6 +12,7 @@ from platform_clusters import cluster, pool
 
 from tkestack import critical_path, engine, report
 from tkestack import review as reviewing
+from tkestack.components.catalog import ADDON_REQUIRES
 from tkestack.components.gpu_stack import dcgm_addon, operator_addon
 from tkestack.components.observability import collector_addon
 
@@ -192,19 +193,22 @@ def test_harbor_objects_need_the_release_serving_their_api() -> None:
     assert [edge.dependency.rsplit("::", 1)[-1] for edge in other.false_dependencies] == ["harbor"]
 
 
-def test_add_on_requirements_in_the_table_match_the_components() -> None:
+def test_add_on_requirements_have_one_source_the_catalog() -> None:
+    """The critical path and the components read `catalog.ADDON_REQUIRES`; the GPU operator
+    drops its requirement when its DCGM exporter is off."""
     declared: dict[str, tuple[str, ...]] = {}
+    without_dcgm: list[tuple[str, ...]] = []
 
     def program() -> None:
         info = cluster(pools=[pool("aws", "general"), pool("aws", "gpu", "gpu")])
         for addon in (dcgm_addon(), collector_addon(info), operator_addon(info, dcgm=True)[0]):
             declared[addon.key] = addon.requires
+        without_dcgm.append(operator_addon(info, dcgm=False)[0].requires)
 
     engine.run_program(program)
-    table = critical_path.load_durations().addon_requires
-    assert {key: tuple(sorted(value)) for key, value in table.items()} == {
-        key: tuple(sorted(value)) for key, value in declared.items() if value
-    }
+    assert critical_path.load_durations().addon_requires is ADDON_REQUIRES
+    assert declared == dict(ADDON_REQUIRES)
+    assert without_dcgm == [()]
 
 
 def test_review_reports_the_estimate_and_critical_path() -> None:

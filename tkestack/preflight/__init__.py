@@ -11,13 +11,20 @@ clusters' API endpoints), `runner` (runs and locates), `report` (table, JSON, ma
 `model` (findings, exit codes).
 """
 
-from .model import EXIT_BLOCKED, EXIT_CLEAR, EXIT_USAGE, Finding, PreflightUsageError, exit_code
+from .model import (
+    EXIT_BLOCKED,
+    EXIT_CLEAR,
+    EXIT_USAGE,
+    PreflightFinding,
+    PreflightUsageError,
+    exit_code,
+)
 
 __all__ = [
     "EXIT_BLOCKED",
     "EXIT_CLEAR",
     "EXIT_USAGE",
-    "Finding",
+    "PreflightFinding",
     "PreflightUsageError",
     "exit_code",
 ]

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..components import catalog
 from .facts import ClusterFacts, EnvironmentFacts, PoolFacts
-from .model import Finding, PreflightUsageError
+from .model import PreflightFinding, PreflightUsageError
 from .reach import TIMEOUT_SECONDS, Connector, tcp_connect
 
 ClientFactory = Callable[[str, str], Any]
@@ -96,7 +96,7 @@ class AwsChecks:
         self.facts = facts
         self.clients = clients
         self.connect = connect
-        self.findings: list[Finding] = []
+        self.findings: list[PreflightFinding] = []
         self.home = facts.of_cloud(CLOUD)[0].region if facts.of_cloud(CLOUD) else "us-east-1"
 
     def add(
@@ -105,7 +105,8 @@ class AwsChecks:
         """Record one finding."""
         # Why the ignore below: add() takes `severity` as str; its callers pass
         # Severity's Literal values (tkestack/preflight/model.py).
-        self.findings.append(Finding(check, severity, CLOUD, key, message, fix, details=details))  # type: ignore[arg-type]
+        finding = PreflightFinding(check, severity, CLOUD, key, message, fix, details=details)  # type: ignore[arg-type]
+        self.findings.append(finding)
 
     def unreadable(self, check: str, key: str, what: str, error: Exception) -> None:
         """A check the credentials may not run: a warning naming the refused call."""
@@ -117,7 +118,7 @@ class AwsChecks:
             "grant the preflight principal read access to this call (docs/preflight.md lists them)",
         )
 
-    def run(self) -> list[Finding]:
+    def run(self) -> list[PreflightFinding]:
         """Every AWS check, in a fixed order."""
         if not self.facts.of_cloud(CLOUD):
             return []

@@ -23,7 +23,7 @@ class PreflightUsageError(Exception):
 
 
 @dataclass(frozen=True)
-class Finding:
+class PreflightFinding:
     """One result of one check."""
 
     check: str
@@ -47,7 +47,7 @@ class Finding:
         return asdict(self)
 
 
-def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+def sort_findings(findings: Iterable[PreflightFinding]) -> list[PreflightFinding]:
     """Worst first, then by check id and key: the same account gives the same report."""
     return sorted(
         findings,
@@ -55,6 +55,6 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     )
 
 
-def exit_code(findings: Iterable[Finding]) -> int:
+def exit_code(findings: Iterable[PreflightFinding]) -> int:
     """0 when nothing blocks, 1 when any finding is an error."""
     return EXIT_BLOCKED if any(item.severity == "error" for item in findings) else EXIT_CLEAR

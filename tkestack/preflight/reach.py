@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .facts import AttachedFacts
-from .model import Finding
+from .model import PreflightFinding
 
 Connector = Callable[[str, int, float], None]
 """(host, port, timeout) -> None, raising OSError when the endpoint cannot be reached."""
@@ -45,7 +45,7 @@ def check_reach(
     attached: list[AttachedFacts],
     kubeconfigs: Mapping[str, Path],
     connect: Connector = tcp_connect,
-) -> list[Finding]:
+) -> list[PreflightFinding]:
     """One finding per attached cluster."""
     findings = []
     for cluster in attached:
@@ -53,7 +53,7 @@ def check_reach(
         path = kubeconfigs.get(cluster.name)
         if path is None:
             findings.append(
-                Finding(
+                PreflightFinding(
                     CHECK,
                     "info",
                     "attached",
@@ -73,7 +73,7 @@ def check_reach(
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError) as error:
             findings.append(
-                Finding(
+                PreflightFinding(
                     CHECK,
                     "error",
                     "attached",
@@ -87,7 +87,7 @@ def check_reach(
             connect(host, port, TIMEOUT_SECONDS)
         except OSError as error:
             findings.append(
-                Finding(
+                PreflightFinding(
                     CHECK,
                     "error",
                     "attached",
@@ -100,6 +100,6 @@ def check_reach(
             )
             continue
         findings.append(
-            Finding(CHECK, "pass", "attached", key, f"{cluster.name}: {server} reachable")
+            PreflightFinding(CHECK, "pass", "attached", key, f"{cluster.name}: {server} reachable")
         )
     return findings

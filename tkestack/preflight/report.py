@@ -9,19 +9,19 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
-from .model import Finding, exit_code
+from .model import PreflightFinding, exit_code
 
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️", "pass": "✅"}  # noqa: RUF001
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan", "pass": "green"}
 
 
-def summary(findings: list[Finding]) -> dict[str, int]:
+def summary(findings: list[PreflightFinding]) -> dict[str, int]:
     """Count per severity, every severity present (zeros included)."""
     counts = Counter(item.severity for item in findings)
     return {severity: counts.get(severity, 0) for severity in ("error", "warning", "info", "pass")}
 
 
-def as_json(environment: str, findings: list[Finding]) -> str:
+def as_json(environment: str, findings: list[PreflightFinding]) -> str:
     """`{environment, exit_code, summary, findings: [...]}`, keys sorted."""
     document = {
         "environment": environment,
@@ -36,7 +36,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(environment: str, findings: list[Finding]) -> str:
+def markdown(environment: str, findings: list[PreflightFinding]) -> str:
     """A PR comment: verdict, counts, then every finding but the passes (which are counted)."""
     counts = summary(findings)
     blocked = exit_code(findings) != 0
@@ -56,7 +56,7 @@ def markdown(environment: str, findings: list[Finding]) -> str:
     ]
     shown = [item for item in findings if item.severity != "pass"]
     if shown:
-        lines += ["| | Check | Spec key | Finding | Fix |", "|---|---|---|---|---|"]
+        lines += ["| | Check | Spec key | PreflightFinding | Fix |", "|---|---|---|---|---|"]
         for item in shown:
             where = f"`{item.key}`" + (f"<br>{item.location}" if item.location else "")
             lines.append(
@@ -67,7 +67,7 @@ def markdown(environment: str, findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-def table(environment: str, findings: list[Finding], console: Console) -> None:
+def table(environment: str, findings: list[PreflightFinding], console: Console) -> None:
     """Print a table of the findings and a one-line verdict."""
     grid = Table(title=f"preflight {environment}", show_lines=False, expand=False)
     for column in ("", "check", "spec key", "finding", "fix"):

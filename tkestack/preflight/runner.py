@@ -19,7 +19,7 @@ from ..stacks.loader import (
 from ..stacks.loader import _locate as locate_problem  # the loader's own file:line finder
 from ..stacks.problems import KeyPath, Problem
 from .facts import EnvironmentFacts, environment_facts
-from .model import Finding, PreflightUsageError, sort_findings
+from .model import PreflightFinding, PreflightUsageError, sort_findings
 from .reach import Connector, check_reach, tcp_connect
 
 CLOUDS = ("aws", "tencentcloud")
@@ -43,7 +43,7 @@ def key_path(key: str) -> KeyPath:
     return tuple(parts)
 
 
-def locate(findings: list[Finding], loaded: LoadedEnvironment) -> list[Finding]:
+def locate(findings: list[PreflightFinding], loaded: LoadedEnvironment) -> list[PreflightFinding]:
     """Each finding with the file and line where its key is written (or its nearest parent)."""
     located = []
     for finding in findings:
@@ -57,11 +57,11 @@ def locate(findings: list[Finding], loaded: LoadedEnvironment) -> list[Finding]:
     return located
 
 
-def cross_environment(facts: EnvironmentFacts, stack_file: Path) -> list[Finding]:
+def cross_environment(facts: EnvironmentFacts, stack_file: Path) -> list[PreflightFinding]:
     """Registry singletons this environment shares with the project's other stacks: ECR's
     per-account-and-region rules and template (and its registry-wide replication and scanning
     configuration, which the last deploy overwrites), and TCR's global instance names."""
-    findings: list[Finding] = []
+    findings: list[PreflightFinding] = []
     for other_file in sorted(stack_file.parent.glob("Pulumi.*.yaml")):
         if other_file.resolve() == stack_file.resolve():
             continue
@@ -76,7 +76,7 @@ def cross_environment(facts: EnvironmentFacts, stack_file: Path) -> list[Finding
             theirs = {cluster.region for cluster in other.registry_owners("aws")}
             for region in sorted(mine & theirs):
                 findings.append(
-                    Finding(
+                    PreflightFinding(
                         "names.ecr-shared-with-environment",
                         "warning",
                         "aws",
@@ -95,7 +95,7 @@ def cross_environment(facts: EnvironmentFacts, stack_file: Path) -> list[Finding
         theirs_tcr = set(other.tcr_instance_names.values())
         for name in sorted(set(mine_tcr) & theirs_tcr):
             findings.append(
-                Finding(
+                PreflightFinding(
                     "names.tcr-shared-with-environment",
                     "error",
                     "tencentcloud",
@@ -116,7 +116,7 @@ def run_preflight(
     tencent_clients: Callable[[], ClientFactory] | None = None,
     kubeconfigs: Mapping[str, Path] | None = None,
     connect: Connector = tcp_connect,
-) -> list[Finding]:
+) -> list[PreflightFinding]:
     """Every check the environment needs. `clouds` limits the run (default: every cloud of
     the environment); the client factories are called only for a cloud that is checked, so
     an SDK is imported only when its cloud is in the environment."""
@@ -128,7 +128,7 @@ def run_preflight(
         raise PreflightUsageError(
             f"--cloud {', '.join(sorted(unknown))}: {facts.name} has no cluster there"
         )
-    findings: list[Finding] = []
+    findings: list[PreflightFinding] = []
     if "aws" in wanted and "aws" in present:
         from .aws import AwsChecks, boto3_clients
 

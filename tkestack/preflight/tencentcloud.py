@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from ..components import catalog
 from .facts import ClusterFacts, EnvironmentFacts
-from .model import Finding, PreflightUsageError
+from .model import PreflightFinding, PreflightUsageError
 from .reach import TIMEOUT_SECONDS, Connector, tcp_connect
 
 ClientFactory = Callable[[str, str], Any]
@@ -75,7 +75,7 @@ class TencentChecks:
         self.facts = facts
         self.clients = clients
         self.connect = connect
-        self.findings: list[Finding] = []
+        self.findings: list[PreflightFinding] = []
         clusters = facts.of_cloud(CLOUD)
         self.home = clusters[0].region if clusters else "ap-guangzhou"
 
@@ -83,11 +83,10 @@ class TencentChecks:
         self, check: str, severity: str, key: str, message: str, fix: str = "", **details: object
     ) -> None:
         """Record one finding."""
-        self.findings.append(
-            # Why the ignore below: `severity` arrives as str from the checks' tables; Finding's
-            # Literal is the set those tables use.
-            Finding(check, severity, CLOUD, key, message, fix, details=details)  # type: ignore[arg-type]
-        )
+        # Why the ignore below: `severity` arrives as str from the checks' tables;
+        # PreflightFinding's Literal is the set those tables use.
+        finding = PreflightFinding(check, severity, CLOUD, key, message, fix, details=details)  # type: ignore[arg-type]
+        self.findings.append(finding)
 
     def call(self, service: str, version: str, region: str, action: str, params: dict) -> Any:
         """One API call; credential failures end the run (exit 2)."""
@@ -103,7 +102,7 @@ class TencentChecks:
                 raise PreflightUsageError(f"Tencent Cloud credentials: {error}") from error
             raise
 
-    def run(self) -> list[Finding]:
+    def run(self) -> list[PreflightFinding]:
         """Every Tencent Cloud check, in a fixed order."""
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
             TencentCloudSDKException,

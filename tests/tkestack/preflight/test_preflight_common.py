@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tkestack import cli
 from tkestack.preflight import command, report
 from tkestack.preflight.facts import AttachedFacts
-from tkestack.preflight.model import Finding, PreflightUsageError, exit_code, sort_findings
+from tkestack.preflight.model import PreflightFinding, PreflightUsageError, exit_code, sort_findings
 from tkestack.preflight.reach import api_server, check_reach
 from tkestack.preflight.runner import key_path, load_stack, locate, run_preflight
 
@@ -96,9 +96,9 @@ def test_api_server_of_current_context():
 # -- model and reports ------------------------------------------------------------------------
 
 FINDINGS = [
-    Finding("b.check", "pass", "aws", "identity.aws_account_id", "fine"),
-    Finding("a.check", "warning", "aws", "clusters[0]", "so-so", "look | here"),
-    Finding("c.check", "error", "aws", "clusters[0].region", "bad", "fix it"),
+    PreflightFinding("b.check", "pass", "aws", "identity.aws_account_id", "fine"),
+    PreflightFinding("a.check", "warning", "aws", "clusters[0]", "so-so", "look | here"),
+    PreflightFinding("c.check", "error", "aws", "clusters[0].region", "bad", "fix it"),
 ]
 
 
@@ -138,7 +138,8 @@ def test_locate_names_file_and_line():
     loaded = load_stack(ROOT / "Pulumi.dev.yaml", "Pulumi.dev.yaml")
     text = (ROOT / "Pulumi.dev.yaml").read_text().splitlines()
     (found,) = locate(
-        [Finding("x", "error", "aws", "clusters[0].node_pools[2].instance_types[0]", "m")], loaded
+        [PreflightFinding("x", "error", "aws", "clusters[0].node_pools[2].instance_types[0]", "m")],
+        loaded,
     )
     file, line = found.location.split(":")
     assert file == "Pulumi.dev.yaml"
