@@ -423,24 +423,7 @@ def render(
     Raises `stacks.loader.SpecError` for an invalid spec (before any registration) and
     `RenderError` for anything else that stops the program.
     """
-    from .stacks.loader import ENVIRONMENT_KEY, sibling_environments
-    from .stacks.program import main, validate
-
-    # Every input check before the program runs: nothing is registered for a refused spec.
-    validate(
-        config.values.get(ENVIRONMENT_KEY),
-        config.display,
-        config.text,
-        siblings=sibling_environments(config.file),
-    )
-    return run_program(
-        main,
-        project=config.project,
-        stack=config.stack,
-        config=_runtime_config(config),
-        secret_keys=sorted(config.secrets),
-        on_register=on_register,
-    )
+    return render_stack(config, config.stack, on_register=on_register)
 
 
 def render_stack(
@@ -456,6 +439,7 @@ def render_stack(
     from .stacks.loader import ENVIRONMENT_KEY, sibling_environments
     from .stacks.program import main, validate
 
+    # Every input check before the program runs: nothing is registered for a refused spec.
     validate(
         config.values.get(ENVIRONMENT_KEY),
         config.display,
