@@ -448,3 +448,19 @@ def test_a_helm_binary_is_driven_with_helms_arguments_and_read_by_its_sources(
     assert seen(through_binary) == seen(through_sdk) and seen(through_sdk)
     assert [p.release.name for p in through_binary.problems] == ["broken"]
     assert "these values are not supported" in through_binary.problems[0].message
+
+
+def test_helm_python_is_imported_only_to_pull_or_render() -> None:
+    """The CLI, the review and the chart modules load without helm-python-sdk: it is an
+    optional extra, imported when a chart is pulled or rendered."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tkestack.cli, tkestack.review, tkestack.charts, tkestack.chart_review\n"
+        "print('helm_python' in sys.modules)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert completed.stdout.strip() == "False"
