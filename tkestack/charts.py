@@ -314,6 +314,8 @@ def find_helm() -> Helm | None:
         return HelmSdk()
     except ImportError:
         return None
+    except Exception:  # helm_python.HelmLibraryError: its native library does not load here
+        return None
 
 
 NO_HELM = (
