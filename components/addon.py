@@ -26,16 +26,14 @@ Kubernetes provider; docs/addons.md says why Release and not `helm.v4.Chart`.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
+from .catalog import chart_entries
 from .profile import ARM_TAINT, GPU_TAINT_KEY, POOL_LABEL, ClusterInfo, NodePoolProfile, Taint
 
 ARCH_LABEL = "kubernetes.io/arch"
@@ -88,18 +86,9 @@ class ChartPin:
     """`kubernetes.io/arch` values every image of the chart supports."""
 
 
-@functools.cache
-def _chart_catalog() -> dict[str, Any]:
-    text = resources.files(f"{__package__}.catalog").joinpath("charts.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise ValueError("components/catalog/charts.yaml must hold a mapping at top level")
-    return data
-
-
 def chart_pin(key: str) -> ChartPin:
     """The pinned chart `key` of the catalog; KeyError naming the known keys when absent."""
-    catalog = _chart_catalog()
+    catalog = chart_entries()
     if key not in catalog:
         raise KeyError(f"no chart {key!r} in charts.yaml; known: {', '.join(sorted(catalog))}")
     entry = catalog[key]

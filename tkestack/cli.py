@@ -275,7 +275,13 @@ def render(
     if format is RenderFormat.json:
         write_output(engine.render_json(rendering), output)
     elif format is RenderFormat.manifests:
-        write_output(engine.render_manifests(rendering), output)
+        # Helm releases whose chart is in the cache are expanded (tkestack/charts.py).
+        from .charts import manifests_with_charts
+
+        text, notes = manifests_with_charts(rendering)
+        for note in notes:
+            stderr.print(f"note: {note}", style="yellow", highlight=False)
+        write_output(text, output)
     elif output is None:
         Console().print(render_table(rendering))
     else:
@@ -438,6 +444,85 @@ def review(
         stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
     if result.mandatory or result.refused or result.blocked:
         raise typer.Exit(EXIT_VIOLATIONS)
+
+
+charts_app = typer.Typer(
+    no_args_is_help=True, help="The chart cache: Helm charts the environments' releases install."
+)
+app.add_typer(charts_app, name="charts")
+
+
+@charts_app.command("pull")
+def charts_pull(
+    env: Annotated[
+        str | None,
+        typer.Argument(
+            help="Pull only the charts of this environment's Helm releases (stack name or"
+            " stack config file); default: every chart the catalog pins."
+        ),
+    ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Write the digest of each pulled chart whose catalog digest is unrecorded"
+            " into the catalog (trust on first use: review and commit the change).",
+        ),
+    ] = False,
+    catalog_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            help="A chart catalog (charts.yaml) to use instead of the shipped one (a mirror's"
+            " own pins).",
+            dir_okay=False,
+        ),
+    ] = None,
+    program: ProgramOption = None,
+) -> None:
+    """Fetch each pinned chart into the local cache (~/.cache/tkestack/charts, or
+    $TKESTACK_CACHE_DIR/charts) and check its digest against the catalog's.
+
+    With the cache, `render --format manifests` and `review` expand the Helm releases with
+    real Helm (the `helm` binary on the PATH, else helm-python-sdk). Exit 0: every chart
+    cached; 1: a digest mismatch (the archive is refused) or a failed pull; 2: usage.
+    """
+    import yaml
+
+    from . import charts
+
+    entries = None
+    if catalog_file is not None:
+        try:
+            loaded = yaml.safe_load(catalog_file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            fail(f"error: --catalog {catalog_file}: {error}", EXIT_INVALID)
+        if not isinstance(loaded, dict):
+            fail(f"error: --catalog {catalog_file}: not a mapping of charts", EXIT_INVALID)
+        entries = loaded
+    cache = charts.cache_dir()
+    if cache is None:
+        fail("error: the cache is off (TKESTACK_CACHE_DIR is set empty)", EXIT_INVALID)
+    helm = charts.find_helm()
+    if helm is None:
+        fail(f"error: cannot pull charts: {charts.NO_HELM}", EXIT_INVALID)
+    if env is None:
+        refs = charts.catalog_refs(entries)
+    else:
+        refs = charts.environment_refs(
+            run_render(env, show_progress=stderr.is_terminal, program=program), entries
+        )
+    try:
+        results = charts.pull(refs, cache, helm, record=record, catalog_file=catalog_file)
+    except charts.ChartError as error:
+        fail(f"error: {error}", EXIT_INTERNAL)
+    lines = [f"chart cache {cache} (Helm: {helm.name})"]
+    for result in results:
+        detail = f"  {result.detail}" if result.detail else ""
+        lines.append(f"{result.status:<9} {result.ref.label:<32} {result.digest or '-'}{detail}")
+    write_output("\n".join(lines) + "\n", None)
+    if not all(result.ok for result in results):
+        raise typer.Exit(EXIT_INTERNAL)
 
 
 @app.command()

@@ -67,6 +67,38 @@ def _change_row(change: Change) -> str:
     )
 
 
+def _helm_note(review: Review) -> str:
+    """What the review saw of the Helm releases: the charts it opened up (with which Helm,
+    how many objects, checkov's run) and those it did not look inside, and why."""
+    expansion = review.charts.expansion if review.charts is not None else None
+    expanded = len(expansion.expanded) if expansion is not None else 0
+    not_expanded = expansion.not_expanded if expansion is not None else []
+    if not expanded:
+        why = (
+            f" ({expansion.unavailable})" if expansion is not None and expansion.unavailable else ""
+        )
+        names = f": {', '.join(f'`{n}`' for n in not_expanded)}" if not_expanded else ""
+        return (
+            f"> [!NOTE]\n> {review.helm_releases} Helm release(s) reviewed by their values"
+            f" only: this review did not look inside the charts{why}{names} (the Deployments,"
+            " RBAC and Services they install), and a chart that refuses its values is found"
+            " only by `pulumi up`. `tkestack charts pull` fills the chart cache."
+        )
+    assert expansion is not None and review.charts is not None
+    text = (
+        f"> [!NOTE]\n> {expanded} of {review.helm_releases} Helm release(s) opened up with"
+        f" {expansion.helm}: {len(expansion.objects)} object(s) their charts install were"
+        " judged by the pack's rules"
+        + (f" and {review.charts.checkov}" if review.charts.checkov.startswith("checkov:") else "")
+        + "."
+    )
+    if review.charts.checkov and not review.charts.checkov.startswith("checkov:"):
+        text += f" {review.charts.checkov}."
+    if not_expanded:
+        text += " Did not look inside: " + ", ".join(f"`{n}`" for n in not_expanded) + "."
+    return text
+
+
 def markdown(review: Review) -> str:
     """The pull-request comment."""
     counts = _counts(review.findings)
@@ -94,12 +126,7 @@ def markdown(review: Review) -> str:
             )
     if review.helm_releases:
         lines.append("")
-        lines.append(
-            f"> [!NOTE]\n> {review.helm_releases} Helm release(s) reviewed by their values"
-            " only: this review did not look inside the charts (the Deployments, RBAC and"
-            " Services they install), and a chart that refuses its values is found only by"
-            " `pulumi up`."
-        )
+        lines.append(_helm_note(review))
     if review.diff is not None:
         destructive = [c for c in review.diff if c.destructive]
         if destructive:
@@ -198,6 +225,22 @@ def _with_spec(document: dict[str, Any], review: Review) -> dict[str, Any]:
     return document
 
 
+def _helm_json(review: Review) -> dict[str, Any]:
+    expansion = review.charts.expansion if review.charts is not None else None
+    if expansion is None:
+        return {"releases": review.helm_releases, "expanded": False}
+    return {
+        "releases": review.helm_releases,
+        "expanded": bool(expansion.expanded),
+        "helm": expansion.helm,
+        "expandedReleases": sorted(urn.rsplit("::", 1)[-1] for urn in expansion.expanded),
+        "notExpanded": expansion.not_expanded,
+        "objects": len(expansion.objects),
+        "unavailable": expansion.unavailable,
+        "checkov": review.charts.checkov if review.charts is not None else "",
+    }
+
+
 def as_json(review: Review) -> str:
     """The machine-readable review."""
     document: dict[str, Any] = {
@@ -206,7 +249,7 @@ def as_json(review: Review) -> str:
         "pack": {"name": review.pack, "version": review.pack_version, "config": review.config_file},
         "resources": review.resource_count,
         "summary": _counts(review.findings),
-        "helm": {"releases": review.helm_releases, "expanded": False},
+        "helm": _helm_json(review),
         "violations": [_with_spec(_finding_json(f), review) for f in review.findings],
         "policies": [
             {

@@ -30,7 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import engine
 from .analyzer import AnalyzerProvider, AnalyzerResource, PolicyInfo, PolicyPackRunner, Secret
@@ -43,6 +43,9 @@ from .policies.rules.base import Provider, Subject
 from .policies.rules.clusters import is_stateful
 from .provenance import SpecLocation
 from .replace_on_change import DELETION_PROTECTION, forces_replacement
+
+if TYPE_CHECKING:  # chart_review imports this module: a type only, no import cycle at run time
+    from .chart_review import ChartReview
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 POLICY_DIR = Path(str(resources.files("tkestack.policies")))
@@ -244,8 +247,11 @@ class Review:
     deployment: DeploymentEstimate | None = None
     """Estimated `pulumi up` wall time from scratch and its critical path."""
     helm_releases: int = 0
-    """Helm releases in the environment. Their charts are not expanded here: the review and
-    the pack see each release's values, not the objects its chart installs."""
+    """Helm releases in the environment. The pack sees each release's values; what the
+    charts install is in `charts`."""
+    charts: ChartReview | None = None
+    """`chart_review.ChartReview`: the releases opened up from the chart cache (their
+    objects' findings are in `findings`), or None when the review did not try."""
     provenance: dict[str, SpecLocation] = field(default_factory=dict)
     """Per URN, the spec key it came from and where that key is written (`provenance`)."""
 
@@ -392,6 +398,13 @@ def review(
     config_file = config_file or config_file_for(rendering.stack, tier, project)
     with _with_regions(config_file, allowed_regions) as effective:
         name, version, infos, findings = run_pack(rendering, effective)
+        # -- Helm releases opened up (tkestack/chart_review.py): their charts' objects,
+        # judged under the same effective config; nothing when no chart is cached.
+        from .chart_review import review_charts
+
+        charts = review_charts(rendering, effective)
+        findings = sorted([*findings, *charts.findings], key=finding_order)
+        # -- end of the Helm releases hook
     result = Review(
         environment=rendering.stack,
         tier=tier,
@@ -399,11 +412,12 @@ def review(
         pack_version=version,
         config_file=_display(config_file, project),
         resource_count=len(rendering.resources),
-        policies=policy_metadata(infos, config_file),
+        policies=policy_metadata(infos, config_file) + charts.policies,
         findings=findings,
         mermaid=mermaid(rendering),
         deployment=estimate_deployment(rendering),
         helm_releases=sum(1 for r in rendering.resources if r.type == HELM_RELEASE),
+        charts=charts,
     )
     if base is not None:
         result.diff = diff(

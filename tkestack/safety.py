@@ -144,6 +144,8 @@ class CheckovFinding:
     resource: str
     text: str
     """The resource and the flagged lines: what waivers match against."""
+    file: str = ""
+    """The scanned file checkov found it in (its path under the scanned folder)."""
 
 
 def run_checkov(checkov: Path, directory: Path, framework: str) -> tuple[int, list[CheckovFinding]]:
@@ -204,6 +206,7 @@ def run_checkov_frameworks(
                     item.get("check_name", ""),
                     item.get("resource") or item.get("file_path", ""),
                     text,
+                    str(path or item.get("file_path") or ""),
                 )
             )
         found[framework] = (passed, findings)

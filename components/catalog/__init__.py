@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -42,6 +43,8 @@ __all__ = [
     "ManagedCloud",
     "QuotaDefaults",
     "availability_zones",
+    "chart_entries",
+    "charts_file",
     "clouds",
     "eks_addon_versions",
     "eks_unsupported_zone_ids",
@@ -138,6 +141,23 @@ def _read_yaml(filename: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"catalog file {filename} must hold a mapping at top level")
     return data
+
+
+def charts_file() -> Path:
+    """The chart pin file, ``charts.yaml`` beside this module (``tkestack charts pull
+    --record`` writes the digests it records into it)."""
+    return Path(str(resources.files(__name__).joinpath("charts.yaml")))
+
+
+@functools.cache
+def chart_entries() -> Mapping[str, Mapping[str, Any]]:
+    """Every pinned chart of ``charts.yaml`` by catalog key, as written (``chart``,
+    ``repository``, ``version``, ``digest``, ...): the one reading of the file, for the
+    add-ons (``components/addon.py``) and the chart cache (``tkestack/charts.py``)."""
+    data = _read_yaml("charts.yaml")
+    return MappingProxyType(
+        {str(key): MappingProxyType(dict(entry)) for key, entry in data.items()}
+    )
 
 
 def _known(kind: str, value: str, choices: list[str]) -> KeyError:
