@@ -2,7 +2,7 @@
 
 The offline engine (`tkestack/engine.py`) runs the stack program under the Pulumi SDK's mock
 runtime and records registrations by subclassing its mock monitor; the analyzer runner
-(`tkestack/analyzer.py`) speaks the SDK's generated protobuf stubs; the policy pack shares
+(`tkestack/analyzer/`) speaks the SDK's generated protobuf stubs; the policy pack shares
 decodings inside `pulumi_policy`'s analyzer servicer (`policies/decode_once.py`). None of
 these is a documented API: a minor release of `pulumi` or `pulumi-policy` may move them.
 
@@ -87,11 +87,18 @@ INTERNALS: tuple[Internal, ...] = (
         "tkestack/engine.py",
         "the monitor's answer to a registration",
     ),
-    Internal("pulumi.runtime.proto.analyzer_pb2", "", "tkestack/analyzer.py", "analyzer RPC"),
-    Internal("pulumi.runtime.proto.analyzer_pb2_grpc", "", "tkestack/analyzer.py", "analyzer stub"),
-    Internal("pulumi.runtime.proto.engine_pb2", "", "tkestack/analyzer.py", "engine RPC"),
-    Internal("pulumi.runtime.proto.engine_pb2_grpc", "", "tkestack/analyzer.py", "engine servicer"),
-    Internal("pulumi.runtime.proto.plugin_pb2", "", "tkestack/analyzer.py", "plugin info"),
+    Internal("pulumi.runtime.proto.analyzer_pb2", "", "tkestack/analyzer/codec.py", "analyzer RPC"),
+    Internal(
+        "pulumi.runtime.proto.analyzer_pb2_grpc", "", "tkestack/analyzer/runner.py", "analyzer stub"
+    ),
+    Internal("pulumi.runtime.proto.engine_pb2", "", "tkestack/analyzer/engine_service.py", "RPC"),
+    Internal(
+        "pulumi.runtime.proto.engine_pb2_grpc",
+        "",
+        "tkestack/analyzer/engine_service.py",
+        "engine servicer",
+    ),
+    Internal("pulumi.runtime.proto.plugin_pb2", "", "tkestack/analyzer/runner.py", "plugin info"),
     Internal(
         "pulumi_policy.policy",
         "_PolicyAnalyzerServicer.Analyze",

@@ -35,7 +35,15 @@ def sdk_imports(path: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "path", ["tkestack/engine.py", "tkestack/analyzer.py", "policies/decode_once.py"]
+    "path",
+    [
+        "tkestack/engine.py",
+        *(
+            str(path.relative_to(ROOT))
+            for path in sorted((ROOT / "tkestack/analyzer").glob("*.py"))
+        ),
+        "policies/decode_once.py",
+    ],
 )
 def test_every_sdk_internal_module_imported_is_listed(path: str) -> None:
     listed = {internal.module for internal in INTERNALS}
