@@ -133,6 +133,30 @@ def test_prod_with_public_endpoint_untainted_gpu_and_wildcard_role_exits_1(
     assert ("rbac-no-wildcards", "pl-use1-wildcard-operator") in mandatory
 
 
+def test_protocol_runs_the_pack_over_its_protocol_and_reports_the_same(
+    public_prod, monkeypatch
+) -> None:
+    """`--protocol` drives the pack as `pulumi preview` does; the default evaluates its rules
+    in process: the same document either way."""
+    stack_file, rendering = public_prod
+    monkeypatch.setattr(cli, "run_render", lambda *args, **kwargs: with_defects(rendering))
+    over_protocol = []
+    run_pack = reviewing.run_pack
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        over_protocol.append(args[0].stack)
+        return run_pack(*args, **kwargs)
+
+    monkeypatch.setattr(reviewing, "run_pack", spy)
+    command = ["review", str(stack_file), "--format", "json"]
+    default = CliRunner().invoke(cli.app, command)
+    assert over_protocol == []
+    protocol = CliRunner().invoke(cli.app, [*command, "--protocol"])
+    assert over_protocol == ["prodlike"]
+    assert default.exit_code == protocol.exit_code == 1, protocol.output
+    assert protocol.stdout == default.stdout
+
+
 def test_markdown_groups_by_level_and_severity_and_draws_the_environment(public_prod) -> None:
     _, rendering = public_prod
     result = reviewing.review(with_defects(rendering))

@@ -1,14 +1,16 @@
 """`tkestack review`: render an environment offline, judge it with the policy pack, and (with
 a base git ref) diff the resource graph against the base.
 
-The pack is the real one (`policies/`), started as its own process and driven by
+The pack is the real one (`policies/`). By default its rules run in this process under the
+config the engine would reconcile (`evaluate_pack`); with `protocol=True` (`tkestack review
+--protocol`) the pack is started as its own process and driven by
 `tkestack.analyzer.PolicyPackRunner` exactly as `pulumi preview --policy-pack` would drive it:
-every resource with its inputs, options and provider, then the whole stack. One concern per
-module:
+every resource with its inputs, options and provider, then the whole stack (`run_pack`). The
+two give the same findings (`tests/policies/test_review_paths.py`). One concern per module:
 
 - `adapters.py`: a rendering as analyzer resources (the protocol) and as rule subjects;
 - `model.py`: the report (`Finding`, `PolicyMeta`, `Change`, `Review`) and finding order;
-- `pack.py`: which config applies, the pack run and the policy table;
+- `pack.py`: which config applies, the pack's findings (either path) and the policy table;
 - `diff.py`: the changes from a base render to the head's;
 - `base.py`: the base ref's render (a `git worktree`, cached by commit).
 """
@@ -39,6 +41,7 @@ from .pack import (
     POLICY_DIR,
     config_file_for,
     display,
+    evaluate_pack,
     policy_metadata,
     run_pack,
     tier_of,
@@ -63,6 +66,7 @@ __all__ = [
     "changed_keys",
     "config_file_for",
     "diff",
+    "evaluate_pack",
     "finding_order",
     "policy_metadata",
     "refused_upgrade",
@@ -84,18 +88,23 @@ def review(
     config_file: Path | None = None,
     allowed_regions: list[str] | None = None,
     project: Path | None = None,
+    protocol: bool = False,
 ) -> Review:
     """Build the review of a rendered environment (and its diff against a base render).
 
     `allowed_regions` (the environment spec's own `allowed_regions`) replaces the policy
     config's `region-allowed` list, so an environment is judged by the regions it allows
-    itself, not by those of the shipped environments; None or empty keeps the config's."""
+    itself, not by those of the shipped environments; None or empty keeps the config's.
+    `protocol` runs the pack as its own process over the analyzer protocol, as `pulumi
+    preview --policy-pack` runs it (`run_pack`); by default its rules are evaluated in this
+    process (`evaluate_pack`), with the same config and the same findings."""
     from ..graph import mermaid  # local: graph imports nothing of review, keep it one-way
 
     tier = tier_of(rendering)
     config_file = config_file or config_file_for(rendering.stack, tier, project)
     with with_regions(config_file, allowed_regions) as effective:
-        name, version, infos, findings = run_pack(rendering, effective)
+        judge = run_pack if protocol else evaluate_pack
+        name, version, infos, findings = judge(rendering, effective)
     result = Review(
         environment=rendering.stack,
         tier=tier,

@@ -1,20 +1,24 @@
-"""The policy pack over a rendering: which config file applies, the pack run, its findings
-and the policy table."""
+"""The policy pack over a rendering: which config file applies, the pack's findings (over its
+analyzer protocol, `run_pack`, or its rules evaluated in this process, `evaluate_pack`) and
+the policy table."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
 from .. import engine
-from ..analyzer import PolicyInfo, PolicyPackRunner
+from ..analyzer import PolicyInfo, PolicyPackError, PolicyPackRunner, load_policy_config
+from ..analyzer.config import reconcile
+from ..analyzer.process import load_project_file
 from ..policies import pack_config
-from ..policies.rules import BY_NAME, PACK_NAME
-from .adapters import analyzer_resources
+from ..policies.rules import BY_NAME, PACK_NAME, RULES
+from ..policies.rules import run as run_rules
+from .adapters import analyzer_resources, subjects
 from .model import Finding, PolicyMeta, ReviewError, finding_order
 
 POLICY_DIR = Path(str(resources.files("tkestack.policies")))
@@ -79,9 +83,57 @@ def run_pack(
     return name, version, infos, _findings(rendering, found)
 
 
+def rule_infos() -> list[PolicyInfo]:
+    """Every rule as the pack announces it in `GetAnalyzerInfo` (`policies/pack.py`
+    `to_policy`), sorted by name as the engine sorts them."""
+    return sorted(
+        (
+            PolicyInfo(
+                name=rule.name,
+                display_name="",
+                description=rule.description,
+                enforcement_level=rule.level,
+                message="",
+                config_schema={
+                    "properties": {key: dict(value) for key, value in rule.config.items()},
+                    "required": [],
+                }
+                if rule.config
+                else None,
+                policy_type="stack" if rule.stack else "resource",
+                severity=rule.severity,
+            )
+            for rule in RULES
+        ),
+        key=lambda info: info.name,
+    )
+
+
+def evaluate_pack(
+    rendering: engine.Rendering, config_file: Path, pack_dir: Path = POLICY_DIR
+) -> tuple[str, str, list[PolicyInfo], list[Finding]]:
+    """The pack's rules evaluated in this process, without its protocol: the same rules
+    (`policies.rules.run`, each resource rule only on its declared types, as the pack's
+    analyzer runs it), the same config reconciled and validated by the same code as
+    `run_pack`'s (`tkestack.analyzer.config.reconcile`), the same findings (`tests/policies/
+    test_review_paths.py` compares the two on every shipped environment and a fleet)."""
+    version = str(load_project_file(pack_dir).get("version") or "")
+    infos = rule_infos()
+    try:
+        user = pack_config.parse(load_policy_config(config_file))
+    except pack_config.PolicyConfigError as exc:
+        raise PolicyPackError(str(exc)) from exc
+    settings = pack_config.effective(reconcile(infos, user, {}, PACK_NAME, version))
+    found = [
+        (v.policy, v.urn, v.message or BY_NAME[v.policy].description, v.level, None)
+        for v in run_rules(subjects(rendering), settings)
+    ]
+    return PACK_NAME, version, infos, _findings(rendering, found)
+
+
 def _findings(
     rendering: engine.Rendering,
-    violations: list[tuple[str, str | None, str, str, str | None]],
+    violations: Sequence[tuple[str, str | None, str, str, str | None]],
 ) -> list[Finding]:
     """Findings from (policy, urn, message, level, severity) tuples, in report order; a
     missing severity is the rule's."""
