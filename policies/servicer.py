@@ -117,6 +117,16 @@ def _run_answering(servicer: Any, response: Any, policy: Any, args: Any, report:
         )
 
 
+def _reporter(servicer: Any, response: Any, policy: Any, enforcement_level: Any) -> Any:
+    """The library's `report_violation` for `policy`; a remediate level is reported as
+    mandatory (remediation ran before, or cannot run for a stack policy)."""
+    if enforcement_level == library.EnforcementLevel.REMEDIATE:
+        enforcement_level = library.EnforcementLevel.MANDATORY
+    return servicer._create_report_violation(
+        response, policy.name, policy.description, enforcement_level, policy.severity
+    )
+
+
 def _properties(message: Any) -> Any:
     return library.unknown_checking_proxy(
         library.deserialize_properties(library.json_format.MessageToDict(message))
@@ -153,11 +163,7 @@ def _make_analyze(types: Mapping[str, frozenset[str]]) -> Any:
                     )
                 )
                 continue
-            if enforcement_level == library.EnforcementLevel.REMEDIATE:
-                enforcement_level = library.EnforcementLevel.MANDATORY
-            report = self._create_report_violation(
-                response, policy.name, policy.description, enforcement_level, policy.severity
-            )
+            report = _reporter(self, response, policy, enforcement_level)
             if shared is None:
                 shared = (
                     _properties(request.properties),
@@ -219,11 +225,7 @@ def _analyze_stack(self: Any, request: Any, _context: Any) -> Any:
             policy, library.StackValidationPolicy
         ):
             continue
-        if enforcement_level == library.EnforcementLevel.REMEDIATE:
-            enforcement_level = library.EnforcementLevel.MANDATORY
-        report = self._create_report_violation(
-            response, policy.name, policy.description, enforcement_level, policy.severity
-        )
+        report = _reporter(self, response, policy, enforcement_level)
         if resources is None:
             resources = _stack_resources(self, request)
         args = library.StackValidationArgs(
