@@ -21,6 +21,11 @@ Prints every ratio with its target and whether it holds, then a summary table:
 - issue 21: `review prod --base HEAD` (markdown, JSON and SARIF from one invocation) against
   one cold `render prod`; the whole suite on 2 workers against 60 s; the CI job's figure is
   printed as not measurable here.
+- issue 21 target 2: policy analysis of the fleet offline (the pack's rules in process, as
+  `tkestack review` runs them) in CPU milliseconds per resource against 0.1, and the pack over
+  its analyzer protocol with pulumi_policy's own loop and with the pack's once-per-call
+  servicer (ms per resource, before/after in one run), checking all three give the same
+  verdicts (`--skip policy-analysis`).
 
     .venv/bin/python bench/run.py [--clusters 50] [--repeat 3] [--checkov PATH] [--json FILE]
 
@@ -451,7 +456,6 @@ def pack_rate(
         config=config,
         stack=rendering.stack,
         project=rendering.project,
-        max_workers=1,  # as `tkestack review` drives it
     ) as pack:
         pack.info()
         pack.analyze(resources[:50])  # warm the pack (lazy imports, caches)
@@ -585,6 +589,104 @@ def bench_review(rendering: engine.Rendering, checkov: str | None, repeat: int, 
 
 
 # ---------------------------------------------------------------- cold start
+
+
+POLICY_ANALYSIS_TARGET_MS = 0.1
+"""issue 21 target 2: policy analysis offline, milliseconds per resource at 5,000 resources."""
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of process `pid` so far (`/proc/<pid>/stat`)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_policy_analysis(rendering: engine.Rendering, repeat: int) -> None:
+    """issue 21 target 2: `tkestack review`'s policy analysis, offline (the rules in process,
+    `review.evaluate_pack`) against 0.1 ms per resource, and the pack over its analyzer
+    protocol (`review.run_pack`'s path) with pulumi_policy's own loop and with the pack's
+    once-per-call servicer (`policies/servicer.py`), all on the same fleet, in one run."""
+    from tkestack.analyzer import PolicyPackRunner
+    from tkestack.policies.servicer import LIBRARY_LOOP_ENV
+    from tkestack.review import pack as pack_paths
+
+    count = len(rendering.resources)
+    say(f"\n## Policy analysis, offline and over the protocol ({count} resources)")
+    config = review.config_file_for(rendering.stack, review.tier_of(rendering))
+    walls, cpus = [], []
+    offline: list[review.Finding] = []
+    for _ in range(repeat + 1):  # the first call is cold, as in `tkestack review`
+        start, cpu = time.perf_counter(), time.process_time()
+        offline = pack_paths.evaluate_pack(rendering, config)[3]
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    cold_ms, warm_ms = cpus[0] / count * 1000, median(cpus[1:]) / count * 1000
+    load = os.getloadavg()[0]
+    say(
+        f"  offline (rules in process): first call {cpus[0]:.3f} s CPU ({walls[0]:.3f} s wall),"
+        f" then {median(cpus[1:]):.3f} s CPU ({median(walls[1:]):.3f} s wall), load {load:.1f}"
+    )
+    resources = review.analyzer_resources(rendering)
+    rates: dict[str, tuple[float, float]] = {}
+    verdicts: dict[str, list[tuple[str, str | None, str, str]]] = {}
+    for label, environment in (("library loop", {LIBRARY_LOOP_ENV: "1"}), ("once per call", {})):
+        with PolicyPackRunner(
+            review.POLICY_DIR,
+            config=config,
+            stack=rendering.stack,
+            project=rendering.project,
+            environment=environment,
+        ) as pack:
+            pack.analyze(resources[:50])  # warm the pack (lazy imports, caches)
+            seconds, cpu_seconds = [], []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                cpu = time.process_time() + _cpu_seconds(pack.pid)
+                violations = pack.analyze(resources)
+                seconds.append(time.perf_counter() - start)
+                cpu_seconds.append(time.process_time() + _cpu_seconds(pack.pid) - cpu)
+        rates[label] = (median(seconds) / count * 1000, median(cpu_seconds) / count * 1000)
+        verdicts[label] = [
+            (
+                v.policy_name,
+                v.urn,
+                pack_paths.strip_description(v.message, v.description),
+                v.enforcement_level,
+            )
+            for v in violations
+        ]
+        say(
+            f"  protocol, {label}: {rates[label][0]:.3f} ms per resource wall"
+            f" ({rates[label][1]:.3f} ms CPU, both processes)"
+        )
+    same = verdicts["library loop"] == verdicts["once per call"] and sorted(
+        verdicts["once per call"], key=str
+    ) == sorted(((f.policy, f.urn, f.message, f.level) for f in offline), key=str)
+    before, after = rates["library loop"][0], rates["once per call"][0]
+    say(f"  protocol speed-up: x{before / after:.2f}; the same verdicts on all three: {same}")
+    RESULTS["policy_analysis"] = {
+        "resources": count,
+        "offline_cpu_seconds": cpus,
+        "offline_wall_seconds": walls,
+        "protocol_ms_per_resource": rates,
+        "same_verdicts": same,
+        "load": load,
+    }
+    verdict(
+        f"issue 21 target 2: policy analysis offline, ms per resource at {count} resources"
+        " (CPU, first call; wall in the figures above)",
+        f"{cold_ms:.3f} ms (then {warm_ms:.3f} ms)",
+        f"<= {POLICY_ANALYSIS_TARGET_MS}",
+        cold_ms <= POLICY_ANALYSIS_TARGET_MS and same,
+    )
+    verdict(
+        "policy analysis over the protocol (as `pulumi preview` runs the pack), ms per resource",
+        f"{before:.3f} -> {after:.3f} ms wall (x{before / after:.2f}), same verdicts: {same}",
+        "-",
+        None,
+    )
 
 
 def bench_cold_start(repeat: int, work: Path) -> None:
@@ -739,7 +841,7 @@ def main() -> int:
         default=[],
         choices=[
             *("render", "review", "review-base", "cold-start", "critical-path", "fuzz"),
-            "suite",
+            *("suite", "policy-analysis"),
         ],
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -757,7 +859,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tkestack-bench-") as directory:
         work = Path(directory)
         fleet = None
-        if not {"render", "review"} <= set(args.skip):
+        if not {"render", "review", "policy-analysis"} <= set(args.skip):
             fleet_dir = work / "fleet"
             fleet_dir.mkdir()
             fleet = render_in_process(args.clusters, scaled_tenants(args.clusters), fleet_dir)
@@ -765,6 +867,8 @@ def main() -> int:
             bench_render(args.clusters, args.repeat, work, fleet)
         if "review" not in args.skip and fleet is not None:
             bench_review(fleet, args.checkov, args.repeat, work)
+        if "policy-analysis" not in args.skip and fleet is not None:
+            bench_policy_analysis(fleet, args.repeat)
         if "cold-start" not in args.skip:
             bench_cold_start(args.repeat, work)
         if "critical-path" not in args.skip:

@@ -84,9 +84,23 @@ def _resource_validate(rule: Rule) -> Callable[[ResourceValidationArgs, ReportVi
     return validate
 
 
+_last_stack: list[tuple[list[PolicyResource], Stack]] = []
+"""The rules' view of the last resource list a stack policy was handed: `AnalyzeStack` hands
+one list to every stack policy of a call (`policies/servicer.py`), so it is converted once."""
+
+
+def _stack(resources: list[PolicyResource]) -> Stack:
+    found = _last_stack[0] if _last_stack else None
+    if found is not None and found[0] is resources:
+        return found[1]
+    stack = Stack([_subject(resource) for resource in resources])
+    _last_stack[:] = [(resources, stack)]
+    return stack
+
+
 def _stack_validate(rule: Rule) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        stack = Stack([_subject(resource) for resource in args.resources])
+        stack = _stack(args.resources)
         try:
             found = list(rule.check(stack, _config(rule, args.get_config())))
         except (Unknowable, UnknownValueError) as error:
@@ -121,3 +135,9 @@ def to_policy(rule: Rule) -> Policy:
 def policies() -> list[Policy]:
     """Every policy of the pack, in group order."""
     return [to_policy(rule) for rule in RULES]
+
+
+def policy_types() -> dict[str, frozenset[str]]:
+    """Per resource policy that looks at some types only, those types (`Rule.types`): the
+    pack's analyzer runs it on nothing else (`policies/servicer.py`)."""
+    return {rule.name: rule.types for rule in RULES if not rule.stack and rule.types}

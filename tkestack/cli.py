@@ -361,6 +361,15 @@ def review(
         ),
     ] = None,
     program: ProgramOption = None,
+    protocol: Annotated[
+        bool,
+        typer.Option(
+            "--protocol",
+            help="Run the policy pack as its own process over Pulumi's analyzer protocol, as"
+            " `pulumi preview --policy-pack` does (default: its rules in this process, same"
+            " findings, faster).",
+        ),
+    ] = False,
 ) -> None:
     """Review an environment: policy violations, the diff against a base ref, a picture.
 
@@ -414,6 +423,7 @@ def review(
             config_file=policy_config,
             allowed_regions=allowed_regions,
             project=project,
+            protocol=protocol,
         )
     except (PolicyPackError, reviewing.ReviewError) as error:
         fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)

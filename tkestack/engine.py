@@ -108,14 +108,36 @@ def _masked_shape(value: Any) -> Any:
     return SECRET_MARK
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def revealed(value: Any) -> Any:
-    """`value` with secrets unwrapped (for policy evaluation, never for output)."""
+    """`value` with secrets unwrapped (for policy evaluation, never for output). The maps and
+    lists that hold no secret are the rendering's own: read the result, never write to it."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, SecretValue):
         return revealed(value.value)
     if isinstance(value, dict):
-        return {key: revealed(item) for key, item in value.items()}
+        shown: dict[Any, Any] | None = None
+        for key, item in value.items():
+            if type(item) in _SCALARS:
+                continue
+            found = revealed(item)
+            if found is not item:
+                shown = shown if shown is not None else dict(value)
+                shown[key] = found
+        return value if shown is None else shown
     if isinstance(value, list):
-        return [revealed(item) for item in value]
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            if type(item) in _SCALARS:
+                continue
+            found = revealed(item)
+            if found is not item:
+                items = items if items is not None else list(value)
+                items[index] = found
+        return value if items is None else items
     return value
 
 

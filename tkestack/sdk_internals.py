@@ -2,9 +2,10 @@
 
 The offline engine (`tkestack/engine.py`) runs the stack program under the Pulumi SDK's mock
 runtime and records registrations by subclassing its mock monitor; the analyzer runner
-(`tkestack/analyzer.py`) speaks the SDK's generated protobuf stubs; the policy pack shares
-decodings inside `pulumi_policy`'s analyzer servicer (`policies/decode_once.py`). None of
-these is a documented API: a minor release of `pulumi` or `pulumi-policy` may move them.
+(`tkestack/analyzer/`) speaks the SDK's generated protobuf stubs; the policy pack replaces
+`pulumi_policy`'s analyzer loop with one doing its work once per call (`policies/servicer.py`).
+None of these is a documented API: a minor release of `pulumi` or `pulumi-policy` may move
+them.
 
 That is why `pyproject.toml` caps `pulumi` below the next untried minor release and
 `constraints.txt` pins what CI installs. `tests/tkestack/test_sdk_internals.py` fails,
@@ -12,7 +13,7 @@ naming each moved attribute, when an installed SDK no longer has one of them; `c
 gives the engine the same answer at run time, so a user with an untried SDK gets a clear
 message instead of an AttributeError deep in a render.
 
-`policies/decode_once.py` does not import this module (the pack runs in its own process
+`policies/servicer.py` does not import this module (the pack runs in its own process
 and degrades to the library's own code path when the servicer's shape changes), but its
 internals are listed here too, so that one test covers them all.
 """
@@ -87,26 +88,65 @@ INTERNALS: tuple[Internal, ...] = (
         "tkestack/engine.py",
         "the monitor's answer to a registration",
     ),
-    Internal("pulumi.runtime.proto.analyzer_pb2", "", "tkestack/analyzer.py", "analyzer RPC"),
-    Internal("pulumi.runtime.proto.analyzer_pb2_grpc", "", "tkestack/analyzer.py", "analyzer stub"),
-    Internal("pulumi.runtime.proto.engine_pb2", "", "tkestack/analyzer.py", "engine RPC"),
-    Internal("pulumi.runtime.proto.engine_pb2_grpc", "", "tkestack/analyzer.py", "engine servicer"),
-    Internal("pulumi.runtime.proto.plugin_pb2", "", "tkestack/analyzer.py", "plugin info"),
+    Internal("pulumi.runtime.proto.analyzer_pb2", "", "tkestack/analyzer/codec.py", "analyzer RPC"),
+    Internal(
+        "pulumi.runtime.proto.analyzer_pb2_grpc", "", "tkestack/analyzer/runner.py", "analyzer stub"
+    ),
+    Internal("pulumi.runtime.proto.engine_pb2", "", "tkestack/analyzer/engine_service.py", "RPC"),
+    Internal(
+        "pulumi.runtime.proto.engine_pb2_grpc",
+        "",
+        "tkestack/analyzer/engine_service.py",
+        "engine servicer",
+    ),
+    Internal("pulumi.runtime.proto.plugin_pb2", "", "tkestack/analyzer/runner.py", "plugin info"),
     Internal(
         "pulumi_policy.policy",
         "_PolicyAnalyzerServicer.Analyze",
-        "policies/decode_once.py",
-        "wrapped to decode a resource's properties once per call",
+        "policies/servicer.py",
+        "replaced: policies run on their own types, each resource's view built once per call",
     ),
     Internal(
         "pulumi_policy.policy",
         "_PolicyAnalyzerServicer.AnalyzeStack",
-        "policies/decode_once.py",
-        "wrapped to decode the stack's resources once per call",
+        "policies/servicer.py",
+        "replaced: the stack's resources built once per call",
     ),
-    Internal("pulumi_policy.policy", "deserialize_properties", "policies/decode_once.py", "memo"),
-    Internal("pulumi_policy.policy", "unknown_checking_proxy", "policies/decode_once.py", "memo"),
-    Internal("pulumi_policy.policy", "json_format", "policies/decode_once.py", "memo"),
+    *(
+        Internal(
+            "pulumi_policy.policy",
+            f"_PolicyAnalyzerServicer.{method}",
+            "policies/servicer.py",
+            "the library's per-policy handling",
+        )
+        for method in (
+            "_configure_runtime_settings",
+            "_get_enforcement_level",
+            "_create_report_violation",
+            "_map_enforcement_level",
+            "_get_resource_options",
+            "_get_provider_resource",
+            "_get_policy_config",
+        )
+    ),
+    *(
+        Internal(
+            "pulumi_policy.policy",
+            name,
+            "policies/servicer.py",
+            "the library's own types and decoding",
+        )
+        for name in (
+            "ResourceValidationArgs",
+            "StackValidationArgs",
+            "PolicyResource",
+            "_NotApplicableError",
+            "deserialize_properties",
+            "unknown_checking_proxy",
+            "json_format",
+            "proto",
+        )
+    ),
     Internal(
         "pulumi_policy.proxy",
         "UnknownValueError",

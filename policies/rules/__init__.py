@@ -3,7 +3,8 @@
 `RULES` is the pack (in group order); `evaluate()` runs the same checks on plain resources
 without the gRPC protocol, with the same config reconciliation as the engine (schema
 defaults, then the pack's level, then a `--policy-pack-config` file), so the two can be
-compared.
+compared; `run()` is the same under an already reconciled config (`tkestack review`'s
+in-process path).
 """
 
 from __future__ import annotations
@@ -57,11 +58,24 @@ def effective_config(file_config: Mapping[str, Any] | None) -> dict[str, dict[st
 def evaluate(
     resources: Sequence[Subject], file_config: Mapping[str, Any] | None = None
 ) -> list[RuleViolation]:
-    """Run every enabled rule over `resources` and the stack; findings sorted like the
-    analyzer driver sorts violations (stack-level first, then URN, policy, message)."""
-    config = effective_config(file_config)
+    """Run every enabled rule over `resources` and the stack under a `--policy-pack-config`
+    file's content; findings sorted like the analyzer driver sorts violations (stack-level
+    first, then URN, policy, message)."""
+    return run(resources, effective_config(file_config))
+
+
+def run(
+    resources: Sequence[Subject], config: Mapping[str, Mapping[str, Any]]
+) -> list[RuleViolation]:
+    """Run every enabled rule under `config` (per policy: `enforcementLevel` and properties,
+    as `effective_config` returns it): each resource rule only on the types it declares (as
+    the pack's analyzer runs it), each stack rule once over the whole stack; sorted like
+    `evaluate`."""
     findings: list[RuleViolation] = []
-    stack = Stack(list(resources))
+    by_type: dict[str, list[Subject]] = {}
+    for resource in resources:
+        by_type.setdefault(resource.type, []).append(resource)
+    stack: Stack | None = None
     for rule in RULES:
         settings = config[rule.name]
         level = settings["enforcementLevel"]
@@ -69,10 +83,15 @@ def evaluate(
             continue
         level = "mandatory" if level == "remediate" else level
         if rule.stack:
+            stack = stack or Stack(list(resources))
             for urn, message in rule.run_stack(stack, settings):
                 findings.append(RuleViolation(rule.name, urn, message, level))
             continue
-        for resource in resources:
+        if rule.types:
+            looked_at = [r for type_ in sorted(rule.types) for r in by_type.get(type_, ())]
+        else:
+            looked_at = list(resources)
+        for resource in looked_at:
             for message in rule.run(resource, settings):
                 findings.append(RuleViolation(rule.name, resource.urn, message, level))
     findings.sort(key=lambda f: (f.urn is not None, f.urn or "", f.policy, f.message))
@@ -90,4 +109,5 @@ __all__ = [
     "Subject",
     "effective_config",
     "evaluate",
+    "run",
 ]

@@ -233,7 +233,8 @@ def get(props: Any, path: str, default: Any = None) -> Any:
     for part in path.split("."):
         current = known(current)
         try:
-            if isinstance(current, Mapping):
+            # `type(...) is dict` first: a plain value (direct evaluation) skips the ABC check.
+            if type(current) is dict or isinstance(current, Mapping):
                 if part not in current:
                     return default
                 current = current[part]
@@ -253,7 +254,7 @@ def get(props: Any, path: str, default: Any = None) -> Any:
 def items(value: Any) -> list[Any]:
     """A list value as a list (`[]` for missing/non-lists); Unknowable if unknown."""
     value = known(value)
-    if isinstance(value, Sequence) and not isinstance(value, str):
+    if type(value) is list or (isinstance(value, Sequence) and not isinstance(value, str)):
         try:
             return [known(item) for item in value]
         except UnknownValueError as error:
@@ -269,7 +270,7 @@ def mapping(value: Any) -> Mapping[str, Any]:
             value = json.loads(value)
         except ValueError:
             return {}
-    return value if isinstance(value, Mapping) else {}
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def boolean(value: Any, default: bool | None = None) -> bool | None:
@@ -312,7 +313,14 @@ def plain(value: Any, depth: int = 0) -> Any:
     value = known(value)
     if depth > 64:
         return None
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
     try:
+        if kind is dict:  # a plain value (direct evaluation): no proxy, no ABC check
+            return {str(k): plain(item, depth + 1) for k, item in value.items()}
+        if kind is list:
+            return [plain(item, depth + 1) for item in value]
         if isinstance(value, Mapping):
             return {str(k): plain(value[k], depth + 1) for k in value}
         if isinstance(value, Sequence) and not isinstance(value, str):
@@ -326,7 +334,7 @@ def walk_dicts(value: Any, depth: int = 0) -> Iterator[tuple[str, Mapping[str, A
     """Every mapping inside a plain value, with its dotted path (for Helm values)."""
     if depth > 32:
         return
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         yield "", value
         for key in sorted(value, key=str):
             for path, found in walk_dicts(value[key], depth + 1):

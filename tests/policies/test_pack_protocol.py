@@ -11,7 +11,8 @@ from policy_cases import BAD, CASES, CONFIG, OK, to_wire
 from tkestack.analyzer import AnalyzerProvider, AnalyzerResource, PolicyPackRunner
 from tkestack.policies.rules import BY_NAME, PACK_NAME, evaluate
 from tkestack.policies.rules.base import Provider, Subject
-from tkestack.review import POLICY_DIR, _strip_description, analyzer_resources, subjects
+from tkestack.review import POLICY_DIR, analyzer_resources, subjects
+from tkestack.review.pack import strip_description
 
 CONFIG_DIR = POLICY_DIR / "config"
 
@@ -50,7 +51,7 @@ def verdicts_over_protocol(resources: list[AnalyzerResource], config, stack: str
     assert name == PACK_NAME
     assert sorted(info.name for info in infos) == sorted(BY_NAME)
     found = {
-        (v.policy_name, v.urn, _strip_description(v.message, v.description), v.enforcement_level)
+        (v.policy_name, v.urn, strip_description(v.message, v.description), v.enforcement_level)
         for v in violations
     }
     return found, effective

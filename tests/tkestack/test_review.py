@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tkestack import cli, engine, report
 from tkestack import review as reviewing
+from tkestack.review import base as base_render
 
 ROOT = Path(__file__).resolve().parents[2]
 SARIF_SUBSET = ROOT / "tests" / "fixtures" / "sarif-2.1.0-subset.schema.json"
@@ -130,6 +131,30 @@ def test_prod_with_public_endpoint_untainted_gpu_and_wildcard_role_exits_1(
     assert ("cluster-endpoint-private", "pl-use1-eks") in mandatory
     assert ("gpu-pool-tainted", "pl-use1-gpu-node-group") in mandatory
     assert ("rbac-no-wildcards", "pl-use1-wildcard-operator") in mandatory
+
+
+def test_protocol_runs_the_pack_over_its_protocol_and_reports_the_same(
+    public_prod, monkeypatch
+) -> None:
+    """`--protocol` drives the pack as `pulumi preview` does; the default evaluates its rules
+    in process: the same document either way."""
+    stack_file, rendering = public_prod
+    monkeypatch.setattr(cli, "run_render", lambda *args, **kwargs: with_defects(rendering))
+    over_protocol = []
+    run_pack = reviewing.run_pack
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        over_protocol.append(args[0].stack)
+        return run_pack(*args, **kwargs)
+
+    monkeypatch.setattr(reviewing, "run_pack", spy)
+    command = ["review", str(stack_file), "--format", "json"]
+    default = CliRunner().invoke(cli.app, command)
+    assert over_protocol == []
+    protocol = CliRunner().invoke(cli.app, [*command, "--protocol"])
+    assert over_protocol == ["prodlike"]
+    assert default.exit_code == protocol.exit_code == 1, protocol.output
+    assert protocol.stdout == default.stdout
 
 
 def test_markdown_groups_by_level_and_severity_and_draws_the_environment(public_prod) -> None:
@@ -370,7 +395,7 @@ def test_base_renders_while_the_head_renders(monkeypatch) -> None:
 
     base_started, head_started = threading.Event(), threading.Event()
 
-    def base_render(ref: str, env: str, project: Path) -> dict[str, Any]:
+    def base_render_stub(ref: str, env: str, project: Path) -> dict[str, Any]:
         base_started.set()
         assert head_started.wait(60), "the head render never started while the base rendered"
         return {"resources": [], "outputs": {}}
@@ -381,7 +406,7 @@ def test_base_renders_while_the_head_renders(monkeypatch) -> None:
         raise typer.Exit(7)  # stop here: the order is what this test is about
 
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(reviewing, "render_at_ref", base_render)
+    monkeypatch.setattr(base_render, "render_at_ref", base_render_stub)
     monkeypatch.setattr(cli, "run_render", head_render)
     result = CliRunner().invoke(cli.app, ["review", "dev", "--base", "HEAD"])
     assert result.exit_code == 7, result.output
@@ -412,7 +437,7 @@ def test_a_base_render_is_reused_for_the_same_commit_and_not_for_another(
         renders.append(commit)
         return {"resources": [{"urn": commit}], "outputs": {}}
 
-    monkeypatch.setattr(reviewing, "_render_commit", render_commit)
+    monkeypatch.setattr(base_render, "_render_commit", render_commit)
     first = reviewing.render_at_ref("HEAD~1", "env", repo)
     again = reviewing.render_at_ref("main~1", "env", repo)  # another name, the same commit
     other = reviewing.render_at_ref("HEAD", "env", repo)
@@ -434,7 +459,7 @@ def test_an_empty_cache_dir_setting_turns_the_base_cache_off(tmp_path, monkeypat
     monkeypatch.setenv("TKESTACK_CACHE_DIR", "")
     renders: list[str] = []
     monkeypatch.setattr(
-        reviewing,
+        base_render,
         "_render_commit",
         lambda root, commit, *rest: renders.append(commit) or {"resources": [], "outputs": {}},
     )
@@ -445,6 +470,6 @@ def test_an_empty_cache_dir_setting_turns_the_base_cache_off(tmp_path, monkeypat
 
 
 def test_the_base_cache_key_follows_the_installed_sdks(monkeypatch) -> None:
-    key = reviewing._cache_key("a" * 40, "prod", Path("."))
-    monkeypatch.setattr(reviewing, "_render_distributions", lambda: ["pulumi-aws==0.0.1"])
-    assert reviewing._cache_key("a" * 40, "prod", Path(".")) != key
+    key = base_render._cache_key("a" * 40, "prod", Path("."))
+    monkeypatch.setattr(base_render, "_render_distributions", lambda: ["pulumi-aws==0.0.1"])
+    assert base_render._cache_key("a" * 40, "prod", Path(".")) != key
