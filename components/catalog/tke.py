@@ -29,6 +29,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+NETWORK_POLICY_ADDON = "networkpolicy"
+"""TKE add-on that enforces Kubernetes NetworkPolicies on GR clusters, the one source of the name
+for the `Cluster` component (`tencentcloud_kubernetes_addon` `addon_name`), the
+`tenant-network-isolation` policy's `tkeNetworkPolicyAddons` default and preflight's
+`tencentcloud.versions.network-policy-addon` check. TKE's docs name the add-on "NetworkPolicy"
+(tencentcloud.com document/product/457/31424, "TKE provides network isolation through the
+Network Policy add-on") but give no API name: neither terraform-provider-tencentcloud v1.82.42
+(its examples use `tcr`, `cos`, `cbs`, `cluster-autoscaler`, `OOMGuard`) nor its vendored
+tke v20180525 SDK nor any page read names it. UNVERIFIED: taken from the console name and the
+add-on's DaemonSet; preflight asks TKE (`DescribeAddonValues` with this name on a cluster of the
+region) and `tccli tke DescribeAddon --ClusterId <cluster>` lists the names on a cluster where
+the console installed it (docs/upgrade-log.md)."""
+
 X86_NODE_IMAGE = "tlinux3.1x86_64"
 """Default image of x86 pools: TencentOS Server 3.1, the name the provider's cluster example
 uses (resource_tc_kubernetes_cluster.md, `cluster_os`)."""

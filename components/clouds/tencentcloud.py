@@ -52,19 +52,6 @@ the API documents the field as the runtime's storage root (unset: the built-in d
 tencentcloud/services/tke/resource_tc_kubernetes_node_pool.go (`node_config.docker_graph_path`)
 and vendor/.../tke/v20180525/models.go (`InstanceAdvancedSettings.DockerGraphPath`)."""
 
-NETWORK_POLICY_ADDON = "networkpolicy"
-"""TKE add-on that enforces Kubernetes NetworkPolicies on GR clusters (TKE add-on docs,
-"NetworkPolicy": a `networkpolicy` DaemonSet in kube-system, installed from Add-on
-Management). A GR cluster enforces none without it, so a tenant's default-deny would be a
-no-op. Installed with `tencentcloud_kubernetes_addon` (tencentcloudstack/
-terraform-provider-tencentcloud website/docs/r/kubernetes_addon.html.markdown: `addon_name`
-and `cluster_id` required and ForceNew, `addon_version` optional; `kubernetes.Addon` in
-tencentcloud-iac-pulumi 0.2.3, which bridges v1.82.42).
-UNVERIFIED: the add-on's API name (`InstallAddon` AddonName) is taken from the console name
-and the DaemonSet's; confirm it with `tccli tke DescribeAddon` on a cluster where the
-console installed it, before the first real cluster (docs/upgrade-log.md). Its version is
-not pinned: TKE installs the latest."""
-
 SPOT_MAX_PRICE = "1000"
 """Spot bid cap in CNY/hour. Tencent bills spot at the market price; a cap far above any
 on-demand price means nodes are only reclaimed for capacity, never outbid (the same behaviour
@@ -324,11 +311,15 @@ class Backend(ClusterBackend):
             opts=self.child_options(protect=self.protect),
         )
         self.cluster_id = self.tke.id
-        # NetworkPolicy enforcement: without it tenant default-deny policies do nothing.
+        # NetworkPolicy enforcement: without it tenant default-deny policies do nothing. A GR
+        # cluster enforces none without the add-on. `tencentcloud_kubernetes_addon`
+        # (terraform-provider-tencentcloud v1.82.42 website/docs/r/kubernetes_addon.html.markdown:
+        # `addon_name` and `cluster_id` required and ForceNew, `addon_version` optional, TKE
+        # installs the latest); the name is UNVERIFIED (components/catalog/tke.py).
         self.network_policy = tencentcloud.kubernetes.Addon(
             f"{self.name}-network-policy",
             cluster_id=self.tke.id,
-            addon_name=NETWORK_POLICY_ADDON,
+            addon_name=tke_catalog.NETWORK_POLICY_ADDON,
             opts=self.child_options(),
         )
         tencentcloud.kubernetes.EncryptionProtection(
