@@ -57,23 +57,18 @@ SPOT_MAX_PRICE = "1000"
 on-demand price means nodes are only reclaimed for capacity, never outbid (the same behaviour
 as AWS spot's default cap at the on-demand price)."""
 
-TKE_SERVICE_ROLE = "TKE_QCSRole"
-"""TKE's service role, through which TKE writes audit logs and events to CLS. The cluster
-resource turns audit, event persistence and the log agent on after CreateCluster but before it
-records the cluster id (terraform-provider-tencentcloud v1.82.42,
+TKE_SERVICE_ROLE = tke_catalog.TKE_SERVICE_ROLE
+"""TKE's service role (components/catalog/tke.py), through which TKE writes audit logs and
+events to CLS. The cluster resource turns audit, event persistence and the log agent on after
+CreateCluster but before it records the cluster id (terraform-provider-tencentcloud v1.82.42,
 tencentcloud/services/tke/resource_tc_kubernetes_cluster.go Create: PostHandleResponse0, then
 d.SetId; resource_tc_kubernetes_cluster_extension.go SwitchClusterAudit/SwitchEventPersistence;
 the schema notes "Please make sure your TKE CamRole have permission to access CLS service"), so
-a failure there leaves a cluster, with deletion protection, that Pulumi never recorded. The
-role's name: the provider's test data_source_tc_kubernetes_cluster_common_names_test.go. Which
-preset policy grants it CLS is not stated in a source we could read: docs/deploying.md."""
+a failure there leaves a cluster, with deletion protection, that Pulumi never recorded."""
 
-CVM_SERVICE_ROLE = "CVM_QcsRole"
-CVM_KMS_POLICY = "QcloudKMSAccessForCVMRole"
-"""Encrypted CBS data disks need the `CVM_QcsRole` role with the `QcloudKMSAccessForCVMRole`
-policy (terraform-provider-tencentcloud v1.82.42, tencentcloud/services/cbs/
-resource_tc_cbs_storage.md; resource_tc_kubernetes_node_pool.go `data_disk.encrypt`: "make sure
-... the cam role `QcloudKMSAccessForCVMRole` was provided")."""
+CVM_SERVICE_ROLE = tke_catalog.CVM_SERVICE_ROLE
+CVM_KMS_POLICY = tke_catalog.CVM_KMS_POLICY
+"""Encrypted CBS data disks need `CVM_QcsRole` with this policy (components/catalog/tke.py)."""
 
 NAT_BANDWIDTH_MBPS = 100
 """Egress bandwidth of the NAT gateway's EIP (pay by traffic)."""

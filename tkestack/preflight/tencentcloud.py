@@ -51,11 +51,10 @@ ClientFactory = Callable[[str, str], Any]
 CLOUD = "tencentcloud"
 
 SERVICE_ROLES: dict[str, tuple[str, str]] = {
-    "CVM_QcsRole": ("QcloudKMSAccessForCVMRole", "node pools' encrypted data disks (KMS)"),
-    "TKE_QCSRole": ("QcloudAccessForTKERoleInOpsManagement", "TKE audit and event logs (CLS)"),
+    role.name: (role.required, role.purpose) for role in tke_catalog.SERVICE_ROLES
 }
 """Service roles the program relies on but does not create: role -> (preset policy it must
-carry, what needs it). Sources in the module docstring."""
+carry, what needs it), from components/catalog/tke.py (sources there)."""
 
 TCR_NAME_DETAIL = {1: "illegal", 2: "reserved", 3: "already taken (TCR names are global)"}
 AUTH_ERRORS = ("AuthFailure",)

@@ -477,3 +477,17 @@ def test_network_policy_addon_unreadable_is_a_warning(project):
     assert code == 0
     (finding,) = findings_of(document, "tencentcloud.versions.network-policy-addon", "warning")
     assert "UnauthorizedOperation" in finding["message"]
+
+
+def test_service_roles_have_one_source():
+    """The CAM service roles preflight checks are the ones the bootstrap creates and the
+    cluster looks up: components/catalog/tke.py `SERVICE_ROLES`."""
+    from tkestack.components.clouds import tencentcloud as tke_cloud
+    from tkestack.components.prerequisites import TENCENT_SERVICE_ROLES
+    from tkestack.preflight.tencentcloud import SERVICE_ROLES
+
+    assert set(SERVICE_ROLES) == set(TENCENT_SERVICE_ROLES) == {"TKE_QCSRole", "CVM_QcsRole"}
+    for name, (required, _purpose) in SERVICE_ROLES.items():
+        assert required in TENCENT_SERVICE_ROLES[name][1]
+    assert SERVICE_ROLES[tke_cloud.CVM_SERVICE_ROLE][0] == tke_cloud.CVM_KMS_POLICY
+    assert tke_cloud.TKE_SERVICE_ROLE in SERVICE_ROLES
