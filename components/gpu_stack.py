@@ -28,6 +28,13 @@ import yaml
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import ADDON_REQUIRES
 from .errors import raise_problems
+from .network_policy import (
+    METRICS_NAMESPACE,
+    create_network_policies,
+    ingress_policy,
+    namespace_peer,
+    tcp,
+)
 from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 
 DEVICE_PLUGIN = "nvidia-device-plugin"
@@ -297,6 +304,67 @@ def gpu_addons(args: GpuStackArgs) -> tuple[list[AddonSpec], list[str]]:
     return addons, problems
 
 
+DCGM_METRICS_PORT = 9400
+"""DCGM exporter's metrics port: `service.port` 9400 in deployment/values.yaml, the Service's and
+the container's port (deployment/templates/service.yaml, daemonset.yaml) of NVIDIA/dcgm-exporter
+chart 4.8.2 (the stored copy nearest the 4.8.3 pin)."""
+
+HAMI_SELECTOR = {"app.kubernetes.io/name": HAMI}
+"""`hami-vgpu.selectorLabels` (charts/hami/templates/_helpers.tpl @v2.10.0: the chart name),
+with `app.kubernetes.io/component` per workload: HAMi's pods in kube-system, which its
+policies select and nothing else there."""
+
+HAMI_WEBHOOK_PORT = 443
+"""The scheduler extender's HTTPS port, which serves the mutating webhook the API server calls
+(`--http_bind=0.0.0.0:443` with `scheduler.admissionWebhook.enabled: true`, the default;
+templates/scheduler/deployment.yaml, webhook.yaml @v2.10.0). kube-scheduler calls the extender
+in the same pod over 127.0.0.1 (templates/scheduler/configmap.yaml)."""
+
+HAMI_SCHEDULER_METRICS_PORT = 9395
+"""`scheduler.metricsBindAddress: ":9395"` (values.yaml @v2.10.0), the `metrics` container port."""
+
+HAMI_MONITOR_PORT = 9394
+"""The HAMi device plugin's vGPU monitor (`monitorport`, containerPort 9394;
+templates/device-plugin/daemonsetnvidia.yaml, monitorservice.yaml @v2.10.0)."""
+
+
+def gpu_network_policies(addons: Sequence[AddonSpec]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Ingress policies of the GPU add-ons' namespaces, by namespace and role. The API server
+    calls HAMi's webhook from outside the pod network (control-plane addresses differ per
+    cloud), so any source on that port only; Prometheus scrapes the metrics ports. The GPU
+    operator's namespace is not covered (its pinned chart's templates were not read here)."""
+    specs: dict[str, dict[str, dict[str, Any]]] = {}
+    scrape = [namespace_peer(METRICS_NAMESPACE)]
+    for addon in addons:
+        namespace = addon.release_namespace
+        if addon.chart == DEVICE_PLUGIN:
+            # deployments/helm/nvidia-device-plugin/templates @v0.20.0 define no container
+            # port and no Service (the plugin talks to the kubelet over a unix socket; GFD is
+            # off): nothing may call its pods.
+            specs.setdefault(namespace, {})["deny-ingress"] = ingress_policy(None)
+        elif addon.chart == DCGM:
+            specs.setdefault(namespace, {})["metrics"] = ingress_policy(
+                None, [{"from": scrape, "ports": tcp(DCGM_METRICS_PORT)}]
+            )
+        elif addon.chart == HAMI:
+            specs.setdefault(namespace, {}).update(
+                {
+                    "hami-scheduler": ingress_policy(
+                        {**HAMI_SELECTOR, "app.kubernetes.io/component": "hami-scheduler"},
+                        [
+                            {"ports": tcp(HAMI_WEBHOOK_PORT)},
+                            {"from": scrape, "ports": tcp(HAMI_SCHEDULER_METRICS_PORT)},
+                        ],
+                    ),
+                    "hami-device-plugin": ingress_policy(
+                        {**HAMI_SELECTOR, "app.kubernetes.io/component": "hami-device-plugin"},
+                        [{"from": scrape, "ports": tcp(HAMI_MONITOR_PORT)}],
+                    ),
+                }
+            )
+    return specs
+
+
 class GpuStack(pulumi.ComponentResource):
     """Device plugins with per-pool sharing, HAMi or the GPU operator, and DCGM exporter."""
 
@@ -323,14 +391,25 @@ class GpuStack(pulumi.ComponentResource):
             else sharing_config_name(pool)
             for pool in sorted(cluster.gpu_pools, key=lambda pool: pool.name)
         }
+        releases: dict[str, list[pulumi.Resource]] = {}
         for addon in addons:
             # `after` holds what other components install for this one's `requires`
             # (the metrics release); add-ons that require nothing do not wait for it.
-            install_addon(
+            release = install_addon(
                 f"{name}-{addon.key}",
                 addon,
                 cluster,
                 self,
                 depends_on=args.get("after", ()) if addon.requires else (),
             )
+            releases.setdefault(addon.release_namespace, []).append(release)
+        # Helm creates these namespaces (kube-system exists): each policy waits for them.
+        create_network_policies(
+            name,
+            gpu_network_policies(addons),
+            pulumi.ResourceOptions(
+                parent=self, provider=cluster.k8s_provider, depends_on=cluster.depends_on
+            ),
+            depends_on=releases,
+        )
         self.register_outputs({"addon_keys": self.addon_keys, "sharing": self.sharing})

@@ -50,10 +50,11 @@ import pulumi_random as random
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import ADDON_REQUIRES
 from .errors import raise_problems
+from .network_policy import METRICS_NAMESPACE, create_network_policies, namespace_peer
 from .profile import ClusterInfo
 from .registry import split_tls_bundle
 
-MONITORING_NAMESPACE = "monitoring"
+MONITORING_NAMESPACE = METRICS_NAMESPACE
 LOGGING_NAMESPACE = "logging"
 METRICS_RELEASE = "kube-prometheus-stack"
 LOKI_RELEASE = "loki"
@@ -646,12 +647,6 @@ def htpasswd_document(peers: Sequence[tuple[str, str]]) -> str:
     return "".join(f"{cluster}:{password_hash}\n" for cluster, password_hash in sorted(peers))
 
 
-def _peer(namespace: str) -> dict[str, Any]:
-    """A NetworkPolicy peer: every pod of `namespace` (by the `kubernetes.io/metadata.name`
-    label the API server sets on every namespace since Kubernetes 1.22)."""
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
-
-
 def network_policies(central_receiver: bool) -> dict[str, dict[str, dict[str, Any]]]:
     """NetworkPolicy specs by namespace and role (`tkestack-<role>`). Ingress only
     (Prometheus scrapes out, Fluent Bit pushes out). Node-local traffic (kubelet probes,
@@ -664,7 +659,7 @@ def network_policies(central_receiver: bool) -> dict[str, dict[str, dict[str, An
             # logging namespace (the receivers' gateway forwarding remote-write).
             "podSelector": {},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [*everyone, _peer(LOGGING_NAMESPACE)]}],
+            "ingress": [{"from": [*everyone, namespace_peer(LOGGING_NAMESPACE)]}],
         },
         "webhook": {
             # The admission webhook: the API server calls it from outside the pod network
@@ -680,7 +675,7 @@ def network_policies(central_receiver: bool) -> dict[str, dict[str, dict[str, An
             # and Loki; Grafana queries Loki).
             "podSelector": {},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [*everyone, _peer(MONITORING_NAMESPACE)]}],
+            "ingress": [{"from": [*everyone, namespace_peer(MONITORING_NAMESPACE)]}],
         }
     }
     if central_receiver:
@@ -803,17 +798,12 @@ class Observability(pulumi.ComponentResource):
         }
 
     def _create_network_policies(self, namespaces: Mapping[str, k8s.core.v1.Namespace]) -> None:
-        specs = network_policies(self._args.get("receiver") is not None)
-        for namespace, policies in specs.items():
-            for role, spec in policies.items():
-                k8s.networking.v1.NetworkPolicy(
-                    f"{self._name}-{namespace}-{role}",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name=f"tkestack-{role}", namespace=namespaces[namespace].metadata.name
-                    ),
-                    spec=spec,
-                    opts=self._k8s_opts(),
-                )
+        create_network_policies(
+            self._name,
+            network_policies(self._args.get("receiver") is not None),
+            self._k8s_opts(),
+            namespaces={key: namespace.metadata.name for key, namespace in namespaces.items()},
+        )
 
     def _create_grafana_secrets(self, namespace: k8s.core.v1.Namespace) -> list[pulumi.Resource]:
         password = random.RandomPassword(

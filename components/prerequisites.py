@@ -45,6 +45,8 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from .catalog import tke as tke_catalog
+
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 """GitHub Actions' OIDC issuer (GitHub docs, OpenID Connect reference)."""
 GITHUB_OIDC_HOST = GITHUB_OIDC_URL.removeprefix("https://")
@@ -53,14 +55,10 @@ STS_AUDIENCE = "sts.amazonaws.com"
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
 """`SAML:aud` of AWS sign-in federation (IAM user guide, SAML 2.0 federation roles)."""
 TENCENT_SERVICE_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "TKE_QCSRole": (
-        "ccs.qcloud.com",
-        ("QcloudAccessForTKERole", "QcloudAccessForTKERoleInOpsManagement"),
-    ),
-    "CVM_QcsRole": ("cvm.qcloud.com", ("QcloudKMSAccessForCVMRole",)),
+    role.name: (role.principal, role.policies) for role in tke_catalog.SERVICE_ROLES
 }
-"""CAM service role -> (service principal, preset policies). Sources in the module docstring;
-`cvm.qcloud.com` as `CVM_QcsRole`'s principal is unverified."""
+"""CAM service role -> (service principal, preset policies), from components/catalog/tke.py
+`SERVICE_ROLES` (sources there); `cvm.qcloud.com` as `CVM_QcsRole`'s principal is unverified."""
 
 
 class TrustArgs(TypedDict, total=False):

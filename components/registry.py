@@ -33,6 +33,7 @@ from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import tke as tke_catalog
 from .errors import raise_problems
 from .limits import UPSTREAMS_NEEDING_CREDENTIALS
+from .network_policy import create_network_policies, ingress_policy, pod_peer, tcp
 from .profile import ClusterInfo
 from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
 
@@ -202,6 +203,65 @@ def harbor_addon(
         create_namespace=False,
         protect=settings.protect,
     )
+
+
+HARBOR_PORTS: dict[str, tuple[int, ...]] = {
+    "nginx": (8080, 8443),
+    "portal": (8080,),
+    "core": (8080,),
+    "jobservice": (8080,),
+    "registry": (5000, 8080),
+    "trivy": (8080,),
+    "redis": (6379,),
+    "database": (5432,),
+}
+"""Container ports per Harbor component (pod label `component`) with `internalTLS.enabled: false`
+(values.yaml) in goharbor/harbor-helm v1.19.1, the stored tag nearest the v1.19.2 pin:
+templates/_helpers.tpl (`harbor.<component>.containerPort`: core, portal, jobservice, trivy
+8080, registry 5000 and registryctl 8080), nginx/deployment.yaml (8080, 8443),
+redis/service.yaml (6379), database/database-svc.yaml (5432). Metrics ports are left out:
+`metrics.enabled` is false."""
+
+HARBOR_CALLERS: dict[str, tuple[str, ...]] = {
+    # nginx proxies to portal and core (nginx/configmap-https.yaml upstreams).
+    "portal": ("nginx", "core"),
+    "core": ("nginx", "jobservice", "trivy"),
+    # core-cm.yaml: REGISTRY_URL, REGISTRY_CONTROLLER_URL, JOBSERVICE_URL, TRIVY_ADAPTER_URL,
+    # PORTAL_URL, redis and PostgreSQL; jobservice-cm-env.yaml: CORE_URL, REGISTRY_URL,
+    # REGISTRY_CONTROLLER_URL and redis; registry-cm.yaml: redis (auth is htpasswd, no
+    # notifications to core); trivy-sts.yaml: redis. Harbor hands the scanner the address to
+    # pull the image from at scan time (not in the chart): both core and registry admit it.
+    "jobservice": ("core",),
+    "registry": ("core", "jobservice", "trivy"),
+    "trivy": ("core", "jobservice"),
+    "redis": ("core", "jobservice", "registry", "trivy"),
+    "database": ("core",),
+}
+"""Which Harbor components call each one, read from harbor-helm v1.19.1's configmaps."""
+
+
+def harbor_network_policies() -> dict[str, dict[str, Any]]:
+    """Ingress policies of Harbor's namespace, by role: nothing reaches a pod but what calls
+    it; nginx, behind the load balancer, from any source on its ports only (whether the
+    load balancer keeps the client address differs per cloud and mode). Pods carry
+    `app: harbor` and `component: <name>` (`harbor.matchLabels`, templates/*)."""
+
+    def pods(component: str) -> dict[str, str]:
+        return {"app": "harbor", "component": component}
+
+    specs: dict[str, dict[str, Any]] = {"deny-ingress": ingress_policy(None)}
+    specs["nginx"] = ingress_policy(pods("nginx"), [{"ports": tcp(*HARBOR_PORTS["nginx"])}])
+    for component, callers in HARBOR_CALLERS.items():
+        specs[component] = ingress_policy(
+            pods(component),
+            [
+                {
+                    "from": [pod_peer(pods(caller)) for caller in callers],
+                    "ports": tcp(*HARBOR_PORTS[component]),
+                }
+            ],
+        )
+    return specs
 
 
 def registry_addons(args: RegistryArgs) -> list[AddonSpec]:
@@ -619,6 +679,12 @@ class Registry(pulumi.ComponentResource):
                 "tls.key": pulumi.Output.secret(tls_parts[1]),
             },
             opts=k8s_opts,
+        )
+        create_network_policies(
+            self._name,
+            {addon.release_namespace: harbor_network_policies()},
+            k8s_opts,
+            namespaces={addon.release_namespace: namespace.metadata.name},
         )
         release = install_addon(
             f"{self._name}-harbor", addon, cluster, self, depends_on=[credentials, tls]

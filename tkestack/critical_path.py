@@ -8,10 +8,11 @@ of resources that wait for each other, each taking its type's typical creation t
   resource's outputs, explicit `depends_on` (a component expands to its custom
   descendants), the provider, a custom parent;
 - the **floor**: only the edges that must exist: data edges, providers, custom parents, and
-  the orderings a real deployment needs: a namespaced object after its Namespace, a Helm
-  release after the nodes and EKS add-ons of its cluster, after the add-ons it `requires`
-  and after config objects of its own namespace, a custom resource after the chart
-  installing its CRD, EKS node groups and EKS add-ons after each other.
+  the orderings a real deployment needs: a namespaced object after its Namespace (or the Helm
+  release that creates it), a Helm release after the nodes and EKS add-ons of its cluster,
+  after the add-ons it `requires` and after config objects of its own namespace, a custom
+  resource after the chart installing its CRD, EKS node groups and EKS add-ons after each
+  other.
 
 An ordering edge the floor does not need is a *false dependency*; those between two node
 pools or two add-ons serialize work that could run side by side.
@@ -312,6 +313,14 @@ class _Graph:
             return False
         if b.type == HELM_RELEASE and self._calls_api_served_by(a, b):
             return True
+        if (
+            b.type == HELM_RELEASE
+            and a.type.startswith("kubernetes:")
+            and b.inputs.get("createNamespace") is True
+        ):
+            # Helm creates the release's namespace (the GPU add-ons'): an object of that
+            # namespace, such as its NetworkPolicy, exists only after it.
+            return _namespace_of(a) == _namespace_of(b) and a.provider == b.provider
         if b.type == HELM_RELEASE and a.type.startswith("kubernetes:"):
             group = a.type.split(":")[1].rsplit("/", 1)[0]
             return self.table.crd_charts.get(group) == _release_name(b) and a.provider == b.provider

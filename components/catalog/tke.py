@@ -27,7 +27,77 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class ServiceRole:
+    """A CAM service role TKE or CVM acts as, which the program relies on but the cluster does
+    not create (`AccountPrerequisites` may, preflight and the cluster's lookups check it)."""
+
+    name: str
+    """The role's name."""
+    principal: str
+    """The service trusted to assume it (`principal.service` of the role document)."""
+    policies: tuple[str, ...]
+    """The preset policies the role carries when `AccountPrerequisites` creates it."""
+    required: str
+    """The one preset policy among them the program relies on (checked before a deploy)."""
+    purpose: str
+    """What needs the role, for messages."""
+
+
+TKE_SERVICE_ROLE = "TKE_QCSRole"
+"""TKE's service role, through which TKE writes audit logs and events to CLS (trusted by
+`ccs.qcloud.com`; preset policies `QcloudAccessForTKERole` and
+`QcloudAccessForTKERoleInOpsManagement`, the log service audit and event logs use):
+tencentyun/intlcloud-documents, TKE "Service authorization roles"
+(`yehe_doc/容器/容器服务/权限管理/服务授权相关角色权限说明_intl_en.md`) and TKE's Terraform guide
+(`cam.tf`); the name also in terraform-provider-tencentcloud v1.82.42
+data_source_tc_kubernetes_cluster_common_names_test.go."""
+
+CVM_SERVICE_ROLE = "CVM_QcsRole"
+CVM_KMS_POLICY = "QcloudKMSAccessForCVMRole"
+"""Encrypted CBS data disks need the `CVM_QcsRole` role with the `QcloudKMSAccessForCVMRole`
+policy (terraform-provider-tencentcloud v1.82.42, tencentcloud/services/cbs/
+resource_tc_cbs_storage.md; resource_tc_kubernetes_node_pool.go `data_disk.encrypt`: "make sure
+... the cam role `QcloudKMSAccessForCVMRole` was provided"). Its principal `cvm.qcloud.com` is
+the CVM service domain of CAM's service list, **unverified** as the role's trust."""
+
+SERVICE_ROLES: tuple[ServiceRole, ...] = (
+    ServiceRole(
+        TKE_SERVICE_ROLE,
+        "ccs.qcloud.com",
+        ("QcloudAccessForTKERole", "QcloudAccessForTKERoleInOpsManagement"),
+        "QcloudAccessForTKERoleInOpsManagement",
+        "TKE audit and event logs (CLS)",
+    ),
+    ServiceRole(
+        CVM_SERVICE_ROLE,
+        "cvm.qcloud.com",
+        (CVM_KMS_POLICY,),
+        CVM_KMS_POLICY,
+        "node pools' encrypted data disks (KMS)",
+    ),
+)
+"""The CAM service roles of a Tencent environment: the one source for `AccountPrerequisites`,
+the cluster's role lookups (components/clouds/tencentcloud.py) and preflight's
+`tencentcloud.principals.service-role`."""
+
+
+NETWORK_POLICY_ADDON = "networkpolicy"
+"""TKE add-on that enforces Kubernetes NetworkPolicies on GR clusters, the one source of the name
+for the `Cluster` component (`tencentcloud_kubernetes_addon` `addon_name`), the
+`tenant-network-isolation` policy's `tkeNetworkPolicyAddons` default and preflight's
+`tencentcloud.versions.network-policy-addon` check. TKE's docs name the add-on "NetworkPolicy"
+(tencentcloud.com document/product/457/31424, "TKE provides network isolation through the
+Network Policy add-on") but give no API name: neither terraform-provider-tencentcloud v1.82.42
+(its examples use `tcr`, `cos`, `cbs`, `cluster-autoscaler`, `OOMGuard`) nor its vendored
+tke v20180525 SDK nor any page read names it. UNVERIFIED: taken from the console name and the
+add-on's DaemonSet; preflight asks TKE (`DescribeAddonValues` with this name on a cluster of the
+region) and `tccli tke DescribeAddon --ClusterId <cluster>` lists the names on a cluster where
+the console installed it (docs/upgrade-log.md)."""
 
 X86_NODE_IMAGE = "tlinux3.1x86_64"
 """Default image of x86 pools: TencentOS Server 3.1, the name the provider's cluster example

@@ -52,41 +52,23 @@ the API documents the field as the runtime's storage root (unset: the built-in d
 tencentcloud/services/tke/resource_tc_kubernetes_node_pool.go (`node_config.docker_graph_path`)
 and vendor/.../tke/v20180525/models.go (`InstanceAdvancedSettings.DockerGraphPath`)."""
 
-NETWORK_POLICY_ADDON = "networkpolicy"
-"""TKE add-on that enforces Kubernetes NetworkPolicies on GR clusters (TKE add-on docs,
-"NetworkPolicy": a `networkpolicy` DaemonSet in kube-system, installed from Add-on
-Management). A GR cluster enforces none without it, so a tenant's default-deny would be a
-no-op. Installed with `tencentcloud_kubernetes_addon` (tencentcloudstack/
-terraform-provider-tencentcloud website/docs/r/kubernetes_addon.html.markdown: `addon_name`
-and `cluster_id` required and ForceNew, `addon_version` optional; `kubernetes.Addon` in
-tencentcloud-iac-pulumi 0.2.3, which bridges v1.82.42).
-UNVERIFIED: the add-on's API name (`InstallAddon` AddonName) is taken from the console name
-and the DaemonSet's; confirm it with `tccli tke DescribeAddon` on a cluster where the
-console installed it, before the first real cluster (docs/upgrade-log.md). Its version is
-not pinned: TKE installs the latest."""
-
 SPOT_MAX_PRICE = "1000"
 """Spot bid cap in CNY/hour. Tencent bills spot at the market price; a cap far above any
 on-demand price means nodes are only reclaimed for capacity, never outbid (the same behaviour
 as AWS spot's default cap at the on-demand price)."""
 
-TKE_SERVICE_ROLE = "TKE_QCSRole"
-"""TKE's service role, through which TKE writes audit logs and events to CLS. The cluster
-resource turns audit, event persistence and the log agent on after CreateCluster but before it
-records the cluster id (terraform-provider-tencentcloud v1.82.42,
+TKE_SERVICE_ROLE = tke_catalog.TKE_SERVICE_ROLE
+"""TKE's service role (components/catalog/tke.py), through which TKE writes audit logs and
+events to CLS. The cluster resource turns audit, event persistence and the log agent on after
+CreateCluster but before it records the cluster id (terraform-provider-tencentcloud v1.82.42,
 tencentcloud/services/tke/resource_tc_kubernetes_cluster.go Create: PostHandleResponse0, then
 d.SetId; resource_tc_kubernetes_cluster_extension.go SwitchClusterAudit/SwitchEventPersistence;
 the schema notes "Please make sure your TKE CamRole have permission to access CLS service"), so
-a failure there leaves a cluster, with deletion protection, that Pulumi never recorded. The
-role's name: the provider's test data_source_tc_kubernetes_cluster_common_names_test.go. Which
-preset policy grants it CLS is not stated in a source we could read: docs/deploying.md."""
+a failure there leaves a cluster, with deletion protection, that Pulumi never recorded."""
 
-CVM_SERVICE_ROLE = "CVM_QcsRole"
-CVM_KMS_POLICY = "QcloudKMSAccessForCVMRole"
-"""Encrypted CBS data disks need the `CVM_QcsRole` role with the `QcloudKMSAccessForCVMRole`
-policy (terraform-provider-tencentcloud v1.82.42, tencentcloud/services/cbs/
-resource_tc_cbs_storage.md; resource_tc_kubernetes_node_pool.go `data_disk.encrypt`: "make sure
-... the cam role `QcloudKMSAccessForCVMRole` was provided")."""
+CVM_SERVICE_ROLE = tke_catalog.CVM_SERVICE_ROLE
+CVM_KMS_POLICY = tke_catalog.CVM_KMS_POLICY
+"""Encrypted CBS data disks need `CVM_QcsRole` with this policy (components/catalog/tke.py)."""
 
 NAT_BANDWIDTH_MBPS = 100
 """Egress bandwidth of the NAT gateway's EIP (pay by traffic)."""
@@ -324,11 +306,15 @@ class Backend(ClusterBackend):
             opts=self.child_options(protect=self.protect),
         )
         self.cluster_id = self.tke.id
-        # NetworkPolicy enforcement: without it tenant default-deny policies do nothing.
+        # NetworkPolicy enforcement: without it tenant default-deny policies do nothing. A GR
+        # cluster enforces none without the add-on. `tencentcloud_kubernetes_addon`
+        # (terraform-provider-tencentcloud v1.82.42 website/docs/r/kubernetes_addon.html.markdown:
+        # `addon_name` and `cluster_id` required and ForceNew, `addon_version` optional, TKE
+        # installs the latest); the name is UNVERIFIED (components/catalog/tke.py).
         self.network_policy = tencentcloud.kubernetes.Addon(
             f"{self.name}-network-policy",
             cluster_id=self.tke.id,
-            addon_name=NETWORK_POLICY_ADDON,
+            addon_name=tke_catalog.NETWORK_POLICY_ADDON,
             opts=self.child_options(),
         )
         tencentcloud.kubernetes.EncryptionProtection(

@@ -5,7 +5,7 @@ of them (`app.kubernetes.io/name` selector) is never a NodePort, and a LoadBalan
 internal and admits only `loadBalancerSourceRanges`. The one exception is the Loki chart's
 gateway (`app.kubernetes.io/component: gateway`), the central receivers: a Loki release
 running it must serve TLS with basic auth (`loki-gateway-authenticated`). Every platform
-namespace (`monitoring`, `logging`) has a NetworkPolicy.
+namespace (`monitoring`, `logging`, `harbor`, the GPU add-ons') has a NetworkPolicy.
 
 kube-prometheus-stack keeps Prometheus data for 10 days unless `prometheusSpec.retention` is
 set; a CloudWatch log group without `retentionInDays` keeps logs forever (and bills for
@@ -178,10 +178,33 @@ def _platform_network_policies(
     covered = {
         (stack.scope(policy), namespace_of(policy)) for policy in stack.of_type(NETWORK_POLICY)
     }
+    reported: set[tuple[str, str]] = set()
     for namespace in stack.of_type(NAMESPACE):
         name = object_name(namespace)
-        if name in wanted and (stack.scope(namespace), name) not in covered:
+        key = (stack.scope(namespace), name)
+        if name in wanted and key not in covered and key not in reported:
+            reported.add(key)
             yield (namespace.urn, f"platform namespace {name} has no NetworkPolicy")
+    # A namespace Helm creates (`createNamespace`, the GPU add-ons') has no Namespace resource:
+    # its release stands for it.
+    for release in stack.of_type(HELM_RELEASE):
+        name = namespace_of(release)
+        key = (stack.scope(release), name)
+        if (
+            name in wanted
+            and get(release.props, "createNamespace") is True
+            and key not in covered
+            and key not in reported
+        ):
+            reported.add(key)
+            yield (release.urn, f"platform namespace {name} has no NetworkPolicy")
+
+
+PLATFORM_NAMESPACES = ["monitoring", "logging", "harbor", "nvidia-device-plugin", "dcgm-exporter"]
+"""The namespaces of the platform's charts (components/catalog/charts.yaml `namespace` of
+kube-prometheus-stack, loki and fluent-bit, harbor, nvidia-device-plugin, dcgm-exporter; HAMi
+lives in kube-system and the GPU operator's namespace is not covered yet): a test keeps this
+list equal to the catalog's."""
 
 
 RULES = [
@@ -246,16 +269,17 @@ RULES = [
     Rule(
         name="platform-namespace-network-policy",
         group="observability",
-        description="Every platform namespace (monitoring, logging) has a NetworkPolicy.",
+        description="Every platform namespace (monitoring, logging, harbor, the GPU add-ons')"
+        " has a NetworkPolicy.",
         severity="medium",
         anchor="CIS EKS 4.3.2; Kubernetes CIS 5.3.2",
-        remediation="The Observability component creates them; keep observability enabled"
-        " through it.",
+        remediation="The Observability, GpuStack and Registry components create them; install"
+        " these add-ons through them.",
         check=_platform_network_policies,
         stack=True,
         config={
             "namespaces": string_list(
-                ["monitoring", "logging"], "Platform namespaces that must have a NetworkPolicy."
+                PLATFORM_NAMESPACES, "Platform namespaces that must have a NetworkPolicy."
             )
         },
     ),

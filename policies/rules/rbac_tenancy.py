@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ...components.catalog import tke as tke_catalog
 from .base import (
     EKS_CLUSTER,
     TKE_CLUSTER,
@@ -421,7 +422,7 @@ RULES = [
             **TENANT_LABEL_CONFIG,
             "requireEgress": schema("boolean", False, "Also require default-deny egress."),
             "tkeNetworkPolicyAddons": string_list(
-                ["networkpolicy"],
+                [tke_catalog.NETWORK_POLICY_ADDON],
                 "TKE add-on names (tencentcloud_kubernetes_addon addon_name, or addon"
                 " attachment name) that enforce NetworkPolicies. Unverified default: see"
                 " docs/upgrade-log.md.",

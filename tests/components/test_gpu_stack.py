@@ -194,3 +194,84 @@ def test_dcgm_exporter_emits_the_xid_counter_the_alert_reads(image_driver):
     assert "DCGM_EXP_XID_ERRORS_COUNT" in fields
     assert "DCGM_FI_DEV_GPU_TEMP" in fields
     assert all(len(line.split(",")) == 3 for line in lines)
+
+
+# -- NetworkPolicies of the GPU add-ons' namespaces --------------------------------------------
+
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+SCRAPER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+
+
+@pytest.fixture(scope="module")
+def gpu_rendering():
+    return render()
+
+
+def policy(rendering, name):
+    (found,) = [r for r in rendering.of_type(NETWORK_POLICY) if r.name == name]
+    return found
+
+
+def test_device_plugin_namespace_admits_nothing(gpu_rendering):
+    """deployments/helm/nvidia-device-plugin/templates @v0.20.0: no container port and no
+    Service, so nothing may call the plugin's pods. Both releases share one namespace and one
+    policy, which waits for both (Helm creates the namespace)."""
+    deny = policy(gpu_rendering, "c1-gpu-nvidia-device-plugin-deny-ingress")
+    assert deny.inputs["metadata"] == {
+        "name": "tkestack-deny-ingress",
+        "namespace": "nvidia-device-plugin",
+    }
+    assert deny.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": []}
+    releases_by_name = {r.inputs["name"]: r.urn for r in gpu_rendering.of_type(RELEASE)}
+    assert {
+        releases_by_name["nvidia-device-plugin-exclusive"],
+        releases_by_name["nvidia-device-plugin-time-slicing-4"],
+    } <= set(deny.dependencies)
+
+
+def test_dcgm_exporter_admits_prometheus_on_its_metrics_port(gpu_rendering):
+    """NVIDIA/dcgm-exporter deployment/values.yaml (chart 4.8.2): `service.port: 9400`."""
+    metrics = policy(gpu_rendering, "c1-gpu-dcgm-exporter-metrics")
+    assert metrics.inputs["metadata"]["namespace"] == "dcgm-exporter"
+    assert metrics.inputs["spec"]["ingress"] == [
+        {"from": [SCRAPER], "ports": [{"port": 9400, "protocol": "TCP"}]}
+    ]
+
+
+def test_hami_policies_select_only_hami_pods_in_kube_system(gpu_rendering):
+    """charts/hami @v2.10.0: the extender serves the API server's webhook on 443 (any source:
+    control-plane addresses differ per cloud), metrics on 9395; the device plugin's monitor on
+    9394. Both select HAMi's pods by label, never all of kube-system."""
+    scheduler = policy(gpu_rendering, "c1-gpu-kube-system-hami-scheduler").inputs
+    assert scheduler["metadata"]["namespace"] == "kube-system"
+    assert scheduler["spec"]["podSelector"] == {
+        "matchLabels": {
+            "app.kubernetes.io/name": "hami",
+            "app.kubernetes.io/component": "hami-scheduler",
+        }
+    }
+    assert scheduler["spec"]["ingress"] == [
+        {"ports": [{"port": 443, "protocol": "TCP"}]},
+        {"from": [SCRAPER], "ports": [{"port": 9395, "protocol": "TCP"}]},
+    ]
+    plugin = policy(gpu_rendering, "c1-gpu-kube-system-hami-device-plugin").inputs["spec"]
+    assert plugin["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == (
+        "hami-device-plugin"
+    )
+    assert plugin["ingress"] == [{"from": [SCRAPER], "ports": [{"port": 9394, "protocol": "TCP"}]}]
+    assert not [
+        p
+        for p in gpu_rendering.of_type(NETWORK_POLICY)
+        if p.inputs["metadata"]["namespace"] == "kube-system"
+        and p.inputs["spec"]["podSelector"] == {}
+    ]
+
+
+def test_hami_values_keep_the_ports_the_policy_admits(image_driver):
+    """The policy's ports hold only while the chart's defaults do: our values must not move
+    the webhook off 443 (`scheduler.admissionWebhook.enabled`, `service.httpPort`) or the
+    metrics address."""
+    scheduler = image_driver["hami"]["values"]["scheduler"]
+    assert "metricsBindAddress" not in scheduler
+    assert "admissionWebhook" not in scheduler
+    assert scheduler["service"] == {"type": "ClusterIP"}

@@ -487,3 +487,42 @@ def test_tcr_instance_name_is_required_and_a_dns_label(name: str | None, fragmen
 
     with pytest.raises(ValueError, match=re.escape(fragment)):
         render(program)
+
+
+# -- Harbor's NetworkPolicies (goharbor/harbor-helm v1.19.1 templates) --------------------------
+
+
+def test_harbor_components_admit_only_their_callers():
+    from tkestack.components.registry import harbor_network_policies
+
+    specs = harbor_network_policies()
+    assert sorted(specs) == sorted(
+        ["deny-ingress", "nginx", "portal", "core", "jobservice", "registry", "trivy", "redis",
+         "database"]
+    )  # fmt: skip
+    assert specs["deny-ingress"]["podSelector"] == {} and specs["deny-ingress"]["ingress"] == []
+
+    def callers(role):
+        (rule,) = specs[role]["ingress"]
+        return sorted(p["podSelector"]["matchLabels"]["component"] for p in rule["from"])
+
+    def ports(role):
+        (rule,) = specs[role]["ingress"]
+        return [p["port"] for p in rule["ports"]]
+
+    # nginx sits behind the load balancer: any source, its two ports only
+    assert specs["nginx"]["ingress"] == [
+        {"ports": [{"port": 8080, "protocol": "TCP"}, {"port": 8443, "protocol": "TCP"}]}
+    ]
+    assert specs["nginx"]["podSelector"] == {"matchLabels": {"app": "harbor", "component": "nginx"}}
+    assert callers("database") == ["core"] and ports("database") == [5432]
+    assert callers("redis") == ["core", "jobservice", "registry", "trivy"] and ports("redis") == [
+        6379
+    ]
+    assert callers("registry") == ["core", "jobservice", "trivy"] and ports("registry") == [
+        5000,
+        8080,
+    ]
+    assert callers("core") == ["jobservice", "nginx", "trivy"] and ports("core") == [8080]
+    assert callers("portal") == ["core", "nginx"] and ports("portal") == [8080]
+    assert callers("jobservice") == ["core"] and callers("trivy") == ["core", "jobservice"]

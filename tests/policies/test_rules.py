@@ -366,3 +366,25 @@ def test_default_deny_fails_where_the_tke_cluster_has_no_network_policy_addon(
 def test_default_deny_does_not_judge_clusters_the_stack_does_not_create() -> None:
     # Attached clusters and existing_cluster: no cloud cluster resource, the owner decides.
     assert findings_of("tenant-namespace-default-deny", tenant_in_cluster()) == []
+
+
+def test_a_namespace_helm_creates_needs_a_network_policy_too() -> None:
+    """The GPU add-ons' namespaces have no Namespace resource (Helm creates them): their release
+    stands for them, in the pinned catalog's namespaces (components/catalog/charts.yaml)."""
+    from policy_cases import DEFAULT_DENY, HELM, NETWORK_POLICY_TYPE, helm, in_namespace
+
+    from tkestack.components.addon import chart_pin
+    from tkestack.policies.rules.observability import PLATFORM_NAMESPACES
+
+    charts = ["kube-prometheus-stack", "loki", "harbor", "nvidia-device-plugin", "dcgm-exporter"]
+    assert sorted(PLATFORM_NAMESPACES) == sorted({chart_pin(c).namespace for c in charts})
+    release = res(
+        HELM, "dcgm", {**helm("dcgm-exporter", {}, "dcgm-exporter"), "createNamespace": True}
+    )
+    policy = "platform-namespace-network-policy"
+    assert findings_of(policy, [release]) != []
+    covered = in_namespace(NETWORK_POLICY_TYPE, "np", DEFAULT_DENY, namespace="dcgm-exporter")
+    assert findings_of(policy, [release, covered]) == []
+    # HAMi's release lands in kube-system, which is no platform namespace
+    hami = res(HELM, "hami", {**helm("hami", {}, "kube-system"), "createNamespace": True})
+    assert findings_of(policy, [hami]) == []

@@ -231,3 +231,27 @@ def test_review_reports_the_estimate_and_critical_path() -> None:
     )
     document = report.as_json(review)
     assert '"floorSeconds": 845.0' in document and '"kind": "node pools"' in document
+
+
+def test_an_object_waits_for_the_release_whose_helm_creates_its_namespace() -> None:
+    """A NetworkPolicy of a namespace Helm creates (`createNamespace`, the GPU add-ons') needs
+    the release; in another namespace the same edge is a false dependency."""
+    release = resource(
+        HELM_RELEASE,
+        "dcgm",
+        inputs={"name": "dcgm-exporter", "namespace": "dcgm-exporter", "createNamespace": True},
+    )
+
+    def policy(namespace: str) -> engine.RenderedResource:
+        return resource(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            f"np-{namespace}",
+            depends=(release.urn,),
+            inputs={"metadata": {"name": "tkestack-metrics", "namespace": namespace}},
+        )
+
+    assert not critical_path.estimate(
+        rendering(release, policy("dcgm-exporter"))
+    ).false_dependencies
+    (false,) = critical_path.estimate(rendering(release, policy("elsewhere"))).false_dependencies
+    assert false.dependency == release.urn

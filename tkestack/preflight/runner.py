@@ -15,6 +15,7 @@ from ..stacks.loader import (
     SpecError,
     load_environment,
     load_stack_file,
+    sibling_environments,
 )
 from ..stacks.loader import _locate as locate_problem  # the loader's own file:line finder
 from ..stacks.problems import KeyPath, Problem
@@ -27,11 +28,22 @@ CLOUDS = ("aws", "tencentcloud")
 ClientFactory = Callable[[str, str], Any]
 
 
-def load_stack(stack_file: Path, display: str | None = None) -> LoadedEnvironment:
-    """Load and validate a stack's environment (SpecError when invalid)."""
+def load_stack(
+    stack_file: Path, display: str | None = None, siblings: bool = True
+) -> LoadedEnvironment:
+    """Load and validate a stack's environment as the program does (SpecError when invalid),
+    the one-account-per-environment rule included: an environment sharing an AWS account or
+    Tencent Cloud root account with a sibling stack file is refused (exit 2, located at
+    `identity.*`), which covers the registry singletons two environments would share.
+    `siblings=False` loads the file alone (a neighbour read for its TCR names)."""
     shown = display or stack_file.name
     config, text = load_stack_file(stack_file, shown)
-    return load_environment(config.get(ENVIRONMENT_KEY), shown, text)
+    return load_environment(
+        config.get(ENVIRONMENT_KEY),
+        shown,
+        text,
+        siblings=sibling_environments(stack_file) if siblings else None,
+    )
 
 
 def key_path(key: str) -> KeyPath:
@@ -58,39 +70,19 @@ def locate(findings: list[PreflightFinding], loaded: LoadedEnvironment) -> list[
 
 
 def cross_environment(facts: EnvironmentFacts, stack_file: Path) -> list[PreflightFinding]:
-    """Registry singletons this environment shares with the project's other stacks: ECR's
-    per-account-and-region rules and template (and its registry-wide replication and scanning
-    configuration, which the last deploy overwrites), and TCR's global instance names."""
+    """TCR instance names this environment shares with the project's other stacks: TCR names
+    are global, so even environments in different accounts (the one-account rule, applied when
+    the stack loads) collide on them."""
     findings: list[PreflightFinding] = []
     for other_file in sorted(stack_file.parent.glob("Pulumi.*.yaml")):
         if other_file.resolve() == stack_file.resolve():
             continue
         try:
-            other = environment_facts(load_stack(other_file).spec)
+            other = environment_facts(load_stack(other_file, siblings=False).spec)
         except (SpecError, ValueError, KeyError):
             continue  # an invalid neighbour is its own preflight's business
         if not (facts.registry_enabled and other.registry_enabled):
             continue
-        if facts.aws_account and facts.aws_account == other.aws_account:
-            mine = {cluster.region for cluster in facts.registry_owners("aws")}
-            theirs = {cluster.region for cluster in other.registry_owners("aws")}
-            for region in sorted(mine & theirs):
-                findings.append(
-                    PreflightFinding(
-                        "names.ecr-shared-with-environment",
-                        "warning",
-                        "aws",
-                        "identity.aws_account_id",
-                        f"{other.name} ({other_file.name}) also puts its registry in account"
-                        f" {facts.aws_account}, {region}: ECR's pull-through rules and cache"
-                        " template exist once per account and region (the second deploy fails)"
-                        " and its replication and scanning configuration are overwritten by"
-                        " whichever deploys last",
-                        "give each environment its own account, or set registry.enabled: false"
-                        " in all but one of them",
-                        details={"environment": other.name, "region": region},
-                    )
-                )
         mine_tcr = {name: region for region, name in facts.tcr_instance_names.items()}
         theirs_tcr = set(other.tcr_instance_names.values())
         for name in sorted(set(mine_tcr) & theirs_tcr):

@@ -20,6 +20,13 @@ Facts about Tencent Cloud used here and where they come from (tencentcloud-sdk-p
 - `tke` 2018-05-25 `DescribeVersions` (`VersionInstance.Version`, the full x.y.z the program
   passes as `cluster_version`) and `DescribeOSImages` (`OSImage.OsName`, `Status` online).
   No TKE API lists the GPU driver names `gpu_args` accepts: reported as unverified.
+  `DescribeAddonValues` (`ClusterId`, `AddonName`: "the add-on name, from the Add-on
+  Management page of a cluster"; `DefaultValues`: "the parameters the add-on supports, the
+  chart's defaults") and `DescribeAddon` (`Addon.Phase`: Installing, Upgrading, Terminating,
+  Succeeded, InstallFailed, UpgradFailed; `Reason`) ask TKE about the NetworkPolicy add-on
+  name the program installs, which no source we could read confirms (components/catalog/
+  tke.py). How TKE answers a name it does not know is not documented: an error code naming a
+  missing resource or a bad parameter, or no default values, is read as "unknown" (unverified).
 - `tcr` 2019-09-24 `CheckInstanceName`: `IsValidated`, `DetailCode` 1 illegal, 2 reserved,
   3 existed (TCR instance names are global); `DescribeInstances` filtered by `RegistryName`
   tells whether an existing one is the caller's own.
@@ -33,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..components import catalog
+from ..components.catalog import tke as tke_catalog
 from .facts import ClusterFacts, EnvironmentFacts
 from .model import PreflightFinding, PreflightUsageError
 from .reach import TIMEOUT_SECONDS, Connector, tcp_connect
@@ -43,11 +51,10 @@ ClientFactory = Callable[[str, str], Any]
 CLOUD = "tencentcloud"
 
 SERVICE_ROLES: dict[str, tuple[str, str]] = {
-    "CVM_QcsRole": ("QcloudKMSAccessForCVMRole", "node pools' encrypted data disks (KMS)"),
-    "TKE_QCSRole": ("QcloudAccessForTKERoleInOpsManagement", "TKE audit and event logs (CLS)"),
+    role.name: (role.required, role.purpose) for role in tke_catalog.SERVICE_ROLES
 }
 """Service roles the program relies on but does not create: role -> (preset policy it must
-carry, what needs it). Sources in the module docstring."""
+carry, what needs it), from components/catalog/tke.py (sources there)."""
 
 TCR_NAME_DETAIL = {1: "illegal", 2: "reserved", 3: "already taken (TCR names are global)"}
 AUTH_ERRORS = ("AuthFailure",)
@@ -121,6 +128,8 @@ class TencentChecks:
                  lambda c=cluster: self.cluster_version(c)),
                 ("tencentcloud.versions.os-image", f"{cluster.key}.node_pools",
                  lambda c=cluster: self.os_images(c)),
+                ("tencentcloud.versions.network-policy-addon", cluster.key,
+                 lambda c=cluster: self.network_policy_addon(c)),
                 ("tencentcloud.placement.instance-offered", f"{cluster.key}.node_pools",
                  lambda c=cluster: self.placement(c)),
                 ("tencentcloud.capacity.cvm-quota", f"{cluster.key}.node_pools",
@@ -285,19 +294,106 @@ class TencentChecks:
 
     # -- reach ---------------------------------------------------------------------------------
 
+    def network_policy_addon(self, cluster: ClusterFacts) -> None:
+        """TKE knows the NetworkPolicy add-on name the `Cluster` component installs
+        (`tke_catalog.NETWORK_POLICY_ADDON`, UNVERIFIED): `DescribeAddonValues` with that name
+        on a TKE cluster of the region (the spec's own when it exists, else any the account
+        has), and on the spec's own cluster `DescribeAddon` tells whether it installed."""
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+            TencentCloudSDKException,
+        )
+
+        check, key, name = (
+            "tencentcloud.versions.network-policy-addon",
+            cluster.key,
+            (tke_catalog.NETWORK_POLICY_ADDON),
+        )
+        own = self._cluster_ids(cluster.region, [{"Name": "ClusterName", "Values": [cluster.name]}])
+        ids = own or self._cluster_ids(cluster.region, [])
+        if not ids:
+            self.add(
+                check,
+                "warning",
+                key,
+                f"could not check the NetworkPolicy add-on name `{name}` (unverified): no TKE"
+                f" cluster in {cluster.region} to ask",
+                f"rerun preflight once a TKE cluster exists in {cluster.region}, or confirm the"
+                f" name with `tccli tke DescribeAddon --ClusterId <a cluster>` where the console"
+                " installed NetworkPolicy",
+            )
+            return
+        try:
+            answer = self.call(
+                "tke",
+                "v20180525",
+                cluster.region,
+                "DescribeAddonValues",
+                {"ClusterId": ids[0], "AddonName": name},
+            )
+        except TencentCloudSDKException as error:
+            code = str(error.get_code() or "")
+            if not code.startswith(("ResourceNotFound", "InvalidParameter")):
+                raise
+            self.add(
+                check,
+                "error",
+                key,
+                f"TKE does not know the add-on `{name}` ({code}: {error.get_message()}): the"
+                " cluster would get no NetworkPolicy enforcement and `pulumi up` fails on the"
+                " add-on",
+                "find the NetworkPolicy add-on's name with `tccli tke DescribeAddon` on a"
+                " cluster where the console installed it, and set NETWORK_POLICY_ADDON in"
+                " components/catalog/tke.py",
+                cluster_id=ids[0],
+            )
+            return
+        if not answer.DefaultValues:
+            self.add(
+                check,
+                "warning",
+                key,
+                f"TKE answered no default values for the add-on `{name}` on {ids[0]}: the"
+                " name may not be TKE's (unverified)",
+                "confirm the name with `tccli tke DescribeAddon` on a cluster where the console"
+                " installed NetworkPolicy",
+                cluster_id=ids[0],
+            )
+            return
+        if own:
+            installed = self.call(
+                "tke",
+                "v20180525",
+                cluster.region,
+                "DescribeAddon",
+                {"ClusterId": own[0], "AddonName": name},
+            )
+            for addon in installed.Addons or []:
+                if addon.AddonName == name and str(addon.Phase).endswith("Failed"):
+                    self.add(
+                        check,
+                        "error",
+                        key,
+                        f"the add-on `{name}` of {cluster.name} ({own[0]}) is {addon.Phase}:"
+                        f" {addon.Reason or 'no reason given'}",
+                        "look at the add-on in the cluster's Add-on Management page; reinstall"
+                        " it (replace the add-on resource) once the cause is fixed",
+                        cluster_id=own[0],
+                    )
+                    return
+        self.add(check, "pass", key, f"TKE knows the add-on `{name}` ({ids[0]})")
+
+    def _cluster_ids(self, region: str, filters: list[dict[str, Any]]) -> list[str]:
+        """Ids of the TKE clusters `DescribeClusters` finds in `region` with `filters`."""
+        params: dict[str, Any] = {"Filters": filters} if filters else {"Limit": 1}
+        found = self.call("tke", "v20180525", region, "DescribeClusters", params)
+        return [item.ClusterId for item in found.Clusters or [] if item.ClusterId]
+
     def reach(self, cluster: ClusterFacts) -> None:
         """A TKE cluster that already exists (a later deploy): the runner reaches one of its API
         endpoints (DescribeClusters by `ClusterName`, then DescribeClusterEndpoints: the
         intranet and external addresses, tencentcloud-sdk-python tke v20180525 models). A
         cluster not created yet has nothing to reach."""
-        found = self.call(
-            "tke",
-            "v20180525",
-            cluster.region,
-            "DescribeClusters",
-            {"Filters": [{"Name": "ClusterName", "Values": [cluster.name]}]},
-        )
-        ids = [item.ClusterId for item in found.Clusters or [] if item.ClusterId]
+        ids = self._cluster_ids(cluster.region, [{"Name": "ClusterName", "Values": [cluster.name]}])
         if not ids:
             return
         answer = self.call(

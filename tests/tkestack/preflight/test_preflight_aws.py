@@ -26,6 +26,7 @@ from tkestack.components import catalog
 from tkestack.preflight import aws as aws_checks
 from tkestack.preflight import command
 from tkestack.preflight.aws import EKS_REFUSED_ZONE_IDS, QUOTAS, quota_class
+from tkestack.stacks.loader import SpecError
 
 ROOT = Path(__file__).resolve().parents[3]
 ACCOUNT = "123456789012"  # moto's default account, which the `project` copy of dev names
@@ -458,15 +459,21 @@ def test_ecr_pull_through_prefix_taken(aws_env, project):
     assert finding["details"]["taken"] == ["k8s"]
 
 
-def test_other_environment_in_same_account_and_region(aws_env, project):
-    create_roles()
+def test_other_environment_in_same_account_is_refused_before_any_call(aws_env, project):
+    """Two environments in one AWS account share the registry's per-account singletons (ECR
+    pull-through rules, creation template, scanning and replication configuration): preflight
+    loads the stack as the program does, so the one-account-per-environment rule
+    (stacks/rules_access.py `account_sharing_problems`) refuses it (exit 2, located), in any
+    region, before a call is made."""
     # Written into dev's account on purpose (the shipped files each have their own).
     staging = (ROOT / "Pulumi.staging.yaml").read_text().replace(STAGING_ACCOUNT, ACCOUNT)
     (project.parent / "Pulumi.staging.yaml").write_text(staging)
-    document, code = run(project, Account())
-    assert code == 0  # a warning: the account's own answer (ECR) decides
-    (finding,) = findings_of(document, "names.ecr-shared-with-environment", "warning")
-    assert finding["details"] == {"environment": "staging", "region": "us-east-1"}
+    account = Account()
+    with pytest.raises(SpecError) as refused:
+        run(project, account)
+    report = refused.value.report()
+    assert "identity.aws_account_id" in report and "Pulumi.staging.yaml" in report
+    assert account.clients == {}  # no client was made: nothing was asked of the account
 
 
 # -- reach ------------------------------------------------------------------------------------

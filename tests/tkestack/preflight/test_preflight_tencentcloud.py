@@ -16,6 +16,7 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tkestack.components import catalog
+from tkestack.components.catalog import tke as tke_catalog
 from tkestack.components.clouds.tencentcloud import CLUSTER_OS
 from tkestack.preflight import command
 from tkestack.preflight.model import PreflightUsageError
@@ -119,8 +120,9 @@ def clean_answers():
 
 
 class Account:
-    """Client double: each action answers with its recorded response, deserialized into the
-    SDK's response model; `errors` {action: code} raise the SDK's exception instead."""
+    """Client double: each action answers with its recorded response (or a function of the
+    request giving it), deserialized into the SDK's response model; `errors` {action: code}
+    raise the SDK's exception instead."""
 
     def __init__(self, answers=None, errors=None):
         self.answers = answers or clean_answers()
@@ -142,7 +144,10 @@ class Account:
                             account.errors[action], "recorded error", "r0"
                         )
                     response = getattr(models, f"{action}Response")()
-                    response._deserialize(copy.deepcopy(account.answers[action]))
+                    answer = account.answers[action]
+                    if callable(answer):
+                        answer = answer(json.loads(request.to_json_string()))
+                    response._deserialize(copy.deepcopy(answer))
                     return response
 
                 return call
@@ -182,6 +187,18 @@ def existing_cluster_answers():
         "ClusterExternalEndpoint": "https://cls-abcd1234.ccs.tencent-cloud.com",
         "RequestId": "r-endpoints",
     }
+    answers["DescribeAddonValues"] = {
+        "Values": "{}",
+        "DefaultValues": '{"image": "networkpolicy"}',
+        "RequestId": "r-addon-values",
+    }
+    answers["DescribeAddon"] = {
+        "Addons": [
+            {"AddonName": tke_catalog.NETWORK_POLICY_ADDON, "AddonVersion": "1.0.0",
+             "Phase": "Succeeded", "Reason": "", "CreateTime": "2026-01-01T00:00:00Z"}
+        ],
+        "RequestId": "r-addon",
+    }  # fmt: skip
     return answers
 
 
@@ -236,11 +253,17 @@ def test_clean_account_passes(project):
     document, code = run(project, account)
     blocking = [f for f in document["findings"] if f["severity"] == "error"]
     assert code == 0, blocking
-    # the one warning: the GPU driver name no API lists
-    (warning,) = [f for f in document["findings"] if f["severity"] == "warning"]
-    assert warning["check"] == "tencentcloud.versions.gpu-driver"
-    assert warning["key"] == "clusters[1].node_pools[2].gpu_driver"
-    assert "unverified" in warning["message"]
+    # two warnings: the GPU driver name no API lists, and the NetworkPolicy add-on name no
+    # cluster of the region can be asked about (none exists yet)
+    gpu, addon = sorted(
+        (f for f in document["findings"] if f["severity"] == "warning"),
+        key=lambda f: f["check"],
+    )
+    assert gpu["check"] == "tencentcloud.versions.gpu-driver"
+    assert gpu["key"] == "clusters[1].node_pools[2].gpu_driver"
+    assert "unverified" in gpu["message"]
+    assert addon["check"] == "tencentcloud.versions.network-policy-addon"
+    assert addon["key"] == "clusters[1]" and "no TKE cluster in ap-guangzhou" in addon["message"]
     # the zone filter carries the catalog's zones and each pool's charge type
     offers = [r for r in account.requests if r[2] == "DescribeZoneInstanceConfigInfos"]
     assert offers[0][3]["Filters"][0] == {"Name": "zone", "Values": ZONES}
@@ -381,3 +404,90 @@ def test_unreadable_call_is_a_warning_not_a_crash(project):
     assert code == 0
     (finding,) = findings_of(document, "tencentcloud.capacity.cvm-quota", "warning")
     assert "UnauthorizedOperation" in finding["message"]
+
+
+# -- the NetworkPolicy add-on name (components/catalog/tke.py, UNVERIFIED) ---------------------
+
+
+def test_network_policy_addon_known_and_installed_passes(project):
+    account = Account(existing_cluster_answers())
+    document, code = run(project, account, lambda host, port, timeout: None)
+    assert code == 0
+    (finding,) = findings_of(document, "tencentcloud.versions.network-policy-addon")
+    assert finding["severity"] == "pass" and "cls-abcd1234" in finding["message"]
+    asked = [r[3] for r in account.requests if r[2] in ("DescribeAddonValues", "DescribeAddon")]
+    assert (
+        asked == [{"ClusterId": "cls-abcd1234", "AddonName": tke_catalog.NETWORK_POLICY_ADDON}] * 2
+    )
+
+
+def test_network_policy_addon_unknown_to_tke_is_blocking(project):
+    account = Account(
+        existing_cluster_answers(), errors={"DescribeAddonValues": "ResourceNotFound"}
+    )
+    document, code = run(project, account, lambda host, port, timeout: None)
+    assert code == 1
+    (finding,) = findings_of(document, "tencentcloud.versions.network-policy-addon", "error")
+    assert f"`{tke_catalog.NETWORK_POLICY_ADDON}`" in finding["message"]
+    assert "NETWORK_POLICY_ADDON" in finding["fix"] and finding["key"] == "clusters[1]"
+
+
+def test_network_policy_addon_asked_on_another_cluster_of_the_region(project):
+    """The spec's cluster does not exist yet: any cluster of the account in the region answers
+    for the name (DescribeClusters without a name filter); nothing is asked about an install."""
+    answers = existing_cluster_answers()
+    other = answers["DescribeClusters"]
+    other["Clusters"][0].update(ClusterId="cls-other", ClusterName="someone-else")
+    answers["DescribeClusters"] = lambda request: (
+        {"TotalCount": 0, "Clusters": [], "RequestId": "r"} if request.get("Filters") else other
+    )
+    account = Account(answers)
+    document, code = run(project, account, lambda host, port, timeout: None)
+    assert code == 0
+    (finding,) = findings_of(document, "tencentcloud.versions.network-policy-addon", "pass")
+    assert "cls-other" in finding["message"]
+    assert not [r for r in account.requests if r[2] == "DescribeAddon"]
+    lookups = [r[3] for r in account.requests if r[2] == "DescribeClusters"]
+    assert any(r["Limit"] == 1 and not r["Filters"] for r in lookups)
+
+
+def test_network_policy_addon_without_default_values_warns(project):
+    answers = existing_cluster_answers()
+    answers["DescribeAddonValues"]["DefaultValues"] = ""
+    document, code = run(project, Account(answers), lambda host, port, timeout: None)
+    assert code == 0
+    (finding,) = findings_of(document, "tencentcloud.versions.network-policy-addon", "warning")
+    assert "no default values" in finding["message"]
+
+
+def test_network_policy_addon_failed_install_is_blocking(project):
+    answers = existing_cluster_answers()
+    answers["DescribeAddon"]["Addons"][0].update(Phase="InstallFailed", Reason="image pull")
+    document, code = run(project, Account(answers), lambda host, port, timeout: None)
+    assert code == 1
+    (finding,) = findings_of(document, "tencentcloud.versions.network-policy-addon", "error")
+    assert "InstallFailed: image pull" in finding["message"]
+
+
+def test_network_policy_addon_unreadable_is_a_warning(project):
+    account = Account(
+        existing_cluster_answers(), errors={"DescribeAddonValues": "UnauthorizedOperation"}
+    )
+    document, code = run(project, account, lambda host, port, timeout: None)
+    assert code == 0
+    (finding,) = findings_of(document, "tencentcloud.versions.network-policy-addon", "warning")
+    assert "UnauthorizedOperation" in finding["message"]
+
+
+def test_service_roles_have_one_source():
+    """The CAM service roles preflight checks are the ones the bootstrap creates and the
+    cluster looks up: components/catalog/tke.py `SERVICE_ROLES`."""
+    from tkestack.components.clouds import tencentcloud as tke_cloud
+    from tkestack.components.prerequisites import TENCENT_SERVICE_ROLES
+    from tkestack.preflight.tencentcloud import SERVICE_ROLES
+
+    assert set(SERVICE_ROLES) == set(TENCENT_SERVICE_ROLES) == {"TKE_QCSRole", "CVM_QcsRole"}
+    for name, (required, _purpose) in SERVICE_ROLES.items():
+        assert required in TENCENT_SERVICE_ROLES[name][1]
+    assert SERVICE_ROLES[tke_cloud.CVM_SERVICE_ROLE][0] == tke_cloud.CVM_KMS_POLICY
+    assert tke_cloud.TKE_SERVICE_ROLE in SERVICE_ROLES
