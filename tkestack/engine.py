@@ -35,9 +35,13 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from . import sdk_internals
+from . import lazy_sdk, sdk_internals
 from .components.wire import RESOURCE_SIG, SECRET_SIG, SIG_KEY
 from .mocks import PlatformMocks, fake_kubeconfig
+
+# The cloud SDKs' service packages load module by module in the engine's process (only the
+# classes a render names are built); `pulumi up` never imports this module.
+lazy_sdk.install()
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 SECRET_MARK = "[secret]"
