@@ -19,9 +19,12 @@ module name give the submodule, as the package's own import binds it.
 The loader is used only when the package's `__init__.py` has exactly the generated shape
 (header, `import typing`, `from .. import _utilities`, `from .X import *` lines and
 `from . import outputs`), and every star-imported module has an `__all__` list; anything
-else runs the package's own `__init__.py` unchanged. Shape checked in pulumi_aws 7.51.1,
-pulumi_kubernetes 4.34.2 and tencentcloud_iac_pulumi 0.2.3 (constraints.txt), whose
-generators (pulumi-language-python, pulumigen) write it.
+else runs the package's own `__init__.py` unchanged. Checked at both ends of the ranges
+pyproject.toml allows: pulumi_aws 7.5.0 and 7.51.1, pulumi_kubernetes 4.20.0 and 4.34.2,
+tencentcloud_iac_pulumi 0.2.3 (floors and constraints.txt pins; their generators,
+pulumi-language-python and pulumigen, write this shape): every public name of eight service
+packages resolved to the same object lazily and as shipped (tests/tkestack/test_lazy_sdk.py
+checks the installed versions).
 
 Only the offline engine's process installs it (`tkestack.engine` on import): `pulumi up`
 runs `stacks/__main__.py`, which never imports the engine, so the SDKs load as shipped.
