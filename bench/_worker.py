@@ -162,11 +162,18 @@ def main() -> None:
                 # every other submodule as a lazy module that never loads). A package's own
                 # `__init__` imports its submodules in the order they need; importing a leaf
                 # submodule directly would run them out of that order.
+                # The engine loads the SDKs' service packages module by module
+                # (tkestack/lazy_sdk.py): the modules of such a package are listed too.
                 loaded = [
                     name
                     for name in sorted(set(sys.modules) - before)
                     if type(sys.modules[name]).__name__ != "_LazyModule"
-                    and ("." not in name or hasattr(sys.modules[name], "__path__"))
+                    and (
+                        "." not in name
+                        or hasattr(sys.modules[name], "__path__")
+                        or type(sys.modules.get(name.rpartition(".")[0])).__name__
+                        == "_ServicePackage"
+                    )
                 ]
                 print(json.dumps(loaded))
                 return
