@@ -13,7 +13,8 @@
         time to the first resource registration, measured from the parent's clock, and
         the cloud SDK packages the render imported
 
-`seconds` is wall time around the work only (after imports); `peak_mib` is the peak
+`seconds` is wall time around the work only (after imports), `cpu_seconds` the process's
+CPU time over the same span (user + system, every thread); `peak_mib` is the peak
 resident memory growth over the post-import baseline (VmHWM - VmRSS, the high-water mark
 reset just before the work). `--preload` imports a list of modules first so neither a
 render nor its floor pays for lazy imports. `--sdk-wait` renders without the engine's
@@ -73,11 +74,12 @@ def _preload(path: str | None) -> None:
 def _measure(work: Callable[[], engine.Rendering]) -> dict[str, Any]:
     _reset_peak()
     baseline = _status("VmRSS")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rendering = work()
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu,
         "peak_mib": _status("VmHWM") - baseline,
         "resources": len(rendering.resources),
     }
@@ -160,11 +162,18 @@ def main() -> None:
                 # every other submodule as a lazy module that never loads). A package's own
                 # `__init__` imports its submodules in the order they need; importing a leaf
                 # submodule directly would run them out of that order.
+                # The engine loads the SDKs' service packages module by module
+                # (tkestack/lazy_sdk.py): the modules of such a package are listed too.
                 loaded = [
                     name
                     for name in sorted(set(sys.modules) - before)
                     if type(sys.modules[name]).__name__ != "_LazyModule"
-                    and ("." not in name or hasattr(sys.modules[name], "__path__"))
+                    and (
+                        "." not in name
+                        or hasattr(sys.modules[name], "__path__")
+                        or type(sys.modules.get(name.rpartition(".")[0])).__name__
+                        == "_ServicePackage"
+                    )
                 ]
                 print(json.dumps(loaded))
                 return

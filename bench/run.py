@@ -26,6 +26,13 @@ Prints every ratio with its target and whether it holds, then a summary table:
   its analyzer protocol with pulumi_policy's own loop and with the pack's once-per-call
   servicer (ms per resource, before/after in one run), checking all three give the same
   verdicts (`--skip policy-analysis`).
+- issue 21 target 4: the render at ~5,000 resources per resource (ms and KiB of peak
+  memory growth, fresh process, modules preloaded) and a cold `render prod` (fresh process,
+  imports included; says whether the typed SDKs are byte-compiled); target 3: `review prod`
+  and a review of the fleet, end to end in a fresh process, against checkov's Kubernetes
+  framework on the same rendered objects, both cold (`--skip render-scale / cold-render /
+  review-checkov`). Wall times decide; CPU times are printed beside them (on a shared
+  machine they estimate an idle one).
 
     .venv/bin/python bench/run.py [--clusters 50] [--repeat 3] [--checkov PATH] [--json FILE]
 
@@ -37,10 +44,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import os
 import platform
 import re
+import resource as rusage
 import shutil
 import statistics
 import subprocess
@@ -73,6 +82,18 @@ REVIEW_BASE_TARGET = 1.3
 """issue 21 target 1: `review ENV --base REF` (all three formats) within 1.3x one cold render."""
 SUITE_TARGET_SECONDS = 60.0
 """issue 21 target 5: the whole suite on 2 cores, nothing skipped."""
+RENDER_SCALE_RESOURCES = 5000
+"""issue 21 target 4: the render is measured on a fleet of about this many resources..."""
+RENDER_MS_TARGET = 2.0
+"""...at <= 2 ms..."""
+RENDER_KIB_TARGET = 100.0
+"""...and <= 100 KiB of peak memory growth per resource."""
+COLD_RENDER_TARGET_SECONDS = 3.0
+"""issue 21 target 4: a cold `tkestack render prod` (fresh process, imports included)."""
+CHECKOV_PROD_TARGET = 1.0
+"""issue 21 target 3: cold `tkestack review prod` faster than cold checkov on its objects..."""
+CHECKOV_FLEET_TARGET = 2.0
+"""...and at least twice as fast at fleet scale (checkov seconds / review seconds)."""
 FUZZ_TEST = "tests/stacks/test_spec_fuzz.py"
 CLOUD_SDK = {"aws": "pulumi_aws", "tencentcloud": "tencentcloud_iac_pulumi"}
 
@@ -488,37 +509,43 @@ def checkov_rate(checkov: str, rendering: engine.Rendering, work: Path, repeat: 
         directories[kind] = directory
 
     def timed(kind: str) -> float:
-        start = time.perf_counter()
-        completed = subprocess.run(
-            [
-                checkov,
-                "-d",
-                str(directories[kind]),
-                "--framework",
-                "kubernetes",
-                "--quiet",
-                "--compact",
-                "--skip-download",
-                "-o",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
-        )
-        elapsed = time.perf_counter() - start
-        try:
-            report = json.loads(completed.stdout)
-        except json.JSONDecodeError:
-            raise RuntimeError(f"checkov printed no report:\n{completed.stderr[-2000:]}") from None
-        reports = report if isinstance(report, list) else [report]
-        summary = reports[0].get("summary", {})
-        if summary.get("parsing_errors"):
-            raise RuntimeError(f"checkov could not parse the manifests: {summary}")
-        return elapsed
+        return run_checkov(checkov, directories[kind])
 
     return rate(timed, len(objects), repeat)
+
+
+def run_checkov(checkov: str, directory: Path) -> float:
+    """Wall seconds of one cold checkov run (Kubernetes framework) over `directory`; raises
+    when it printed no report or could not parse an object."""
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [
+            checkov,
+            "-d",
+            str(directory),
+            "--framework",
+            "kubernetes",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )
+    elapsed = time.perf_counter() - start
+    try:
+        report = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        raise RuntimeError(f"checkov printed no report:\n{completed.stderr[-2000:]}") from None
+    reports = report if isinstance(report, list) else [report]
+    summary = reports[0].get("summary", {})
+    if summary.get("parsing_errors"):
+        raise RuntimeError(f"checkov could not parse the manifests: {summary}")
+    return elapsed
 
 
 def bench_review(rendering: engine.Rendering, checkov: str | None, repeat: int, work: Path) -> None:
@@ -807,6 +834,151 @@ def bench_fuzz(examples: int) -> None:
     )
 
 
+# ---------------------------------------------------------------- issue 21 targets 3 and 4
+
+
+def timed_cpu(command: Sequence[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the child and the children it waited for) of
+    one run of `command` in ROOT. On a machine shared with other jobs the CPU time is what
+    the run would take on an idle core; the wall time is what the verdicts use."""
+    before = rusage.getrusage(rusage.RUSAGE_CHILDREN)
+    wall = timed(command)
+    after = rusage.getrusage(rusage.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def bytecode_cached() -> bool:
+    """Whether the typed SDKs are byte-compiled, as `pip install` leaves them. Without their
+    `.pyc` files every cold process compiles ~10 MB of generated Python first: a cold render
+    measured so measures the compiler (PYTHONDONTWRITEBYTECODE keeps it that way)."""
+    spec = importlib.util.find_spec("pulumi_aws")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    source = Path(next(iter(spec.submodule_search_locations))) / "ec2" / "_inputs.py"
+    return Path(importlib.util.cache_from_source(str(source))).exists()
+
+
+def bench_render_scale(
+    clusters: int, fleet: engine.Rendering | None, repeat: int, work: Path
+) -> None:
+    """issue 21 target 4: the render at ~5,000 resources, per resource (time and peak memory
+    growth), each run in a fresh process with the render's modules preloaded."""
+    scale = (
+        max(1, round(clusters * RENDER_SCALE_RESOURCES / len(fleet.resources)))
+        if fleet is not None and fleet.resources
+        else 53  # 4,742 resources at 50 clusters
+    )
+    say(f"\n## Render at ~{RENDER_SCALE_RESOURCES:,} resources ({scale} clusters)")
+    preload = work / "preload.json"
+    if not preload.exists():
+        preload.write_text(json.dumps(worker("modules", "5", "--tenants", "2")))
+    arguments = ["render", str(scale), "--tenants", str(scaled_tenants(scale))]
+    runs = [worker(*arguments, "--preload", str(preload)) for _ in range(repeat)]
+    count = runs[0]["resources"]
+    seconds = median([run["seconds"] for run in runs])
+    cpu = median([run["cpu_seconds"] for run in runs])
+    mib = median([run["peak_mib"] for run in runs])
+    ms, cpu_ms, kib = seconds / count * 1000, cpu / count * 1000, mib * 1024 / count
+    say(
+        f"  {count} resources: {seconds:.2f} s wall ({cpu:.2f} s CPU), peak +{mib:.0f} MiB"
+        f" (medians of {repeat}; load {os.getloadavg()[0]:.2f})"
+    )
+    RESULTS["render_scale"] = {"clusters": scale, "resources": count, "runs": runs}
+    verdict(
+        f"render time per resource at {count:,} resources",
+        f"{ms:.2f} ms ({cpu_ms:.2f} ms CPU)",
+        f"<= {RENDER_MS_TARGET} ms",
+        ms <= RENDER_MS_TARGET,
+    )
+    verdict(
+        f"render peak memory per resource at {count:,} resources",
+        f"{kib:.0f} KiB",
+        f"<= {RENDER_KIB_TARGET:.0f} KiB",
+        kib <= RENDER_KIB_TARGET,
+    )
+
+
+def bench_cold_render(env: str, repeat: int, work: Path) -> None:
+    """issue 21 target 4: `tkestack render ENV` in a fresh interpreter, imports included (one
+    untimed run first, so the files are in the OS cache as on a workstation)."""
+    say(f"\n## Cold render ({env})")
+    cached = bytecode_cached()
+    command = [sys.executable, "-m", "tkestack.cli", "render", env, "-f", "json"]
+    command += ["-o", str(work / f"cold-{env}.json")]
+    timed(command)
+    runs = [timed_cpu(command) for _ in range(repeat)]
+    wall, cpu = median([run[0] for run in runs]), median([run[1] for run in runs])
+    say(
+        f"  {wall:.2f} s wall, {cpu:.2f} s CPU (medians of {repeat}; load"
+        f" {os.getloadavg()[0]:.2f}); typed SDKs byte-compiled: {'yes' if cached else 'NO'}"
+    )
+    RESULTS["cold_render"] = {"env": env, "runs": runs, "bytecode_cached": cached}
+    verdict(
+        f"cold `render {env}`, imports included",
+        f"{wall:.2f} s ({cpu:.2f} s CPU)" + ("" if cached else ", SDKs not byte-compiled"),
+        f"<= {COLD_RENDER_TARGET_SECONDS:.0f} s",
+        wall <= COLD_RENDER_TARGET_SECONDS,
+    )
+
+
+def bench_review_vs_checkov(
+    cases: Sequence[tuple[str, str, Path, float]], checkov: str | None, repeat: int, work: Path
+) -> None:
+    """issue 21 target 3: `tkestack review ENV` end to end in a fresh process (render, pack,
+    report) against checkov's Kubernetes framework, also cold, on the same rendered objects.
+    `cases`: (label, the review's ENV argument, its stack file, target ratio)."""
+    say("\n## review end to end vs checkov on the same objects, both cold")
+    if checkov is None:
+        for label, _, _, target in cases:
+            verdict(
+                f"review {label} vs checkov", "not measured (no checkov)", f">= x{target}", False
+            )
+        return
+    for label, argument, stack_file, target in cases:
+        rendering = engine.render(engine.read_stack_config(stack_file, ROOT))
+        directory = work / f"checkov-{label}"
+        directory.mkdir(exist_ok=True)
+        (directory / "objects.yaml").write_text(engine.render_manifests(rendering), "utf-8")
+        objects = len(engine.kubernetes_objects(rendering))
+        command = [sys.executable, "-m", "tkestack.cli", "review", argument, "-f", "json"]
+        command += ["-o", str(work / f"review-{label}.json")]
+        reviews, scans = [], []
+        for _ in range(repeat):  # interleaved: a neighbour's load hits both alike
+            reviews.append(timed_cpu(command))
+            before = rusage.getrusage(rusage.RUSAGE_CHILDREN)
+            seconds = run_checkov(checkov, directory)
+            after = rusage.getrusage(rusage.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            scans.append((seconds, cpu))
+        review_s, review_cpu = median([r[0] for r in reviews]), median([r[1] for r in reviews])
+        checkov_s, checkov_cpu = median([r[0] for r in scans]), median([r[1] for r in scans])
+        ratio = checkov_s / review_s
+        say(
+            f"  {label}: {len(rendering.resources)} resources ({objects} Kubernetes objects):"
+            f" review {review_s:.2f} s ({review_cpu:.2f} s CPU), checkov {checkov_s:.2f} s"
+            f" ({checkov_cpu:.2f} s CPU)"
+            f" (medians of {repeat}; load {os.getloadavg()[0]:.2f})"
+        )
+        RESULTS.setdefault("review_vs_checkov", {})[label] = {
+            "resources": len(rendering.resources),
+            "objects": objects,
+            "review": reviews,
+            "checkov": scans,
+        }
+        verdict(
+            f"review {label} vs checkov, both cold (checkov s / review s)",
+            f"x{ratio:.2f} ({review_s:.2f} s vs {checkov_s:.2f} s)",
+            f">= x{target:g}",
+            ratio >= target,
+        )
+        verdict(
+            f"same, CPU seconds (checkov / review) for {label}",
+            f"x{checkov_cpu / review_cpu:.2f}",
+            "informative: the idle-machine estimate",
+            None,
+        )
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -842,6 +1014,7 @@ def main() -> int:
         choices=[
             *("render", "review", "review-base", "cold-start", "critical-path", "fuzz"),
             *("suite", "policy-analysis"),
+            *("render-scale", "cold-render", "review-checkov"),
         ],
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -879,6 +1052,25 @@ def main() -> int:
             bench_review_base("prod", args.repeat, work)
         if "suite" not in args.skip:
             bench_suite()
+        if "render-scale" not in args.skip:
+            bench_render_scale(args.clusters, fleet, args.repeat, work)
+        if "cold-render" not in args.skip:
+            bench_cold_render("prod", args.repeat, work)
+        if "review-checkov" not in args.skip:
+            fleet_file = work / "fleet" / "Pulumi.fleet.yaml"
+            if not fleet_file.exists():
+                fleet_file.parent.mkdir(exist_ok=True)
+                write_fleet(fleet_file, args.clusters, scaled_tenants(args.clusters))
+            cases = [("prod", "prod", ROOT / "Pulumi.prod.yaml", CHECKOV_PROD_TARGET)]
+            cases.append(
+                (
+                    f"fleet ({args.clusters} clusters)",
+                    str(fleet_file),
+                    fleet_file,
+                    CHECKOV_FLEET_TARGET,
+                )
+            )
+            bench_review_vs_checkov(cases, args.checkov, args.repeat, work)
         ci_not_measured()
     summary(args.markdown)
     if args.json:

@@ -20,8 +20,11 @@ internals are listed here too, so that one test covers them all.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,18 @@ INTERNALS: tuple[Internal, ...] = (
         "non-JSON mock outputs (assets) to the RPC Struct",
     ),
     Internal("pulumi.runtime.stack", "run_in_stack", "tkestack/engine.py", "the root Stack"),
+    Internal(
+        "pulumi.runtime.resource",
+        "_get_stack_trace",
+        "tkestack/sdk_internals.py",
+        "replaced by an empty trace while the offline engine runs (see no_stack_traces)",
+    ),
+    Internal(
+        "pulumi.runtime.proto.source_pb2",
+        "StackTrace",
+        "tkestack/sdk_internals.py",
+        "the empty trace no_stack_traces answers with",
+    ),
     Internal("pulumi.runtime.sync_await", "_sync_await", "tkestack/engine.py", "sync await"),
     Internal("pulumi.runtime.sync_await", "_ensure_event_loop", "tkestack/engine.py", "sync await"),
     Internal(
@@ -155,6 +170,46 @@ INTERNALS: tuple[Internal, ...] = (
     ),
 )
 """Every SDK internal in use, with its user and purpose."""
+
+
+STACK_TRACE_MODULE = "pulumi.runtime.resource"
+STACK_TRACE_FUNCTION = "_get_stack_trace"
+"""The SDK function that captures the program's call stack for every registration."""
+
+
+@contextlib.contextmanager
+def no_stack_traces() -> Iterator[None]:
+    """Within this block the Pulumi SDK captures no call stack for a resource registration
+    or read; only the offline engine (`engine.run_program`) enters it.
+
+    `register_resource` and `read_resource` (pulumi/runtime/resource.py) call the module's
+    `_get_stack_trace()` for every resource: `traceback.extract_stack()` of the whole call
+    stack, each frame's file turned into a `file://` URI (`pathlib.Path.as_uri`) and sent as
+    the request's `stackTrace` and `sourcePosition` (the engine shows them next to
+    diagnostics). The offline engine's monitor (`engine.RecordingMonitor`) reads neither,
+    and the capture was 11-19% of a render (issue 21). The SDK offers no switch for it (no
+    option or environment variable in pulumi 3.260-3.272), so the module attribute, which
+    both callers look up at call time, answers with an empty `StackTrace` (what the SDK
+    itself returns when it finds no user frame; the source position is then None) and is
+    restored on exit, also when the program fails.
+
+    Verified identical in the pulumi wheels 3.260.0 and 3.272.0 (the range pyproject.toml
+    allows; `pulumi/runtime/resource.py`, upstream pulumi/pulumi
+    sdk/python/lib/pulumi/runtime/resource.py). `pulumi up` never enters this block: the
+    CLI's language host runs `stacks/program.py` without the engine module."""
+    module: Any = importlib.import_module(STACK_TRACE_MODULE)
+    from pulumi.runtime.proto import source_pb2
+
+    original = getattr(module, STACK_TRACE_FUNCTION)
+
+    def empty_stack_trace() -> Any:
+        return source_pb2.StackTrace()
+
+    setattr(module, STACK_TRACE_FUNCTION, empty_stack_trace)
+    try:
+        yield
+    finally:
+        setattr(module, STACK_TRACE_FUNCTION, original)
 
 
 def _present(internal: Internal) -> bool:

@@ -1,0 +1,141 @@
+"""The cloud SDKs' service packages load module by module in the engine's process, and every
+name resolves to the object the package's own `__init__.py` binds (tkestack/lazy_sdk.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+from tkestack import lazy_sdk
+
+# Service packages the shipped environments use (prod renders all of them).
+PACKAGES = (
+    "pulumi_aws.ec2",
+    "pulumi_aws.eks",
+    "pulumi_aws.iam",
+    "pulumi_aws.cloudwatch",
+    "pulumi_kubernetes.core.v1",
+    "pulumi_kubernetes.rbac.v1",
+    "pulumi_kubernetes.networking.v1",
+    "pulumi_kubernetes.helm.v3",
+    "tencentcloud_iac_pulumi.kubernetes",
+    "tencentcloud_iac_pulumi.cam",
+)
+
+NAMES = """
+import importlib, json, sys
+lazy = sys.argv[1] == "lazy"
+if lazy:
+    from tkestack import engine  # installs the finder
+else:
+    from tkestack import lazy_sdk
+    assert not lazy_sdk.installed()
+wanted = json.loads(sys.stdin.read() or "{}")
+result = {}
+for name in json.loads(sys.argv[2]):
+    package = importlib.import_module(name)
+    package.outputs  # a lazy module (the SDK's lazy_import) loads on its first attribute
+    public = [n for n in dir(package) if not n.startswith("_") and n != "typing"]
+    names = sorted(wanted.get(name, public))
+    result[name] = {
+        n: f"{getattr(getattr(package, n), '__module__', '')}:"
+        f"{getattr(getattr(package, n), '__qualname__', getattr(package, n).__class__.__name__)}"
+        for n in names
+    }
+    result[name + " listed"] = sorted(public)
+print(json.dumps(result))
+"""
+
+
+def _names(mode: str, wanted: dict[str, list[str]] | None = None) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-c", NAMES, mode, json.dumps(PACKAGES)],
+        cwd=ROOT,
+        input=json.dumps(wanted or {}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout)
+
+
+def test_every_name_resolves_to_the_object_the_package_binds() -> None:
+    """Every public name of each package loaded as shipped, looked up on the lazily loaded
+    package in another fresh interpreter: the same object (module and qualified name); and
+    what the lazy package lists is a subset (the `_inputs` names are listed once loaded)."""
+    eager = _names("eager")
+    lazy = _names("lazy", {package: sorted(eager[package]) for package in PACKAGES})
+    for package in PACKAGES:
+        assert len(eager[package]) > 10  # really compared
+        assert lazy[package] == eager[package], package
+        assert set(lazy[package + " listed"]) <= set(eager[package + " listed"]), package
+
+
+def test_naming_one_class_loads_its_module_not_the_whole_service() -> None:
+    program = """
+import sys
+from tkestack import engine
+import pulumi_aws as aws
+import pulumi_aws.ec2.vpc as vpc_module
+assert aws.ec2.Vpc is vpc_module.Vpc
+assert aws.ec2.LaunchTemplateBlockDeviceMappingArgs.__module__ == "pulumi_aws.ec2._inputs"
+try:
+    aws.ec2.NoSuchThing
+except AttributeError as error:
+    assert "NoSuchThing" in str(error)
+else:
+    raise AssertionError("an unknown name resolved")
+loaded = sorted(m for m in sys.modules if m.startswith("pulumi_aws.ec2."))
+print(len(loaded))
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    # vpc, _enums, _inputs, outputs and what they import: a handful, not EC2's ~180.
+    assert int(completed.stdout) < 10
+
+
+def test_a_package_of_another_shape_is_not_loaded_lazily(tmp_path: Path) -> None:
+    init = tmp_path / "__init__.py"
+    init.write_text("from .a import *\nfrom .b import *\nVERSION = 1\n", encoding="utf-8")
+    assert lazy_sdk.star_imported(init) is None
+    init.write_text(
+        "# coding=utf-8\nimport builtins as _builtins\nfrom .. import _utilities\n"
+        "import typing\nfrom .a import *\nfrom .b import *\nfrom . import outputs\n",
+        encoding="utf-8",
+    )
+    assert lazy_sdk.star_imported(init) == ["a", "b"]
+    (tmp_path / "a.py").write_text("__all__ = ['A', 'AArgs']\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text("A = 1\n", encoding="utf-8")  # no __all__
+    assert lazy_sdk.exported_names(tmp_path / "a.py") == ["A", "AArgs"]
+    assert lazy_sdk.name_index(tmp_path, ["a", "b"]) is None
+    (tmp_path / "b.py").write_text("__all__ = [\n    'A',\n    'b_function',\n]\n", "utf-8")
+    # The later star import wins, as in the package's own __init__.py.
+    assert lazy_sdk.name_index(tmp_path, ["a", "b"]) == {
+        "A": "b",
+        "AArgs": "a",
+        "b_function": "b",
+    }
+
+
+def test_the_pulumi_up_program_loads_the_sdks_as_shipped() -> None:
+    program = """
+import tkestack.stacks.program  # what stacks/__main__.py imports under `pulumi up`
+from tkestack import lazy_sdk
+assert not lazy_sdk.installed()
+import pulumi_aws
+assert pulumi_aws.ec2.Vpc
+assert type(pulumi_aws.ec2.__spec__.loader).__name__ != "_ModuleByModuleLoader"
+print("ok")
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip() == "ok"
