@@ -22,13 +22,13 @@ from .loader import tier_default
 from .providers import CloudProviders
 from .rules import tke_pod_cidr
 from .rules_access import api_paths, private_cidrs, public_cidrs
-from .spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
+from .spec import ClusterSpec, EnvironmentSpec, NodePoolConfig
 
 SecretConfig = Callable[[str], pulumi.Output[str]]
 """Reads a secret stack config value by key (`pulumi.Config().require_secret`)."""
 
 
-def pool_spec(pool: NodePoolSpec) -> PoolSpec:
+def pool_spec(pool: NodePoolConfig) -> PoolSpec:
     """A node pool spec as `NodePool` arguments."""
     accelerator = pool.accelerator
     spec: PoolSpec = {

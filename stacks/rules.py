@@ -27,7 +27,7 @@ from .spec import (
     EndpointSpec,
     IdentitySpec,
     NetworkSpec,
-    NodePoolSpec,
+    NodePoolConfig,
     RegistrySpec,
     TenantSpec,
     minor_version_number,
@@ -206,7 +206,7 @@ def _cluster_problems(
     pool_names: dict[str, int] = {}
     for index, raw_pool in _items(raw.get("node_pools")):
         pool_at: KeyPath = (*at, "node_pools", index)
-        pool = _valid(NodePoolSpec, raw_pool)
+        pool = _valid(NodePoolConfig, raw_pool)
         if pool is None:
             continue
         if pool.name in pool_names:
@@ -239,7 +239,7 @@ def _unknown_region(cloud: str, region: str) -> str:
 
 
 def _pool_problems(
-    pool: NodePoolSpec, at: KeyPath, cloud: str, cluster_minor: int | None
+    pool: NodePoolConfig, at: KeyPath, cloud: str, cluster_minor: int | None
 ) -> list[Problem]:
     problems: list[Problem] = []
     if pool.min_size > pool.max_size:
@@ -312,7 +312,7 @@ def _pool_problems(
     return problems
 
 
-def _hardware_problems(pool: NodePoolSpec, at: KeyPath, cloud: str) -> list[Problem]:
+def _hardware_problems(pool: NodePoolConfig, at: KeyPath, cloud: str) -> list[Problem]:
     """Instance types against the catalog: known, one architecture, GPUs matching the spec."""
     problems: list[Problem] = []
     known = []
@@ -728,7 +728,7 @@ def tke_pod_cidr(network: NetworkSpec) -> ipaddress.IPv4Network | None:
 
 
 def _tke_pool_problems(
-    pool: NodePoolSpec, at: KeyPath, cloud: str, installs_gpu_driver: bool
+    pool: NodePoolConfig, at: KeyPath, cloud: str, installs_gpu_driver: bool
 ) -> list[Problem]:
     """A TKE pool's image and GPU driver: named where tkestack cannot verify a default
     (components/catalog/tke.py has the sources); the keys are refused on other clouds."""

@@ -115,8 +115,12 @@ class TkeGpuDriverSpec(SpecModel):
     """CUDA version, e.g. `11.4.3`; the package name contains it."""
 
 
-class NodePoolSpec(SpecModel):
-    """One pool of identical-architecture nodes. Everything else is derived from these fields."""
+class NodePoolConfig(SpecModel):
+    """One pool of identical-architecture nodes. Everything else is derived from these fields.
+
+    A pool as the stack config states it (`clusters[].node_pools[]`); the composition turns it
+    into the component's `PoolSpec` (stacks/clusters.py `pool_spec`), which the component
+    package offers as its type `NodePoolSpec`."""
 
     name: Name
     """Pool name, unique within its cluster."""
@@ -261,7 +265,7 @@ class ClusterSpec(SpecModel):
     tolerate it land there (for clusters adopting ARM gradually)."""
     attached: AttachedSpec | None = None
     """Only for `cloud: attached`: where its kubeconfig comes from."""
-    node_pools: list[NodePoolSpec] = Field(default_factory=list)
+    node_pools: list[NodePoolConfig] = Field(default_factory=list)
     """Node pools; attached clusters list the pools they already have, for scheduling."""
     runner: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     """`topology: per-cluster` only: the GitHub Actions runner label of a self-hosted runner
