@@ -20,10 +20,10 @@ from . import catalog
 from .catalog import tke as tke_catalog
 from .clouds import ClusterBackend, backend_class
 from .clouds.access import DeployerAccess
+from .contracts import ClusterInfo
 from .errors import raise_problems
 from .existing import ExistingNetwork, ExistingRoles
 from .node_pool import NodePool, PoolSpec, pool_problems
-from .profile import ClusterInfo
 from .validation import KeyPath, Problem
 
 TYPE_TOKEN = "tkestack:index:Cluster"

@@ -27,8 +27,8 @@ import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import ADDON_REQUIRES
+from .contracts import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 from .errors import raise_problems
-from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 
 DEVICE_PLUGIN = "nvidia-device-plugin"
 OPERATOR = "gpu-operator"

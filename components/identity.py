@@ -48,9 +48,9 @@ from typing import Literal, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .contracts import ClusterInfo
 from .errors import raise_problems
 from .ownership import TENANT_LABEL
-from .profile import ClusterInfo
 from .validation import Problem
 
 AccessLevel = Literal["admin", "developer", "viewer"]

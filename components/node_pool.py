@@ -20,9 +20,9 @@ from typing import Literal, Protocol, Required, TypedDict, TypeVar
 import pulumi
 
 from .clouds import ClusterBackend, PoolRequest
+from .contracts import ClusterInfo, NodePoolProfile, Taint, derive_profile
 from .errors import raise_problems
 from .limits import pool_name_problems
-from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
 from .validation import (
     KeyPath,
     Problem,

@@ -49,8 +49,8 @@ import pulumi_random as random
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import ADDON_REQUIRES
+from .contracts import ClusterInfo
 from .errors import raise_problems
-from .profile import ClusterInfo
 from .registry import split_tls_bundle
 
 MONITORING_NAMESPACE = "monitoring"

@@ -70,6 +70,8 @@ from . import registry as registries
 from . import tenant as tenancy
 from .clouds import ClusterBackend, backend_class
 from .clouds.attached import server_of
+from .contracts import ClusterInfo
+from .contracts import Taint as TaintValue
 from .errors import raise_problems
 from .existing import ExistingNetwork, ExistingRoles
 from .gpu_stack import GpuStackArgs
@@ -81,8 +83,6 @@ from .observability import (
     ReceiverSettings,
     RetentionSettings,
 )
-from .profile import ClusterInfo
-from .profile import Taint as TaintValue
 from .registry import RegistryArgs
 from .registry_namespace import RegistrySettings
 from .validation import Problem

@@ -31,9 +31,9 @@ import pulumi_random as random
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import tke as tke_catalog
+from .contracts import ClusterInfo
 from .errors import raise_problems
 from .limits import UPSTREAMS_NEEDING_CREDENTIALS
-from .profile import ClusterInfo
 from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
 
 if TYPE_CHECKING:  # imported where used: an EKS-less program never loads pulumi_aws

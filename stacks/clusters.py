@@ -15,9 +15,9 @@ import pulumi
 
 from ..components.clouds.access import DeployerAccess
 from ..components.cluster import AttachedArgs, Cluster, ClusterArgs
+from ..components.contracts import ClusterInfo, Taint
 from ..components.node_pool import PoolSpec
 from ..components.ownership import CLUSTER_LABEL
-from ..components.profile import ClusterInfo, Taint
 from .loader import tier_default
 from .providers import CloudProviders
 from .rules import tke_pod_cidr

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..components.cluster import cluster_problems
+from ..components.contracts import ClusterInfo
 from ..components.node_pool import pool_profile
 from ..components.platform_services import platform_plan
-from ..components.profile import ClusterInfo
 from ..components.tenant import TenantArgs, WorkloadIdentitySettings, validate_tenant_args
 from ..components.validation import KeyPath, PathPart, Problem, as_problem
 from .clusters import cluster_args

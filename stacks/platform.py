@@ -29,6 +29,7 @@ from typing import Any
 
 import pulumi
 
+from ..components.contracts import ClusterInfo
 from ..components.gpu_stack import GpuStackArgs
 from ..components.observability import (
     ObservabilityArgs,
@@ -38,7 +39,6 @@ from ..components.observability import (
     RetentionSettings,
 )
 from ..components.platform_services import PlatformServices, PlatformServicesArgs, platform_plan
-from ..components.profile import ClusterInfo
 from ..components.registry import RegistryArgs
 from ..components.registry_namespace import RegistryHandle, RegistrySettings
 from .clusters import SecretConfig

@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 
+from ..components.contracts import ClusterInfo
 from ..components.identity import (
     ACCESS_LEVELS,
     AccessLevel,
@@ -27,7 +28,6 @@ from ..components.identity import (
 )
 from ..components.ownership import CLUSTER_LABEL, TENANT_LABEL
 from ..components.platform_services import PlatformServices
-from ..components.profile import ClusterInfo
 from ..components.registry_namespace import RegistryHandle, RegistryNamespace
 from ..components.tenant import (
     Tenant,

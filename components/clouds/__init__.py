@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pulumi
 
-from ..profile import ClusterInfo, NodePoolProfile
+from ..contracts import ClusterInfo, NodePoolProfile
 
 if TYPE_CHECKING:
     from ..cluster import ClusterArgs

@@ -40,8 +40,8 @@ import pulumi_kubernetes as k8s
 
 from .. import catalog
 from ..addon import check_addons, install_addon
+from ..contracts import POOL_LABEL, ClusterInfo, NodePoolProfile
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
-from ..profile import POOL_LABEL, ClusterInfo, NodePoolProfile
 from ..registry import PULL_THROUGH_UPSTREAMS
 from . import ClusterAccess, ClusterBackend, PoolRequest, access
 from .aws_in_cluster import (
