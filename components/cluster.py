@@ -341,8 +341,9 @@ class Cluster(pulumi.ComponentResource):
     """API server URL."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig (a Pulumi secret)."""
-    oidc_issuer: pulumi.Output[str] | None
-    """Service-account issuer URL, where the cloud has one."""
+    oidc_issuer: pulumi.Output[str | None] | None
+    """Service-account issuer URL, where the cloud has one (resolves to None on an existing
+    TKE cluster whose service-account OIDC is off)."""
     k8s_provider: k8s.Provider
     """Explicit Kubernetes provider for everything installed inside."""
     info: ClusterInfo

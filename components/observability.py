@@ -52,6 +52,7 @@ from .catalog import ADDON_REQUIRES
 from .contracts import ClusterInfo
 from .errors import raise_problems
 from .registry import split_tls_bundle
+from .validation import checked
 
 MONITORING_NAMESPACE = "monitoring"
 LOGGING_NAMESPACE = "logging"
@@ -867,7 +868,7 @@ class Observability(pulumi.ComponentResource):
         }
 
     def _create_receiver(self, namespace: k8s.core.v1.Namespace) -> list[pulumi.Resource]:
-        receiver = self._args["receiver"]
+        receiver = checked(self._args.get("receiver"), "receiver")
         peers = list(self._args.get("peers", ()))
         document = pulumi.Output.all(
             *[pulumi.Output.all(peer.cluster, peer.password_hash) for peer in peers]

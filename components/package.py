@@ -162,7 +162,7 @@ def _provider_of(
     elif providers:
         candidates = [provider for provider in providers if provider.package == package]
     if opts.provider is not None and getattr(opts.provider, "package", None) == package:
-        candidates.append(opts.provider)  # type: ignore[arg-type]
+        candidates.append(opts.provider)
     return candidates[0] if candidates else None
 
 
@@ -485,6 +485,8 @@ def _member_name(value: str) -> str:
 
 
 ENUM_TYPES: Mapping[tuple[str, ...], type[enum.StrEnum]] = {
+    # Why the ignore: the functional `StrEnum(name, members)` call builds a class at runtime,
+    # which a type checker cannot follow (typeshed types it as an instance).
     tuple(shape.values): enum.StrEnum(  # type: ignore[misc]
         shape.name, [(_member_name(value), value) for value in shape.values]
     )
@@ -776,7 +778,7 @@ class Cluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Kubeconfig of the cluster (a Pulumi secret). EKS: `aws eks get-token` exec
     authentication assuming `deployerRoleArn`, no stored token."""
-    oidc_issuer: pulumi.Output[str] | None
+    oidc_issuer: pulumi.Output[str | None] | None
     """Service-account issuer URL, where the cloud has one."""
     cloud_cluster_id: pulumi.Output[str] | None
     """The cloud's handle of the cluster: EKS cluster name, TKE cluster id; absent when
@@ -796,7 +798,11 @@ class Cluster(pulumi.ComponentResource):
         cloud = python_args["cloud"]
         if cloud != "attached":
             python_args["cloud_provider"] = _required_provider(opts, cloud, f"Cluster {name}")
-        built = clusters.Cluster(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = clusters.Cluster(
+            name, typing.cast("clusters.ClusterArgs", python_args), opts=_child(self)
+        )
         info = built.info
         self.cloud = cloud
         self.region = info.region
@@ -862,7 +868,11 @@ class PlatformServices(pulumi.ComponentResource):
             python_args["gpu"] = None
         elif gpu or cluster.gpu_pools:
             python_args["gpu"] = {**python_args.get("gpu", {}), "cluster": cluster}
-        built = platform.PlatformServices(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = platform.PlatformServices(
+            name, typing.cast("platform.PlatformServicesArgs", python_args), opts=_child(self)
+        )
         self.addon_keys = list(built.addon_keys)
         self.registry_endpoint = built.registry.endpoint if built.registry else None
         self.harbor_admin_password = (
@@ -913,7 +923,11 @@ class Tenant(pulumi.ComponentResource):
         cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
         if args.get("workload_identity") is not None and cluster.cloud != "attached":
             _required_provider(opts, cluster.cloud, f"Tenant {name}: workload_identity")
-        built = tenancy.Tenant(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = tenancy.Tenant(
+            name, typing.cast("tenancy.TenantArgs", python_args), opts=_child(self)
+        )
         self.namespaces = list(built.namespaces)
         self.roles = dict(built.roles)
         self.workload_identity_role = built.workload_identity_role
@@ -947,7 +961,11 @@ class Registry(pulumi.ComponentResource):
         cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
         if cluster.cloud != "attached":
             _required_provider(opts, cluster.cloud, f"Registry {name}")
-        built = registries.Registry(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = registries.Registry(
+            name, typing.cast("RegistryArgs", python_args), opts=_child(self)
+        )
         self.endpoint = built.endpoint
         self.harbor_admin_password = built.harbor_admin_password
         self.register_outputs(
@@ -976,7 +994,11 @@ class Observability(pulumi.ComponentResource):
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _secret_peers(_python_inputs(type(self), args))
         python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        built = observe.Observability(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = observe.Observability(
+            name, typing.cast("ObservabilityArgs", python_args), opts=_child(self)
+        )
         self.addon_keys = sorted(built.addon_keys)
         self.grafana_admin_password = built.grafana_admin_password
         credential = built.push_credential
@@ -1007,7 +1029,9 @@ class GpuStack(pulumi.ComponentResource):
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
         python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        built = gpus.GpuStack(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = gpus.GpuStack(name, typing.cast("GpuStackArgs", python_args), opts=_child(self))
         self.addon_keys = sorted(built.addon_keys)
         self.sharing = dict(built.sharing)
         self.register_outputs({"addon_keys": self.addon_keys, "sharing": self.sharing})
@@ -1292,7 +1316,7 @@ class PackageProvider(ComponentProvider):
         )
         Provider.__init__(self, version or package_version(), json.dumps(spec.to_json()))
 
-    def construct(  # type: ignore[override]
+    def construct(
         self,
         name: str,
         resource_type: str,
@@ -1311,5 +1335,8 @@ class PackageProvider(ComponentProvider):
 def package_schema(version: str | None = None) -> dict[str, Any]:
     """The package schema exactly as the component provider host serves it (`GetSchema`)."""
     provider = PackageProvider(version)
-    schema: dict[str, Any] = json.loads(provider.schema)  # type: ignore[arg-type]
+    text = provider.schema
+    if text is None:  # `PackageProvider.__init__` always sets it
+        raise TypeError("the package provider has no schema")
+    schema: dict[str, Any] = json.loads(text)
     return schema

@@ -72,7 +72,7 @@ class ClusterAccess:
     """API server URL (`https://...`)."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig with credentials or exec auth; always a Pulumi secret."""
-    oidc_issuer: pulumi.Output[str] | None = None
+    oidc_issuer: pulumi.Output[str | None] | None = None
     """Service-account token issuer URL, where the cloud exposes one."""
     context: str | None = None
     """Kubeconfig context to use (None: the kubeconfig's current context)."""
