@@ -72,7 +72,7 @@ from .clouds import ClusterBackend, backend_class
 from .clouds.attached import server_of
 from .contracts import ClusterInfo
 from .contracts import Taint as TaintValue
-from .errors import raise_problems
+from .errors import ArgumentsError, raise_problems
 from .existing import ExistingNetwork, ExistingRoles
 from .gpu_stack import GpuStackArgs
 from .node_pool import PoolHost, PoolSpec, pool_profile
@@ -85,7 +85,7 @@ from .observability import (
 )
 from .registry import RegistryArgs
 from .registry_namespace import RegistrySettings
-from .validation import Problem
+from .validation import KeyPath, Problem
 
 PACKAGE_NAME = "tkestack"
 """Package name: the first part of every type token (`tkestack:index:Cluster`)."""
@@ -209,25 +209,25 @@ def cluster_info(
     )
 
 
-def _missing_provider(cloud: str) -> Problem:
-    """The problem of a managed cluster without its cloud's provider in the resource options."""
+def _missing_provider(cloud: str, path: KeyPath = ("cloud",)) -> Problem:
+    """The problem of a managed cluster without its cloud's provider in the resource options,
+    at `path` (the input that needs the provider)."""
     return Problem(
-        ("cloud",),
+        path,
         f"pass the {cloud} provider of the cluster's region in the resource options (YAML"
         " `options: providers: [...]`); providers are never inputs",
     )
 
 
 def _required_provider(
-    opts: pulumi.ResourceOptions | None, cloud: str, what: str
+    opts: pulumi.ResourceOptions | None, cloud: str, component: str, name: str, path: KeyPath
 ) -> pulumi.ProviderResource:
-    """The `cloud` provider from the resource options, or an error saying where it goes."""
+    """The `cloud` provider from the resource options, else an `ArgumentsError` (the one
+    error model: the engine lists it under the property path `path`) saying where it goes.
+    Called before the facade registers, so nothing does."""
     provider = _provider_of(opts, cloud)
     if provider is None:
-        raise ValueError(
-            f"{what}: pass the {cloud} provider of the cluster's region in the resource options"
-            f" (YAML `options: providers: [...]`); providers are never inputs"
-        )
+        raise ArgumentsError(component, name, [_missing_provider(cloud, path)])
     return provider
 
 
@@ -793,11 +793,14 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        cloud = _plain(args["cloud"])
+        provider = None
+        if cloud != "attached":
+            provider = _required_provider(opts, cloud, "Cluster", name, ("cloud",))
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
-        cloud = python_args["cloud"]
-        if cloud != "attached":
-            python_args["cloud_provider"] = _required_provider(opts, cloud, f"Cluster {name}")
+        if provider is not None:
+            python_args["cloud_provider"] = provider
         # The inputs the SDK mapped and checked against the schema derived from this
         # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
         built = clusters.Cluster(
@@ -856,11 +859,12 @@ class PlatformServices(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        cloud = _plain(args["cluster"]["cloud"])
+        if args.get("registry") is not None and cloud != "attached":
+            _required_provider(opts, cloud, "PlatformServices", name, ("registry",))
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
         cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        if args.get("registry") is not None and cluster.cloud != "attached":
-            _required_provider(opts, cluster.cloud, f"PlatformServices {name}: registry")
         if python_args.get("observability") is not None:
             python_args["observability"] = _secret_peers(python_args["observability"])
         gpu = args.get("gpu") or {}
@@ -918,11 +922,12 @@ class Tenant(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        cloud = _plain(args["cluster"]["cloud"])
+        if args.get("workload_identity") is not None and cloud != "attached":
+            _required_provider(opts, cloud, "Tenant", name, ("workload_identity",))
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
-        cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        if args.get("workload_identity") is not None and cluster.cloud != "attached":
-            _required_provider(opts, cluster.cloud, f"Tenant {name}: workload_identity")
+        python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
         # The inputs the SDK mapped and checked against the schema derived from this
         # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
         built = tenancy.Tenant(
@@ -956,11 +961,12 @@ class Registry(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        cloud = _plain(args["cluster"]["cloud"])
+        if cloud != "attached":
+            _required_provider(opts, cloud, "Registry", name, ("cluster", "cloud"))
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
-        cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        if cluster.cloud != "attached":
-            _required_provider(opts, cluster.cloud, f"Registry {name}")
+        python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
         # The inputs the SDK mapped and checked against the schema derived from this
         # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
         built = registries.Registry(
@@ -1132,7 +1138,7 @@ class NodePool(pulumi.ComponentResource):
         cloud = str(cluster_args.get("cloud"))
         provider = _provider_of(opts, cloud) if cloud in ("aws", "tencentcloud") else None
         if provider is None and not problems:
-            problems.append(_missing_provider(cloud).under("cluster"))
+            problems.append(_missing_provider(cloud, ("cluster", "cloud")))
         if not problems:
             problems += clusters.cloud_pool_problems(
                 typing.cast("PoolSpec", pool_inputs),

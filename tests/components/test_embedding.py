@@ -1040,17 +1040,81 @@ def test_readme_shows_both_ways_to_embed() -> None:
     assert readme.startswith("# tkestack\n\n```sh\nmake render")
 
 
-def test_a_package_cluster_without_its_provider_says_where_the_provider_goes() -> None:
-    def program() -> None:
-        hosted().construct(
-            "payments",
+AWS_REFERENCE = {
+    "name": "payments",
+    "cloud": "aws",
+    "kubernetesVersion": "1.33",
+    "kubeconfig": "apiVersion: v1",
+    "region": "us-east-1",
+    "cloudClusterId": "acme-payments",
+}
+
+
+@pytest.mark.parametrize(
+    ("token", "inputs", "path"),
+    [
+        (
             "tkestack:index:Cluster",
             {"cloud": "aws", "kubernetesVersion": "1.33", "region": "us-east-1"},
-            pulumi.ResourceOptions(),
-        )
+            "cloud",
+        ),
+        ("tkestack:index:Registry", {"cluster": AWS_REFERENCE}, "cluster.cloud"),
+        (
+            "tkestack:index:PlatformServices",
+            {"cluster": AWS_REFERENCE, "registry": {}},
+            "registry",
+        ),
+        (
+            "tkestack:index:Tenant",
+            {
+                "cluster": AWS_REFERENCE,
+                "tenant": "team-a",
+                "namespaces": ["a"],
+                "workloadIdentity": {"account": ACCOUNT},
+            },
+            "workload_identity",
+        ),
+        ("tkestack:index:NodePool", {"cluster": POOL_CLUSTER, **camel(POOL)}, "cluster.cloud"),
+    ],
+    ids=lambda value: value.rsplit(":", 1)[-1] if isinstance(value, str) else "",
+)
+def test_a_package_component_without_its_provider_says_where_the_provider_goes(
+    token: str, inputs: dict[str, Any], path: str
+) -> None:
+    """The project's error model (an `ArgumentsError`, which the engine lists per property),
+    at the input that needs the provider, before the facade registers anything."""
+    from tkestack.components.errors import ArgumentsError
 
-    with pytest.raises(Exception, match=r"pass the aws provider .* in the resource options"):
+    def program() -> None:
+        hosted().construct("payments", token, inputs, pulumi.ResourceOptions())
+
+    with pytest.raises(ArgumentsError) as raised:
         engine.run_program(program)
+    assert [problem.dotted for problem in raised.value.problems] == [path]
+    assert "pass the aws provider" in raised.value.problems[0].message
+
+
+@pytest.mark.parametrize("token", ["tkestack:index:Cluster", "tkestack:index:NodePool"])
+def test_a_package_component_without_its_provider_registers_nothing(token: str) -> None:
+    inputs = {
+        "tkestack:index:Cluster": {
+            "cloud": "aws",
+            "kubernetesVersion": "1.33",
+            "region": "us-east-1",
+        },
+        "tkestack:index:NodePool": {"cluster": POOL_CLUSTER, **camel(POOL)},
+    }[token]
+    recorded: dict[str, Exception] = {}
+
+    def program() -> None:
+        try:
+            hosted().construct("payments", token, inputs, pulumi.ResourceOptions())
+        except Exception as error:  # the refusal, recorded to look at what registered
+            recorded["error"] = error
+
+    rendering = engine.run_program(program)
+    assert isinstance(recorded["error"], pulumi.InputPropertiesError)
+    assert not [r for r in rendering.resources if r.type.startswith("tkestack:")]
 
 
 GPU_POOLS = [
