@@ -1019,6 +1019,16 @@ def test_yaml_example_runs_through_the_package_provider() -> None:
     assert isinstance(outputs["kubeconfig"], engine.SecretValue)
     assert outputs["namespaces"] == ["payments", "payments-batch"]
     assert outputs["addons"] == ["fluent-bit", "kube-prometheus-stack", "loki"]
+    assert outputs["batchPoolLabels"]["tkestack.io/capacity"] == "spot"
+    batch = next(
+        group
+        for group in rendering.of_type("aws:eks/nodeGroup:NodeGroup")
+        if group.name == "payments-batch-node-group"
+    )
+    assert (batch.inputs["clusterName"], batch.inputs["capacityType"]) == (
+        "acme-prd-payments",
+        "SPOT",
+    )
     for resource in rendering.resources:
         if resource.custom and resource.type.startswith("aws:") and taggable(resource.type):
             assert {"acme:owner": "payments-platform"}.items() <= (
