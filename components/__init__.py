@@ -83,10 +83,10 @@ _EXPORTS: dict[str, str] = {
     "RetentionSettings": ".observability",
     "PlatformServices": ".platform_services",
     "PlatformServicesArgs": ".platform_services",
-    "ClusterInfo": ".profile",
-    "NodePoolProfile": ".profile",
-    "Taint": ".profile",
-    "derive_profile": ".profile",
+    "ClusterInfo": ".contracts",
+    "NodePoolProfile": ".contracts",
+    "Taint": ".contracts",
+    "derive_profile": ".contracts",
     "Registry": ".registry",
     "RegistryArgs": ".registry",
     "RegistryHandle": ".registry_namespace",
@@ -125,6 +125,7 @@ if TYPE_CHECKING:
         ExistingRoles,
         ExistingRolesArgs,
     )
+    from .contracts import ClusterInfo, NodePoolProfile, Taint, derive_profile
     from .gpu_stack import GpuStack, GpuStackArgs
     from .identity import (
         ClusterIdentity,
@@ -142,7 +143,6 @@ if TYPE_CHECKING:
         RetentionSettings,
     )
     from .platform_services import PlatformServices, PlatformServicesArgs
-    from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
     from .registry import Registry, RegistryArgs
     from .registry_namespace import (
         RegistryHandle,

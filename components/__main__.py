@@ -12,9 +12,9 @@ from pathlib import Path
 
 def _forget_own_folder() -> None:
     """Run as a script (`python components/`), Python puts this folder first on `sys.path`,
-    where `profile.py` would shadow the standard library's `profile` module and every module
-    here would import under a second, top-level name; the package is imported by its installed
-    name (`tkestack.components`) instead."""
+    where every module here would import under a second, top-level name (and one named like
+    a standard module would shadow it: tests/test_project.py keeps the names apart); the
+    package is imported by its installed name (`tkestack.components`) instead."""
     here = Path(__file__).resolve().parent
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
 

@@ -34,7 +34,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .catalog import chart_entries
-from .profile import ARM_TAINT, GPU_TAINT_KEY, POOL_LABEL, ClusterInfo, NodePoolProfile, Taint
+from .contracts import ARM_TAINT, GPU_TAINT_KEY, POOL_LABEL, ClusterInfo, NodePoolProfile, Taint
 
 ARCH_LABEL = "kubernetes.io/arch"
 ALL_ARCHITECTURES: tuple[str, ...] = ("amd64", "arm64")

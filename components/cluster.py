@@ -20,11 +20,11 @@ from . import catalog
 from .catalog import tke as tke_catalog
 from .clouds import ClusterBackend, backend_class
 from .clouds.access import DeployerAccess
+from .contracts import ClusterInfo
 from .errors import raise_problems
 from .existing import ExistingNetwork, ExistingRoles
 from .node_pool import NodePool, PoolSpec, pool_problems
-from .profile import ClusterInfo
-from .validation import Problem
+from .validation import KeyPath, Problem
 
 TYPE_TOKEN = "tkestack:index:Cluster"
 CLOUDS: tuple[str, ...] = ("aws", "tencentcloud", "attached")
@@ -180,11 +180,10 @@ def own_infrastructure_problems(args: ClusterArgs) -> list[Problem]:
     return problems
 
 
-def cloud_pool_problems(index: int, pool: PoolSpec, args: ClusterArgs) -> list[Problem]:
+def cloud_pool_problems(pool: PoolSpec, args: ClusterArgs, at: KeyPath) -> list[Problem]:
     """A pool's cloud-specific arguments (TKE `node_image`, `gpu_driver`), by property path
-    `node_pools[index].<key>`."""
+    `<at>.<key>` (`node_pools[index]` in a `Cluster`)."""
     cloud = args.get("cloud")
-    at: tuple[str | int, ...] = ("node_pools", index)
     if cloud != "tencentcloud":
         return [
             Problem((*at, key), "applies only to tencentcloud pools")
@@ -306,7 +305,7 @@ def cluster_problems(name: str, args: ClusterArgs) -> list[Problem]:
         )
     version_ok = isinstance(version, str)
     for index, pool in enumerate(pools):
-        problems += cloud_pool_problems(index, pool, args)
+        problems += cloud_pool_problems(pool, args, ("node_pools", index))
         problems += pool_problems(
             cloud,
             f"{name}-{pool.get('name')}",
@@ -342,8 +341,9 @@ class Cluster(pulumi.ComponentResource):
     """API server URL."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig (a Pulumi secret)."""
-    oidc_issuer: pulumi.Output[str] | None
-    """Service-account issuer URL, where the cloud has one."""
+    oidc_issuer: pulumi.Output[str | None] | None
+    """Service-account issuer URL, where the cloud has one (resolves to None on an existing
+    TKE cluster whose service-account OIDC is off)."""
     k8s_provider: k8s.Provider
     """Explicit Kubernetes provider for everything installed inside."""
     info: ClusterInfo

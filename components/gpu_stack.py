@@ -27,6 +27,7 @@ import yaml
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import ADDON_REQUIRES
+from .contracts import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 from .errors import raise_problems
 from .network_policy import (
     METRICS_NAMESPACE,
@@ -35,7 +36,6 @@ from .network_policy import (
     namespace_peer,
     tcp,
 )
-from .profile import HAMI_NODE_LABELS, ClusterInfo, NodePoolProfile
 
 DEVICE_PLUGIN = "nvidia-device-plugin"
 OPERATOR = "gpu-operator"

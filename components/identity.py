@@ -48,10 +48,10 @@ from typing import Literal, NotRequired, Required, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .contracts import ClusterInfo
 from .errors import raise_problems
 from .ownership import TENANT_LABEL
-from .profile import ClusterInfo
-from .validation import Problem
+from .validation import Problem, checked
 
 AccessLevel = Literal["admin", "developer", "viewer"]
 ACCESS_LEVELS: tuple[AccessLevel, ...] = ("admin", "developer", "viewer")
@@ -150,6 +150,19 @@ def bounded_name(name: str, limit: int) -> str:
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
+def known_issuer(url: str | None, cluster: str) -> str:
+    """The cluster's service-account issuer URL, or a clear refusal when it has none: an
+    existing TKE cluster's is read at deployment, and resolves to None while its
+    service-account OIDC is off (a trust policy on no issuer would trust nothing)."""
+    if not url:
+        raise ValueError(
+            f"cluster {cluster}: no service-account issuer, so no workload identity: enable its"
+            " OIDC (TKE: tencentcloud_kubernetes_auth_attachment, or the console's"
+            " ServiceAccountIssuerDiscovery) or leave workload identity off"
+        )
+    return url
+
+
 def _json(document: object) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
@@ -195,7 +208,7 @@ class ClusterIdentity(pulumi.ComponentResource):
         self.group_subjects = {g: kubernetes_group(cluster.cloud, g, prefix) for g in groups}
         if cluster.cloud == "aws":
             self.break_glass_subject = break_glass_role_arn(
-                args["aws_account_id"], args["break_glass_role"]
+                checked(args.get("aws_account_id"), "aws_account_id"), args["break_glass_role"]
             )
             self._create_access_entries(groups)
         else:
@@ -228,13 +241,14 @@ class ClusterIdentity(pulumi.ComponentResource):
 
         args = self._args
         cluster = args["cluster"]
-        account = args["aws_account_id"]
+        account = checked(args.get("aws_account_id"), "aws_account_id")
+        pattern = checked(args.get("aws_role_arn_pattern"), "aws_role_arn_pattern")
         opts = pulumi.ResourceOptions(parent=self, provider=cluster.cloud_provider)
         for group in groups:
             aws.eks.AccessEntry(
                 f"{self._name}-{group}",
                 cluster_name=cluster.cloud_cluster_id,
-                principal_arn=aws_role_arn(args["aws_role_arn_pattern"], account, group),
+                principal_arn=aws_role_arn(pattern, account, group),
                 kubernetes_groups=[self.group_subjects[group]],
                 type="STANDARD",
                 opts=opts,
@@ -488,7 +502,10 @@ class WorkloadIdentity(pulumi.ComponentResource):
         subjects = [f"system:serviceaccount:{ns}:{WORKLOAD_SERVICE_ACCOUNT}" for ns in namespaces]
         issuer = cluster.oidc_issuer
         assert issuer is not None  # checked in __init__
-        trust = pulumi.Output.all(pulumi.Output.from_input(cluster.cloud_cluster_id), issuer).apply(
+        trust = pulumi.Output.all(
+            pulumi.Output.from_input(cluster.cloud_cluster_id),
+            issuer.apply(lambda url: known_issuer(url, cluster.name)),
+        ).apply(
             lambda values: _json(
                 {
                     "version": "2.0",

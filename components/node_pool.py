@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, Required, TypedDict, TypeVar
+from typing import Literal, Protocol, Required, TypedDict, TypeVar
 
 import pulumi
 
-from .clouds import PoolRequest
+from .clouds import ClusterBackend, PoolRequest
+from .contracts import ClusterInfo, NodePoolProfile, Taint, derive_profile
 from .errors import raise_problems
 from .limits import pool_name_problems
-from .profile import ClusterInfo, NodePoolProfile, Taint, derive_profile
 from .validation import (
     KeyPath,
     Problem,
@@ -31,9 +31,6 @@ from .validation import (
     label_problems,
     taint_problems,
 )
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
 
 TYPE_TOKEN = "tkestack:index:NodePool"
 T = TypeVar("T")
@@ -92,11 +89,43 @@ class PoolSpec(TypedDict, total=False):
     elsewhere."""
 
 
+class PoolHost(Protocol):
+    """What a `NodePool` needs of the cluster it joins. The `Cluster` component is one; the
+    component package's `NodePool` builds one for a cluster given by reference (its cloud
+    backend over the existing cluster, components/package.py)."""
+
+    @property
+    def cloud(self) -> str:
+        """`aws`, `tencentcloud` or `attached`."""
+        ...
+
+    @property
+    def kubernetes_version(self) -> str:
+        """Control-plane minor version (`1.33`)."""
+        ...
+
+    @property
+    def arm_opt_in_taint(self) -> bool:
+        """Whether ARM pools carry the opt-in taint."""
+        ...
+
+    @property
+    def install_gpu_driver(self) -> bool:
+        """Whether the cloud installs GPU drivers on GPU nodes."""
+        ...
+
+    @property
+    def backend(self) -> ClusterBackend:
+        """The cloud backend that creates the pool's cloud resources."""
+        ...
+
+
 class NodePoolArgs(PoolSpec, total=False):
     """A pool and the cluster it joins."""
 
-    cluster: Required[Cluster]
-    """The `Cluster` component; its backend creates the pool's cloud resources."""
+    cluster: Required[PoolHost]
+    """The `Cluster` component (or another `PoolHost`); its backend creates the pool's cloud
+    resources."""
 
 
 @dataclass(frozen=True)

@@ -49,10 +49,11 @@ import pulumi_random as random
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import ADDON_REQUIRES
+from .contracts import ClusterInfo
 from .errors import raise_problems
 from .network_policy import METRICS_NAMESPACE, create_network_policies, namespace_peer
-from .profile import ClusterInfo
 from .registry import split_tls_bundle
+from .validation import checked
 
 MONITORING_NAMESPACE = METRICS_NAMESPACE
 LOGGING_NAMESPACE = "logging"
@@ -857,7 +858,7 @@ class Observability(pulumi.ComponentResource):
         }
 
     def _create_receiver(self, namespace: k8s.core.v1.Namespace) -> list[pulumi.Resource]:
-        receiver = self._args["receiver"]
+        receiver = checked(self._args.get("receiver"), "receiver")
         peers = list(self._args.get("peers", ()))
         document = pulumi.Output.all(
             *[pulumi.Output.all(peer.cluster, peer.password_hash) for peer in peers]

@@ -1,9 +1,10 @@
 """The components as a Pulumi package, for TypeScript, Go, C#, Java and YAML programs.
 
-`components/__main__.py` hosts the three classes of this module (`Cluster`, `PlatformServices`,
-`Tenant`) with the Pulumi SDK's component provider host, which infers the package schema from
-their type annotations and docstrings (`pulumi.provider.experimental`); other languages get
-them with `pulumi package add`. The generated schema is kept in `tests/golden/schema.json`.
+`components/__main__.py` hosts the classes of this module (`Cluster`, `PlatformServices`,
+`Tenant`, and the building blocks `Registry`, `Observability`, `GpuStack`, `NodePool`:
+`HOSTED`) with the Pulumi SDK's component provider host; other languages get them with
+`pulumi package add`. The schema is derived from the Python components' own argument types
+(`PackageProvider`), and kept in `tests/golden/schema.json`.
 
 Each class is a thin facade over the Python component of the same name: it turns plain,
 serializable inputs into that component's arguments and creates it as its only child, so every
@@ -12,10 +13,13 @@ boundary stays in Python:
 
 - providers are not inputs: the cloud provider comes from the resource options
   (`providers: [...]` in YAML, `{ providers: [...] }` in TypeScript), as for any component;
-- a cluster is handed to `PlatformServices` and `Tenant` as a `ClusterReference` (its kubeconfig
-  and a description of its node pools) instead of a `ClusterInfo` with live provider objects;
-- node pools are declared on the `Cluster` (`nodePools`), also for a cluster that exists
-  already (`existingCluster`): a pool needs its cluster's backend, which lives in-process.
+- a cluster is handed to `PlatformServices`, `Tenant` and the services as a
+  `ClusterReference` (its kubeconfig and a description of its node pools) instead of a
+  `ClusterInfo` with live provider objects;
+- a `NodePool` is handed its cluster by value (`NodePoolCluster`: the cloud's handle of the
+  cluster, its network and settings) instead of the live `Cluster`: the facade rebuilds the
+  cluster's cloud backend over the existing cluster (`ExistingClusterHost`), which reads it
+  and creates only the pool.
 
 A package user's URNs therefore read `tkestack:index:Tenant$tkestack:index:Tenant::<name>`
 (the facade, then the component it creates); the Python API's URNs are unchanged.
@@ -56,17 +60,22 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.schema import generate_schema
 from pulumi.provider.experimental.util import camel_case
 
+from . import catalog, reference
 from . import cluster as clusters
 from . import gpu_stack as gpus
+from . import node_pool as pools
 from . import observability as observe
 from . import platform_services as platform
-from . import reference
 from . import registry as registries
 from . import tenant as tenancy
+from .clouds import ClusterBackend, backend_class
 from .clouds.attached import server_of
+from .contracts import ClusterInfo
+from .contracts import Taint as TaintValue
+from .errors import ArgumentsError, raise_problems
 from .existing import ExistingNetwork, ExistingRoles
 from .gpu_stack import GpuStackArgs
-from .node_pool import PoolSpec, pool_profile
+from .node_pool import PoolHost, PoolSpec, pool_profile
 from .observability import (
     ObservabilityArgs,
     PushCredential,
@@ -74,10 +83,9 @@ from .observability import (
     ReceiverSettings,
     RetentionSettings,
 )
-from .profile import ClusterInfo
-from .profile import Taint as TaintValue
 from .registry import RegistryArgs
 from .registry_namespace import RegistrySettings
+from .validation import KeyPath, Problem
 
 PACKAGE_NAME = "tkestack"
 """Package name: the first part of every type token (`tkestack:index:Cluster`)."""
@@ -154,7 +162,7 @@ def _provider_of(
     elif providers:
         candidates = [provider for provider in providers if provider.package == package]
     if opts.provider is not None and getattr(opts.provider, "package", None) == package:
-        candidates.append(opts.provider)  # type: ignore[arg-type]
+        candidates.append(opts.provider)
     return candidates[0] if candidates else None
 
 
@@ -201,16 +209,25 @@ def cluster_info(
     )
 
 
+def _missing_provider(cloud: str, path: KeyPath = ("cloud",)) -> Problem:
+    """The problem of a managed cluster without its cloud's provider in the resource options,
+    at `path` (the input that needs the provider)."""
+    return Problem(
+        path,
+        f"pass the {cloud} provider of the cluster's region in the resource options (YAML"
+        " `options: providers: [...]`); providers are never inputs",
+    )
+
+
 def _required_provider(
-    opts: pulumi.ResourceOptions | None, cloud: str, what: str
+    opts: pulumi.ResourceOptions | None, cloud: str, component: str, name: str, path: KeyPath
 ) -> pulumi.ProviderResource:
-    """The `cloud` provider from the resource options, or an error saying where it goes."""
+    """The `cloud` provider from the resource options, else an `ArgumentsError` (the one
+    error model: the engine lists it under the property path `path`) saying where it goes.
+    Called before the facade registers, so nothing does."""
     provider = _provider_of(opts, cloud)
     if provider is None:
-        raise ValueError(
-            f"{what}: pass the {cloud} provider of the cluster's region in the resource options"
-            f" (YAML `options: providers: [...]`); providers are never inputs"
-        )
+        raise ArgumentsError(component, name, [_missing_provider(cloud, path)])
     return provider
 
 
@@ -233,6 +250,8 @@ class Extra(NamedTuple):
     """Its type, as a Python annotation."""
     description: str
     """Its schema description."""
+    required: bool = False
+    """Whether every caller must give it."""
 
 
 class Shape(NamedTuple):
@@ -251,6 +270,9 @@ class Shape(NamedTuple):
     reworded: Mapping[str, str] = {}
     """Descriptions that differ on purpose from the Python docstring (or stand in where the
     Python field has none): the package's whole description of the field."""
+    summary: str = ""
+    """The type's description, when it differs on purpose from the Python type's docstring
+    (a part of a Python type offered for another purpose); empty: the docstring."""
 
 
 class EnumShape(NamedTuple):
@@ -269,6 +291,11 @@ PROVIDER_FROM_OPTIONS = "providers are resource options in every language, not i
 LIVE_RESOURCES = "resources cannot be inputs: use the `dependsOn` resource option"
 SERVICE_CLUSTER = "the service runs on PlatformServices' `cluster`"
 SHARED_HANDLE = "a RegistryHandle holds live provider objects: one registry per program"
+CLUSTER_OWN = (
+    "the cluster's own setting (its `Cluster`'s input): a pool creates no network, endpoint or"
+    " control plane"
+)
+NO_API_ACCESS = "the kubeconfig's: a pool never reaches the cluster's API"
 
 SHAPES: tuple[Shape, ...] = (
     Shape(ClusterReference, "ClusterReference"),
@@ -318,6 +345,64 @@ SHAPES: tuple[Shape, ...] = (
     Shape(tenancy.TenantQuota, "TenantQuota"),
     Shape(tenancy.ContainerDefaults, "ContainerDefaults"),
     Shape(tenancy.WorkloadIdentitySettings, "WorkloadIdentitySettings"),
+    Shape(
+        clusters.ClusterArgs,
+        "NodePoolCluster",
+        summary="The EKS or TKE cluster a `NodePool` joins, by value: the part of a"
+        " `Cluster`'s inputs and outputs a pool needs.",
+        omit={
+            "cloud_provider": PROVIDER_FROM_OPTIONS,
+            **dict.fromkeys(
+                (
+                    "vpc_cidr",
+                    "service_cidr",
+                    "max_services",
+                    "pod_cidr",
+                    "endpoint_exposure",
+                    "public_access_cidrs",
+                    "protect",
+                    "high_availability_nat",
+                    "availability_zone_ids",
+                    "log_retention_days",
+                    "deployer_access",
+                ),
+                CLUSTER_OWN,
+            ),
+            "node_pools": "the pool is the NodePool's own inputs",
+            "deployer_role_arn": NO_API_ACCESS,
+            "aws_profile": NO_API_ACCESS,
+            "attached": "an attached cluster's nodes exist: describe them in a ClusterReference",
+        },
+        extra={
+            "name": Extra(
+                str,
+                "The cluster's name as tkestack knows it: its `Cluster` component's name,"
+                " without `name_prefix`. The descriptions of the pool's cloud resources name"
+                " the cluster `<name_prefix><name>`.",
+                required=True,
+            )
+        },
+        reworded={
+            "cloud": "`aws` (EKS) or `tencentcloud` (TKE). `attached` is refused: an attached"
+            " cluster's nodes exist already (describe them in a ClusterReference's"
+            " `node_pools`).",
+            "kubernetes_version": "The cluster's control-plane minor version (`1.33`): the"
+            " pool's kubelets run it unless the pool's `kubernetes_version` says otherwise.",
+            "region": "The cluster's cloud region (required).",
+            "deletion_protection": "Tencent Cloud: the cloud's own deletion protection on the"
+            " node pool. Default false.",
+            "existing_network": "The cluster's VPC and the subnets of the pool's nodes"
+            " (required): a `Cluster`'s `vpc_id` and `node_subnet_ids` outputs, or your own.",
+            "existing_roles": "AWS: the node role to use (`node_role_arn`; no other role"
+            " applies to a pool). Default: the pool creates its own node role"
+            " `<NodePool name>-node-role`.",
+            "name_prefix": "The cluster's `name_prefix`: the cloud-side names of what the pool"
+            " creates start with it. Letters, digits and `-`. Default: empty.",
+            "existing_cluster": "The cluster the pool joins (required), by the cloud's handle:"
+            " the EKS cluster name or the TKE cluster id (`cls-...`), e.g. a `Cluster`'s"
+            " `cloud_cluster_id` output. Nothing of the cluster is created or changed.",
+        },
+    ),
 )
 """Every nested input type of the package, by the Python type it is read from."""
 
@@ -400,6 +485,8 @@ def _member_name(value: str) -> str:
 
 
 ENUM_TYPES: Mapping[tuple[str, ...], type[enum.StrEnum]] = {
+    # Why the ignore: the functional `StrEnum(name, members)` call builds a class at runtime,
+    # which a type checker cannot follow (typeshed types it as an instance).
     tuple(shape.values): enum.StrEnum(  # type: ignore[misc]
         shape.name, [(_member_name(value), value) for value in shape.values]
     )
@@ -442,10 +529,16 @@ def _unwrapped(annotation: Any) -> tuple[Any, bool, bool]:
             return annotation, admits_none, may_be_output
 
 
+BY_VALUE: Mapping[type, type] = {ClusterInfo: ClusterReference, PoolHost: clusters.ClusterArgs}
+"""Python arguments that hold live objects, and the plain type the package takes instead: a
+cluster's `ClusterInfo` is a `ClusterReference`; a pool's cluster (`PoolHost`) is the part of
+a `ClusterArgs` a pool needs (shape `NodePoolCluster`), over which the facade rebuilds the
+cloud backend of the existing cluster."""
+
+
 def shape_of(python: type) -> Shape:
-    """The `SHAPES` entry of a Python arguments type (`ClusterInfo` is a `ClusterReference`)."""
-    if python is ClusterInfo:
-        python = ClusterReference
+    """The `SHAPES` entry of a Python arguments type (`BY_VALUE`'s plain type for a live one)."""
+    python = BY_VALUE.get(python, python)
     for shape in SHAPES:
         if shape.python is python:
             return shape
@@ -481,7 +574,8 @@ def offered_fields(shape: Shape) -> list[tuple[str, Any, bool, str]]:
         required = field.required and not _unwrapped(annotation)[1]
         found.append((field.name, annotation, required, shape.reworded.get(field.name, field.doc)))
     found += [
-        (name, extra.annotation, False, extra.description) for name, extra in shape.extra.items()
+        (name, extra.annotation, extra.required, extra.description)
+        for name, extra in shape.extra.items()
     ]
     return found
 
@@ -569,7 +663,7 @@ class _Builder:
                 properties_mapping={},
                 module=__name__,
                 python_type=shape.python,
-                description=described(shape.python.__doc__ or "", self.names),
+                description=described(shape.summary or shape.python.__doc__ or "", self.names),
             )
             self.types[shape.name] = definition  # before its fields: recursion ends here
             for name, annotation, required, doc in offered_fields(shape):
@@ -684,7 +778,7 @@ class Cluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Kubeconfig of the cluster (a Pulumi secret). EKS: `aws eks get-token` exec
     authentication assuming `deployerRoleArn`, no stored token."""
-    oidc_issuer: pulumi.Output[str] | None
+    oidc_issuer: pulumi.Output[str | None] | None
     """Service-account issuer URL, where the cloud has one."""
     cloud_cluster_id: pulumi.Output[str] | None
     """The cloud's handle of the cluster: EKS cluster name, TKE cluster id; absent when
@@ -699,12 +793,19 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        cloud = _plain(args["cloud"])
+        provider = None
+        if cloud != "attached":
+            provider = _required_provider(opts, cloud, "Cluster", name, ("cloud",))
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
-        cloud = python_args["cloud"]
-        if cloud != "attached":
-            python_args["cloud_provider"] = _required_provider(opts, cloud, f"Cluster {name}")
-        built = clusters.Cluster(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        if provider is not None:
+            python_args["cloud_provider"] = provider
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = clusters.Cluster(
+            name, typing.cast("clusters.ClusterArgs", python_args), opts=_child(self)
+        )
         info = built.info
         self.cloud = cloud
         self.region = info.region
@@ -758,11 +859,12 @@ class PlatformServices(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        cloud = _plain(args["cluster"]["cloud"])
+        if args.get("registry") is not None and cloud != "attached":
+            _required_provider(opts, cloud, "PlatformServices", name, ("registry",))
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
         cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        if args.get("registry") is not None and cluster.cloud != "attached":
-            _required_provider(opts, cluster.cloud, f"PlatformServices {name}: registry")
         if python_args.get("observability") is not None:
             python_args["observability"] = _secret_peers(python_args["observability"])
         gpu = args.get("gpu") or {}
@@ -770,7 +872,11 @@ class PlatformServices(pulumi.ComponentResource):
             python_args["gpu"] = None
         elif gpu or cluster.gpu_pools:
             python_args["gpu"] = {**python_args.get("gpu", {}), "cluster": cluster}
-        built = platform.PlatformServices(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = platform.PlatformServices(
+            name, typing.cast("platform.PlatformServicesArgs", python_args), opts=_child(self)
+        )
         self.addon_keys = list(built.addon_keys)
         self.registry_endpoint = built.registry.endpoint if built.registry else None
         self.harbor_admin_password = (
@@ -816,12 +922,17 @@ class Tenant(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        cloud = _plain(args["cluster"]["cloud"])
+        if args.get("workload_identity") is not None and cloud != "attached":
+            _required_provider(opts, cloud, "Tenant", name, ("workload_identity",))
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
-        cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        if args.get("workload_identity") is not None and cluster.cloud != "attached":
-            _required_provider(opts, cluster.cloud, f"Tenant {name}: workload_identity")
-        built = tenancy.Tenant(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = tenancy.Tenant(
+            name, typing.cast("tenancy.TenantArgs", python_args), opts=_child(self)
+        )
         self.namespaces = list(built.namespaces)
         self.roles = dict(built.roles)
         self.workload_identity_role = built.workload_identity_role
@@ -850,12 +961,17 @@ class Registry(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        cloud = _plain(args["cluster"]["cloud"])
+        if cloud != "attached":
+            _required_provider(opts, cloud, "Registry", name, ("cluster", "cloud"))
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
-        cluster = python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        if cluster.cloud != "attached":
-            _required_provider(opts, cluster.cloud, f"Registry {name}")
-        built = registries.Registry(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = registries.Registry(
+            name, typing.cast("RegistryArgs", python_args), opts=_child(self)
+        )
         self.endpoint = built.endpoint
         self.harbor_admin_password = built.harbor_admin_password
         self.register_outputs(
@@ -884,7 +1000,11 @@ class Observability(pulumi.ComponentResource):
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _secret_peers(_python_inputs(type(self), args))
         python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        built = observe.Observability(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = observe.Observability(
+            name, typing.cast("ObservabilityArgs", python_args), opts=_child(self)
+        )
         self.addon_keys = sorted(built.addon_keys)
         self.grafana_admin_password = built.grafana_admin_password
         credential = built.push_credential
@@ -915,10 +1035,159 @@ class GpuStack(pulumi.ComponentResource):
         super().__init__(type_token(type(self)), name, None, opts)
         python_args = _python_inputs(type(self), args)
         python_args["cluster"] = cluster_info(self, name, args["cluster"], opts)
-        built = gpus.GpuStack(name, python_args, opts=_child(self))  # type: ignore[arg-type]
+        # The inputs the SDK mapped and checked against the schema derived from this
+        # TypedDict, converted by `python_args`: its shape, which a dict cannot state.
+        built = gpus.GpuStack(name, typing.cast("GpuStackArgs", python_args), opts=_child(self))
         self.addon_keys = sorted(built.addon_keys)
         self.sharing = dict(built.sharing)
         self.register_outputs({"addon_keys": self.addon_keys, "sharing": self.sharing})
+
+
+# -- NodePool: a pool added to a cluster given by value -----------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ExistingClusterHost:
+    """A cluster that exists, as the node pools added to it see it (a `node_pool.PoolHost`):
+    its settings and its cloud's backend, rebuilt over the existing cluster."""
+
+    cloud: str
+    """`aws` or `tencentcloud`."""
+    kubernetes_version: str
+    """Control-plane minor version (`1.33`)."""
+    arm_opt_in_taint: bool
+    """Whether ARM pools carry the opt-in taint."""
+    install_gpu_driver: bool
+    """Whether the cloud installs GPU drivers on GPU nodes."""
+    backend: ClusterBackend
+    """The cloud backend over the existing cluster (`existing_cluster`): it creates nothing
+    of the cluster, only what the pool adds (its node group or node pool, on AWS a node role
+    unless one is given)."""
+
+
+def pool_cluster_problems(cluster: Mapping[str, Any]) -> list[Problem]:
+    """Problems of a `NodePoolCluster` (Python names), by property path from `cluster`."""
+    cloud = cluster.get("cloud")
+    if cloud == "attached":
+        return [
+            Problem(
+                ("cloud",),
+                "a NodePool creates cloud resources, and an attached cluster's nodes exist"
+                " already: describe them in a ClusterReference's node_pools",
+            )
+        ]
+    problems: list[Problem] = []
+    version = cluster.get("kubernetes_version")
+    supported = catalog.supported_kubernetes_versions(str(cloud))
+    if version not in supported:
+        problems.append(
+            Problem(
+                ("kubernetes_version",),
+                f"{version!r} is not supported on {cloud} ({', '.join(supported)})",
+            )
+        )
+    for key in ("region", "existing_cluster", "existing_network"):
+        if cluster.get(key) is None:
+            problems.append(Problem((key,), f"required: the cluster the pool joins needs {key}"))
+    roles: Mapping[str, object] = cluster.get("existing_roles") or {}
+    problems += [
+        Problem(("existing_roles", key), "only node_role_arn applies to a node pool")
+        for key in sorted(roles)
+        if key != "node_role_arn"
+    ]
+    cluster_args = typing.cast("clusters.ClusterArgs", cluster)
+    problems += [
+        problem
+        for problem in clusters.own_infrastructure_problems(cluster_args)
+        if problem.path[:1] != ("existing_roles",) or cloud != "aws"
+    ]
+    return problems
+
+
+class NodePool(pulumi.ComponentResource):
+    """A node pool added to an EKS or TKE cluster given by value: one a `Cluster` made (in
+    this program, another one or another language: pass its outputs) or an enterprise's own.
+    Nothing of the cluster is created or changed. Pass the provider of the cluster's cloud and
+    region in the resource options."""
+
+    pool_name: str
+    """Pool name (its nodes' `tkestack.io/node-pool` label)."""
+    architecture: str
+    """CPU architecture of the pool's nodes (`x86_64` or `arm64`)."""
+    instance_types: list[str]
+    """Cloud instance types of the pool's nodes."""
+    labels: dict[str, str]
+    """Every label of the pool's nodes: derived (pool, architecture, accelerator, capacity)
+    and given."""
+    tolerations: list[dict[str, str]]
+    """The toleration of each taint of the pool's nodes (derived and given): what a pod needs
+    to run there."""
+    kubernetes_version: str
+    """Minor version of the pool's kubelets."""
+    min_size: int
+    """Fewest nodes."""
+    max_size: int
+    """Most nodes."""
+
+    def __init__(
+        self, name: str, args: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        pool_inputs = _python_inputs(type(self), args)
+        cluster_args: dict[str, Any] = python_args(shape_of(PoolHost), args["cluster"])
+        problems = [problem.under("cluster") for problem in pool_cluster_problems(cluster_args)]
+        cloud = str(cluster_args.get("cloud"))
+        provider = _provider_of(opts, cloud) if cloud in ("aws", "tencentcloud") else None
+        if provider is None and not problems:
+            problems.append(_missing_provider(cloud, ("cluster", "cloud")))
+        if not problems:
+            problems += clusters.cloud_pool_problems(
+                typing.cast("PoolSpec", pool_inputs),
+                typing.cast("clusters.ClusterArgs", cluster_args),
+                (),
+            )
+        # Every problem of the cluster's description, before anything registers.
+        raise_problems("NodePool", name, problems)
+        super().__init__(type_token(type(self)), name, None, opts)
+        cluster_args["cloud_provider"] = provider
+        backend = backend_class(cloud)(
+            self,
+            name,
+            typing.cast("clusters.ClusterArgs", cluster_args),
+            args["cluster"]["name"],
+        )
+        backend.create_control_plane()  # over `existing_cluster`: reads, creates nothing
+        install = cluster_args.get("install_gpu_driver")
+        host = ExistingClusterHost(
+            cloud=cloud,
+            kubernetes_version=cluster_args["kubernetes_version"],
+            arm_opt_in_taint=bool(cluster_args.get("arm_opt_in_taint", False)),
+            install_gpu_driver=install if install is not None else True,
+            backend=backend,
+        )
+        # The converted inputs are the pool's `PoolSpec` (checked by `pool_problems`).
+        pool_args = typing.cast("pools.NodePoolArgs", {**pool_inputs, "cluster": host})
+        built = pools.NodePool(name, pool_args, opts=_child(self))
+        profile = built.profile
+        self.pool_name = profile.name
+        self.architecture = profile.architecture
+        self.instance_types = list(profile.instance_types)
+        self.labels = dict(profile.labels)
+        self.tolerations = [taint.as_toleration() for taint in profile.taints]
+        self.kubernetes_version = built.kubernetes_version
+        self.min_size = profile.min_size
+        self.max_size = profile.max_size
+        self.register_outputs(
+            {
+                "pool_name": self.pool_name,
+                "architecture": self.architecture,
+                "instance_types": self.instance_types,
+                "labels": self.labels,
+                "tolerations": self.tolerations,
+                "kubernetes_version": self.kubernetes_version,
+                "min_size": self.min_size,
+                "max_size": self.max_size,
+            }
+        )
 
 
 # -- what the package hosts -------------------------------------------------------------------
@@ -971,6 +1240,17 @@ HOSTED: tuple[Hosted, ...] = (
     ),
     Hosted(Observability, Shape(ObservabilityArgs, "ObservabilityInputs")),
     Hosted(GpuStack, Shape(GpuStackArgs, "GpuStackInputs", omit={"after": LIVE_RESOURCES})),
+    Hosted(
+        NodePool,
+        Shape(
+            pools.NodePoolArgs,
+            "NodePoolInputs",
+            reworded={
+                "cluster": "The cluster the pool joins, by value: a `Cluster`'s outputs, or an"
+                " existing EKS or TKE cluster's handle, network and settings."
+            },
+        ),
+    ),
 )
 """The components the package offers, in schema order, each with its Python arguments."""
 
@@ -1010,6 +1290,7 @@ SECRET_OUTPUTS: Mapping[str, frozenset[str]] = {
     "Registry": frozenset({"harbor_admin_password"}),
     "Observability": frozenset({"grafana_admin_password", "push_password_hash"}),
     "GpuStack": frozenset(),
+    "NodePool": frozenset(),
 }
 """Outputs of each package component that are always Pulumi secrets (the others never are);
 the schema cannot say it, docs/components/package.md and the contract tests do."""
@@ -1041,7 +1322,7 @@ class PackageProvider(ComponentProvider):
         )
         Provider.__init__(self, version or package_version(), json.dumps(spec.to_json()))
 
-    def construct(  # type: ignore[override]
+    def construct(
         self,
         name: str,
         resource_type: str,
@@ -1060,5 +1341,8 @@ class PackageProvider(ComponentProvider):
 def package_schema(version: str | None = None) -> dict[str, Any]:
     """The package schema exactly as the component provider host serves it (`GetSchema`)."""
     provider = PackageProvider(version)
-    schema: dict[str, Any] = json.loads(provider.schema)  # type: ignore[arg-type]
+    text = provider.schema
+    if text is None:  # `PackageProvider.__init__` always sets it
+        raise TypeError("the package provider has no schema")
+    schema: dict[str, Any] = json.loads(text)
     return schema

@@ -15,6 +15,7 @@ from typing import Any, NotRequired, Required, TypedDict
 import pulumi
 
 from .addon import AddonSpec, check_addons
+from .contracts import ClusterInfo
 from .errors import raise_problems
 from .gpu_stack import GpuStack, GpuStackArgs, gpu_addons
 from .observability import (
@@ -23,7 +24,6 @@ from .observability import (
     observability_addons,
     validate_observability_args,
 )
-from .profile import ClusterInfo
 from .registry import Registry, RegistryArgs, registry_addons, validate_registry_args
 
 

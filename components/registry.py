@@ -31,11 +31,12 @@ import pulumi_random as random
 
 from .addon import AddonSpec, PodGroup, check_addons, install_addon, requests
 from .catalog import tke as tke_catalog
+from .contracts import ClusterInfo
 from .errors import raise_problems
 from .limits import UPSTREAMS_NEEDING_CREDENTIALS
 from .network_policy import create_network_policies, ingress_policy, pod_peer, tcp
-from .profile import ClusterInfo
 from .registry_namespace import RegistryHandle, RegistrySettings, ecr_lifecycle_policy
+from .validation import checked
 
 if TYPE_CHECKING:  # imported where used: an EKS-less program never loads pulumi_aws
     import pulumi_aws
@@ -411,7 +412,7 @@ class Registry(pulumi.ComponentResource):
 
         cluster = self._args["cluster"]
         settings = self._args["settings"]
-        account_id = self._args["account_id"]
+        account_id = checked(self._args.get("account_id"), "account_id")
         tags = dict(self._args.get("tags", {}))
         key = aws.kms.Key(
             f"{self._name}-kms",
@@ -583,7 +584,7 @@ class Registry(pulumi.ComponentResource):
 
         cluster = self._args["cluster"]
         settings = self._args["settings"]
-        instance_name = self._args["tcr_instance_name"]  # validate_registry_args requires it
+        instance_name = checked(self._args.get("tcr_instance_name"), "tcr_instance_name")
         regions = sorted(set(self._args.get("replication_regions", ())) - {cluster.region})
         instance = tencentcloud.tcr.Instance(
             f"{self._name}-tcr",
@@ -615,8 +616,8 @@ class Registry(pulumi.ComponentResource):
         tencentcloud.tcr.VpcAttachment(
             f"{self._name}-vpc",
             instance_id=self.handle.tcr_instance_id,
-            vpc_id=self._args["vpc_id"],
-            subnet_id=self._args["subnet_id"],
+            vpc_id=checked(self._args.get("vpc_id"), "vpc_id"),
+            subnet_id=checked(self._args.get("subnet_id"), "subnet_id"),
             region_name=cluster.region,
             # Nodes resolve the instance's domain to its private address.
             enable_vpc_domain_dns=True,
@@ -667,7 +668,8 @@ class Registry(pulumi.ComponentResource):
             opts=k8s_opts,
         )
         # Split inside the secret: the bundle's content never leaves it.
-        tls_parts = pulumi.Output.secret(self._args["harbor_tls_bundle"]).apply(split_tls_bundle)
+        bundle = checked(self._args.get("harbor_tls_bundle"), "harbor_tls_bundle")
+        tls_parts = pulumi.Output.secret(bundle).apply(split_tls_bundle)
         tls = k8s.core.v1.Secret(
             f"{self._name}-tls",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -694,7 +696,9 @@ class Registry(pulumi.ComponentResource):
             key=f"attached/{cluster.name}",
             cloud="attached",
             settings=settings,
-            endpoint=pulumi.Output.from_input(self._args["harbor_hostname"]),
+            endpoint=pulumi.Output.from_input(
+                checked(self._args.get("harbor_hostname"), "harbor_hostname")
+            ),
             provider=self._harbor_provider(self.harbor_admin_password),
             ready=(release,),
         )
@@ -708,7 +712,7 @@ class Registry(pulumi.ComponentResource):
 
         return harbor.Provider(
             f"{self._name}-harbor-api",
-            url=f"https://{self._args['harbor_hostname']}",
+            url=f"https://{checked(self._args.get('harbor_hostname'), 'harbor_hostname')}",
             username="admin",
             password=admin_password,
             insecure=False,

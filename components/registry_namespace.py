@@ -29,8 +29,8 @@ from typing import Literal, NotRequired, Required, TypedDict
 
 import pulumi
 
+from .contracts import ClusterInfo
 from .errors import raise_problems
-from .profile import ClusterInfo
 
 TCR_NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 """TCR namespace names: lower-case letters and digits, separators `.`, `_`, `-` never first,

@@ -39,10 +39,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .catalog import QUOTA_DEFAULTS
+from .contracts import ClusterInfo, NodePoolProfile
 from .errors import raise_problems
 from .identity import ACCESS_LEVELS, AccessLevel, WorkloadIdentity
 from .ownership import TENANT_LABEL
-from .profile import ClusterInfo, NodePoolProfile
 from .validation import (
     Problem,
     as_problem,

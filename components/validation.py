@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, TypeVar
 
 PathPart = str | int
 KeyPath = tuple[PathPart, ...]
@@ -53,6 +53,41 @@ class Problem:
     def under(self, *prefix: PathPart) -> Problem:
         """The same problem, its path nested under `prefix`."""
         return Problem((*prefix, *self.path), self.message, self.severity)
+
+
+T = TypeVar("T")
+
+
+# -- parsed YAML and JSON --------------------------------------------------------------------
+# A stack file or a config value is JSON-like (`yaml.safe_load`, `json.loads`): objects have
+# string keys, and a value is anything until a check reads it. These narrow such a value for
+# the type checker the way `isinstance(value, dict)` does for Python, but to the JSON shape,
+# so reading a key gives a value still to be checked instead of an unknown type.
+
+
+def is_object(value: object) -> TypeGuard[dict[str, Any]]:
+    """Whether a parsed value is a JSON/YAML object (a `dict`)."""
+    return isinstance(value, dict)
+
+
+def is_array(value: object) -> TypeGuard[list[Any]]:
+    """Whether a parsed value is a JSON/YAML array (a `list`)."""
+    return isinstance(value, list)
+
+
+def as_object(value: object) -> dict[str, Any]:
+    """A parsed value as an object; `{}` when it is not one (its shape is reported where it
+    is checked)."""
+    return value if is_object(value) else {}
+
+
+def checked(value: T | None, key: str) -> T:
+    """An optional argument the component's own checks required before anything registered
+    (their `ArgumentsError` names it): here it is read as present. A None reaching this is a
+    bug in those checks, not an input problem."""
+    if value is None:
+        raise ValueError(f"{key}: required, and let through by the argument checks")
+    return value
 
 
 def as_problem(item: Problem | str) -> Problem:

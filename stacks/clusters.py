@@ -15,20 +15,21 @@ import pulumi
 
 from ..components.clouds.access import DeployerAccess
 from ..components.cluster import AttachedArgs, Cluster, ClusterArgs
+from ..components.contracts import ClusterInfo, Taint
 from ..components.node_pool import PoolSpec
 from ..components.ownership import CLUSTER_LABEL
-from ..components.profile import ClusterInfo, Taint
 from .loader import tier_default
 from .providers import CloudProviders
 from .rules import tke_pod_cidr
 from .rules_access import api_paths, private_cidrs, public_cidrs
-from .spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
+from .spec import ClusterSpec, EnvironmentSpec, NodePoolConfig
 
-SecretConfig = Callable[[str], pulumi.Output[str]]
-"""Reads a secret stack config value by key (`pulumi.Config().require_secret`)."""
+SecretConfig = Callable[[str], pulumi.Input[str]]
+"""Reads a secret stack config value by key: `pulumi.Config().require_secret` in the program,
+a plain stand-in in the plan (stacks/plan.py), which registers nothing."""
 
 
-def pool_spec(pool: NodePoolSpec) -> PoolSpec:
+def pool_spec(pool: NodePoolConfig) -> PoolSpec:
     """A node pool spec as `NodePool` arguments."""
     accelerator = pool.accelerator
     spec: PoolSpec = {
@@ -100,12 +101,12 @@ def cluster_args(
         attached = cluster.attached
         if attached is None:  # the spec rules reject this before composition
             raise ValueError(f"cluster {cluster.name}: attached.kubeconfig_secret is required")
-        access: AttachedArgs = {
+        reach: AttachedArgs = {
             "kubeconfig": secret_config(attached.kubeconfig_secret),
             "context": attached.context,
             "oidc_issuer": attached.oidc_issuer,
         }
-        args["attached"] = access
+        args["attached"] = reach
     elif cluster.region is not None:
         args["cloud_provider"] = providers.for_region(cluster.cloud, cluster.region)
     access = deployer_access(env, cluster)
@@ -167,13 +168,14 @@ def deployer_outputs(env: EnvironmentSpec) -> dict[str, Any]:
             public = [str(cidr) for cidr in public_cidrs(env.deployer)]
             if exposure != "private" and public:
                 routes.append({"via": "public", "cidrs": public})
-            if access is not None and access.get("private_cidrs"):
+            private = access.get("private_cidrs") if access is not None else None
+            if access is not None and private:
                 gateway = access.get("aws_transit_gateway_id")
                 routes.append(
                     {
                         "via": "transit-gateway" if gateway else "ccn",
                         "hub": gateway or access.get("tencent_ccn_id"),
-                        "cidrs": list(access["private_cidrs"]),
+                        "cidrs": list(private),
                     }
                 )
         reach[cluster.name] = {

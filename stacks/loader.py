@@ -20,11 +20,12 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pydantic import ValidationError
 
+from ..components.validation import as_object, is_array, is_object
 from .problems import KeyPath, PathPart, Problem, format_path
 from .rules import environment_problems
 from .rules_access import account_sharing_problems
@@ -49,7 +50,7 @@ class Layer:
     """The environment part of the document."""
     prefix: KeyPath = ()
     """Where the environment sits inside the document (`config`, `tkestack:environment`)."""
-    lines: dict[KeyPath, int] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict[KeyPath, int])
     """1-based line of every key path of the document, when the text was available."""
 
 
@@ -104,7 +105,7 @@ class LoadedEnvironment:
 def _line_index(text: str, prefix: KeyPath = ()) -> dict[KeyPath, int]:
     """Map every key path in a YAML text to its 1-based line; {} when it does not parse."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return {}
     index: dict[KeyPath, int] = {}
@@ -163,8 +164,8 @@ def _layer_from_file(path: Path, display: str, *, optional: bool) -> Layer | Non
         return None
     data, text = read_yaml_file(path, display)
     if data is None:
-        data = {}
-    if not isinstance(data, dict):
+        data = dict[str, Any]()
+    if not is_object(data):
         raise SpecError([_whole_file(display, "must be a mapping of environment keys")])
     return Layer(display, data, (), _line_index(text))
 
@@ -182,39 +183,41 @@ def tier_default(tier: str, *keys: str) -> Any:
     loader. Read-only: the parsed file is cached."""
     value: Any = _tier_data(tier)
     for key in keys:
-        if not isinstance(value, Mapping):
+        if not is_object(value):
             return None
-        found: Mapping[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
-        value = found.get(key)
+        value = value.get(key)
     return value
 
 
 def merge(lower: Any, upper: Any) -> Any:
     """Deep-merge two YAML values: mappings key by key, anything else replaced by `upper`."""
     if isinstance(lower, Mapping) and isinstance(upper, Mapping):
-        merged = {key: copy.deepcopy(value) for key, value in lower.items()}
-        for key, value in upper.items():
+        # Parsed YAML: string keys, values still to be checked.
+        below = cast("Mapping[str, Any]", lower)
+        above = cast("Mapping[str, Any]", upper)
+        merged = {key: copy.deepcopy(value) for key, value in below.items()}
+        for key, value in above.items():
             merged[key] = merge(merged[key], value) if key in merged else copy.deepcopy(value)
         return merged
     return copy.deepcopy(upper)
 
 
 def _apply_defaults(env: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    cluster_defaults = defaults.get("cluster") or {}
-    pool_defaults = defaults.get("node_pool") or {}
+    cluster_defaults = as_object(defaults.get("cluster"))
+    pool_defaults = as_object(defaults.get("node_pool"))
     clusters = env.get("clusters")
-    if not isinstance(clusters, list):
+    if not is_array(clusters):
         return env
-    applied = []
+    applied: list[Any] = []
     for cluster in clusters:
-        if not isinstance(cluster, dict):
+        if not is_object(cluster):
             applied.append(cluster)
             continue
         cluster = merge(cluster_defaults, cluster)
         pools = cluster.get("node_pools")
-        if isinstance(pools, list):
+        if is_array(pools):
             cluster["node_pools"] = [
-                merge(pool_defaults, pool) if isinstance(pool, dict) else pool for pool in pools
+                merge(pool_defaults, pool) if is_object(pool) else pool for pool in pools
             ]
         applied.append(cluster)
     return {**env, "clusters": applied}
@@ -224,10 +227,10 @@ def _defaults_problems(layer: Layer) -> list[Located]:
     defaults = layer.data.get("defaults")
     if defaults is None:
         return []
-    if not isinstance(defaults, dict):
+    if not is_object(defaults):
         problem = Problem(("defaults",), "must be a mapping with `cluster` and/or `node_pool`")
         return [Located(problem, layer.file, layer.lines.get(("defaults",)), "defaults")]
-    located = []
+    located: list[Located] = []
     for key in defaults:
         if key not in DEFAULTS_KEYS:
             problem = Problem(
@@ -244,11 +247,13 @@ def _lookup(data: Any, path: Sequence[PathPart]) -> bool:
     node = data
     for part in path:
         if isinstance(part, int):
-            if not isinstance(node, list) or part >= len(node):
+            if not is_array(node) or part >= len(node):
                 return False
-        elif not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
+            node = node[part]
+        else:
+            if not is_object(node) or part not in node:
+                return False
+            node = node[part]
     return True
 
 
@@ -281,9 +286,9 @@ def _locate(problem: Problem, layers: Sequence[Layer]) -> Located:
 
 
 def _pydantic_problems(error: ValidationError) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for item in error.errors(include_url=False):
-        path = tuple(part for part in item["loc"] if isinstance(part, str | int))
+        path = tuple(item["loc"])
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = unknown_key_message(path)
@@ -310,7 +315,7 @@ def environment_from_layers(
     defaults: dict[str, Any] = {}
     for layer in layers:
         layer_defaults = layer.data.get("defaults")
-        if isinstance(layer_defaults, dict):
+        if is_object(layer_defaults):
             defaults = merge(defaults, layer_defaults)
         merged = merge(merged, {k: v for k, v in layer.data.items() if k != "defaults"})
     merged = _apply_defaults(merged, defaults)
@@ -361,7 +366,7 @@ def stack_layer(environment: Any, display: str, text: str | None = None) -> Laye
                 )
             ]
         )
-    if not isinstance(environment, dict):
+    if not is_object(environment):
         problem = Problem((), "must be a mapping (the environment spec)")
         raise SpecError([Located(problem, display, lines.get(()), "")])
     return Layer(display, environment, ("config", ENVIRONMENT_KEY), lines)
@@ -401,10 +406,10 @@ def load_stack_file(path: Path, display: str | None = None) -> tuple[dict[str, A
     data, text = read_yaml_file(path, shown)
     if data is None:
         raise SpecError([_whole_file(shown, "is empty: expected `config:` with the environment")])
-    if not isinstance(data, dict):
+    if not is_object(data):
         raise SpecError([_whole_file(shown, "must be a mapping with a `config:` key")])
     config = data.get("config")
-    if not isinstance(config, dict):
+    if not is_object(config):
         raise SpecError([_whole_file(shown, "needs a `config:` mapping")])
     return config, text
 
@@ -425,6 +430,6 @@ def sibling_environments(stack_file: Path) -> dict[str, Any]:
         except SpecError:
             continue
         value = config.get(ENVIRONMENT_KEY)
-        if isinstance(value, dict):
+        if is_object(value):
             found[path.name] = value
     return found

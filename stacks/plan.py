@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..components.cluster import cluster_problems
+from ..components.contracts import ClusterInfo
 from ..components.node_pool import pool_profile
 from ..components.platform_services import platform_plan
-from ..components.profile import ClusterInfo
 from ..components.tenant import TenantArgs, WorkloadIdentitySettings, validate_tenant_args
 from ..components.validation import KeyPath, PathPart, Problem, as_problem
 from .clusters import cluster_args
-from .platform import ClusterNetwork, _services_args
+from .platform import ClusterNetwork, services_args
 from .spec import ClusterSpec, EnvironmentSpec, GpuSpec, ObservabilitySpec, RegistrySpec
-from .tenancy import _quota, _subjects
+from .tenancy import tenant_quota, tenant_subjects
 
 PLANNED = "<known after registration>"
 """Stand-in for a value only the cloud knows (ids, kubeconfigs); the checks test presence."""
@@ -171,7 +171,7 @@ def plan_problems(env: EnvironmentSpec) -> list[Problem]:
         at = ("clusters", index)
         info = infos[cluster.name]
         network = ClusterNetwork(PLANNED, PLANNED) if info.vpc_id is not None else None
-        services = _services_args(env, info, network, {}, [], _secret)
+        services = services_args(env, info, network, {}, [], _secret)
         _, found_text = platform_plan(services, "")
         for problem in map(as_problem, found_text):
             parts = _parts(problem)
@@ -187,8 +187,8 @@ def plan_problems(env: EnvironmentSpec) -> list[Problem]:
                 "namespaces": list(tenant.namespaces) or [tenant.name],
                 "pod_security": tenant.pod_security,
                 "pod_security_reason": tenant.pod_security_reason,
-                "quota": _quota(tenant),
-                "subjects": _subjects(env, tenant, info),
+                "quota": tenant_quota(tenant),
+                "subjects": tenant_subjects(env, tenant, info),
                 "workload_identity": None
                 if info.cloud == "attached"
                 else WorkloadIdentitySettings(account=PLANNED),

@@ -29,6 +29,7 @@ from typing import Any
 
 import pulumi
 
+from ..components.contracts import ClusterInfo
 from ..components.gpu_stack import GpuStackArgs
 from ..components.observability import (
     ObservabilityArgs,
@@ -38,7 +39,6 @@ from ..components.observability import (
     RetentionSettings,
 )
 from ..components.platform_services import PlatformServices, PlatformServicesArgs, platform_plan
-from ..components.profile import ClusterInfo
 from ..components.registry import RegistryArgs
 from ..components.registry_namespace import RegistryHandle, RegistrySettings
 from .clusters import SecretConfig
@@ -201,7 +201,7 @@ def _replication_regions(env: EnvironmentSpec, cloud: str) -> list[str]:
     return sorted({c.region for c in env.clusters if c.cloud == cloud and c.region is not None})
 
 
-def _services_args(
+def services_args(
     env: EnvironmentSpec,
     info: ClusterInfo,
     network: ClusterNetwork | None,
@@ -303,7 +303,7 @@ def build_platform(
     for index, spec in ordered:
         at = format_path(("clusters", index))
         info = clusters[spec.name]
-        args = _services_args(env, info, networks.get(spec.name), {}, [], secret_config)
+        args = services_args(env, info, networks.get(spec.name), {}, [], secret_config)
         _, found = platform_plan(args, f"{at}.platform")
         problems += found
     if problems:
@@ -322,7 +322,7 @@ def build_platform(
                 f"cluster {spec.name} reports no VPC: its TCR registry is not VPC-attached, so"
                 " nodes cannot pull from it privately until the cluster reports vpc_id"
             )
-        args = _services_args(env, info, networks.get(spec.name), owners, peers, secret_config)
+        args = services_args(env, info, networks.get(spec.name), owners, peers, secret_config)
         handle = shared.get(_registry_key(info))
         registry_args = args.get("registry")
         if handle is not None and registry_args is not None and _registry_key(info) not in owners:

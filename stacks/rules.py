@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..components import catalog
 from ..components.catalog import tke as tke_catalog
 from ..components.limits import UPSTREAMS_NEEDING_CREDENTIALS, pool_name_problems
-from ..components.validation import label_problems, taint_problems
+from ..components.validation import as_object, is_array, is_object, label_problems, taint_problems
 from .problems import KeyPath, Problem
 from .rules_access import bootstrap_problems, deployer_problems
 from .spec import (
@@ -27,7 +27,7 @@ from .spec import (
     EndpointSpec,
     IdentitySpec,
     NetworkSpec,
-    NodePoolSpec,
+    NodePoolConfig,
     RegistrySpec,
     TenantSpec,
     minor_version_number,
@@ -47,28 +47,28 @@ def _valid(model: type[Model], value: Any) -> Model | None:
 
 
 def _items(value: Any) -> Iterator[tuple[int, Any]]:
-    return enumerate(value) if isinstance(value, list) else iter(())
+    return enumerate(value) if is_array(value) else iter(())
 
 
 def environment_problems(env: Any) -> list[Problem]:
     """Every cross-field problem of a merged environment value (a dict from YAML)."""
-    if not isinstance(env, dict):
+    if not is_object(env):
         return []
     problems: list[Problem] = []
     tier = env.get("tier")
     raw_allowed = env.get("allowed_regions")
     allowed_regions = (
         [region for region in raw_allowed if isinstance(region, str)]
-        if isinstance(raw_allowed, list)
+        if is_array(raw_allowed)
         else []
     )
     clusters: dict[str, ClusterSpec] = {}
     seen_names: dict[str, int] = {}
     raw_gpu = env.get("gpu")
-    installs_gpu_driver = not (isinstance(raw_gpu, dict) and raw_gpu.get("driver") == "operator")
+    installs_gpu_driver = not (is_object(raw_gpu) and raw_gpu.get("driver") == "operator")
     for index, raw_cluster in _items(env.get("clusters")):
         at: KeyPath = ("clusters", index)
-        if not isinstance(raw_cluster, dict):
+        if not is_object(raw_cluster):
             continue
         name = raw_cluster.get("name")
         if isinstance(name, str):
@@ -101,7 +101,7 @@ def environment_problems(env: Any) -> list[Problem]:
     problems.extend(deployer_problems(env))
     problems.extend(bootstrap_problems(env))
     observability = env.get("observability")
-    if isinstance(observability, dict):
+    if is_object(observability):
         central = observability.get("central_cluster")
         if isinstance(central, str) and central not in seen_names:
             problems.append(
@@ -206,7 +206,7 @@ def _cluster_problems(
     pool_names: dict[str, int] = {}
     for index, raw_pool in _items(raw.get("node_pools")):
         pool_at: KeyPath = (*at, "node_pools", index)
-        pool = _valid(NodePoolSpec, raw_pool)
+        pool = _valid(NodePoolConfig, raw_pool)
         if pool is None:
             continue
         if pool.name in pool_names:
@@ -239,7 +239,7 @@ def _unknown_region(cloud: str, region: str) -> str:
 
 
 def _pool_problems(
-    pool: NodePoolSpec, at: KeyPath, cloud: str, cluster_minor: int | None
+    pool: NodePoolConfig, at: KeyPath, cloud: str, cluster_minor: int | None
 ) -> list[Problem]:
     problems: list[Problem] = []
     if pool.min_size > pool.max_size:
@@ -312,10 +312,10 @@ def _pool_problems(
     return problems
 
 
-def _hardware_problems(pool: NodePoolSpec, at: KeyPath, cloud: str) -> list[Problem]:
+def _hardware_problems(pool: NodePoolConfig, at: KeyPath, cloud: str) -> list[Problem]:
     """Instance types against the catalog: known, one architecture, GPUs matching the spec."""
     problems: list[Problem] = []
-    known = []
+    known: list[tuple[int, catalog.InstanceType]] = []
     for index, type_name in enumerate(pool.instance_types):
         found = catalog.instance_type(cloud, type_name)
         if found is None:
@@ -387,7 +387,7 @@ def _network_overlaps(raw_clusters: Any) -> list[Problem]:
     problems: list[Problem] = []
     seen: list[tuple[ipaddress.IPv4Network, str]] = []
     for index, raw in _items(raw_clusters):
-        if not isinstance(raw, dict):
+        if not is_object(raw):
             continue
         network = _valid(NetworkSpec, raw.get("network", {}))
         if network is None:
@@ -553,7 +553,7 @@ def _tenant_capacity_problems(
                 )
         problems.extend(_gpu_memory_capacity_problems(cluster_name, placed, hami_mib))
         for resource, unit in (("cpu", "vCPU"), ("memory", "GiB")):
-            shares = []
+            shares: list[tuple[int, TenantSpec, float]] = []
             for index, tenant in placed:
                 per_namespace = _quantity(getattr(tenant.quota, resource))
                 if resource == "memory":
@@ -616,11 +616,11 @@ could be right: the providers refuse any account but the configured one."""
 def _account_problems(raw_identity: Any, raw_clusters: Any) -> list[Problem]:
     """`identity.aws_account_id` / `identity.tencent_uin` are set when a cluster is on that
     cloud (placeholders would make the real providers refuse the real account)."""
-    identity = raw_identity if isinstance(raw_identity, dict) else {}
+    identity = as_object(raw_identity)
     clouds = {
         raw["cloud"]
         for _, raw in _items(raw_clusters)
-        if isinstance(raw, dict) and isinstance(raw.get("cloud"), str)
+        if is_object(raw) and isinstance(raw.get("cloud"), str)
     }
     problems: list[Problem] = []
     for cloud, (key, meaning) in ACCOUNT_KEYS.items():
@@ -728,7 +728,7 @@ def tke_pod_cidr(network: NetworkSpec) -> ipaddress.IPv4Network | None:
 
 
 def _tke_pool_problems(
-    pool: NodePoolSpec, at: KeyPath, cloud: str, installs_gpu_driver: bool
+    pool: NodePoolConfig, at: KeyPath, cloud: str, installs_gpu_driver: bool
 ) -> list[Problem]:
     """A TKE pool's image and GPU driver: named where tkestack cannot verify a default
     (components/catalog/tke.py has the sources); the keys are refused on other clouds."""
@@ -868,7 +868,7 @@ def _observability_exposure_problems(raw_observability: Any, raw_clusters: Any) 
     """Every other cluster pushes its metrics and logs to the central cluster's receivers over
     TLS: with more than one cluster the receivers need a DNS name and a certificate. Internal
     receivers need a way to be internal on the central cluster and the networks to admit."""
-    observability = raw_observability if isinstance(raw_observability, dict) else {}
+    observability = as_object(raw_observability)
     if observability.get("enabled", True) is False:
         return []
     clusters = [
@@ -939,15 +939,15 @@ HARBOR_EXPOSURE_KEYS: dict[str, str] = {
 def _harbor_exposure_problems(raw_registry: Any, raw_clusters: Any) -> list[Problem]:
     """Nodes of an attached cluster pull from its Harbor by a DNS name over TLS: each such
     cluster names the host, its certificate and the pool of the load balancer."""
-    registry = raw_registry if isinstance(raw_registry, dict) else {}
+    registry = as_object(raw_registry)
     if registry.get("enabled", True) is False:
         return []
     problems: list[Problem] = []
     for index, raw in _items(raw_clusters):
-        if not isinstance(raw, dict) or raw.get("cloud") != "attached":
+        if not is_object(raw) or raw.get("cloud") != "attached":
             continue
         attached = raw.get("attached")
-        if not isinstance(attached, dict):  # a missing block is reported on its own
+        if not is_object(attached):  # a missing block is reported on its own
             continue
         for key, reason in HARBOR_EXPOSURE_KEYS.items():
             if attached.get(key) is None:
@@ -964,11 +964,11 @@ def _harbor_exposure_problems(raw_registry: Any, raw_clusters: Any) -> list[Prob
 def _tcr_name_problems(env: dict[str, Any], clusters: dict[str, ClusterSpec]) -> list[Problem]:
     """Every TCR instance the environment creates has a name that can be a global DNS label
     (`<name>.tencentcloudcr.com`; components/catalog/tke.py TCR_NAME)."""
-    registry = env.get("registry") if isinstance(env.get("registry"), dict) else {}
+    registry = as_object(env.get("registry"))
     if registry.get("enabled", True) is False:
         return []
     named = registry.get("tcr_instance_names")
-    named = named if isinstance(named, dict) else {}
+    named = as_object(named)
     regions = sorted(
         {c.region for c in clusters.values() if c.cloud == "tencentcloud" and c.region}
     )
@@ -980,7 +980,7 @@ def _tcr_name_problems(env: dict[str, Any], clusters: dict[str, ClusterSpec]) ->
                 "no tencentcloud cluster of this environment is in that region",
             )
         )
-    identity = env.get("identity") if isinstance(env.get("identity"), dict) else {}
+    identity = as_object(env.get("identity"))
     for region in regions:
         name = named.get(region)
         if name is None:
@@ -1008,7 +1008,7 @@ def _tcr_name_problems(env: dict[str, Any], clusters: dict[str, ClusterSpec]) ->
 
 def _gpu_driver_problems(raw_gpu: Any, clusters: dict[str, ClusterSpec]) -> list[Problem]:
     """The GPU operator cannot install drivers on EKS nodes (Amazon Linux 2023)."""
-    if not isinstance(raw_gpu, dict) or raw_gpu.get("driver") != "operator":
+    if not is_object(raw_gpu) or raw_gpu.get("driver") != "operator":
         return []
     eks_gpu = sorted(
         cluster.name
@@ -1032,7 +1032,7 @@ def _offered_option_problems(env: dict[str, Any]) -> list[Problem]:
     write instead (they used to stop the program after the clusters were registered)."""
     problems: list[Problem] = []
     observability = env.get("observability")
-    if isinstance(observability, dict) and observability.get("enabled", True) is not False:
+    if is_object(observability) and observability.get("enabled", True) is not False:
         managed = observability.get("managed_metrics")
         if managed not in (None, "none") and isinstance(managed, str):
             problems.append(
@@ -1051,11 +1051,11 @@ def _offered_option_problems(env: dict[str, Any]) -> list[Problem]:
                 )
             )
     registry = env.get("registry")
-    registry = registry if isinstance(registry, dict) else {}
+    registry = as_object(registry)
     clouds = {
         raw.get("cloud")
         for _, raw in _items(env.get("clusters"))
-        if isinstance(raw, dict) and isinstance(raw.get("cloud"), str)
+        if is_object(raw) and isinstance(raw.get("cloud"), str)
     }
     if registry.get("enabled", True) is not False and "aws" in clouds:
         caches = registry.get("pull_through_caches")
@@ -1081,7 +1081,7 @@ def _replication_problems(raw_registry: Any, raw_clusters: Any) -> list[Problem]
     regions = {
         raw.get("region")
         for _, raw in _items(raw_clusters)
-        if isinstance(raw, dict)
+        if is_object(raw)
         and raw.get("cloud") == "tencentcloud"
         and isinstance(raw.get("region"), str)
     }

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..components import catalog
+from ..components.validation import as_object, is_array, is_object
 from .problems import KeyPath, Problem
 from .spec import BootstrapSpec, DeployerSpec, EndpointSpec, IdentitySpec
 
@@ -58,7 +59,7 @@ MANAGED_CLOUDS = ("aws", "tencentcloud")
 
 
 def _items(value: Any) -> Iterator[tuple[int, Any]]:
-    return enumerate(value) if isinstance(value, list) else iter(())
+    return enumerate(value) if is_array(value) else iter(())
 
 
 def _valid(model: type[BaseModel], value: Any) -> Any:
@@ -125,7 +126,7 @@ def deployer_problems(env: Mapping[str, Any]) -> list[Problem]:
     """The deployer's CIDRs, the public allowlists and the path to every API endpoint."""
     problems: list[Problem] = []
     raw_deployer = env.get("deployer")
-    declared = isinstance(raw_deployer, dict)
+    declared = is_object(raw_deployer)
     for index, raw in _items(raw_deployer.get("cidrs") if declared else None):
         try:
             cidr = ipaddress.IPv4Network(raw)
@@ -137,7 +138,7 @@ def deployer_problems(env: Mapping[str, Any]) -> list[Problem]:
     deployer = _valid(DeployerSpec, raw_deployer if declared else {})
     problems.extend(_overlaps_with_clusters(deployer, env.get("clusters")))
     for index, raw_cluster in _items(env.get("clusters")):
-        if not isinstance(raw_cluster, dict) or raw_cluster.get("cloud") not in MANAGED_CLOUDS:
+        if not is_object(raw_cluster) or raw_cluster.get("cloud") not in MANAGED_CLOUDS:
             continue
         at: KeyPath = ("clusters", index, "endpoint")
         endpoint = _valid(EndpointSpec, raw_cluster.get("endpoint", {}))
@@ -160,7 +161,7 @@ def deployer_problems(env: Mapping[str, Any]) -> list[Problem]:
         paths = api_paths(
             deployer,
             raw_cluster["cloud"],
-            region if isinstance(region, str) else None,
+            region,
             endpoint.exposure,
         )
         if paths:
@@ -183,8 +184,8 @@ def _overlaps_with_clusters(deployer: DeployerSpec | None, raw_clusters: Any) ->
         return problems
     for index, cidr in enumerate(deployer.cidrs):
         for _, raw in _items(raw_clusters):
-            network = raw.get("network") if isinstance(raw, dict) else None
-            vpc = network.get("vpc_cidr") if isinstance(network, dict) else None
+            network = raw.get("network") if is_object(raw) else None
+            vpc = network.get("vpc_cidr") if is_object(network) else None
             try:
                 vpc_cidr = ipaddress.IPv4Network(vpc) if vpc is not None else None
             except (TypeError, ValueError):
@@ -207,16 +208,16 @@ def bootstrap_problems(env: Mapping[str, Any], *, required: bool = False) -> lis
     the environment only checks the section when it is written.
     """
     raw = env.get("bootstrap")
-    if not isinstance(raw, dict) and not required:
+    if not is_object(raw) and not required:
         return []
-    bootstrap = _valid(BootstrapSpec, raw if isinstance(raw, dict) else {})
+    bootstrap = _valid(BootstrapSpec, as_object(raw))
     identity = _valid(IdentitySpec, env.get("identity") or {})
     if bootstrap is None or identity is None:
         return []
     clouds = {
         cluster["cloud"]
         for _, cluster in _items(env.get("clusters"))
-        if isinstance(cluster, dict) and isinstance(cluster.get("cloud"), str)
+        if is_object(cluster) and isinstance(cluster.get("cloud"), str)
     }
     problems: list[Problem] = []
     for key, trust in (
@@ -273,13 +274,13 @@ def people_roles(env: Mapping[str, Any]) -> list[str]:
         return []
     groups: set[str] = set()
     for _, tenant in _items(env.get("tenants")):
-        raw_groups = tenant.get("groups") if isinstance(tenant, dict) else None
-        if isinstance(raw_groups, dict):
+        raw_groups = tenant.get("groups") if is_object(tenant) else None
+        if is_object(raw_groups):
             for members in raw_groups.values():
-                if isinstance(members, list):
+                if is_array(members):
                     groups.update(g for g in members if isinstance(g, str))
     prefix = f"arn:aws:iam::{identity.aws_account_id}:role/"
-    roles = []
+    roles: list[str] = []
     for group in sorted(groups):
         try:
             arn = identity.aws_role_arn_pattern.format(account=identity.aws_account_id, group=group)
@@ -292,15 +293,15 @@ def people_roles(env: Mapping[str, Any]) -> list[str]:
 
 def _accounts(env: Mapping[str, Any]) -> dict[str, str]:
     """`{cloud: account}` of the clouds an environment has clusters on."""
-    identity = env.get("identity") if isinstance(env.get("identity"), dict) else {}
+    identity = as_object(env.get("identity"))
     clouds = {
         c["cloud"]
         for _, c in _items(env.get("clusters"))
-        if isinstance(c, dict) and isinstance(c.get("cloud"), str)
+        if is_object(c) and isinstance(c.get("cloud"), str)
     }
     accounts: dict[str, str] = {}
     for cloud, key in (("aws", "aws_account_id"), ("tencentcloud", "tencent_uin")):
-        value = identity.get(key) if isinstance(identity, dict) else None
+        value = identity.get(key) if is_object(identity) else None
         if cloud in clouds and isinstance(value, str | int):
             accounts[cloud] = str(value)
     return accounts
@@ -314,7 +315,7 @@ def account_sharing_problems(env: Mapping[str, Any], siblings: Mapping[str, Any]
     own = _accounts(env)
     problems: list[Problem] = []
     for file, other in sorted(siblings.items()):
-        if not isinstance(other, dict) or other.get("name") == env.get("name"):
+        if not is_object(other) or other.get("name") == env.get("name"):
             continue
         for cloud, account in _accounts(other).items():
             if own.get(cloud) != account:

@@ -39,7 +39,7 @@ SCHEMA_HINT = "# yaml-language-server: $schema=stacks/environment.schema.json"
 """First line of every shipped `Pulumi.<env>.yaml` (a path relative to the stack file)."""
 SCHEMA_ID = "https://tkestack.invalid/schema/environment.schema.json"
 """A stable `$id` (not fetched: editors read the file through the hint's relative path)."""
-DEFAULTS_MODELS = {"cluster": "ClusterSpec", "node_pool": "NodePoolSpec"}
+DEFAULTS_MODELS = {"cluster": "ClusterSpec", "node_pool": "NodePoolConfig"}
 
 
 def _without_required(node: Any) -> Any:

@@ -115,8 +115,12 @@ class TkeGpuDriverSpec(SpecModel):
     """CUDA version, e.g. `11.4.3`; the package name contains it."""
 
 
-class NodePoolSpec(SpecModel):
-    """One pool of identical-architecture nodes. Everything else is derived from these fields."""
+class NodePoolConfig(SpecModel):
+    """One pool of identical-architecture nodes. Everything else is derived from these fields.
+
+    A pool as the stack config states it (`clusters[].node_pools[]`); the composition turns it
+    into the component's `PoolSpec` (stacks/clusters.py `pool_spec`), which the component
+    package offers as its type `NodePoolSpec`."""
 
     name: Name
     """Pool name, unique within its cluster."""
@@ -145,7 +149,7 @@ class NodePoolSpec(SpecModel):
     minor behind the control plane, never ahead of it."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Extra node labels, merged over the derived ones (pool, arch, accelerator)."""
-    taints: list[TaintSpec] = Field(default_factory=list)
+    taints: list[TaintSpec] = Field(default_factory=list[TaintSpec])
     """Extra taints, added to the derived ones (GPU taint, optional ARM taint)."""
     node_image: str | None = None
     """Tencent Cloud only: the nodes' OS, a TKE image name or id (`img-xxxxxxxx`) that
@@ -155,12 +159,15 @@ class NodePoolSpec(SpecModel):
     """Tencent Cloud GPU pools with `gpu.driver: image`: the driver and CUDA TKE installs.
     Required there (unverified here), refused elsewhere."""
 
-    _check_version = field_validator("kubernetes_version")(
-        lambda cls, v: v if v is None else _check_minor_format(v)
-    )
-    _version_text = field_validator("kubernetes_version", mode="before")(
-        lambda cls, v: _version_is_text(v)
-    )
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _check_version(cls, version: str | None) -> str | None:
+        return version if version is None else _check_minor_format(version)
+
+    @field_validator("kubernetes_version", mode="before")
+    @classmethod
+    def _version_text(cls, version: object) -> object:
+        return _version_is_text(version)
 
 
 class NetworkSpec(SpecModel):
@@ -196,7 +203,9 @@ class EndpointSpec(SpecModel):
     exposure: Literal["private", "public", "public-and-private"] = "private"
     """`private`: only from inside the VPC (required in prod by policy). `public`/
     `public-and-private`: also from the internet, limited to `public_access_cidrs`."""
-    public_access_cidrs: list[ipaddress.IPv4Network] = Field(default_factory=list)
+    public_access_cidrs: list[ipaddress.IPv4Network] = Field(
+        default_factory=list[ipaddress.IPv4Network]
+    )
     """Internet CIDRs allowed to reach a public endpoint. Required when exposure is public."""
 
 
@@ -261,17 +270,22 @@ class ClusterSpec(SpecModel):
     tolerate it land there (for clusters adopting ARM gradually)."""
     attached: AttachedSpec | None = None
     """Only for `cloud: attached`: where its kubeconfig comes from."""
-    node_pools: list[NodePoolSpec] = Field(default_factory=list)
+    node_pools: list[NodePoolConfig] = Field(default_factory=list[NodePoolConfig])
     """Node pools; attached clusters list the pools they already have, for scheduling."""
     runner: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     """`topology: per-cluster` only: the GitHub Actions runner label of a self-hosted runner
     inside a network that reaches this cluster's API server; its stack is deployed there.
     Absent: the default runner (which must then reach the cluster)."""
 
-    _check_version = field_validator("kubernetes_version")(lambda cls, v: _check_minor_format(v))
-    _version_text = field_validator("kubernetes_version", mode="before")(
-        lambda cls, v: _version_is_text(v)
-    )
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _check_version(cls, version: str) -> str:
+        return _check_minor_format(version)
+
+    @field_validator("kubernetes_version", mode="before")
+    @classmethod
+    def _version_text(cls, version: object) -> object:
+        return _version_is_text(version)
 
 
 def supported_versions(cloud: str) -> list[str]:
@@ -487,7 +501,7 @@ class DeployerHubSpec(SpecModel):
 class RolloutSpec(SpecModel):
     """The order the cluster stacks of a `topology: per-cluster` environment are deployed in."""
 
-    waves: list[list[str]] = Field(default_factory=list)
+    waves: list[list[str]] = Field(default_factory=list[list[str]])
     """Waves of cluster names, deployed one wave after the other (the clusters of a wave in
     parallel); `rest` stands for every cluster no wave names. Empty: one wave of all
     clusters. A cluster whose stack reads another cluster stack's outputs (the central
@@ -499,7 +513,7 @@ class DeployerSpec(SpecModel):
     """Where `pulumi up` runs from: the only place, besides the VPC itself, that reaches the
     clusters' API servers."""
 
-    cidrs: list[ipaddress.IPv4Network] = Field(default_factory=list)
+    cidrs: list[ipaddress.IPv4Network] = Field(default_factory=list[ipaddress.IPv4Network])
     """Source addresses of the runners. Public ones go into the allowlist of public endpoints;
     private ones (RFC 1918, or RFC 6598 shared space) are opened on 443 in each private
     endpoint's security group and routed through `hub`. Documentation and reserved ranges are
@@ -580,7 +594,7 @@ class EnvironmentSpec(SpecModel):
     observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec)
     gpu: GpuSpec = Field(default_factory=GpuSpec)
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
-    tenants: list[TenantSpec] = Field(default_factory=list)
+    tenants: list[TenantSpec] = Field(default_factory=list[TenantSpec])
     deployer: DeployerSpec = Field(default_factory=DeployerSpec)
     """Where deployments run from; the program opens the API servers to exactly that."""
     bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 
+from ..components.contracts import ClusterInfo
 from ..components.identity import (
     ACCESS_LEVELS,
     AccessLevel,
@@ -27,7 +28,6 @@ from ..components.identity import (
 )
 from ..components.ownership import CLUSTER_LABEL, TENANT_LABEL
 from ..components.platform_services import PlatformServices
-from ..components.profile import ClusterInfo
 from ..components.registry_namespace import RegistryHandle, RegistryNamespace
 from ..components.tenant import (
     Tenant,
@@ -64,7 +64,8 @@ def _registry_handle(services: PlatformServices | None) -> RegistryHandle | None
     return services.registry.handle
 
 
-def _quota(tenant: TenantSpec) -> TenantQuota:
+def tenant_quota(tenant: TenantSpec) -> TenantQuota:
+    """The tenant's quota as the `Tenant` component takes it (also planned by stacks/plan.py)."""
     quota = tenant.quota
     return TenantQuota(
         cpu=quota.cpu,
@@ -77,9 +78,11 @@ def _quota(tenant: TenantSpec) -> TenantQuota:
     )
 
 
-def _subjects(
+def tenant_subjects(
     env: EnvironmentSpec, tenant: TenantSpec, cluster: ClusterInfo
 ) -> dict[AccessLevel, list[str]]:
+    """Access level -> the Kubernetes groups of the tenant's identity groups on `cluster`
+    (also planned by stacks/plan.py)."""
     prefix = env.identity.oidc_groups_prefix
     return {
         level: [
@@ -191,7 +194,7 @@ def build_tenants(
             pull_secret: pulumi.Output[str] | None = None
             if handle is not None:
                 if handle.key not in registries:
-                    registries[handle.key] = RegistryNamespace(
+                    created_namespace = RegistryNamespace(
                         f"{tenant.name}-registry-{handle.key.replace('/', '-')}",
                         {
                             "cluster": cluster,
@@ -204,7 +207,8 @@ def build_tenants(
                             },
                         },
                     )
-                    created_namespaces[(tenant.name, handle.key)] = registries[handle.key]  # type: ignore[assignment]
+                    registries[handle.key] = created_namespace
+                    created_namespaces[(tenant.name, handle.key)] = created_namespace
                 registry_prefix = registries[handle.key].repository_prefix
                 pull_secret = registries[handle.key].pull_secret
             args: TenantArgs = {
@@ -213,8 +217,8 @@ def build_tenants(
                 "namespaces": tenant.namespaces or [tenant.name],
                 "pod_security": tenant.pod_security,
                 "pod_security_reason": tenant.pod_security_reason,
-                "quota": _quota(tenant),
-                "subjects": _subjects(env, tenant, cluster),
+                "quota": tenant_quota(tenant),
+                "subjects": tenant_subjects(env, tenant, cluster),
                 "registry_prefix": registry_prefix,
                 "registry_pull_secret": pull_secret,
                 "workload_identity": _workload_identity(env, tenant, cluster, handle),

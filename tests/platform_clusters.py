@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from tkestack.components.profile import ClusterInfo, NodePoolProfile, derive_profile
+from tkestack.components.contracts import ClusterInfo, NodePoolProfile, derive_profile
 from tkestack.mocks import fake_kubeconfig
 
 INSTANCE_TYPES = {

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from tkestack import engine
-from tkestack.components.profile import ClusterInfo, NodePoolProfile, derive_profile
+from tkestack.components.contracts import ClusterInfo, NodePoolProfile, derive_profile
 from tkestack.mocks import fake_kubeconfig
 
 INSTANCE_TYPES = {

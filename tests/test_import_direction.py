@@ -130,7 +130,7 @@ def test_an_upward_import_is_a_violation() -> None:
         "tkestack.components.catalog imports tkestack.components.cluster"
     ]
     assert violations("tkestack.stacks.spec", {"tkestack.stacks.compose"}) != []
-    assert violations("tkestack.policies.rules.clusters", {"tkestack.components.profile"}) != []
+    assert violations("tkestack.policies.rules.clusters", {"tkestack.components.contracts"}) != []
     assert violations("tkestack.components.tenant", {"tkestack.stacks.spec"}) != []
     assert violations("tkestack.stacks.compose", {"tkestack.components.cluster"}) == []
     assert violations("tkestack.cli", {"tkestack.stacks.compose"}) == []

@@ -80,3 +80,23 @@ def test_dependencies_are_pinned_ranges() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
         assert ">=" in requirement and "<" in requirement, requirement
+
+
+def test_no_module_of_the_component_package_shadows_the_standard_library() -> None:
+    """`python components/` (the plugin run as a script) puts `components/` first on
+    `sys.path`, where a module named like a standard one (`profile.py` was) shadows it for
+    every later import in the process: no top-level module there is named after one
+    (`sys.stdlib_module_names`). `stacks/` (Pulumi's program folder, also first on the path)
+    has `platform.py`, which is harmless only because Pulumi's executor imports the standard
+    `platform` (through `pulumi`) before it runs the program."""
+    import sys
+
+    folder = ROOT / "components"
+    names = {
+        entry.stem
+        for entry in folder.iterdir()
+        if (entry.suffix == ".py" or (entry / "__init__.py").is_file())
+        and entry.stem not in ("__init__", "__main__")
+    }
+    assert {"catalog", "contracts", "package"} <= names  # the walk sees the modules
+    assert sorted(names & sys.stdlib_module_names) == []

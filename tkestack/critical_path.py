@@ -29,6 +29,8 @@ from typing import Any
 import yaml
 
 from .components.catalog import ADDON_REQUIRES
+from .components.cluster import TYPE_TOKEN as CLUSTER_TYPE
+from .components.node_pool import TYPE_TOKEN as NODE_POOL_TYPE
 from .engine import RenderedResource, Rendering
 from .ownership import cluster_owners
 
@@ -48,8 +50,10 @@ ROLE_GRANTS = frozenset(
 )
 TKE_ENDPOINT = "tencentcloud:Kubernetes/clusterEndpoint:ClusterEndpoint"
 INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
-NODE_POOL_COMPONENT = "tkestack:index:NodePool"
-CLUSTER_COMPONENT = "tkestack:index:Cluster"
+NODE_POOL_COMPONENT = NODE_POOL_TYPE
+"""The node pool component's type token (components/node_pool.py, its one source)."""
+CLUSTER_COMPONENT = CLUSTER_TYPE
+"""The cluster component's type token (components/cluster.py, its one source)."""
 NAMESPACED_CONFIG = frozenset({"kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap"})
 """Objects a chart's values name (an existing Secret or ConfigMap) in the release namespace."""
 

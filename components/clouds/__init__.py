@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pulumi
 
-from ..profile import ClusterInfo, NodePoolProfile
+from ..contracts import ClusterInfo, NodePoolProfile
 
 if TYPE_CHECKING:
     from ..cluster import ClusterArgs
@@ -72,7 +72,7 @@ class ClusterAccess:
     """API server URL (`https://...`)."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig with credentials or exec auth; always a Pulumi secret."""
-    oidc_issuer: pulumi.Output[str] | None = None
+    oidc_issuer: pulumi.Output[str | None] | None = None
     """Service-account token issuer URL, where the cloud exposes one."""
     context: str | None = None
     """Kubeconfig context to use (None: the kubeconfig's current context)."""
@@ -92,16 +92,24 @@ class ClusterBackend(abc.ABC):
     cloud: ClassVar[str]
     """Cloud this backend builds on: `aws`, `tencentcloud` or `attached`."""
 
-    def __init__(self, cluster: pulumi.ComponentResource, name: str, args: ClusterArgs) -> None:
+    def __init__(
+        self,
+        cluster: pulumi.ComponentResource,
+        name: str,
+        args: ClusterArgs,
+        cluster_name: str | None = None,
+    ) -> None:
         self.cluster = cluster
-        """The `Cluster` component: parent of every control-plane resource."""
+        """The `Cluster` component (or the package's `NodePool` over an existing cluster):
+        parent of every control-plane resource."""
         self.name = name
-        """The cluster's name; children are named `f"{name}-{role}"`."""
+        """The Pulumi name of `cluster`; children are named `f"{name}-{role}"`."""
         self.args = args
         """The cluster's arguments (components/cluster.py `ClusterArgs`)."""
-        self.cloud_name = self.prefixed(name)
-        """The name the cloud knows the cluster by (`name_prefix` + name); cloud-side names of
-        its resources start with it, Pulumi names (`name`) do not."""
+        self.cloud_name = self.prefixed(cluster_name if cluster_name is not None else name)
+        """The name the cloud knows the cluster by (`name_prefix` + its name, which is `name`
+        unless `cluster_name` says otherwise); cloud-side names of its resources start with
+        it, Pulumi names (`name`) do not."""
 
     def prefixed(self, name: str) -> str:
         """`name` as the cloud knows it: with the cluster's `name_prefix` in front."""

@@ -40,8 +40,8 @@ import pulumi_kubernetes as k8s
 
 from .. import catalog
 from ..addon import check_addons, install_addon
+from ..contracts import POOL_LABEL, ClusterInfo, NodePoolProfile
 from ..identity import EKS_CLUSTER_ADMIN_POLICY_ARN
-from ..profile import POOL_LABEL, ClusterInfo, NodePoolProfile
 from ..registry import PULL_THROUGH_UPSTREAMS
 from . import ClusterAccess, ClusterBackend, PoolRequest, access
 from .aws_in_cluster import (
@@ -764,10 +764,8 @@ class Backend(ClusterBackend):
     def _read_existing_cluster(self) -> None:
         """Read an EKS cluster that is not ours: nothing of its control plane, key, add-ons or
         access entries is created or changed. Its owner grants `deployer_role_arn` access."""
-        role_arn = self.args.get("deployer_role_arn")
-        if not role_arn:
-            raise ValueError(f"cluster {self.name}: an EKS cluster needs deployer_role_arn")
-        self.deployer_role_arn = role_arn
+        # Empty when only node pools are added (the package's `NodePool`): no kubeconfig then.
+        self.deployer_role_arn = self.args.get("deployer_role_arn") or ""
         existing_cluster = self.args.get("existing_cluster")
         if not existing_cluster:  # the composition picks this path only when it is set
             raise ValueError(f"cluster {self.name}: adopting a cluster needs existing_cluster")
@@ -784,6 +782,11 @@ class Backend(ClusterBackend):
         self.node_role_arn = None
 
     def _existing_cluster_access(self) -> ClusterAccess:
+        # Only the kubeconfig needs the deployer role: node pools alone (the package's
+        # `NodePool`) never reach the cluster's API.
+        role_arn = self.deployer_role_arn
+        if not role_arn:  # `cluster.validate_args` refuses this before any backend runs
+            raise ValueError(f"cluster {self.name}: an EKS cluster needs deployer_role_arn")
         existing = self.existing
         kubeconfig = pulumi.Output.all(
             existing.name, existing.endpoint, existing.certificate_authorities
@@ -793,7 +796,7 @@ class Backend(ClusterBackend):
                 values[1],
                 output_field(values[2][0], "data"),
                 self.region,
-                self.deployer_role_arn,
+                role_arn,
                 self.args.get("aws_profile"),
             )
         )

@@ -28,7 +28,7 @@ import tencentcloud_iac_pulumi as tencentcloud
 
 from .. import catalog
 from ..catalog import tke as tke_catalog
-from ..profile import POOL_LABEL, NodePoolProfile
+from ..contracts import POOL_LABEL, NodePoolProfile
 from . import ClusterAccess, ClusterBackend, PoolRequest, access
 
 CLUSTER_OS = tke_catalog.X86_NODE_IMAGE

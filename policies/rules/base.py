@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ...components.ownership import CLUSTER_LABEL, Recorded, owners, recorded_labels
 from ...components.wire import UNKNOWN_SENTINELS
 
 try:  # the pack process always has pulumi_policy; plain-dict callers may not need it
@@ -97,6 +98,7 @@ class Stack:
     _by_urn: dict[str, Subject] = field(default_factory=dict, init=False, repr=False)
     _by_type: dict[str, list[Subject]] = field(default_factory=dict, init=False, repr=False)
     _scope: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _owners: dict[str, str | None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for resource in self.resources:
@@ -114,50 +116,130 @@ class Stack:
         return [r for r in self.resources if r.type in types]
 
     def scope(self, resource: Subject) -> str:
-        """The cluster a resource belongs to: URN of the nearest `tkestack:index:Cluster`
-        ancestor of its provider (Kubernetes objects) or of itself, or of a cloud cluster it
-        depends on;
-        `""` when none (environment-wide resources)."""
-        cached = self._scope.get(resource.urn)
-        if cached is None:
-            cached = self._find_scope(resource)
-            self._scope[resource.urn] = cached
-        return cached
+        """The cluster a resource belongs to, as a grouping key; `""` for none.
 
-    def _find_scope(self, resource: Subject) -> str:
-        # The provider decides where a Kubernetes object lands, so it wins over ancestry.
-        provider = self.get(resource.provider.urn) if resource.provider else None
-        starts = [provider, resource] if provider is not None else [resource]
-        for start in starts:
-            current: Subject | None = start
-            for _ in range(32):  # parent chains are short; bound against cycles
-                if current is None:
-                    break
-                if current.type == CLUSTER_COMPONENT:
-                    return current.urn
-                current = self.get(current.parent)
-        seen: set[str] = set()
-        frontier = [start.urn for start in starts]
-        for _ in range(4):  # dependency hops to a cloud cluster resource
-            following: list[str] = []
-            for urn in frontier:
-                found = self.get(urn)
-                if found is None:
-                    continue
-                if found.type in CLOUD_CLUSTER_TYPES:
-                    return found.urn
-                for dep in sorted(found.dependencies):
-                    if dep not in seen:
-                        seen.add(dep)
-                        following.append(dep)
-            frontier = following
+        The cluster's name where the ownership function (`components/ownership.py` `owners`)
+        finds one in what the program records: the `tkestack.io/cluster` tags and labels, the
+        parents and the providers (a policy sees no stack outputs, so not the exported
+        kubeconfigs). Where nothing is recorded (an attached cluster, a program without the
+        tags), the same steps over the graph alone give a URN: an object created with a
+        Kubernetes provider that a component created belongs to that component's top-most
+        ancestor (a cluster's provider is its cluster's child); a component to what all its
+        resources agree on; anything else to its nearest such ancestor, else its top-most
+        one. No resource name or type token of ours is read (`tests/policies/test_rules.py`
+        holds the grouping to `tkestack.ownership.cluster_owners` on every shipped stack)."""
+        if not self._scope:
+            self._scope.update(self._scopes())
+        return self._scope.get(resource.urn, "")
+
+    def _scopes(self) -> dict[str, str]:
+        # As `owners` does with the tags: what a resource's provider says (or its tag), then
+        # components from their resources, then the rest from their nearest such ancestor.
+        owner = self.owners()
+        said: dict[str, str] = {}
+        for resource in self.resources:
+            name = owner.get(resource.urn)
+            provider = self.get(resource.provider.urn) if resource.provider else None
+            if resource.type == KUBERNETES_PROVIDER:
+                provider = resource  # a cluster's provider is its cluster's
+            if name is not None:
+                said[resource.urn] = name
+            elif (
+                provider is not None
+                and provider.type == KUBERNETES_PROVIDER
+                and self._parent(provider) is not None
+            ):
+                # The Kubernetes provider decides where an object lands: the component that
+                # created it (a cluster's provider is its cluster's child) is the cluster.
+                said[resource.urn] = self._top(provider)
+        below: dict[str, set[str]] = {}
+        for urn, key in said.items():
+            for ancestor in self._ancestors(self._by_urn[urn]):
+                below.setdefault(ancestor.urn, set()).add(key)
+        for urn, keys in below.items():
+            if urn not in said and len(keys) == 1:
+                said[urn] = next(iter(keys))
+        found: dict[str, str] = {}
+        for resource in self.resources:
+            key = said.get(resource.urn)
+            if key is None:
+                key = next(
+                    (said[a.urn] for a in self._ancestors(resource) if a.urn in said),
+                    self._recorded_root(resource),
+                )
+            found[resource.urn] = key
+        return found
+
+    def _ancestors(self, resource: Subject) -> Iterator[Subject]:
+        """The ancestors of `resource` below the stack, nearest first."""
+        current = resource
+        for _ in range(64):  # parent chains are short; bound against cycles
+            parent = self._parent(current)
+            if parent is None:
+                return
+            yield parent
+            current = parent
+
+    def owners(self) -> dict[str, str | None]:
+        """{URN: owning cluster name or None} by `components.ownership.owners`, the clusters
+        being the names the resources' `tkestack.io/cluster` tags and labels give."""
+        if self._owners is None:
+            records = [
+                Recorded(
+                    urn=resource.urn,
+                    parent=resource.parent,
+                    provider=resource.provider.urn if resource.provider is not None else None,
+                    # Custom resources are created with a provider; providers are custom too.
+                    custom=resource.provider is not None or resource.type.startswith(PROVIDERS),
+                    cluster_label=_cluster_label(resource),
+                )
+                for resource in self.resources
+            ]
+            clusters = {record.cluster_label for record in records} - {None}
+            self._owners = owners(records, dict.fromkeys(sorted(str(c) for c in clusters)))
+        return self._owners
+
+    def _recorded_root(self, resource: Subject) -> str:
+        """The top-most component above the resource; `""` for a top-level one
+        (environment-wide)."""
+        if self._parent(resource) is not None:
+            return self._top(resource)
         return ""
 
+    def _parent(self, resource: Subject) -> Subject | None:
+        """The parent of `resource` in the stack, unless it is the stack itself."""
+        parent = self.get(resource.parent)
+        return parent if parent is not None and parent.type != ROOT_STACK else None
 
-CLUSTER_COMPONENT = "tkestack:index:Cluster"
+    def _top(self, resource: Subject) -> str:
+        """URN of the top-most ancestor of `resource` below the stack (itself if none)."""
+        current = resource
+        for _ in range(64):  # parent chains are short; bound against cycles
+            parent = self._parent(current)
+            if parent is None:
+                break
+            current = parent
+        return current.urn
+
+
+PROVIDERS = "pulumi:providers:"
+"""The engine's type prefix of provider resources (`pulumi:providers:aws`)."""
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+"""The engine's type of a Kubernetes provider: one cluster's API server."""
+ROOT_STACK = "pulumi:pulumi:Stack"
+"""The engine's type of a stack's root resource, the parent of every top-level resource."""
+
+
+def _cluster_label(resource: Subject) -> str | None:
+    """The resource's own `tkestack.io/cluster` tag or label, unless not known yet."""
+    try:
+        return recorded_labels(resource.props).get(CLUSTER_LABEL)
+    except (UnknownValueError, Unknowable):
+        return None
+
+
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 TKE_CLUSTER = "tencentcloud:Kubernetes/cluster:Cluster"
-CLOUD_CLUSTER_TYPES = frozenset({EKS_CLUSTER, TKE_CLUSTER})
 
 ResourceCheck = Callable[[Subject, Mapping[str, Any]], Iterable[str]]
 """(resource, config) -> violation messages."""

@@ -8,7 +8,7 @@ from platform_clusters import cluster, pool
 from tkestack import engine
 from tkestack.components import addon as addons
 from tkestack.components.addon import AddonSpec, PodGroup, check_addons, scheduled_values
-from tkestack.components.profile import GPU_TAINT_KEY, POOL_LABEL
+from tkestack.components.contracts import GPU_TAINT_KEY, POOL_LABEL
 
 AMD64_ONLY = AddonSpec(
     key="harbor",
@@ -213,7 +213,7 @@ def test_attached_gpu_node_prerequisites_in_docs_match_the_derived_profile() -> 
     labels and taint `derive_profile` gives a pool (which the GPU add-ons select on)."""
     from pathlib import Path
 
-    from tkestack.components.profile import derive_profile
+    from tkestack.components.contracts import derive_profile
 
     text = (Path(__file__).parents[2] / "docs" / "addons.md").read_text(encoding="utf-8")
     section = text.split("## Attached clusters: what the operator must put on GPU nodes")[1]

@@ -569,18 +569,6 @@ def test_package_cluster_builds_what_the_python_cluster_builds() -> None:
         ],
     }
 
-    def camel(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {
-                (key if ":" in key else re.sub(r"_(\w)", lambda m: m.group(1).upper(), key)): camel(
-                    item
-                )
-                for key, item in value.items()
-            }
-        if isinstance(value, list):
-            return [camel(item) for item in value]
-        return value
-
     def python_program() -> None:
         provider = aws.Provider("acme-aws", region="us-east-1")
         python_args = dict(args, cloud_provider=provider)
@@ -619,6 +607,286 @@ def test_package_cluster_builds_what_the_python_cluster_builds() -> None:
         VPC,
         ["gpu"],
     )
+
+
+# -- the package's NodePool: a pool on a cluster given by value ------------------------------
+
+POOL = {
+    "name": "gpu",
+    "instance_types": ["g4dn.xlarge"],
+    "accelerator_model": "t4",
+    "sharing": "time-slicing",
+    "taints": [{"key": "team", "value": "ml", "effect": "NoSchedule"}],
+}
+POOL_CLUSTER = {
+    "name": "payments",
+    "cloud": "aws",
+    "kubernetesVersion": "1.33",
+    "region": "us-east-1",
+    "existingCluster": "acme-payments",
+    "existingNetwork": {"vpcId": VPC, "nodeSubnetIds": SUBNETS},
+    "namePrefix": "acme-",
+    "tags": TAGS,
+}
+
+
+def camel(value: Any) -> Any:
+    """Python argument names as the other languages send them (`min_size` -> `minSize`)."""
+    if isinstance(value, Mapping):
+        return {
+            (key if ":" in key else re.sub(r"_(\w)", lambda m: m.group(1).upper(), key)): camel(
+                item
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [camel(item) for item in value]
+    return value
+
+
+def package_node_pool(
+    name: str, cluster: Mapping[str, Any], pool: Mapping[str, Any], cloud: str = "aws"
+) -> Any:
+    """Construct a package `NodePool` as an engine's construct request would (with the
+    cloud's provider in the options); answers the construct result."""
+    provider = (
+        aws.Provider("acme-aws", region="us-east-1")
+        if cloud == "aws"
+        else tencentcloud.Provider("acme-tencentcloud", region="ap-guangzhou")
+    )
+    return hosted().construct(
+        name,
+        "tkestack:index:NodePool",
+        {"cluster": dict(cluster), **camel(pool)},
+        pulumi.ResourceOptions(providers=[provider]),
+    )
+
+
+def test_package_node_pool_builds_what_the_python_node_pool_builds() -> None:
+    node_role = ROLES["node_role_arn"]
+
+    def python_program() -> None:
+        provider = aws.Provider("acme-aws", region="us-east-1")
+        cluster = Cluster(
+            "payments",
+            {
+                "cloud": "aws",
+                "kubernetes_version": "1.33",
+                "region": "us-east-1",
+                "cloud_provider": provider,
+                "deployer_role_arn": DEPLOYER,
+                "existing_cluster": "acme-payments",
+                "existing_network": EXISTING_NETWORK,
+                "existing_roles": {"node_role_arn": node_role},
+                "name_prefix": "acme-",
+                "tags": TAGS,
+            },
+        )
+        pool = {**POOL, "taints": [components.Taint("team", "ml", "NoSchedule")]}
+        NodePool(
+            "payments-gpu",
+            {**pool, "cluster": cluster},  # type: ignore[typeddict-item]
+            opts=pulumi.ResourceOptions(parent=cluster),
+        )
+
+    def package_program() -> None:
+        cluster = {**POOL_CLUSTER, "existingRoles": {"nodeRoleArn": node_role}}
+        result = package_node_pool("payments-gpu", cluster, POOL)
+        pulumi.export("state", result.state)
+
+    python = engine.run_program(python_program)
+    packaged = engine.run_program(package_program)
+    python_pool = descendants(
+        python,
+        "urn:pulumi:test::tkestack::tkestack:index:Cluster$tkestack:index:NodePool::payments-gpu",
+    )
+    package_pool = descendants(
+        packaged,
+        "urn:pulumi:test::tkestack::tkestack:index:NodePool$tkestack:index:NodePool::payments-gpu",
+    )
+    assert set(python_pool) == {
+        ("aws:ec2/launchTemplate:LaunchTemplate", "payments-gpu-launch-template"),
+        ("aws:eks/nodeGroup:NodeGroup", "payments-gpu-node-group"),
+    }
+    assert package_pool == python_pool
+    group = package_pool[("aws:eks/nodeGroup:NodeGroup", "payments-gpu-node-group")]
+    assert (group["clusterName"], group["nodeRoleArn"]) == ("acme-payments", node_role)
+    # Nothing of the cluster: no network, role, control plane, Kubernetes provider.
+    assert {r.type for r in packaged.resources if r.custom} == {
+        "pulumi:providers:aws",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:eks/nodeGroup:NodeGroup",
+    }
+    state = packaged.stack_outputs["state"]
+    assert state["poolName"] == "gpu"
+    assert state["labels"]["tkestack.io/gpu-sharing"] == "time-slicing"
+    assert {"key": "team", "operator": "Equal", "value": "ml", "effect": "NoSchedule"} in state[
+        "tolerations"
+    ]
+
+
+def test_package_node_pools_on_one_cluster_each_create_their_own_node_role() -> None:
+    def program() -> None:
+        for pool in ("x86", "arm"):
+            types = ["m7i.xlarge"] if pool == "x86" else ["m7g.xlarge"]
+            package_node_pool(
+                f"payments-{pool}", POOL_CLUSTER, {"name": pool, "instance_types": types}
+            )
+
+    rendering = engine.run_program(program)
+    roles = rendering.of_type("aws:iam/role:Role")
+    assert sorted(role.name for role in roles) == [
+        "payments-arm-node-role",
+        "payments-x86-node-role",
+    ]
+    parents = {role.name: role.parent for role in roles}
+    assert parents == {
+        f"payments-{pool}-node-role": f"urn:pulumi:test::tkestack::tkestack:index:NodePool::payments-{pool}"
+        for pool in ("x86", "arm")
+    }
+    groups = rendering.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert sorted(group.inputs["amiType"] for group in groups) == [
+        "AL2023_ARM_64_STANDARD",
+        "AL2023_x86_64_STANDARD",
+    ]
+    template = rendering.of_type("aws:ec2/launchTemplate:LaunchTemplate")[0]
+    assert template.inputs["description"].endswith("of EKS cluster acme-payments")
+
+
+def test_package_node_pool_joins_a_package_cluster_by_its_outputs() -> None:
+    def program() -> None:
+        provider = aws.Provider("acme-aws", region="us-east-1")
+        cluster = (
+            hosted()
+            .construct(
+                "payments",
+                "tkestack:index:Cluster",
+                camel(
+                    {
+                        "cloud": "aws",
+                        "kubernetes_version": "1.33",
+                        "region": "us-east-1",
+                        "deployer_role_arn": DEPLOYER,
+                        "existing_network": EXISTING_NETWORK,
+                        "name_prefix": "acme-",
+                    }
+                ),
+                pulumi.ResourceOptions(providers=[provider]),
+            )
+            .state
+        )
+        hosted().construct(
+            "payments-general",
+            "tkestack:index:NodePool",
+            {
+                "cluster": {
+                    "name": "payments",
+                    "cloud": "aws",
+                    "kubernetesVersion": "1.33",
+                    "region": "us-east-1",
+                    "existingCluster": cluster["cloudClusterId"],
+                    "existingNetwork": {
+                        "vpcId": cluster["vpcId"],
+                        "nodeSubnetIds": cluster["nodeSubnetIds"],
+                    },
+                    "namePrefix": "acme-",
+                },
+                "name": "general",
+                "instanceTypes": ["m7i.xlarge"],
+            },
+            pulumi.ResourceOptions(providers=[provider]),
+        )
+
+    rendering = engine.run_program(program)
+    group = one(rendering, "aws:eks/nodeGroup:NodeGroup")
+    eks = one(rendering, "aws:eks/cluster:Cluster")
+    assert group.inputs["clusterName"] == eks.inputs["name"] == "acme-payments"
+    assert group.inputs["subnetIds"] == SUBNETS
+    assert group.urn.startswith(
+        "urn:pulumi:test::tkestack::tkestack:index:NodePool$tkestack:index:NodePool$"
+    )
+
+
+def test_package_node_pool_on_an_existing_tke_cluster_creates_only_its_node_pool() -> None:
+    cluster = {
+        "name": "payments",
+        "cloud": "tencentcloud",
+        "kubernetesVersion": "1.32",
+        "region": "ap-guangzhou",
+        "existingCluster": "cls-acme0001",
+        "existingNetwork": {"vpcId": "vpc-acme0001", "nodeSubnetIds": ["subnet-a1"]},
+        "deletionProtection": True,
+        "tags": TAGS,
+    }
+
+    def program() -> None:
+        package_node_pool(
+            "payments-general",
+            cluster,
+            {"name": "general", "instance_types": ["S5.LARGE8"]},
+            cloud="tencentcloud",
+        )
+
+    rendering = engine.run_program(program)
+    assert {r.type for r in rendering.resources if r.custom} == {
+        "pulumi:providers:tencentcloud",
+        "tencentcloud:Kubernetes/nodePool:NodePool",
+    }
+    pool = one(rendering, "tencentcloud:Kubernetes/nodePool:NodePool")
+    assert (pool.inputs["clusterId"], pool.inputs["vpcId"]) == ("cls-acme0001", "vpc-acme0001")
+    assert pool.inputs["deletionProtection"] is True
+    assert pool.inputs["tags"]["acme:owner"] == "payments"
+
+
+@pytest.mark.parametrize(
+    ("cluster", "pool", "cloud", "paths"),
+    [
+        ({**POOL_CLUSTER, "cloud": "attached"}, POOL, "aws", {"cluster.cloud"}),
+        (
+            {k: v for k, v in POOL_CLUSTER.items() if k not in ("existingCluster", "region")},
+            POOL,
+            "aws",
+            {"cluster.existing_cluster", "cluster.region"},
+        ),
+        (
+            {**POOL_CLUSTER, "kubernetesVersion": "1.20"},
+            POOL,
+            "aws",
+            {"cluster.kubernetes_version"},
+        ),
+        (
+            {**POOL_CLUSTER, "existingRoles": {"clusterRoleArn": ROLES["cluster_role_arn"]}},
+            POOL,
+            "aws",
+            {"cluster.existing_roles.cluster_role_arn"},
+        ),
+        # The provider of another cloud than the cluster's: none of the cluster's cloud.
+        (POOL_CLUSTER, POOL, "tencentcloud", {"cluster.cloud"}),
+        (
+            {
+                **POOL_CLUSTER,
+                "cloud": "tencentcloud",
+                "kubernetesVersion": "1.32",
+                "region": "ap-guangzhou",
+            },
+            {"name": "gpu", "instance_types": ["GN7.2XLARGE32"], "accelerator_model": "t4"},
+            "tencentcloud",
+            {"gpu_driver"},
+        ),
+    ],
+    ids=["attached", "no-handle", "version", "other-role", "no-provider", "tke-gpu-driver"],
+)
+def test_package_node_pool_refuses_a_bad_cluster_by_property_path_before_registering(
+    cluster: Mapping[str, Any], pool: Mapping[str, Any], cloud: str, paths: set[str]
+) -> None:
+    from tkestack.components.errors import ArgumentsError
+
+    def program() -> None:
+        package_node_pool("payments-gpu", cluster, pool, cloud=cloud)
+
+    with pytest.raises(ArgumentsError) as raised:
+        engine.run_program(program)
+    assert {problem.dotted for problem in raised.value.problems} == paths
 
 
 # -- the YAML example --------------------------------------------------------------------------
@@ -751,6 +1019,16 @@ def test_yaml_example_runs_through_the_package_provider() -> None:
     assert isinstance(outputs["kubeconfig"], engine.SecretValue)
     assert outputs["namespaces"] == ["payments", "payments-batch"]
     assert outputs["addons"] == ["fluent-bit", "kube-prometheus-stack", "loki"]
+    assert outputs["batchPoolLabels"]["tkestack.io/capacity"] == "spot"
+    batch = next(
+        group
+        for group in rendering.of_type("aws:eks/nodeGroup:NodeGroup")
+        if group.name == "payments-batch-node-group"
+    )
+    assert (batch.inputs["clusterName"], batch.inputs["capacityType"]) == (
+        "acme-prd-payments",
+        "SPOT",
+    )
     for resource in rendering.resources:
         if resource.custom and resource.type.startswith("aws:") and taggable(resource.type):
             assert {"acme:owner": "payments-platform"}.items() <= (
@@ -772,17 +1050,81 @@ def test_readme_shows_both_ways_to_embed() -> None:
     assert readme.startswith("# tkestack\n\n```sh\nmake render")
 
 
-def test_a_package_cluster_without_its_provider_says_where_the_provider_goes() -> None:
-    def program() -> None:
-        hosted().construct(
-            "payments",
+AWS_REFERENCE = {
+    "name": "payments",
+    "cloud": "aws",
+    "kubernetesVersion": "1.33",
+    "kubeconfig": "apiVersion: v1",
+    "region": "us-east-1",
+    "cloudClusterId": "acme-payments",
+}
+
+
+@pytest.mark.parametrize(
+    ("token", "inputs", "path"),
+    [
+        (
             "tkestack:index:Cluster",
             {"cloud": "aws", "kubernetesVersion": "1.33", "region": "us-east-1"},
-            pulumi.ResourceOptions(),
-        )
+            "cloud",
+        ),
+        ("tkestack:index:Registry", {"cluster": AWS_REFERENCE}, "cluster.cloud"),
+        (
+            "tkestack:index:PlatformServices",
+            {"cluster": AWS_REFERENCE, "registry": {}},
+            "registry",
+        ),
+        (
+            "tkestack:index:Tenant",
+            {
+                "cluster": AWS_REFERENCE,
+                "tenant": "team-a",
+                "namespaces": ["a"],
+                "workloadIdentity": {"account": ACCOUNT},
+            },
+            "workload_identity",
+        ),
+        ("tkestack:index:NodePool", {"cluster": POOL_CLUSTER, **camel(POOL)}, "cluster.cloud"),
+    ],
+    ids=lambda value: value.rsplit(":", 1)[-1] if isinstance(value, str) else "",
+)
+def test_a_package_component_without_its_provider_says_where_the_provider_goes(
+    token: str, inputs: dict[str, Any], path: str
+) -> None:
+    """The project's error model (an `ArgumentsError`, which the engine lists per property),
+    at the input that needs the provider, before the facade registers anything."""
+    from tkestack.components.errors import ArgumentsError
 
-    with pytest.raises(Exception, match=r"pass the aws provider .* in the resource options"):
+    def program() -> None:
+        hosted().construct("payments", token, inputs, pulumi.ResourceOptions())
+
+    with pytest.raises(ArgumentsError) as raised:
         engine.run_program(program)
+    assert [problem.dotted for problem in raised.value.problems] == [path]
+    assert "pass the aws provider" in raised.value.problems[0].message
+
+
+@pytest.mark.parametrize("token", ["tkestack:index:Cluster", "tkestack:index:NodePool"])
+def test_a_package_component_without_its_provider_registers_nothing(token: str) -> None:
+    inputs = {
+        "tkestack:index:Cluster": {
+            "cloud": "aws",
+            "kubernetesVersion": "1.33",
+            "region": "us-east-1",
+        },
+        "tkestack:index:NodePool": {"cluster": POOL_CLUSTER, **camel(POOL)},
+    }[token]
+    recorded: dict[str, Exception] = {}
+
+    def program() -> None:
+        try:
+            hosted().construct("payments", token, inputs, pulumi.ResourceOptions())
+        except Exception as error:  # the refusal, recorded to look at what registered
+            recorded["error"] = error
+
+    rendering = engine.run_program(program)
+    assert isinstance(recorded["error"], pulumi.InputPropertiesError)
+    assert not [r for r in rendering.resources if r.type.startswith("tkestack:")]
 
 
 GPU_POOLS = [

@@ -7,8 +7,8 @@ import yaml
 from platform_clusters import cluster, pool
 
 from tkestack import engine
+from tkestack.components.contracts import HAMI_NODE_LABELS, POOL_LABEL, derive_profile
 from tkestack.components.gpu_stack import GpuStack
-from tkestack.components.profile import HAMI_NODE_LABELS, POOL_LABEL, derive_profile
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

@@ -227,3 +227,17 @@ def test_tke_role_carries_the_tags_the_provider_does_not_add() -> None:
     rendering = render_workload_identity("tencentcloud", tags=tags)
     (role,) = rendering.of_type("tencentcloud:Cam/role:Role")
     assert role.inputs["tags"] == tags
+
+
+def test_a_cluster_without_an_issuer_is_refused_by_name_when_its_trust_is_built() -> None:
+    """An existing TKE cluster's issuer is read at deployment and is None while its
+    service-account OIDC is off: the tenant's trust policy is refused, naming the cluster,
+    instead of trusting an issuer `None`."""
+    from tkestack.components.identity import known_issuer
+
+    assert known_issuer("https://cls-1.ccs.tencent-cloud.com", "sh") == (
+        "https://cls-1.ccs.tencent-cloud.com"
+    )
+    for missing in (None, ""):
+        with pytest.raises(ValueError, match="cluster sh: no service-account issuer"):
+            known_issuer(missing, "sh")

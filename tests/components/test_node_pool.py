@@ -12,8 +12,8 @@ from cluster_support import NODE_POOL, children, find, render_cluster
 from tkestack import engine
 from tkestack.components.clouds import aws as eks
 from tkestack.components.clouds import tencentcloud as tke
+from tkestack.components.contracts import ARM_TAINT, GPU_TAINT, Taint
 from tkestack.components.node_pool import pool_profile, pool_version
-from tkestack.components.profile import ARM_TAINT, GPU_TAINT, Taint
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"

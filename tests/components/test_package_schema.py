@@ -59,6 +59,7 @@ def test_schema_offers_the_building_blocks_under_their_python_type_tokens(
     assert sorted(schema["resources"]) == [
         "tkestack:index:Cluster",
         "tkestack:index:GpuStack",
+        "tkestack:index:NodePool",
         "tkestack:index:Observability",
         "tkestack:index:PlatformServices",
         "tkestack:index:Registry",

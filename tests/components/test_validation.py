@@ -17,9 +17,9 @@ from tenancy_support import cluster as tenant_cluster
 
 from tkestack import engine
 from tkestack.components.cluster import cluster_problems
+from tkestack.components.contracts import Taint
 from tkestack.components.errors import ArgumentsError, raise_problems
 from tkestack.components.node_pool import pool_problems
-from tkestack.components.profile import Taint
 from tkestack.components.tenant import Tenant, TenantQuota
 from tkestack.components.validation import (
     Problem,
@@ -360,7 +360,7 @@ def test_the_package_provider_reports_input_errors_per_property(monkeypatch) -> 
 
 
 def _bare_cluster(cloud: str, **known: Any) -> Any:
-    from tkestack.components.profile import ClusterInfo
+    from tkestack.components.contracts import ClusterInfo
 
     fields: dict[str, Any] = {
         "name": "c1",

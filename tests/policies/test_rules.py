@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from policy_cases import BAD, CASES, CONFIG, OK, res
@@ -89,6 +91,32 @@ def test_stack_scope_follows_provider_to_cluster_component() -> None:
     app = res("kubernetes:apps/v1:Deployment", "app", deployment())
     stack = Stack([cluster_component(), K8S_IN_CLUSTER, app])
     assert stack.scope(app) == CLUSTER_PARENT
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_stack_scope_groups_resources_as_the_ownership_function_does(
+    env: str, rendered: Callable[[str], Any]
+) -> None:
+    """The policies' cluster scope (recorded tags, parents and providers: a policy sees no
+    stack outputs) and the CLI's owner (`tkestack.ownership.cluster_owners`, which also
+    reads the exported kubeconfigs) group every resource of a cluster alike: the same
+    partition, the attached cluster of prod included."""
+    from tkestack.ownership import cluster_owners
+    from tkestack.review import subjects
+
+    rendering = rendered(env)
+    stack = Stack(subjects(rendering))
+    owned = {urn: name for urn, name in cluster_owners(rendering).items() if name is not None}
+    by_scope: dict[str, set[str]] = {}
+    for resource in stack.resources:
+        if resource.urn in owned:
+            by_scope.setdefault(stack.scope(resource), set()).add(owned[resource.urn])
+    assert "" not in by_scope  # every resource a cluster owns has a scope
+    assert all(len(names) == 1 for names in by_scope.values()), by_scope
+    clusters = sorted(name for names in by_scope.values() for name in names)
+    assert clusters == sorted(set(owned.values()))  # one scope per cluster
+    if env == "prod":
+        assert len(clusters) >= 4  # two EKS, one TKE, the attached one
 
 
 CLUSTER_ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

@@ -34,7 +34,7 @@ def test_committed_spec_reference_is_generated_from_the_models() -> None:
 
 
 def test_field_docstrings_are_the_descriptions() -> None:
-    pool = schema.environment_schema()["$defs"]["NodePoolSpec"]["properties"]
+    pool = schema.environment_schema()["$defs"]["NodePoolConfig"]["properties"]
     assert pool["max_size"]["description"] == "Most nodes; >= min_size."
     assert "| `max_size` | integer | `3` | Most nodes; >= min_size." in schema.markdown()
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..components import catalog
 from ..components.catalog import tke as tke_catalog
-from ..stacks.spec import ClusterSpec, EnvironmentSpec, NodePoolSpec
+from ..stacks.spec import ClusterSpec, EnvironmentSpec, NodePoolConfig
 
 GROUP_FIELDS = ("admins", "developers", "viewers")
 
@@ -105,7 +105,7 @@ class EnvironmentFacts:
 
 
 def _pool_facts(
-    cloud: str, cluster: ClusterSpec, ci: int, pool: NodePoolSpec, pi: int
+    cloud: str, cluster: ClusterSpec, ci: int, pool: NodePoolConfig, pi: int
 ) -> PoolFacts:
     types = [catalog.instance_type(cloud, name) for name in pool.instance_types]
     known = [item for item in types if item is not None]

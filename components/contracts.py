@@ -201,8 +201,10 @@ class ClusterInfo:
     """Kubeconfig for the cluster; always a Pulumi secret."""
     k8s_provider: pulumi.ProviderResource
     """Explicit Kubernetes provider for everything installed inside the cluster."""
-    oidc_issuer: pulumi.Output[str] | None = None
-    """OIDC issuer URL where the cloud has one (EKS, TKE with OIDC enabled)."""
+    oidc_issuer: pulumi.Output[str | None] | None = None
+    """OIDC issuer URL where the cloud has one (EKS, TKE with OIDC enabled); None when it has
+    none. An existing TKE cluster's resolves to None when its service-account OIDC is off
+    (known only once read, at deployment): what needs it refuses that then."""
     node_pools: list[NodePoolProfile] = field(default_factory=list)
     """Scheduling facts of every node pool."""
     cloud_provider: pulumi.ProviderResource | None = None
