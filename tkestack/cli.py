@@ -11,6 +11,7 @@ a blocking finding; `up` and the others: 1 a stack failed).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import traceback
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.tree import Tree
 
-from . import __version__, engine
+from . import __version__, engine, fleet
 from .ownership import cluster_owners, exported_clusters
 from .stacks.loader import SpecError
 
@@ -111,7 +112,25 @@ def run_render(
     program: Path | None = None,
     bootstrap: bool = False,
 ) -> engine.Rendering:
-    """Render ENV, turning every failure into its exit code (`internal_code` for failures
+    """Render ENV as one view (every derived stack of a per-cluster environment:
+    `fleet.EnvironmentRender.whole`); see `run_render_environment`."""
+    return run_render_environment(
+        env, show_progress, internal_code, program=program, bootstrap=bootstrap
+    ).whole
+
+
+def run_render_environment(
+    env: str,
+    show_progress: bool,
+    internal_code: int = EXIT_INTERNAL,
+    program: Path | None = None,
+    bootstrap: bool = False,
+    cluster: str | None = None,
+    parallel: int = 1,
+) -> fleet.EnvironmentRender:
+    """Render ENV's stacks (`fleet.render_environment`: the one stack, or every derived stack
+    of a per-cluster environment; `cluster`: only `<env>.<cluster>`, `parallel`: worker
+    processes), turning every failure into its exit code (`internal_code` for failures
     that are not the spec's fault). `program`: a Pulumi project folder whose own Python
     program runs instead of the shipped stack program; `bootstrap`: the environment's
     bootstrap program (bootstrap/) instead."""
@@ -119,12 +138,14 @@ def run_render(
     try:
         config = engine.read_stack_config(stack_file, project)
         if bootstrap:
-            return engine.render_bootstrap(config)
+            return fleet.EnvironmentRender.single(engine.render_bootstrap(config))
 
-        def run(on_register: Callable[[int], None] | None = None) -> engine.Rendering:
+        def run(on_register: Callable[[int], None] | None = None) -> fleet.EnvironmentRender:
             if program is not None:
-                return engine.render_program(config, program, on_register=on_register)
-            return engine.render(config, on_register=on_register)
+                return fleet.EnvironmentRender.single(
+                    engine.render_program(config, program, on_register=on_register)
+                )
+            return fleet.render_environment(config, parallel, cluster, on_register=on_register)
 
         if not show_progress:
             return run()
@@ -139,7 +160,7 @@ def run_render(
             )
     except SpecError as error:
         fail(error.report(), EXIT_INVALID)
-    except engine.ProgramError as error:
+    except (engine.ProgramError, fleet.FleetError) as error:
         fail(f"error: {error}", EXIT_INVALID)
     except engine.RenderError as error:
         fail(f"error: the stack program stopped: {error}", internal_code)
@@ -188,6 +209,80 @@ def render_table(rendering: engine.Rendering) -> Tree:
         for type_, count in sorted(shared.items()):
             shared_node.add(f"{count:>4}  {type_}")
     return tree
+
+
+# ---------------------------------------------------------------- fleet topology (issue 15)
+
+
+def fleet_table(rendered: fleet.EnvironmentRender) -> Tree:
+    """`render_table` of a per-cluster environment: a tree per derived stack, in deploy
+    order, each labelled with its wave and runner."""
+    if rendered.topology == "single":
+        return render_table(rendered.whole)
+    total = sum(len(part.resources) for part in rendered.stacks.values())
+    tree = Tree(
+        f"[bold]{rendered.environment}[/] per-cluster - {len(rendered.stacks)} stack(s),"
+        f" {len(rendered.waves)} wave(s), {total} resources",
+        guide_style="dim",
+    )
+    for name, part in rendered.stacks.items():
+        wave = rendered.wave_of(name)
+        if wave is None:
+            label = "shared stack, first; default runner"
+        else:
+            label = f"wave {wave}; runner {rendered.runners.get(name) or 'default'}"
+        node = tree.add(f"[bold magenta]stack {name}[/] ({label})")
+        node.add(render_table(part))
+    return tree
+
+
+@app.command()
+def topology(
+    env: EnvArgument,
+    json_format: Annotated[
+        bool, typer.Option("--json", help="The stacks and waves as a JSON document.")
+    ] = False,
+    moves: Annotated[
+        bool,
+        typer.Option(
+            "--moves",
+            help="The `pulumi state move` commands that carry a deployed single stack ENV over"
+            " to the per-cluster stacks without replacing anything (renders both).",
+        ),
+    ] = False,
+    output: OutputOption = None,
+) -> None:
+    """The stacks ENV deploys as (docs/topology.md): the shared stack, then the cluster stacks
+    wave by wave, each with its runner label and the stacks it reads."""
+    stack_file, project = resolve_stack(env)
+    try:
+        config = engine.read_stack_config(stack_file, project)
+        spec = fleet.environment_spec(config)
+    except SpecError as error:
+        fail(error.report(), EXIT_INVALID)
+    if moves:
+        if spec.topology == "single":
+            fail(f"error: {spec.name} has topology: single: nothing to move", EXIT_INVALID)
+        split = run_render_environment(str(stack_file), show_progress=False)
+        single = engine.render(fleet.with_topology(config, "single"))
+        commands = fleet.state_move_commands(single, split.stacks)
+        write_output("".join(f"{command}\n" for command in commands), output)
+        return
+    document = fleet.topology_document(spec)
+    if json_format:
+        write_output(json.dumps(document, indent=2, sort_keys=True) + "\n", output)
+        return
+    lines = [f"{spec.name}: topology {spec.topology}"]
+    for entry in document["stacks"]:
+        where = f"wave {entry['wave']}" if entry["wave"] else "shared"
+        if spec.topology == "single":
+            where = "the one stack"
+        reads = f", reads {', '.join(entry['reads'])}" if entry["reads"] else ""
+        lines.append(f"  {entry['stack']}: {where}, runner {entry['runner'] or 'default'}{reads}")
+    write_output("\n".join(lines) + "\n", output)
+
+
+# ---------------------------------------------------------------- end fleet topology
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -260,27 +355,53 @@ def render(
             " CAM service roles and state bucket it needs first).",
         ),
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Only the stack ENV.CLUSTER of a per-cluster environment (the stacks it"
+            " reads are rendered first to answer its stack references).",
+        ),
+    ] = None,
+    parallel: Annotated[
+        int,
+        typer.Option(
+            "--parallel",
+            min=1,
+            help="Render the cluster stacks of one dependency level in this many processes.",
+        ),
+    ] = 1,
 ) -> None:
-    """Render an environment offline: the real stack program under Pulumi's mock runtime."""
+    """Render an environment offline: the real stack program under Pulumi's mock runtime.
+    A per-cluster environment renders every derived stack (docs/topology.md)."""
     if bootstrap and program is not None:
         fail(
             "error: --bootstrap renders this project's bootstrap; not with --program", EXIT_INVALID
         )
-    rendering = run_render(
+    if cluster is not None and (bootstrap or program is not None):
+        fail("error: --cluster renders a stack of the shipped program only", EXIT_INVALID)
+    rendered = run_render_environment(
         env,
         show_progress=format is RenderFormat.table and output is None,
         program=program,
         bootstrap=bootstrap,
+        cluster=cluster,
+        parallel=parallel,
     )
+    rendering = rendered.whole
     if format is RenderFormat.json:
-        write_output(engine.render_json(rendering), output)
+        # One stack (--cluster, or a single environment): that stack's document.
+        single = cluster is not None or rendered.topology == "single"
+        write_output(
+            engine.render_json(rendering) if single else fleet.environment_json(rendered), output
+        )
     elif format is RenderFormat.manifests:
         write_output(engine.render_manifests(rendering), output)
     elif output is None:
-        Console().print(render_table(rendering))
+        Console().print(fleet_table(rendered))
     else:
         console = Console(record=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
-        console.print(render_table(rendering))
+        console.print(fleet_table(rendered))
         write_output(console.export_text(), output)
 
 

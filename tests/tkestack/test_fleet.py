@@ -28,22 +28,41 @@ def _split(config: engine.StackConfig) -> tuple[engine.Rendering, dict[str, engi
 
 
 @pytest.fixture(scope="module")
-def prod_split() -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
-    return _split(stack_config(ROOT / "Pulumi.prod.yaml"))
+def prod_split(rendered_environment) -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
+    """The single-stack render of prod, and the shipped prod's derived stacks as `tkestack
+    render prod` renders them."""
+    single = engine.render(fleet.with_topology(stack_config(ROOT / "Pulumi.prod.yaml"), "single"))
+    return single, rendered_environment("prod").stacks
 
 
-def test_prod_splits_into_a_shared_stack_and_one_per_cluster(prod_split) -> None:
+def test_shipped_prod_renders_as_a_shared_stack_and_one_per_cluster(prod_split) -> None:
     _, parts = prod_split
-    assert sorted(parts) == [
+    # In deploy order: the shared stack, then the waves of `rollout.waves`.
+    assert list(parts) == [
         "prod",
+        "prod.prod-sh",
         "prod.prod-euc1",
         "prod.prod-onprem",
-        "prod.prod-sh",
         "prod.prod-use1",
     ]
-    # The shared stack holds no cluster's resource, only the environment's references.
+    # The shared stack holds no cluster's resource, only the environment's references
+    # (docs/topology.md says why each shared thing lives in a cluster stack).
     assert parts["prod"].resources == []
     assert set(parts["prod"].stack_outputs) == {"environment", "deployer"}
+    for name, part in parts.items():
+        assert {urn.split("::", 1)[0] for urn in part.by_urn()} <= {f"urn:pulumi:{name}"}
+
+
+def test_the_whole_view_has_every_stack_and_the_single_stacks_outputs(
+    prod_split, rendered_environment
+) -> None:
+    single, parts = prod_split
+    whole = rendered_environment("prod").whole
+    assert len(whole.resources) == sum(len(part.resources) for part in parts.values())
+    assert [r.urn for r in whole.resources] == sorted(r.urn for r in whole.resources)
+    # The merged outputs of the derived stacks are the single stack's, to the byte.
+    assert engine.masked(whole.stack_outputs) == engine.masked(single.stack_outputs)
+    assert engine.revealed(whole.stack_outputs) == engine.revealed(single.stack_outputs)
 
 
 def test_prod_split_loses_and_duplicates_nothing(prod_split) -> None:
@@ -153,3 +172,58 @@ def test_relative_urn_drops_only_the_stack() -> None:
     assert fleet.relative_urn("urn:pulumi:prod.a::tkestack::t::n") == "urn:pulumi:::tkestack::t::n"
     assert fleet.relative_urn(None) is None
     assert Path(ROOT / "Pulumi.prod.yaml").is_file()
+
+
+# --- the command line: render --cluster, topology ------------------------------------------
+
+
+def test_cli_renders_one_cluster_stack_with_the_stacks_it_reads_answered(
+    monkeypatch, rendered_environment
+) -> None:
+    from typer.testing import CliRunner
+
+    from tkestack import cli
+
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(
+        cli.app, ["render", "prod", "--cluster", "prod-use1", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    # The one stack's own document, equal to that stack in the whole environment's render
+    # (its references answered from prod-sh, prod-euc1 and prod-onprem's renders).
+    expected = engine.render_json(rendered_environment("prod").stacks["prod.prod-use1"])
+    assert result.stdout == expected
+    refused = CliRunner().invoke(cli.app, ["render", "prod", "--cluster", "nope"])
+    assert refused.exit_code == 2 and "no cluster 'nope' in prod" in refused.stderr
+    single = CliRunner().invoke(cli.app, ["render", "dev", "--cluster", "dev-use1"])
+    assert single.exit_code == 2 and "topology: single" in single.stderr
+
+
+def test_cli_topology_lists_the_stacks_waves_and_runners(monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tkestack import cli
+
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(cli.app, ["topology", "prod", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [[entry["stack"] for entry in wave] for wave in document["waves"]] == [
+        ["prod.prod-sh"],
+        ["prod.prod-euc1", "prod.prod-onprem"],
+        ["prod.prod-use1"],
+    ]
+    assert document["stacks"][0] == {
+        "stack": "prod",
+        "cluster": None,
+        "wave": 0,
+        "runner": None,
+        "reads": [],
+    }
+    use1 = document["stacks"][-1]
+    assert use1["runner"] == "prod-aws-us-east-1"
+    assert use1["reads"] == ["prod-euc1", "prod-onprem", "prod-sh"]
+    dev = json.loads(CliRunner().invoke(cli.app, ["topology", "dev", "--json"]).stdout)
+    assert dev["topology"] == "single" and dev["waves"] == [] and len(dev["stacks"]) == 1
