@@ -476,8 +476,13 @@ def review(
         ),
     ] = None,
     program: ProgramOption = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help="Only the stack ENV.CLUSTER of a per-cluster environment."),
+    ] = None,
 ) -> None:
     """Review an environment: policy violations, the diff against a base ref, a picture.
+    A per-cluster environment is reviewed stack by stack (a section per derived stack).
 
     Exit 0: no mandatory violations; 1: mandatory violations, or a change against the base
     that the cloud would refuse (a control plane version skipping a minor or going back), or
@@ -498,9 +503,14 @@ def review(
     # one render's wall time for both (issue 21), and none at all when the base is cached.
     stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
     pending = None if base is None else reviewing.start_base_render(base, stack, project)
-    rendering = run_render(
-        env, show_progress=progress, internal_code=EXIT_REVIEW_INTERNAL, program=program
+    rendered = run_render_environment(
+        env,
+        show_progress=progress,
+        internal_code=EXIT_REVIEW_INTERNAL,
+        program=program,
+        cluster=cluster,
     )
+    rendering = rendered.whole
     base_document = None
     if pending is not None:
         try:
@@ -522,42 +532,76 @@ def review(
         loaded = load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
         allowed_regions = list(loaded.spec.allowed_regions)
     try:
-        result = reviewing.review(
-            rendering,
-            base=base_document,
-            base_ref=base,
-            config_file=policy_config,
-            allowed_regions=allowed_regions,
-            project=project,
-        )
-    except (PolicyPackError, reviewing.ReviewError) as error:
-        fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
-    try:
         artifact = str(stack_file.resolve().relative_to(project.resolve()))
     except ValueError:
         artifact = stack_file.name
-    result.provenance = spec_locations(rendering, stack_file, project, artifact)
-    if format is ReviewFormat.json:
-        text = report.as_json(result)
-    elif format is ReviewFormat.sarif:
-        text = report.sarif(result, artifact)
+    # A per-cluster environment: one review per derived stack (what each `pulumi up` judges).
+    results: dict[str, reviewing.Review] = {}
+    for name, part in rendered.stacks.items():
+        per_cluster = rendered.topology == "per-cluster"
+        try:
+            results[name] = reviewing.review(
+                part,
+                base=(
+                    fleet.base_for_stack(base_document, rendered, name)
+                    if per_cluster and base_document is not None
+                    else base_document
+                ),
+                base_ref=base,
+                config_file=policy_config
+                or (
+                    reviewing.config_file_for(
+                        rendered.environment, reviewing.tier_of(part), project
+                    )
+                    if per_cluster
+                    else None
+                ),
+                allowed_regions=allowed_regions,
+                project=project,
+            )
+        except (PolicyPackError, reviewing.ReviewError) as error:
+            fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
+        results[name].provenance = spec_locations(part, stack_file, project, artifact)
+    if rendered.topology == "per-cluster":
+        from . import fleet_report
+
+        moved = base_document is not None and fleet.moved_base(base_document, rendered)
+        if format is ReviewFormat.json:
+            text = fleet_report.as_json(rendered, results)
+        elif format is ReviewFormat.sarif:
+            text = fleet_report.sarif(rendered, results, artifact)
+        else:
+            text = fleet_report.markdown(rendered, results, moved_base=moved)
+        write_output(text, output)
+        if json_output is not None:
+            write_output(fleet_report.as_json(rendered, results), json_output)
+        if sarif_output is not None:
+            write_output(fleet_report.sarif(rendered, results, artifact), sarif_output)
     else:
-        text = report.markdown(result)
-    write_output(text, output)
-    if json_output is not None:
-        write_output(report.as_json(result), json_output)
-    if sarif_output is not None:
-        write_output(report.sarif(result, artifact), sarif_output)
-    if result.mandatory:
-        stderr.print(
-            f"{len(result.mandatory)} mandatory policy violation(s) in {rendering.stack}",
-            style="red",
-        )
-    for change in result.refused:
-        stderr.print(f"{change.name}: {change.refused}", style="red")
-    for change in result.blocked:
-        stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
-    if result.mandatory or result.refused or result.blocked:
+        [result] = results.values()
+        if format is ReviewFormat.json:
+            text = report.as_json(result)
+        elif format is ReviewFormat.sarif:
+            text = report.sarif(result, artifact)
+        else:
+            text = report.markdown(result)
+        write_output(text, output)
+        if json_output is not None:
+            write_output(report.as_json(result), json_output)
+        if sarif_output is not None:
+            write_output(report.sarif(result, artifact), sarif_output)
+    failed = False
+    for name, result in results.items():
+        if result.mandatory:
+            stderr.print(
+                f"{len(result.mandatory)} mandatory policy violation(s) in {name}", style="red"
+            )
+        for change in result.refused:
+            stderr.print(f"{change.name}: {change.refused}", style="red")
+        for change in result.blocked:
+            stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
+        failed = failed or bool(result.mandatory or result.refused or result.blocked)
+    if failed:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 
@@ -594,12 +638,15 @@ def graph(
     output: OutputOption = None,
     program: ProgramOption = None,
 ) -> None:
-    """Draw an environment: clouds, clusters, node pools (arch, GPUs) and tenants."""
+    """Draw an environment: clouds, clusters, node pools (arch, GPUs) and tenants; a
+    per-cluster environment's stacks and waves."""
     from . import graph as drawing
 
-    rendering = run_render(env, show_progress=False, program=program)
-    text = drawing.dot(rendering) if format is GraphFormat.dot else drawing.mermaid(rendering)
-    write_output(text, output)
+    rendered = run_render_environment(env, show_progress=False, program=program)
+    # A per-cluster environment: its derived stacks and waves too (docs/topology.md).
+    stacks = rendered.stack_nodes()
+    draw = drawing.dot if format is GraphFormat.dot else drawing.mermaid
+    write_output(draw(rendered.whole, stacks), output)
 
 
 class PreflightFormat(StrEnum):

@@ -24,9 +24,10 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from .engine import RenderedResource, Rendering, StackConfig, render_json, render_stack
+from .graph import StackNode
 from .stacks.loader import ENVIRONMENT_KEY, sibling_environments
 from .stacks.spec import EnvironmentSpec
-from .stacks.topology import StackPart, dependencies, stack_parts, waves
+from .stacks.topology import StackPart, dependencies, parse_stack, stack_parts, waves
 
 
 def with_topology(config: StackConfig, topology: str) -> StackConfig:
@@ -276,6 +277,17 @@ class EnvironmentRender:
         """One stack's render (a `single` environment, a `--program` or bootstrap render)."""
         return cls(rendering.stack, "single", {rendering.stack: rendering}, [], {}, rendering)
 
+    def stack_nodes(self) -> list[StackNode]:
+        """The derived stacks as the picture draws them (none for `single`)."""
+        if self.topology == "single":
+            return []
+        return [
+            StackNode(
+                name, parse_stack(name).cluster, self.wave_of(name) or 0, self.runners.get(name)
+            )
+            for name in self.stacks
+        ]
+
     def wave_of(self, stack: str) -> int | None:
         """The 1-based wave of a cluster stack; None for the shared (or single) stack."""
         for index, wave in enumerate(self.waves, start=1):
@@ -392,3 +404,64 @@ def topology_document(env: EnvironmentSpec) -> dict[str, Any]:
         "stacks": [shared, *(entry for wave in entries for entry in wave)],
         "waves": entries,
     }
+
+
+def _restacked(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, str):
+        return new + value.removeprefix(old) if value.startswith(old) else value
+    if isinstance(value, dict):
+        return {key: _restacked(item, old, new) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restacked(item, old, new) for item in value]
+    return value
+
+
+def moved_base(base: Mapping[str, Any], rendered: EnvironmentRender) -> bool:
+    """Whether a base render document deployed a now per-cluster environment as the one
+    stack `<env>` (before its move to per-cluster stacks)."""
+    environment = base.get("environment")
+    return (
+        rendered.topology == "per-cluster"
+        and "stacks" not in base
+        and isinstance(environment, Mapping)
+        and environment.get("stack") == rendered.environment
+    )
+
+
+def base_for_stack(
+    base: Mapping[str, Any], rendered: EnvironmentRender, stack: str
+) -> dict[str, Any]:
+    """What `stack` held in a base render document (`render --format json` at the base ref),
+    for `review --base` of one derived stack: the resources under its URNs.
+
+    A base that deployed the environment as the one stack `<env>` (before its move to
+    per-cluster stacks) is compared as it will be after `pulumi state move` (`tkestack
+    topology ENV --moves`): each base resource under the URN of the stack that holds it now
+    (a provider under each stack's copy); what no cluster stack holds stays the shared
+    stack's."""
+    resources: list[dict[str, Any]] = list(base.get("resources", []))
+    prefix = f"urn:pulumi:{stack}::"
+    if not moved_base(base, rendered):
+        return {**base, "resources": [r for r in resources if str(r["urn"]).startswith(prefix)]}
+    old = f"urn:pulumi:{rendered.environment}::"
+    if stack == rendered.environment:
+        # The shared stack keeps what no cluster stack holds now.
+        held = {
+            relative_urn(r.urn)
+            for name, part in rendered.stacks.items()
+            if name != stack
+            for r in part.resources
+        }
+        mine = [
+            r
+            for r in resources
+            if str(r["urn"]).startswith(old) and relative_urn(r["urn"]) not in held
+        ]
+        return {**base, "resources": mine}
+    here = {relative_urn(r.urn) for r in rendered.stacks[stack].resources}
+    mine = [
+        _restacked(r, old, prefix)
+        for r in resources
+        if str(r["urn"]).startswith(old) and relative_urn(r["urn"]) in here
+    ]
+    return {**base, "resources": mine}

@@ -6,6 +6,7 @@ move` commands carry each cluster's resources."""
 from __future__ import annotations
 
 import copy
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -227,3 +228,133 @@ def test_cli_topology_lists_the_stacks_waves_and_runners(monkeypatch) -> None:
     assert use1["reads"] == ["prod-euc1", "prod-onprem", "prod-sh"]
     dev = json.loads(CliRunner().invoke(cli.app, ["topology", "dev", "--json"]).stdout)
     assert dev["topology"] == "single" and dev["waves"] == [] and len(dev["stacks"]) == 1
+
+
+# --- review and picture of a per-cluster environment ---------------------------------------
+
+
+def test_after_the_state_move_no_stack_differs_from_the_single_stack_base(
+    prod_split, rendered_environment
+) -> None:
+    """`review --base` of a base that deployed prod as one stack compares each resource under
+    the stack that holds it now (as after `pulumi state move`): no stack has a change."""
+    from tkestack import review as reviewing
+
+    single, _ = prod_split
+    base = single.to_json()
+    rendered = rendered_environment("prod")
+    for stack, part in rendered.stacks.items():
+        stack_base = fleet.base_for_stack(base, rendered, stack)
+        assert len(stack_base["resources"]) == len(part.resources), stack
+        assert reviewing.diff(stack_base, part.to_json()) == [], stack
+    # A base that is itself per-cluster is split by the stack each URN names.
+    document = json.loads(fleet.environment_json(rendered))
+    split = fleet.base_for_stack(document, rendered, "prod.prod-sh")
+    assert {r["urn"] for r in split["resources"]} == set(rendered.stacks["prod.prod-sh"].by_urn())
+
+
+def test_a_resource_no_cluster_stack_holds_is_removed_from_the_shared_stack(
+    prod_split, rendered_environment
+) -> None:
+    from tkestack import review as reviewing
+
+    single, _ = prod_split
+    base = single.to_json()
+    stray = dict(base["resources"][0], urn="urn:pulumi:prod::tkestack::t:m:Gone::gone")
+    base["resources"] = [*base["resources"], stray]
+    rendered = rendered_environment("prod")
+    shared = fleet.base_for_stack(base, rendered, "prod")
+    assert [r["urn"] for r in shared["resources"]] == [stray["urn"]]
+    [change] = reviewing.diff(shared, rendered.stacks["prod"].to_json())
+    assert (change.kind, change.urn) == ("removed", stray["urn"])
+
+
+def test_the_picture_shows_the_stacks_and_waves(rendered_environment) -> None:
+    from tkestack import graph
+
+    rendered = rendered_environment("prod")
+    text = graph.mermaid(rendered.whole, rendered.stack_nodes())
+    assert 'stack_prod[["stack prod (shared)"]]' in text
+    assert 'stack_prod -->|"then"| wave_1' in text
+    assert 'wave_2 -->|"then"| wave_3' in text
+    assert 'wave_1 -.->|"prod.prod-sh on prod-tencent-ap-shanghai"| cluster_prod_sh' in text
+    assert 'wave_3 -.->|"prod.prod-use1 on prod-aws-us-east-1"| cluster_prod_use1' in text
+    dot = graph.dot(rendered.whole, rendered.stack_nodes())
+    assert 'wave_2 -> cluster_prod_onprem [label="prod.prod-onprem on prod-dc-frankfurt"' in dot
+    assert rendered_environment("dev").stack_nodes() == []
+
+
+def _two_clusters(write_stack, regions: list[str] | None) -> Path:
+    """Two EKS clusters as per-cluster stacks, c2 first; `regions`: the spec's
+    `allowed_regions` (None: the policy config's, which has no us-west-2)."""
+    from conftest import minimal_environment
+
+    environment = minimal_environment(name="duo", topology="per-cluster")
+    if regions is not None:
+        environment["allowed_regions"] = regions
+    second = copy.deepcopy(environment["clusters"][0])
+    second.update(name="c2", region="us-west-2", network={"vpc_cidr": "10.1.0.0/16"})
+    second["runner"] = "net-usw2"
+    environment["clusters"].append(second)
+    environment["rollout"] = {"waves": [["c2"], ["rest"]]}
+    environment["observability"] = {"enabled": False}  # no central receivers to configure
+    return write_stack(environment, "duo")
+
+
+def test_review_of_a_per_cluster_environment_has_a_section_per_stack(write_stack) -> None:
+    from typer.testing import CliRunner
+
+    from tkestack import cli
+
+    path = _two_clusters(write_stack, ["us-east-1", "us-west-2"])
+    out = path.parent
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "review",
+            str(path),
+            "-o",
+            str(out / "review.md"),
+            "--json-output",
+            str(out / "review.json"),
+            "--sarif-output",
+            str(out / "review.sarif"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "review.json").read_text())
+    assert [(s["stack"], s["wave"], s["runner"]) for s in document["stacks"]] == [
+        ("duo", None, None),
+        ("duo.c2", 1, "net-usw2"),
+        ("duo.c1", 2, None),
+    ]
+    assert [s["review"]["environment"] for s in document["stacks"]] == ["duo", "duo.c2", "duo.c1"]
+    counts = [s["review"]["resources"] for s in document["stacks"]]
+    assert counts[0] == 0 and all(counts[1:])
+    markdown = (out / "review.md").read_text()
+    assert markdown.startswith("<!-- tkestack-review:duo -->\n")
+    assert markdown.count("<!-- tkestack-review:") == 1  # one comment for the environment
+    assert "| `duo.c2` | wave 1, runner `net-usw2` |" in markdown
+    assert "### tkestack review: `duo.c1`" in markdown
+    assert 'wave_1 -.->|"duo.c2 on net-usw2"| cluster_c2' in markdown
+    sarif = json.loads((out / "review.sarif").read_text())
+    [run] = sarif["runs"]
+    assert run["automationDetails"]["id"] == "tkestack-review/duo/"
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in run["results"] if "ruleIndex" in r)
+    # One stack alone; a mandatory violation of any stack fails the review (exit 1).
+    path = _two_clusters(write_stack, None)
+    one = CliRunner().invoke(cli.app, ["review", str(path), "--cluster", "c2", "--format", "json"])
+    assert one.exit_code == 1, one.output
+    assert "1 mandatory policy violation(s) in duo.c2" in one.stderr
+    [only] = json.loads(one.stdout)["stacks"]
+    assert only["stack"] == "duo.c2"
+    assert [v["policy"] for v in only["review"]["violations"] if v["level"] == "mandatory"] == [
+        "region-allowed"
+    ]
+
+
+def test_rendering_the_stacks_in_processes_gives_the_same_documents(rendered_environment) -> None:
+    config = stack_config(ROOT / "Pulumi.prod.yaml")
+    parallel = fleet.render_environment(config, processes=2)
+    assert fleet.environment_json(parallel) == fleet.environment_json(rendered_environment("prod"))
