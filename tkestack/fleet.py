@@ -465,3 +465,24 @@ def base_for_stack(
         if str(r["urn"]).startswith(old) and relative_urn(r["urn"]) in here
     ]
     return {**base, "resources": mine}
+
+
+def rollout_seconds(
+    stack_seconds: Mapping[str, float], waves_: Iterable[Iterable[str]], runners: int | None
+) -> float:
+    """Estimated wall time of deploying the stacks in waves: the shared stack first, then each
+    wave in turn, its stacks in their listed order each on the first free runner (what
+    `tkestack up --parallel N` does with N threads, and the deploy workflow with one runner per
+    stack: `runners` None). `stack_seconds`: each stack's own estimate, `critical_path` of its
+    render, the shared (or single) stack's included under its name; a name in no wave is the
+    shared stack. Start-up per stack (the CLI, plugins, state) is not counted."""
+    waves_ = [list(wave) for wave in waves_]
+    in_waves = {name for wave in waves_ for name in wave}
+    total = sum(seconds for name, seconds in stack_seconds.items() if name not in in_waves)
+    for wave in waves_:
+        free = [0.0] * (len(wave) if runners is None else max(1, min(runners, len(wave))))
+        for name in wave:
+            start = min(free)
+            free[free.index(start)] = start + stack_seconds[name]
+        total += max(free, default=0.0)
+    return total

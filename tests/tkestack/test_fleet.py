@@ -9,23 +9,14 @@ import copy
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import ROOT, stack_config
 
 from tkestack import engine, fleet
-from tkestack.stacks.program import validate
 
 sys.path.insert(0, str(ROOT / "bench"))
-from fleet import RECEIVER_TLS_KEY, fleet_environment, scaled_tenants
-
-
-def _split(config: engine.StackConfig) -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
-    single = engine.render(fleet.with_topology(config, "single"))
-    split = fleet.with_topology(config, "per-cluster")
-    env = validate(split.values["tkestack:environment"], split.display, split.text).spec
-    return single, fleet.render_fleet(split, env)
+from fleet import scaled_tenants, write_fleet
 
 
 @pytest.fixture(scope="module")
@@ -137,18 +128,19 @@ def test_state_moves_name_every_resource_of_each_cluster_stack(prod_split) -> No
         assert urn in top
 
 
-def _fleet_config(write_stack, clusters: int) -> engine.StackConfig:
-    environment: dict[str, Any] = fleet_environment(clusters, scaled_tenants(clusters))
-    return stack_config(write_stack(environment, "fleet", **{RECEIVER_TLS_KEY: {"secure": "v1:x"}}))
-
-
-def test_a_fleet_sharing_regional_registries_splits_without_loss(write_stack) -> None:
+@pytest.mark.slow
+def test_a_fleet_sharing_regional_registries_splits_without_loss(tmp_path) -> None:
     # 10 clusters over 6 AWS and 5 TKE regions: two clusters share each of four regional
     # registries (the second reads the first's registry through a stack reference) and
-    # tenants' registry namespaces live with their first cluster on that registry.
-    single, parts = _split(_fleet_config(write_stack, 10))
-    assert len(parts) == 11
-    assert fleet.split_differences(single, parts) == []
+    # tenants' registry namespaces live with their first cluster on that registry. The same
+    # calls as `make bench` makes for the 50-cluster fleet (bench/run.py,
+    # bench_fleet_topology), at a fifth of its size.
+    config = stack_config(write_fleet(tmp_path / "Pulumi.fleet.yaml", 10, scaled_tenants(10)))
+    single = engine.render(fleet.with_topology(config, "single"))
+    rendered = fleet.render_environment(fleet.with_topology(config, "per-cluster"))
+    assert len(rendered.stacks) == 11
+    assert fleet.split_differences(single, rendered.stacks) == []
+    assert sum(map(len, rendered.waves)) == 10
 
 
 def test_a_stack_of_an_unknown_cluster_is_refused(write_stack) -> None:
@@ -358,3 +350,14 @@ def test_rendering_the_stacks_in_processes_gives_the_same_documents(rendered_env
     config = stack_config(ROOT / "Pulumi.prod.yaml")
     parallel = fleet.render_environment(config, processes=2)
     assert fleet.environment_json(parallel) == fleet.environment_json(rendered_environment("prod"))
+
+
+def test_the_rollout_estimate_runs_each_wave_s_stacks_on_the_first_free_runner() -> None:
+    seconds = {"e": 10.0, "e.a": 100.0, "e.b": 50.0, "e.c": 50.0, "e.d": 30.0}
+    waves = [["e.a", "e.b", "e.c"], ["e.d"]]
+    assert fleet.rollout_seconds(seconds, waves, 1) == 10 + 200 + 30
+    # Two runners: a on one, b then c on the other: the wave takes 100 s.
+    assert fleet.rollout_seconds(seconds, waves, 2) == 10 + 100 + 30
+    assert fleet.rollout_seconds(seconds, waves, None) == 10 + 100 + 30
+    # In listed order, not longest first: b and c first leave a to start at 50 s.
+    assert fleet.rollout_seconds(seconds, [["e.b", "e.c", "e.a"], ["e.d"]], 2) == 10 + 150 + 30
