@@ -70,7 +70,8 @@ def levels(env: EnvironmentSpec) -> list[list[StackPart]]:
 
 def _render_one(args: tuple[StackConfig, str, dict[str, dict[str, Any]]]) -> Rendering:
     config, stack, references = args
-    return render_stack(config, stack, references)
+    # `render_fleet`'s callers validated the environment (each program run still does).
+    return render_stack(config, stack, references, validated=True)
 
 
 def reads(env: EnvironmentSpec, cluster: str) -> list[str]:
@@ -92,9 +93,10 @@ def render_fleet(
     processes: int = 1,
     clusters: Iterable[str] | None = None,
 ) -> dict[str, Rendering]:
-    """Every derived stack's render by stack name. `processes` > 1 renders a level's stacks
-    in that many worker processes (each render is CPU-bound Python). `clusters`: only these
-    cluster stacks (and the shared one); each must come with the clusters it reads."""
+    """Every derived stack's render by stack name. `env` is `config`'s environment, validated
+    (`environment_spec`). `processes` > 1 renders a level's stacks in that many worker
+    processes (each render is CPU-bound Python). `clusters`: only these cluster stacks (and
+    the shared one); each must come with the clusters it reads."""
     wanted = None if clusters is None else set(clusters)
     rendered: dict[str, Rendering] = {}
     pool = ProcessPoolExecutor(processes) if processes > 1 else None
@@ -337,8 +339,12 @@ def render_environment(
     if cluster is not None:
         order = [StackPart(env.name, cluster).stack]
     stacks = {name: rendered[name] for name in order}
-    wave_names = [
-        [StackPart(env.name, name).stack for name in wave if name in (only or names)]
+    wave_names = [  # the waves of the stacks rendered here (--cluster: its one stack)
+        [
+            StackPart(env.name, name).stack
+            for name in wave
+            if StackPart(env.name, name).stack in stacks
+        ]
         for wave in waves(env)
     ]
     runners = {StackPart(env.name, spec.name).stack: spec.runner for spec in env.clusters}
