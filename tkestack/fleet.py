@@ -210,10 +210,6 @@ def state_move_commands(single: Rendering, parts: dict[str, Rendering]) -> list[
     return commands
 
 
-FLEET_OUTPUT_PREFIX = "fleet_"
-"""Stack outputs that only carry one cluster stack's values to another (`stacks/fleet.py`)."""
-
-
 def _merge(into: dict[str, Any], value: Mapping[str, Any], where: str) -> None:
     for key, item in value.items():
         if key not in into:
@@ -232,6 +228,11 @@ def combined(stack: str, parts: Mapping[str, Rendering]) -> Rendering:
     platform's, identity's and tenants' maps are keyed by cluster; the `fleet_*` outputs,
     which only carry values between the stacks, are left out). The single-stack render of the
     same environment has the same outputs (`tests/tkestack/test_fleet.py`)."""
+    # Local: the composition imports the cloud SDKs, which `render` of a single-cloud
+    # environment need not load.
+    from .stacks.fleet import NAMESPACE_PREFIXES, NAMESPACE_PULL_SECRETS, PUSH_CREDENTIAL, REGISTRY
+
+    between = {NAMESPACE_PREFIXES, NAMESPACE_PULL_SECRETS, PUSH_CREDENTIAL, REGISTRY}
     resources = sorted(
         (resource for part in parts.values() for resource in part.resources),
         key=lambda resource: resource.urn,
@@ -240,11 +241,7 @@ def combined(stack: str, parts: Mapping[str, Rendering]) -> Rendering:
     for name, part in parts.items():
         _merge(
             outputs,
-            {
-                key: value
-                for key, value in part.stack_outputs.items()
-                if not key.startswith(FLEET_OUTPUT_PREFIX)
-            },
+            {key: value for key, value in part.stack_outputs.items() if key not in between},
             name,
         )
     project = next(iter(parts.values())).project if parts else ""
