@@ -70,6 +70,7 @@ from fleet import scaled_tenants, write_fleet  # noqa: E402
 
 from tkestack import critical_path, engine, review  # noqa: E402
 from tkestack.analyzer import AnalyzerResource, PolicyPackRunner  # noqa: E402
+from tkestack.fleet import render_environment as fleet_render  # noqa: E402
 
 WORKER = BENCH / "_worker.py"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -759,7 +760,7 @@ def bench_critical_path() -> None:
     RESULTS["critical_path"] = {}
     for env in ENVIRONMENTS:
         config = engine.read_stack_config(ROOT / f"Pulumi.{env}.yaml", ROOT)
-        estimate = critical_path.estimate(engine.render(config))
+        estimate = critical_path.estimate(fleet_render(config).whole)  # every derived stack
         say(f"  {env}: {estimate.summary()}")
         say("     floor path: " + " → ".join(step.name for step in estimate.floor_path))
         serializing = estimate.serializing
@@ -787,6 +788,139 @@ def bench_critical_path() -> None:
             "serializing_false_dependencies": len(serializing),
             "critical_path": [step.name for step in estimate.critical_path],
         }
+
+
+# ---------------------------------------------------------------- fleet topology (issue 15)
+
+FLEET_TOPOLOGY_RUN = """
+import json, sys, time
+from pathlib import Path
+from tkestack import critical_path, engine, fleet
+stack_file, topology, check, project = Path(sys.argv[1]), sys.argv[2], sys.argv[4], sys.argv[5]
+processes = int(sys.argv[3])
+config = fleet.with_topology(engine.read_stack_config(stack_file, Path(project)), topology)
+start = time.perf_counter()
+rendered = fleet.render_environment(config, processes=processes)
+result = {
+    "seconds": time.perf_counter() - start,
+    "stacks": len(rendered.stacks),
+    "resources": sum(len(part.resources) for part in rendered.stacks.values()),
+}
+if check == "check":
+    single = engine.render(fleet.with_topology(config, "single"))
+    result["differences"] = fleet.split_differences(single, rendered.stacks)[:5]
+    result["single_resources"] = len(single.resources)
+    result["single_estimate"] = critical_path.estimate(single).seconds
+    result["stack_estimates"] = {
+        name: critical_path.estimate(part).seconds for name, part in rendered.stacks.items()
+    }
+    result["waves"] = rendered.waves
+print(json.dumps(result))
+"""
+
+
+def _fleet_topology_run(stack_file: Path, topology: str, processes: int, check: bool) -> dict:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            FLEET_TOPOLOGY_RUN,
+            str(stack_file),
+            topology,
+            str(processes),
+            "check" if check else "-",
+            str(ROOT),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"fleet topology run failed:\n{completed.stderr.strip()[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def bench_fleet_topology(clusters: int, repeat: int, work: Path) -> None:
+    """Issue 15: the fleet as one stack against 1 + N per-cluster stacks, rendered serially
+    and in one process per CPU (`tkestack render --parallel`), each run in a fresh process;
+    that the split loses and duplicates nothing; the estimated `pulumi up` wall time of the
+    split rolled out with 1, 2, 4, 8 and one runner per stack (`fleet.rollout_seconds` over
+    each stack's `critical_path` estimate) against the one stack's estimate."""
+    from tkestack import fleet
+
+    processes = max(2, os.cpu_count() or 1)
+    say(
+        f"\n## Fleet topology ({clusters} clusters as 1 + {clusters} stacks; render in"
+        f" {processes} processes vs serial vs one stack; fresh process per run)"
+    )
+    directory = work / "fleet-topology"
+    directory.mkdir(exist_ok=True)
+    stack_file = write_fleet(directory / "Pulumi.fleet.yaml", clusters, scaled_tenants(clusters))
+    runs: dict[str, list[dict[str, Any]]] = {"single": [], "serial": [], "parallel": []}
+    check: dict[str, Any] = {}
+    for round_ in range(repeat):
+        # Interleaved, so a neighbour's load hits every kind of run alike.
+        runs["single"].append(_fleet_topology_run(stack_file, "single", 1, False))
+        runs["serial"].append(_fleet_topology_run(stack_file, "per-cluster", 1, round_ == 0))
+        runs["parallel"].append(_fleet_topology_run(stack_file, "per-cluster", processes, False))
+        check = check or runs["serial"][0]
+        say(
+            f"  round {round_ + 1}/{repeat}: one stack {runs['single'][-1]['seconds']:.1f} s,"
+            f" per-cluster serial {runs['serial'][-1]['seconds']:.1f} s, in {processes}"
+            f" processes {runs['parallel'][-1]['seconds']:.1f} s"
+        )
+    single_s = median([r["seconds"] for r in runs["single"]])
+    serial_s = median([r["seconds"] for r in runs["serial"]])
+    parallel_s = median([r["seconds"] for r in runs["parallel"]])
+    stacks = check["stacks"]
+    verdict(
+        f"fleet of {clusters} as per-cluster stacks",
+        f"{stacks} stacks, {check['resources']} resources vs {check['single_resources']} in one"
+        f" stack (providers copied per stack), {len(check['differences'])} difference(s)",
+        f"{clusters + 1} stacks, no resource lost or duplicated",
+        stacks == clusters + 1 and not check["differences"],
+    )
+    verdict(
+        f"fleet render, {processes} processes vs serial",
+        f"{parallel_s:.1f} s vs {serial_s:.1f} s (x{parallel_s / serial_s:.2f});"
+        f" one stack {single_s:.1f} s (per-cluster serial x{serial_s / single_s:.2f},"
+        f" in processes x{parallel_s / single_s:.2f})",
+        "informative: parallel is the default only where faster",
+        None,
+    )
+    estimates = check["stack_estimates"]
+    single_estimate = check["single_estimate"]
+    waves = check["waves"]
+    say(
+        f"  pulumi up estimate, one stack: {critical_path.minutes(single_estimate)};"
+        f" per-cluster, {len(waves)} wave(s) of {', '.join(str(len(w)) for w in waves)} stacks:"
+    )
+    rollout: dict[str, float] = {}
+    for runners in (1, 2, 4, 8, None):
+        seconds = fleet.rollout_seconds(estimates, waves, runners)
+        label = "a runner per stack" if runners is None else f"{runners} runner(s)"
+        rollout[label] = seconds
+        say(
+            f"    {label}: {critical_path.minutes(seconds)}"
+            f" (x{seconds / single_estimate:.2f} of one stack)"
+        )
+    verdict(
+        "fleet pulumi up estimate, a runner per stack vs one stack",
+        f"{critical_path.minutes(rollout['a runner per stack'])} vs"
+        f" {critical_path.minutes(single_estimate)} (1 runner:"
+        f" {critical_path.minutes(rollout['1 runner(s)'])})",
+        "informative: critical_path estimates, stack start-up not counted",
+        None,
+    )
+    RESULTS["fleet_topology"] = {
+        "clusters": clusters,
+        "stacks": stacks,
+        "processes": processes,
+        "render_seconds": {"single": single_s, "serial": serial_s, "parallel": parallel_s},
+        "differences": check["differences"],
+        "pulumi_up_estimate_seconds": {"single": single_estimate, **rollout},
+    }
 
 
 # ---------------------------------------------------------------- fuzzer
@@ -1013,7 +1147,7 @@ def main() -> int:
         default=[],
         choices=[
             *("render", "review", "review-base", "cold-start", "critical-path", "fuzz"),
-            *("suite", "policy-analysis"),
+            *("suite", "policy-analysis", "fleet-topology"),
             *("render-scale", "cold-render", "review-checkov"),
         ],
     )
@@ -1046,6 +1180,8 @@ def main() -> int:
             bench_cold_start(args.repeat, work)
         if "critical-path" not in args.skip:
             bench_critical_path()
+        if "fleet-topology" not in args.skip:
+            bench_fleet_topology(args.clusters, args.repeat, work)
         if "fuzz" not in args.skip:
             bench_fuzz(args.fuzz_examples)
         if "review-base" not in args.skip:

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the URN golden files and their check live there
 
-from tkestack import engine, safety  # noqa: E402
+from tkestack import engine, fleet, safety  # noqa: E402
 from tkestack.policies.rules.clusters import is_stateful  # noqa: E402
 from tkestack.urns import reachable_urns  # noqa: E402
 
@@ -94,8 +94,10 @@ def main() -> int:
     checkov = Path(os.environ.get("TKESTACK_CHECKOV", ROOT / ".venv-checkov/bin/checkov"))
     rows: list[tuple[str, str, bool]] = []
 
-    renders = {
-        env: engine.render(engine.read_stack_config(ROOT / f"Pulumi.{env}.yaml", ROOT))
+    renders = {  # every derived stack of a per-cluster environment (prod), as one view
+        env: fleet.render_environment(
+            engine.read_stack_config(ROOT / f"Pulumi.{env}.yaml", ROOT)
+        ).whole
         for env in ENVIRONMENTS
     }
     scanned = leaked = validated = skipped = 0

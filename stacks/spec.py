@@ -503,10 +503,12 @@ class RolloutSpec(SpecModel):
 
     waves: list[list[str]] = Field(default_factory=list[list[str]])
     """Waves of cluster names, deployed one wave after the other (the clusters of a wave in
-    parallel); `rest` stands for every cluster no wave names. Empty: one wave of all
-    clusters. A cluster whose stack reads another cluster stack's outputs (the central
-    observability cluster reads its peers', a cluster sharing a region's registry reads the
-    registry owner's) must come in a later wave than that stack."""
+    parallel); `rest` stands for every cluster no wave names. Empty: the dependency levels
+    (the first wave the clusters that read no other cluster stack, each next wave the
+    clusters that read only earlier ones; `stacks/topology.py` `waves`). A cluster whose
+    stack reads another cluster stack's outputs (the central observability cluster reads its
+    peers', a cluster sharing a region's registry reads the registry owner's) must come in a
+    later wave than that stack."""
 
 
 class DeployerSpec(SpecModel):

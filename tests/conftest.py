@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tkestack import engine
+from tkestack import engine, fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -44,12 +44,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 FRESH_RENDER = """
 import sys
 from pathlib import Path
-from tkestack import engine
+from tkestack import engine, fleet
 out = Path(sys.argv[1])
 for env in sys.argv[2:]:
-    rendering = engine.render(engine.read_stack_config(Path(f"Pulumi.{env}.yaml"), Path(".")))
-    (out / f"{env}.json").write_text(engine.render_json(rendering))
-    (out / f"{env}.yaml").write_text(engine.render_manifests(rendering))
+    config = engine.read_stack_config(Path(f"Pulumi.{env}.yaml"), Path("."))
+    rendered = fleet.render_environment(config)
+    (out / f"{env}.json").write_text(fleet.environment_json(rendered))
+    (out / f"{env}.yaml").write_text(engine.render_manifests(rendered.whole))
 """
 FRESH_SEEDS = ("1", "4242")
 """The hash seeds of `fresh_renders`: two fresh processes, each rendering every environment."""
@@ -92,14 +93,30 @@ def fresh_renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
 
 
 @pytest.fixture(scope="session")
-def rendered() -> Callable[[str], engine.Rendering]:
-    """Render a shipped environment (`dev`, `staging`, `prod`) once per test session."""
-    cache: dict[str, engine.Rendering] = {}
+def rendered_environment() -> Callable[[str], fleet.EnvironmentRender]:
+    """Render every stack of a shipped environment (`dev`, `staging`, `prod`) once per test
+    session, as `tkestack render` does (`fleet.render_environment`)."""
+    cache: dict[str, fleet.EnvironmentRender] = {}
+
+    def get(env: str) -> fleet.EnvironmentRender:
+        if env not in cache:
+            cache[env] = fleet.render_environment(stack_config(ROOT / f"Pulumi.{env}.yaml"))
+        return cache[env]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def rendered(
+    rendered_environment: Callable[[str], fleet.EnvironmentRender],
+) -> Callable[[str], engine.Rendering]:
+    """A shipped environment as one view: its one stack's render, or for a `per-cluster`
+    environment (prod) every derived stack's resources under their own URNs with the stack
+    outputs merged (`fleet.combined`; no resource lost or duplicated against the single-stack
+    render: tests/tkestack/test_fleet.py)."""
 
     def get(env: str) -> engine.Rendering:
-        if env not in cache:
-            cache[env] = engine.render(stack_config(ROOT / f"Pulumi.{env}.yaml"))
-        return cache[env]
+        return rendered_environment(env).whole
 
     return get
 

@@ -71,3 +71,121 @@ def test_the_review_job_does_not_cache_the_environment_on_a_bare_requirements_fi
     """The dependency hash is the pins and pyproject.toml, never a file holding only `-e ..`."""
     key = next(s["with"]["key"] for s in steps() if s.get("uses", "").startswith("actions/cache@"))
     assert "requirements" not in key
+
+
+# --- deploy.yml: the stacks of an environment, wave by wave, each on its runner (issue 15) ---
+
+DEPLOY = ROOT / ".github" / "workflows" / "deploy.yml"
+
+
+def deploy() -> dict:
+    return yaml.safe_load(DEPLOY.read_text(encoding="utf-8"))
+
+
+def test_deploy_actions_are_pinned_by_commit_sha_and_checkout_keeps_no_credentials() -> None:
+    all_steps = [step for job in deploy()["jobs"].values() for step in job.get("steps", [])]
+    uses = [step["uses"] for step in all_steps if "uses" in step]
+    assert uses
+    assert [u for u in uses if not re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", u)] == []
+    checkouts = [s for s in all_steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert len(checkouts) == len(deploy()["jobs"])  # every job checks out, without credentials
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+
+
+def _plan_script() -> tuple[str, dict]:
+    [step] = [s for s in deploy()["jobs"]["plan"]["steps"] if s.get("id") == "topology"]
+    run = step["run"]
+    assert run.splitlines()[0] == 'tkestack topology "$ENVIRONMENT" --json > topology.json'
+    script = run[run.index("<<'PY'\n") + len("<<'PY'\n") : run.rindex("PY")]
+    return script, step["env"]
+
+
+def _plan(tmp_path: Path, document: dict) -> dict[str, list]:
+    """Run the plan job's script on a `tkestack topology --json` document."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script, env = _plan_script()
+    (tmp_path / "topology.json").write_text(json.dumps(document), encoding="utf-8")
+    output = tmp_path / "output"
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "WAVE_JOBS": env["WAVE_JOBS"], "GITHUB_OUTPUT": str(output)},
+        check=True,
+        capture_output=True,
+    )
+    lines = output.read_text(encoding="utf-8").splitlines()
+    return {line.split("=", 1)[0]: json.loads(line.split("=", 1)[1]) for line in lines}
+
+
+def _prod_topology() -> dict:
+    from conftest import stack_config
+
+    from tkestack import fleet
+
+    return fleet.topology_document(fleet.environment_spec(stack_config(ROOT / "Pulumi.prod.yaml")))
+
+
+def test_the_plan_job_makes_each_wave_s_matrix_from_the_environment_file(tmp_path) -> None:
+    outputs = _plan(tmp_path, _prod_topology())
+    assert set(outputs) == {f"wave_{n}" for n in range(1, 5)}
+    assert [[e["stack"] for e in outputs[f"wave_{n}"]] for n in range(1, 5)] == [
+        ["prod.prod-sh"],
+        ["prod.prod-euc1", "prod.prod-onprem"],
+        ["prod.prod-use1"],
+        [],
+    ]
+    # Each cluster stack runs on the self-hosted runner its spec names.
+    assert outputs["wave_1"][0]["runs_on"] == ["self-hosted", "prod-tencent-ap-shanghai"]
+    assert outputs["wave_1"][0]["cluster"] == "prod-sh"
+    assert outputs["wave_3"][0]["runs_on"] == ["self-hosted", "prod-aws-us-east-1"]
+    # A cluster without a runner label goes to the default runner.
+    document = _prod_topology()
+    document["waves"][0][0]["runner"] = None
+    assert _plan(tmp_path, document)["wave_1"][0]["runs_on"] == "ubuntu-latest"
+
+
+def test_the_plan_job_refuses_more_waves_than_the_workflow_has_jobs(tmp_path) -> None:
+    import subprocess
+
+    document = _prod_topology()
+    document["waves"] = [[entry] for entry in document["stacks"][1:]] * 2  # 8 waves
+    try:
+        _plan(tmp_path, document)
+    except subprocess.CalledProcessError as error:
+        assert "has 8 waves; this workflow has 4 wave jobs" in error.stderr.decode()
+    else:
+        raise AssertionError("8 waves were accepted by a workflow with 4 wave jobs")
+
+
+def test_the_shared_stack_runs_first_on_the_default_runner_then_the_waves_in_order() -> None:
+    jobs = deploy()["jobs"]
+    _, env = _plan_script()
+    waves = [name for name in jobs if name.startswith("wave-")]
+    assert waves == [f"wave-{n}" for n in range(1, int(env["WAVE_JOBS"]) + 1)]
+    assert set(jobs["plan"]["outputs"]) == {f"wave_{n}" for n in range(1, len(waves) + 1)}
+    shared = jobs["shared"]
+    assert shared["needs"] == "plan" and shared["runs-on"] == "ubuntu-latest"
+    [pulumi] = [s for s in shared["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi["with"]["stack-name"] == "${{ inputs.environment }}"
+    assert pulumi["with"]["command"] == "${{ inputs.operation }}"
+    previous = "shared"
+    for number, name in enumerate(waves, start=1):
+        job = jobs[name]
+        assert job["needs"] == ["plan", previous]  # a wave after the one before
+        assert "!failure()" in job["if"] and f"needs.plan.outputs.wave_{number}" in job["if"]
+        assert job["strategy"]["fail-fast"] is False  # a running pulumi up is never cut off
+        assert job["strategy"]["matrix"]["stack"] == (
+            f"${{{{ fromJSON(needs.plan.outputs.wave_{number}) }}}}"
+        )
+        assert job["runs-on"] == "${{ matrix.stack.runs_on }}"
+        assert job["environment"] == "${{ inputs.environment }}"
+        [deploy_step] = [s for s in job["steps"] if "tkestack" in s.get("run", "")]
+        assert deploy_step["run"] == 'tkestack "$OPERATION" "$ENVIRONMENT" --cluster "$CLUSTER"'
+        assert deploy_step["env"]["CLUSTER"] == "${{ matrix.stack.cluster }}"
+        assert any(s.get("uses", "").startswith("pulumi/actions@") for s in job["steps"])
+        previous = name
+    assert shared["environment"] == "${{ inputs.environment }}"

@@ -11,7 +11,7 @@ from unittest import mock
 import yaml
 from conftest import ROOT
 
-from tkestack import engine
+from tkestack import engine, fleet
 from tkestack.stacks.loader import SpecError
 
 
@@ -21,11 +21,13 @@ def render_or_refuse(stack_file: Path, program: Path | None = None) -> engine.Re
     rendering, or the SpecError of a refused spec; fails (AssertionError, or the program's own
     exception) on anything else: an internal error, or a refusal after the program started
     registering."""
-    registered: list[int] = []
+    runs: list[list[int]] = []  # the registration counts of each program run (each stack)
     original = engine.run_program
 
     def counting(*args: Any, **kwargs: Any) -> engine.Rendering:
         inner = kwargs.pop("on_register", None)
+        registered: list[int] = []
+        runs.append(registered)
 
         def on_register(count: int) -> None:
             registered.append(count)
@@ -40,15 +42,16 @@ def render_or_refuse(stack_file: Path, program: Path | None = None) -> engine.Re
                 config = engine.read_stack_config(stack_file, program)
                 rendering = engine.render_program(config, program)
             else:
+                # Every derived stack of a per-cluster environment, as `tkestack render`.
                 config = engine.read_stack_config(stack_file, ROOT)
-                rendering = engine.render(config)
+                rendering = fleet.render_environment(config).whole
         except SpecError as error:
             assert error.located, "a SpecError carries at least one problem"
             assert all(item.file and item.problem.message for item in error.located)
-            assert registered == [], f"refused after {max(registered)} registrations"
+            assert not any(runs), f"refused after {sum(map(len, runs))} registrations"
             return error
-    assert registered, "a valid spec registers resources"
-    assert len(rendering.resources) == max(registered)
+    assert any(runs), "a valid spec registers resources"
+    assert len(rendering.resources) == sum(max(counts, default=0) for counts in runs)
     return rendering
 
 

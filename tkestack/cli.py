@@ -11,6 +11,7 @@ a blocking finding; `up` and the others: 1 a stack failed).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import traceback
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.tree import Tree
 
-from . import __version__, engine
+from . import __version__, engine, fleet
 from .ownership import cluster_owners, exported_clusters
 from .stacks.loader import SpecError
 
@@ -111,7 +112,25 @@ def run_render(
     program: Path | None = None,
     bootstrap: bool = False,
 ) -> engine.Rendering:
-    """Render ENV, turning every failure into its exit code (`internal_code` for failures
+    """Render ENV as one view (every derived stack of a per-cluster environment:
+    `fleet.EnvironmentRender.whole`); see `run_render_environment`."""
+    return run_render_environment(
+        env, show_progress, internal_code, program=program, bootstrap=bootstrap
+    ).whole
+
+
+def run_render_environment(
+    env: str,
+    show_progress: bool,
+    internal_code: int = EXIT_INTERNAL,
+    program: Path | None = None,
+    bootstrap: bool = False,
+    cluster: str | None = None,
+    parallel: int = 1,
+) -> fleet.EnvironmentRender:
+    """Render ENV's stacks (`fleet.render_environment`: the one stack, or every derived stack
+    of a per-cluster environment; `cluster`: only `<env>.<cluster>`, `parallel`: worker
+    processes), turning every failure into its exit code (`internal_code` for failures
     that are not the spec's fault). `program`: a Pulumi project folder whose own Python
     program runs instead of the shipped stack program; `bootstrap`: the environment's
     bootstrap program (bootstrap/) instead."""
@@ -119,12 +138,14 @@ def run_render(
     try:
         config = engine.read_stack_config(stack_file, project)
         if bootstrap:
-            return engine.render_bootstrap(config)
+            return fleet.EnvironmentRender.single(engine.render_bootstrap(config))
 
-        def run(on_register: Callable[[int], None] | None = None) -> engine.Rendering:
+        def run(on_register: Callable[[int], None] | None = None) -> fleet.EnvironmentRender:
             if program is not None:
-                return engine.render_program(config, program, on_register=on_register)
-            return engine.render(config, on_register=on_register)
+                return fleet.EnvironmentRender.single(
+                    engine.render_program(config, program, on_register=on_register)
+                )
+            return fleet.render_environment(config, parallel, cluster, on_register=on_register)
 
         if not show_progress:
             return run()
@@ -139,7 +160,7 @@ def run_render(
             )
     except SpecError as error:
         fail(error.report(), EXIT_INVALID)
-    except engine.ProgramError as error:
+    except (engine.ProgramError, fleet.FleetError) as error:
         fail(f"error: {error}", EXIT_INVALID)
     except engine.RenderError as error:
         fail(f"error: the stack program stopped: {error}", internal_code)
@@ -188,6 +209,80 @@ def render_table(rendering: engine.Rendering) -> Tree:
         for type_, count in sorted(shared.items()):
             shared_node.add(f"{count:>4}  {type_}")
     return tree
+
+
+# ---------------------------------------------------------------- fleet topology (issue 15)
+
+
+def fleet_table(rendered: fleet.EnvironmentRender) -> Tree:
+    """`render_table` of a per-cluster environment: a tree per derived stack, in deploy
+    order, each labelled with its wave and runner."""
+    if rendered.topology == "single":
+        return render_table(rendered.whole)
+    total = sum(len(part.resources) for part in rendered.stacks.values())
+    tree = Tree(
+        f"[bold]{rendered.environment}[/] per-cluster - {len(rendered.stacks)} stack(s),"
+        f" {len(rendered.waves)} wave(s), {total} resources",
+        guide_style="dim",
+    )
+    for name, part in rendered.stacks.items():
+        wave = rendered.wave_of(name)
+        if wave is None:
+            label = "shared stack, first; default runner"
+        else:
+            label = f"wave {wave}; runner {rendered.runners.get(name) or 'default'}"
+        node = tree.add(f"[bold magenta]stack {name}[/] ({label})")
+        node.add(render_table(part))
+    return tree
+
+
+@app.command()
+def topology(
+    env: EnvArgument,
+    json_format: Annotated[
+        bool, typer.Option("--json", help="The stacks and waves as a JSON document.")
+    ] = False,
+    moves: Annotated[
+        bool,
+        typer.Option(
+            "--moves",
+            help="The `pulumi state move` commands that carry a deployed single stack ENV over"
+            " to the per-cluster stacks without replacing anything (renders both).",
+        ),
+    ] = False,
+    output: OutputOption = None,
+) -> None:
+    """The stacks ENV deploys as (docs/topology.md): the shared stack, then the cluster stacks
+    wave by wave, each with its runner label and the stacks it reads."""
+    stack_file, project = resolve_stack(env)
+    try:
+        config = engine.read_stack_config(stack_file, project)
+        spec = fleet.environment_spec(config)
+    except SpecError as error:
+        fail(error.report(), EXIT_INVALID)
+    if moves:
+        if spec.topology == "single":
+            fail(f"error: {spec.name} has topology: single: nothing to move", EXIT_INVALID)
+        split = run_render_environment(str(stack_file), show_progress=False)
+        single = engine.render(fleet.with_topology(config, "single"))
+        commands = fleet.state_move_commands(single, split.stacks)
+        write_output("".join(f"{command}\n" for command in commands), output)
+        return
+    document = fleet.topology_document(spec)
+    if json_format:
+        write_output(json.dumps(document, indent=2, sort_keys=True) + "\n", output)
+        return
+    lines = [f"{spec.name}: topology {spec.topology}"]
+    for entry in document["stacks"]:
+        where = f"wave {entry['wave']}" if entry["wave"] else "shared"
+        if spec.topology == "single":
+            where = "the one stack"
+        reads = f", reads {', '.join(entry['reads'])}" if entry["reads"] else ""
+        lines.append(f"  {entry['stack']}: {where}, runner {entry['runner'] or 'default'}{reads}")
+    write_output("\n".join(lines) + "\n", output)
+
+
+# ---------------------------------------------------------------- end fleet topology
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -260,20 +355,46 @@ def render(
             " CAM service roles and state bucket it needs first).",
         ),
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Only the stack ENV.CLUSTER of a per-cluster environment (the stacks it"
+            " reads are rendered first to answer its stack references).",
+        ),
+    ] = None,
+    parallel: Annotated[
+        int,
+        typer.Option(
+            "--parallel",
+            min=1,
+            help="Render the cluster stacks of one dependency level in this many processes.",
+        ),
+    ] = 1,
 ) -> None:
-    """Render an environment offline: the real stack program under Pulumi's mock runtime."""
+    """Render an environment offline: the real stack program under Pulumi's mock runtime.
+    A per-cluster environment renders every derived stack (docs/topology.md)."""
     if bootstrap and program is not None:
         fail(
             "error: --bootstrap renders this project's bootstrap; not with --program", EXIT_INVALID
         )
-    rendering = run_render(
+    if cluster is not None and (bootstrap or program is not None):
+        fail("error: --cluster renders a stack of the shipped program only", EXIT_INVALID)
+    rendered = run_render_environment(
         env,
         show_progress=format is RenderFormat.table and output is None,
         program=program,
         bootstrap=bootstrap,
+        cluster=cluster,
+        parallel=parallel,
     )
+    rendering = rendered.whole
     if format is RenderFormat.json:
-        write_output(engine.render_json(rendering), output)
+        # One stack (--cluster, or a single environment): that stack's document.
+        single = cluster is not None or rendered.topology == "single"
+        write_output(
+            engine.render_json(rendering) if single else fleet.environment_json(rendered), output
+        )
     elif format is RenderFormat.manifests:
         # Helm releases whose chart is in the cache are expanded (tkestack/charts.py).
         from .charts import manifests_with_charts
@@ -283,10 +404,10 @@ def render(
             stderr.print(f"note: {note}", style="yellow", highlight=False)
         write_output(text, output)
     elif output is None:
-        Console().print(render_table(rendering))
+        Console().print(fleet_table(rendered))
     else:
         console = Console(record=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
-        console.print(render_table(rendering))
+        console.print(fleet_table(rendered))
         write_output(console.export_text(), output)
 
 
@@ -370,8 +491,13 @@ def review(
             " findings, faster).",
         ),
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help="Only the stack ENV.CLUSTER of a per-cluster environment."),
+    ] = None,
 ) -> None:
     """Review an environment: policy violations, the diff against a base ref, a picture.
+    A per-cluster environment is reviewed stack by stack (a section per derived stack).
 
     Exit 0: no mandatory violations; 1: mandatory violations, or a change against the base
     that the cloud would refuse (a control plane version skipping a minor or going back), or
@@ -392,9 +518,14 @@ def review(
     # one render's wall time for both (issue 21), and none at all when the base is cached.
     stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
     pending = None if base is None else reviewing.start_base_render(base, stack, project)
-    rendering = run_render(
-        env, show_progress=progress, internal_code=EXIT_REVIEW_INTERNAL, program=program
+    rendered = run_render_environment(
+        env,
+        show_progress=progress,
+        internal_code=EXIT_REVIEW_INTERNAL,
+        program=program,
+        cluster=cluster,
     )
+    rendering = rendered.whole
     base_document = None
     if pending is not None:
         try:
@@ -416,43 +547,77 @@ def review(
         loaded = load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
         allowed_regions = list(loaded.spec.allowed_regions)
     try:
-        result = reviewing.review(
-            rendering,
-            base=base_document,
-            base_ref=base,
-            config_file=policy_config,
-            allowed_regions=allowed_regions,
-            project=project,
-            protocol=protocol,
-        )
-    except (PolicyPackError, reviewing.ReviewError) as error:
-        fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
-    try:
         artifact = str(stack_file.resolve().relative_to(project.resolve()))
     except ValueError:
         artifact = stack_file.name
-    result.provenance = spec_locations(rendering, stack_file, project, artifact)
-    if format is ReviewFormat.json:
-        text = report.as_json(result)
-    elif format is ReviewFormat.sarif:
-        text = report.sarif(result, artifact)
+    # A per-cluster environment: one review per derived stack (what each `pulumi up` judges).
+    results: dict[str, reviewing.Review] = {}
+    for name, part in rendered.stacks.items():
+        per_cluster = rendered.topology == "per-cluster"
+        try:
+            results[name] = reviewing.review(
+                part,
+                base=(
+                    fleet.base_for_stack(base_document, rendered, name)
+                    if per_cluster and base_document is not None
+                    else base_document
+                ),
+                base_ref=base,
+                config_file=policy_config
+                or (
+                    reviewing.config_file_for(
+                        rendered.environment, reviewing.tier_of(part), project
+                    )
+                    if per_cluster
+                    else None
+                ),
+                allowed_regions=allowed_regions,
+                project=project,
+                protocol=protocol,
+            )
+        except (PolicyPackError, reviewing.ReviewError) as error:
+            fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
+        results[name].provenance = spec_locations(part, stack_file, project, artifact)
+    if rendered.topology == "per-cluster":
+        from . import fleet_report
+
+        moved = base_document is not None and fleet.moved_base(base_document, rendered)
+        if format is ReviewFormat.json:
+            text = fleet_report.as_json(rendered, results)
+        elif format is ReviewFormat.sarif:
+            text = fleet_report.sarif(rendered, results, artifact)
+        else:
+            text = fleet_report.markdown(rendered, results, moved_base=moved)
+        write_output(text, output)
+        if json_output is not None:
+            write_output(fleet_report.as_json(rendered, results), json_output)
+        if sarif_output is not None:
+            write_output(fleet_report.sarif(rendered, results, artifact), sarif_output)
     else:
-        text = report.markdown(result)
-    write_output(text, output)
-    if json_output is not None:
-        write_output(report.as_json(result), json_output)
-    if sarif_output is not None:
-        write_output(report.sarif(result, artifact), sarif_output)
-    if result.mandatory:
-        stderr.print(
-            f"{len(result.mandatory)} mandatory policy violation(s) in {rendering.stack}",
-            style="red",
-        )
-    for change in result.refused:
-        stderr.print(f"{change.name}: {change.refused}", style="red")
-    for change in result.blocked:
-        stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
-    if result.mandatory or result.refused or result.blocked:
+        [result] = results.values()
+        if format is ReviewFormat.json:
+            text = report.as_json(result)
+        elif format is ReviewFormat.sarif:
+            text = report.sarif(result, artifact)
+        else:
+            text = report.markdown(result)
+        write_output(text, output)
+        if json_output is not None:
+            write_output(report.as_json(result), json_output)
+        if sarif_output is not None:
+            write_output(report.sarif(result, artifact), sarif_output)
+    failed = False
+    for name, result in results.items():
+        if result.mandatory:
+            stderr.print(
+                f"{len(result.mandatory)} mandatory policy violation(s) in {name}", style="red"
+            )
+        for change in result.refused:
+            stderr.print(f"{change.name}: {change.refused}", style="red")
+        for change in result.blocked:
+            stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
+        failed = failed or bool(result.mandatory or result.refused or result.blocked)
+    if failed:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 
@@ -568,12 +733,15 @@ def graph(
     output: OutputOption = None,
     program: ProgramOption = None,
 ) -> None:
-    """Draw an environment: clouds, clusters, node pools (arch, GPUs) and tenants."""
+    """Draw an environment: clouds, clusters, node pools (arch, GPUs) and tenants; a
+    per-cluster environment's stacks and waves."""
     from . import graph as drawing
 
-    rendering = run_render(env, show_progress=False, program=program)
-    text = drawing.dot(rendering) if format is GraphFormat.dot else drawing.mermaid(rendering)
-    write_output(text, output)
+    rendered = run_render_environment(env, show_progress=False, program=program)
+    # A per-cluster environment: its derived stacks and waves too (docs/topology.md).
+    stacks = rendered.stack_nodes()
+    draw = drawing.dot if format is GraphFormat.dot else drawing.mermaid
+    write_output(draw(rendered.whole, stacks), output)
 
 
 class PreflightFormat(StrEnum):

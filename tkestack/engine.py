@@ -458,21 +458,25 @@ def render_stack(
     stack: str,
     references: dict[str, dict[str, Any]] | None = None,
     on_register: Callable[[int], None] | None = None,
+    validated: bool = False,
 ) -> Rendering:
     """Run the stack program as the derived stack `stack` of `config`'s environment
     (`<env>` or `<env>.<cluster>`, `stacks/topology.py`), configured from the environment's
     file as the orchestrator configures it; `references` answers its stack references with
-    the outputs of the stacks it reads. Raises like `render`."""
+    the outputs of the stacks it reads. `validated`: the caller has run the same checks on
+    `config` already (`tkestack.fleet` renders many stacks of one environment); the program
+    validates again itself, as every `pulumi up` does. Raises like `render`."""
     from .stacks.loader import ENVIRONMENT_KEY, sibling_environments
     from .stacks.program import main, validate
 
     # Every input check before the program runs: nothing is registered for a refused spec.
-    validate(
-        config.values.get(ENVIRONMENT_KEY),
-        config.display,
-        config.text,
-        siblings=sibling_environments(config.file),
-    )
+    if not validated:
+        validate(
+            config.values.get(ENVIRONMENT_KEY),
+            config.display,
+            config.text,
+            siblings=sibling_environments(config.file),
+        )
     return run_program(
         main,
         project=config.project,

@@ -9,7 +9,7 @@ comments) or Graphviz dot; both are deterministic (sorted, no randomness).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +93,41 @@ Arrow = Callable[[str, str, str, bool], str]
 """(source, target, label, dashed) -> one edge line, in Mermaid or dot."""
 
 
+@dataclass(frozen=True)
+class StackNode:
+    """One derived stack of a `topology: per-cluster` environment (docs/topology.md)."""
+
+    stack: str
+    cluster: str | None
+    """None: the shared stack."""
+    wave: int
+    """0: the shared stack, deployed first; then the 1-based wave."""
+    runner: str | None = None
+    """The runner label that deploys it (None: the default runner)."""
+
+
+def _stack_lines(
+    stacks: Sequence[StackNode], arrow: Arrow, node: Callable[[str, str], str]
+) -> list[str]:
+    """The deploy order: the shared stack, then a node per wave (each after the one before),
+    and from each wave an edge to each cluster its stacks deploy (labelled stack and runner)."""
+    lines: list[str] = []
+    shared = [s for s in stacks if s.cluster is None]
+    previous = _id("stack", shared[0].stack) if shared else None
+    if shared:
+        lines.append(node(previous or "", f"stack {shared[0].stack} (shared)"))
+    for wave in sorted({s.wave for s in stacks if s.cluster is not None}):
+        wid = _id("wave", str(wave))
+        lines.append(node(wid, f"wave {wave}"))
+        if previous is not None:
+            lines.append(arrow(previous, wid, "then", False))
+        previous = wid
+        for item in (s for s in stacks if s.wave == wave and s.cluster is not None):
+            label = f"{item.stack} on {item.runner or 'default runner'}"
+            lines.append(arrow(wid, _id("cluster", item.cluster or ""), label, True))
+    return lines
+
+
 def _reach_lines(shown: Picture, arrow: Arrow) -> list[str]:
     """Edges from the deployer (through its hubs) to each cluster."""
     lines = []
@@ -164,8 +199,8 @@ def _quote(text: str) -> str:
     return text.replace('"', "'")
 
 
-def mermaid(rendering: engine.Rendering) -> str:
-    """A Mermaid flowchart of the environment."""
+def mermaid(rendering: engine.Rendering, stacks: Sequence[StackNode] = ()) -> str:
+    """A Mermaid flowchart of the environment; with `stacks`, its derived stacks and waves."""
     shown = picture(rendering)
     lines = ["flowchart LR"]
     lines.append(f'  env(["{_quote(shown.environment)} ({shown.tier or "?"})"])')
@@ -201,14 +236,15 @@ def mermaid(rendering: engine.Rendering) -> str:
         return f'  {source} {link}|"{label}"| {target}' if label else f"  {source} {link} {target}"
 
     lines.extend(_reach_lines(shown, arrow))
+    lines.extend(_stack_lines(stacks, arrow, lambda nid, text: f'  {nid}[["{_quote(text)}"]]'))
     lines.append("  classDef gpu fill:#f6e58d,stroke:#b7950b")
     if gpu_pools:
         lines.append(f"  class {','.join(gpu_pools)} gpu")
     return "\n".join(lines) + "\n"
 
 
-def dot(rendering: engine.Rendering) -> str:
-    """A Graphviz digraph of the environment."""
+def dot(rendering: engine.Rendering, stacks: Sequence[StackNode] = ()) -> str:
+    """A Graphviz digraph of the environment; with `stacks`, its derived stacks and waves."""
     shown = picture(rendering)
     lines = ["digraph tkestack {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
     lines.append(f'  env [label="{_quote(shown.environment)} ({shown.tier or "?"})", shape=oval];')
@@ -246,5 +282,10 @@ def dot(rendering: engine.Rendering) -> str:
         return f"  {source} -> {target}{suffix};"
 
     lines.extend(_reach_lines(shown, arrow))
+    lines.extend(
+        _stack_lines(
+            stacks, arrow, lambda nid, text: f'  {nid} [label="{_quote(text)}", shape=component];'
+        )
+    )
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -20,10 +20,12 @@ def test_every_environment_renders_byte_identical_across_hash_seeds(fresh_render
 
 
 @pytest.mark.slow
-def test_in_process_renders_match_a_fresh_process(rendered, fresh_renders) -> None:
-    """Rendering again in the same process (state left by earlier renders) changes nothing."""
-    from tkestack import engine
+def test_in_process_renders_match_a_fresh_process(rendered_environment, fresh_renders) -> None:
+    """Rendering again in the same process (state left by earlier renders) changes nothing;
+    prod's document holds every one of its derived stacks (`fleet.environment_json`)."""
+    from tkestack import fleet
 
     fresh = fresh_renders[FRESH_SEEDS[0]]
     for env in ENVIRONMENTS:
-        assert engine.render_json(rendered(env)).encode() == fresh[f"{env}.json"]
+        document = fleet.environment_json(rendered_environment(env))
+        assert document.encode() == fresh[f"{env}.json"]

@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT, stack_config
 
 from tkestack.stacks.program import validate
-from tkestack.stacks.spec import EnvironmentSpec
+from tkestack.stacks.spec import EnvironmentSpec, RolloutSpec
 from tkestack.stacks.topology import (
     StackPart,
     dependencies,
@@ -24,6 +24,34 @@ def _prod(**changes: object) -> EnvironmentSpec:
     return env.model_copy(update=changes)
 
 
+def _prod_single() -> EnvironmentSpec:
+    """Shipped prod as one stack: no rollout waves, no runners."""
+    env = _prod(topology="single", rollout=RolloutSpec())
+    env.clusters[:] = [cluster.model_copy(update={"runner": None}) for cluster in env.clusters]
+    return env
+
+
+def _prod_levels() -> EnvironmentSpec:
+    """Shipped prod's per-cluster stacks without its `rollout.waves`: the dependency levels."""
+    return _prod(rollout=RolloutSpec())
+
+
+def test_shipped_prod_is_per_cluster_in_its_waves_on_its_runners() -> None:
+    env = _prod()
+    assert env.topology == "per-cluster"
+    assert topology_problems(env) == []
+    # Canary first, the rest, then the central observability cluster (it reads its peers).
+    assert waves(env) == [["prod-sh"], ["prod-euc1", "prod-onprem"], ["prod-use1"]]
+    assert [p.stack for p in stack_parts(env)] == [
+        "prod",
+        "prod.prod-sh",
+        "prod.prod-euc1",
+        "prod.prod-onprem",
+        "prod.prod-use1",
+    ]
+    assert all(cluster.runner for cluster in env.clusters)
+
+
 def test_stack_names_split_at_the_first_period() -> None:
     assert parse_stack("prod") == StackPart("prod")
     assert parse_stack("prod.prod-use1") == StackPart("prod", "prod-use1")
@@ -31,12 +59,12 @@ def test_stack_names_split_at_the_first_period() -> None:
 
 
 def test_the_central_cluster_reads_its_peers_and_deploys_after_them() -> None:
-    env = _prod(topology="per-cluster")
+    env = _prod_levels()
     assert dependencies(env)["prod-use1"] == ["prod-euc1", "prod-onprem", "prod-sh"]
     assert waves(env) == [["prod-euc1", "prod-sh", "prod-onprem"], ["prod-use1"]]
     assert stack_parts(env)[0].stack == "prod"
     assert len(stack_parts(env)) == 5
-    assert [p.stack for p in stack_parts(_prod())] == ["prod"]
+    assert [p.stack for p in stack_parts(_prod_single())] == ["prod"]
 
 
 def test_waves_with_rest_are_accepted_and_expanded() -> None:
@@ -69,7 +97,7 @@ def test_waves_that_cannot_work_are_refused(waves_, message) -> None:
 
 
 def test_rollout_and_runners_need_the_per_cluster_topology() -> None:
-    env = _prod()
+    env = _prod_single()
     assert topology_problems(env) == []
     env = env.model_copy(update={"rollout": env.rollout.model_copy(update={"waves": [["rest"]]})})
     env.clusters[0] = env.clusters[0].model_copy(update={"runner": "net-use1"})

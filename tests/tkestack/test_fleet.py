@@ -6,44 +6,55 @@ move` commands carry each cluster's resources."""
 from __future__ import annotations
 
 import copy
+import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import ROOT, stack_config
 
 from tkestack import engine, fleet
-from tkestack.stacks.program import validate
 
 sys.path.insert(0, str(ROOT / "bench"))
-from fleet import RECEIVER_TLS_KEY, fleet_environment, scaled_tenants
-
-
-def _split(config: engine.StackConfig) -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
-    single = engine.render(fleet.with_topology(config, "single"))
-    split = fleet.with_topology(config, "per-cluster")
-    env = validate(split.values["tkestack:environment"], split.display, split.text).spec
-    return single, fleet.render_fleet(split, env)
+from fleet import scaled_tenants, write_fleet
 
 
 @pytest.fixture(scope="module")
-def prod_split() -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
-    return _split(stack_config(ROOT / "Pulumi.prod.yaml"))
+def prod_split(rendered_environment) -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
+    """The single-stack render of prod, and the shipped prod's derived stacks as `tkestack
+    render prod` renders them."""
+    single = engine.render(fleet.with_topology(stack_config(ROOT / "Pulumi.prod.yaml"), "single"))
+    return single, rendered_environment("prod").stacks
 
 
-def test_prod_splits_into_a_shared_stack_and_one_per_cluster(prod_split) -> None:
+def test_shipped_prod_renders_as_a_shared_stack_and_one_per_cluster(prod_split) -> None:
     _, parts = prod_split
-    assert sorted(parts) == [
+    # In deploy order: the shared stack, then the waves of `rollout.waves`.
+    assert list(parts) == [
         "prod",
+        "prod.prod-sh",
         "prod.prod-euc1",
         "prod.prod-onprem",
-        "prod.prod-sh",
         "prod.prod-use1",
     ]
-    # The shared stack holds no cluster's resource, only the environment's references.
+    # The shared stack holds no cluster's resource, only the environment's references
+    # (docs/topology.md says why each shared thing lives in a cluster stack).
     assert parts["prod"].resources == []
     assert set(parts["prod"].stack_outputs) == {"environment", "deployer"}
+    for name, part in parts.items():
+        assert {urn.split("::", 1)[0] for urn in part.by_urn()} <= {f"urn:pulumi:{name}"}
+
+
+def test_the_whole_view_has_every_stack_and_the_single_stacks_outputs(
+    prod_split, rendered_environment
+) -> None:
+    single, parts = prod_split
+    whole = rendered_environment("prod").whole
+    assert len(whole.resources) == sum(len(part.resources) for part in parts.values())
+    assert [r.urn for r in whole.resources] == sorted(r.urn for r in whole.resources)
+    # The merged outputs of the derived stacks are the single stack's, to the byte.
+    assert engine.masked(whole.stack_outputs) == engine.masked(single.stack_outputs)
+    assert engine.revealed(whole.stack_outputs) == engine.revealed(single.stack_outputs)
 
 
 def test_prod_split_loses_and_duplicates_nothing(prod_split) -> None:
@@ -117,18 +128,19 @@ def test_state_moves_name_every_resource_of_each_cluster_stack(prod_split) -> No
         assert urn in top
 
 
-def _fleet_config(write_stack, clusters: int) -> engine.StackConfig:
-    environment: dict[str, Any] = fleet_environment(clusters, scaled_tenants(clusters))
-    return stack_config(write_stack(environment, "fleet", **{RECEIVER_TLS_KEY: {"secure": "v1:x"}}))
-
-
-def test_a_fleet_sharing_regional_registries_splits_without_loss(write_stack) -> None:
+@pytest.mark.slow
+def test_a_fleet_sharing_regional_registries_splits_without_loss(tmp_path) -> None:
     # 10 clusters over 6 AWS and 5 TKE regions: two clusters share each of four regional
     # registries (the second reads the first's registry through a stack reference) and
-    # tenants' registry namespaces live with their first cluster on that registry.
-    single, parts = _split(_fleet_config(write_stack, 10))
-    assert len(parts) == 11
-    assert fleet.split_differences(single, parts) == []
+    # tenants' registry namespaces live with their first cluster on that registry. The same
+    # calls as `make bench` makes for the 50-cluster fleet (bench/run.py,
+    # bench_fleet_topology), at a fifth of its size.
+    config = stack_config(write_fleet(tmp_path / "Pulumi.fleet.yaml", 10, scaled_tenants(10)))
+    single = engine.render(fleet.with_topology(config, "single"))
+    rendered = fleet.render_environment(fleet.with_topology(config, "per-cluster"))
+    assert len(rendered.stacks) == 11
+    assert fleet.split_differences(single, rendered.stacks) == []
+    assert sum(map(len, rendered.waves)) == 10
 
 
 def test_a_stack_of_an_unknown_cluster_is_refused(write_stack) -> None:
@@ -153,3 +165,199 @@ def test_relative_urn_drops_only_the_stack() -> None:
     assert fleet.relative_urn("urn:pulumi:prod.a::tkestack::t::n") == "urn:pulumi:::tkestack::t::n"
     assert fleet.relative_urn(None) is None
     assert Path(ROOT / "Pulumi.prod.yaml").is_file()
+
+
+# --- the command line: render --cluster, topology ------------------------------------------
+
+
+def test_cli_renders_one_cluster_stack_with_the_stacks_it_reads_answered(
+    monkeypatch, rendered_environment
+) -> None:
+    from typer.testing import CliRunner
+
+    from tkestack import cli
+
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(
+        cli.app, ["render", "prod", "--cluster", "prod-use1", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    # The one stack's own document, equal to that stack in the whole environment's render
+    # (its references answered from prod-sh, prod-euc1 and prod-onprem's renders).
+    expected = engine.render_json(rendered_environment("prod").stacks["prod.prod-use1"])
+    assert result.stdout == expected
+    refused = CliRunner().invoke(cli.app, ["render", "prod", "--cluster", "nope"])
+    assert refused.exit_code == 2 and "no cluster 'nope' in prod" in refused.stderr
+    single = CliRunner().invoke(cli.app, ["render", "dev", "--cluster", "dev-use1"])
+    assert single.exit_code == 2 and "topology: single" in single.stderr
+
+
+def test_cli_topology_lists_the_stacks_waves_and_runners(monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tkestack import cli
+
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(cli.app, ["topology", "prod", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [[entry["stack"] for entry in wave] for wave in document["waves"]] == [
+        ["prod.prod-sh"],
+        ["prod.prod-euc1", "prod.prod-onprem"],
+        ["prod.prod-use1"],
+    ]
+    assert document["stacks"][0] == {
+        "stack": "prod",
+        "cluster": None,
+        "wave": 0,
+        "runner": None,
+        "reads": [],
+    }
+    use1 = document["stacks"][-1]
+    assert use1["runner"] == "prod-aws-us-east-1"
+    assert use1["reads"] == ["prod-euc1", "prod-onprem", "prod-sh"]
+    dev = json.loads(CliRunner().invoke(cli.app, ["topology", "dev", "--json"]).stdout)
+    assert dev["topology"] == "single" and dev["waves"] == [] and len(dev["stacks"]) == 1
+
+
+# --- review and picture of a per-cluster environment ---------------------------------------
+
+
+def test_after_the_state_move_no_stack_differs_from_the_single_stack_base(
+    prod_split, rendered_environment
+) -> None:
+    """`review --base` of a base that deployed prod as one stack compares each resource under
+    the stack that holds it now (as after `pulumi state move`): no stack has a change."""
+    from tkestack import review as reviewing
+
+    single, _ = prod_split
+    base = single.to_json()
+    rendered = rendered_environment("prod")
+    for stack, part in rendered.stacks.items():
+        stack_base = fleet.base_for_stack(base, rendered, stack)
+        assert len(stack_base["resources"]) == len(part.resources), stack
+        assert reviewing.diff(stack_base, part.to_json()) == [], stack
+    # A base that is itself per-cluster is split by the stack each URN names.
+    document = json.loads(fleet.environment_json(rendered))
+    split = fleet.base_for_stack(document, rendered, "prod.prod-sh")
+    assert {r["urn"] for r in split["resources"]} == set(rendered.stacks["prod.prod-sh"].by_urn())
+
+
+def test_a_resource_no_cluster_stack_holds_is_removed_from_the_shared_stack(
+    prod_split, rendered_environment
+) -> None:
+    from tkestack import review as reviewing
+
+    single, _ = prod_split
+    base = single.to_json()
+    stray = dict(base["resources"][0], urn="urn:pulumi:prod::tkestack::t:m:Gone::gone")
+    base["resources"] = [*base["resources"], stray]
+    rendered = rendered_environment("prod")
+    shared = fleet.base_for_stack(base, rendered, "prod")
+    assert [r["urn"] for r in shared["resources"]] == [stray["urn"]]
+    [change] = reviewing.diff(shared, rendered.stacks["prod"].to_json())
+    assert (change.kind, change.urn) == ("removed", stray["urn"])
+
+
+def test_the_picture_shows_the_stacks_and_waves(rendered_environment) -> None:
+    from tkestack import graph
+
+    rendered = rendered_environment("prod")
+    text = graph.mermaid(rendered.whole, rendered.stack_nodes())
+    assert 'stack_prod[["stack prod (shared)"]]' in text
+    assert 'stack_prod -->|"then"| wave_1' in text
+    assert 'wave_2 -->|"then"| wave_3' in text
+    assert 'wave_1 -.->|"prod.prod-sh on prod-tencent-ap-shanghai"| cluster_prod_sh' in text
+    assert 'wave_3 -.->|"prod.prod-use1 on prod-aws-us-east-1"| cluster_prod_use1' in text
+    dot = graph.dot(rendered.whole, rendered.stack_nodes())
+    assert 'wave_2 -> cluster_prod_onprem [label="prod.prod-onprem on prod-dc-frankfurt"' in dot
+    assert rendered_environment("dev").stack_nodes() == []
+
+
+def _two_clusters(write_stack, regions: list[str] | None) -> Path:
+    """Two EKS clusters as per-cluster stacks, c2 first; `regions`: the spec's
+    `allowed_regions` (None: the policy config's, which has no us-west-2)."""
+    from conftest import minimal_environment
+
+    environment = minimal_environment(name="duo", topology="per-cluster")
+    if regions is not None:
+        environment["allowed_regions"] = regions
+    second = copy.deepcopy(environment["clusters"][0])
+    second.update(name="c2", region="us-west-2", network={"vpc_cidr": "10.1.0.0/16"})
+    second["runner"] = "net-usw2"
+    environment["clusters"].append(second)
+    environment["rollout"] = {"waves": [["c2"], ["rest"]]}
+    environment["observability"] = {"enabled": False}  # no central receivers to configure
+    return write_stack(environment, "duo")
+
+
+def test_review_of_a_per_cluster_environment_has_a_section_per_stack(write_stack) -> None:
+    from typer.testing import CliRunner
+
+    from tkestack import cli
+
+    path = _two_clusters(write_stack, ["us-east-1", "us-west-2"])
+    out = path.parent
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "review",
+            str(path),
+            "-o",
+            str(out / "review.md"),
+            "--json-output",
+            str(out / "review.json"),
+            "--sarif-output",
+            str(out / "review.sarif"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "review.json").read_text())
+    assert [(s["stack"], s["wave"], s["runner"]) for s in document["stacks"]] == [
+        ("duo", None, None),
+        ("duo.c2", 1, "net-usw2"),
+        ("duo.c1", 2, None),
+    ]
+    assert [s["review"]["environment"] for s in document["stacks"]] == ["duo", "duo.c2", "duo.c1"]
+    counts = [s["review"]["resources"] for s in document["stacks"]]
+    assert counts[0] == 0 and all(counts[1:])
+    markdown = (out / "review.md").read_text()
+    assert markdown.startswith("<!-- tkestack-review:duo -->\n")
+    assert markdown.count("<!-- tkestack-review:") == 1  # one comment for the environment
+    assert "| `duo.c2` | wave 1, runner `net-usw2` |" in markdown
+    assert "### tkestack review: `duo.c1`" in markdown
+    assert 'wave_1 -.->|"duo.c2 on net-usw2"| cluster_c2' in markdown
+    sarif = json.loads((out / "review.sarif").read_text())
+    [run] = sarif["runs"]
+    assert run["automationDetails"]["id"] == "tkestack-review/duo/"
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in run["results"] if "ruleIndex" in r)
+    # One stack alone; a mandatory violation of any stack fails the review (exit 1).
+    path = _two_clusters(write_stack, None)
+    one = CliRunner().invoke(cli.app, ["review", str(path), "--cluster", "c2", "--format", "json"])
+    assert one.exit_code == 1, one.output
+    assert "1 mandatory policy violation(s) in duo.c2" in one.stderr
+    [only] = json.loads(one.stdout)["stacks"]
+    assert only["stack"] == "duo.c2"
+    assert [v["policy"] for v in only["review"]["violations"] if v["level"] == "mandatory"] == [
+        "region-allowed"
+    ]
+
+
+def test_rendering_the_stacks_in_processes_gives_the_same_documents(rendered_environment) -> None:
+    config = stack_config(ROOT / "Pulumi.prod.yaml")
+    parallel = fleet.render_environment(config, processes=2)
+    assert fleet.environment_json(parallel) == fleet.environment_json(rendered_environment("prod"))
+
+
+def test_the_rollout_estimate_runs_each_wave_s_stacks_on_the_first_free_runner() -> None:
+    seconds = {"e": 10.0, "e.a": 100.0, "e.b": 50.0, "e.c": 50.0, "e.d": 30.0}
+    waves = [["e.a", "e.b", "e.c"], ["e.d"]]
+    assert fleet.rollout_seconds(seconds, waves, 1) == 10 + 200 + 30
+    # Two runners: a on one, b then c on the other: the wave takes 100 s.
+    assert fleet.rollout_seconds(seconds, waves, 2) == 10 + 100 + 30
+    assert fleet.rollout_seconds(seconds, waves, None) == 10 + 100 + 30
+    # In listed order, not longest first: b and c first leave a to start at 50 s.
+    assert fleet.rollout_seconds(seconds, [["e.b", "e.c", "e.a"], ["e.d"]], 2) == 10 + 150 + 30

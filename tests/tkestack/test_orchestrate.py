@@ -140,9 +140,12 @@ class FakeStack:
 
 def _environment(waves: list[list[str]] | None, topology: str = "per-cluster") -> Any:
     config = fleet.with_topology(stack_config(ROOT / "Pulumi.prod.yaml"), topology)
-    if waves is not None:
+    if topology == "per-cluster":
+        # `waves` replaces the shipped prod's rollout.waves; None: no waves (dependency levels).
         values = copy.deepcopy(config.values)
-        values["tkestack:environment"]["rollout"] = {"waves": waves}
+        values["tkestack:environment"].pop("rollout", None)
+        if waves is not None:
+            values["tkestack:environment"]["rollout"] = {"waves": waves}
         config = dataclasses.replace(config, values=values)
     env = validate(config.values["tkestack:environment"], config.display, config.text).spec
     return config, env
@@ -389,11 +392,14 @@ def test_the_secrets_provider_comes_from_the_environment_file() -> None:
 # --- the command line ------------------------------------------------------------------------
 
 
+WAVES_LINE = "      waves: [[prod-sh], [rest], [prod-use1]]\n"
+"""The shipped prod's rollout waves, as its file spells them."""
+
+
 def _per_cluster_file(tmp_path: Path) -> Path:
+    """A copy of the shipped prod (per-cluster, in the waves of WAVES_LINE)."""
     text = (ROOT / "Pulumi.prod.yaml").read_text(encoding="utf-8")
-    marker = "  tkestack:environment:\n    name: prod\n"
-    assert marker in text
-    text = text.replace(marker, marker + "    topology: per-cluster\n")
+    assert "    topology: per-cluster\n" in text and WAVES_LINE in text
     path = tmp_path / "Pulumi.prod.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -405,9 +411,10 @@ def test_cli_up_reports_ran_failed_and_not_started_with_exit_1(monkeypatch, tmp_
     monkeypatch.chdir(ROOT)
     result = runner.invoke(cli.app, ["up", str(_per_cluster_file(tmp_path)), "--parallel", "1"])
     assert result.exit_code == 1, result.output
-    assert "ran: prod, prod.prod-euc1" in result.stdout
+    # The canary prod-sh is the first wave: it fails, no other cluster stack starts.
+    assert "ran: prod\n" in result.stdout
     assert "failed: prod.prod-sh: " in result.stdout
-    assert "not started: prod.prod-onprem, prod.prod-use1" in result.stdout
+    assert "not started: prod.prod-euc1, prod.prod-onprem, prod.prod-use1" in result.stdout
 
 
 def test_cli_preview_of_every_stack_exits_0(monkeypatch, tmp_path) -> None:
@@ -437,9 +444,7 @@ def test_cli_invalid_spec_is_refused_before_any_stack(monkeypatch, tmp_path) -> 
     monkeypatch.setattr(orchestrate, "automation_stack", workspace.factory)
     monkeypatch.chdir(ROOT)
     path = _per_cluster_file(tmp_path)
-    text = path.read_text(encoding="utf-8").replace(
-        "    topology: per-cluster\n", "    topology: per-cluster\n    rollout: {waves: [[x]]}\n"
-    )
+    text = path.read_text(encoding="utf-8").replace(WAVES_LINE, "      waves: [[x]]\n")
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(cli.app, ["up", str(path)])
     assert result.exit_code == 2

@@ -15,7 +15,7 @@ import yaml
 from conftest import TEST_ACCOUNTS, TEST_DEPLOYER
 from typer.testing import CliRunner
 
-from tkestack import cli, engine, report
+from tkestack import cli, engine, fleet, report
 from tkestack import review as reviewing
 from tkestack.review import base as base_render
 
@@ -119,7 +119,11 @@ def test_prod_with_public_endpoint_untainted_gpu_and_wildcard_role_exits_1(
     public_prod, monkeypatch
 ) -> None:
     stack_file, rendering = public_prod
-    monkeypatch.setattr(cli, "run_render", lambda *args, **kwargs: with_defects(rendering))
+    monkeypatch.setattr(
+        cli,
+        "run_render_environment",
+        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
+    )
     result = CliRunner().invoke(cli.app, ["review", str(stack_file), "--format", "json"])
     assert result.exit_code == 1, result.output
     document = json.loads(result.stdout)
@@ -139,7 +143,11 @@ def test_protocol_runs_the_pack_over_its_protocol_and_reports_the_same(
     """`--protocol` drives the pack as `pulumi preview` does; the default evaluates its rules
     in process: the same document either way."""
     stack_file, rendering = public_prod
-    monkeypatch.setattr(cli, "run_render", lambda *args, **kwargs: with_defects(rendering))
+    monkeypatch.setattr(
+        cli,
+        "run_render_environment",
+        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
+    )
     over_protocol = []
     run_pack = reviewing.run_pack
 
@@ -400,14 +408,14 @@ def test_base_renders_while_the_head_renders(monkeypatch) -> None:
         assert head_started.wait(60), "the head render never started while the base rendered"
         return {"resources": [], "outputs": {}}
 
-    def head_render(*args: Any, **kwargs: Any) -> engine.Rendering:
+    def head_render(*args: Any, **kwargs: Any) -> fleet.EnvironmentRender:
         head_started.set()
         assert base_started.wait(60), "the base render had not started when the head rendered"
         raise typer.Exit(7)  # stop here: the order is what this test is about
 
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(base_render, "render_at_ref", base_render_stub)
-    monkeypatch.setattr(cli, "run_render", head_render)
+    monkeypatch.setattr(cli, "run_render_environment", head_render)
     result = CliRunner().invoke(cli.app, ["review", "dev", "--base", "HEAD"])
     assert result.exit_code == 7, result.output
     assert base_started.is_set() and head_started.is_set()
