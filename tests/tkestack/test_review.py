@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
-from conftest import TEST_ACCOUNTS, TEST_DEPLOYER
+from conftest import TEST_ACCOUNTS
+from review_support import DEPLOYER, git, prod_environment, repository_with_change, write_stack
 from typer.testing import CliRunner
 
 from tkestack import cli, engine, report
@@ -21,53 +19,6 @@ from tkestack import review as reviewing
 ROOT = Path(__file__).resolve().parents[2]
 SARIF_SUBSET = ROOT / "tests" / "fixtures" / "sarif-2.1.0-subset.schema.json"
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
-DEPLOYER = {**TEST_DEPLOYER, "cidrs": [*TEST_DEPLOYER["cidrs"], "52.94.0.0/22"]}
-"""Runners behind the hub and on the internet: private and public endpoints are reached."""
-
-
-def prod_environment(**cluster: Any) -> dict[str, Any]:
-    """A small prod environment: one EKS cluster with a CPU and a GPU pool."""
-    spec: dict[str, Any] = {
-        "name": "prodlike",
-        "tier": "prod",
-        "identity": dict(TEST_ACCOUNTS),
-        "deployer": DEPLOYER,
-        "tags": {"owner": "platform-team", "cost-center": "platform-prod"},
-        "allowed_regions": ["us-east-1"],
-        "clusters": [
-            {
-                "name": "pl-use1",
-                "cloud": "aws",
-                "region": "us-east-1",
-                "kubernetes_version": "1.33",
-                "network": {"vpc_cidr": "10.40.0.0/16"},
-                "node_pools": [
-                    {
-                        "name": "general",
-                        "instance_types": ["m7i.xlarge"],
-                        "min_size": 1,
-                        "max_size": 3,
-                    },
-                    {
-                        "name": "gpu",
-                        "instance_types": ["g4dn.xlarge"],
-                        "min_size": 0,
-                        "max_size": 2,
-                        "accelerator": {"model": "t4"},
-                    },
-                ],
-                **cluster,
-            }
-        ],
-    }
-    return spec
-
-
-def write_stack(directory: Path, stack: str, environment: dict[str, Any]) -> Path:
-    path = directory / f"Pulumi.{stack}.yaml"
-    config = {"pulumi:disable-default-providers": ["*"], "tkestack:environment": environment}
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def with_defects(rendering: engine.Rendering) -> engine.Rendering:
@@ -180,10 +131,6 @@ def test_usage_errors_exit_2(tmp_path) -> None:
 # ---------------------------------------------------------------- base/head diff
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
-
-
 def dev_environment(service_cidr: str = "172.20.0.0/16", version: str = "1.33") -> dict[str, Any]:
     return {
         "name": "difftest",
@@ -202,32 +149,6 @@ def dev_environment(service_cidr: str = "172.20.0.0/16", version: str = "1.33") 
             }
         ],
     }
-
-
-def repository_with_change(
-    tmp_path: Path, base: dict[str, Any], head: dict[str, Any], message: str
-) -> Path:
-    """A git repository of this distribution's code with stack `difftest` at `base` in the
-    first commit and at `head` in the second."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
-    for folder in ("tests", "docs", "bench", ".github"):
-        shutil.rmtree(repo / folder, ignore_errors=True)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "ci@example.com")
-    git(repo, "config", "user.name", "ci")
-    write_stack(repo, "difftest", base)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
-    write_stack(repo, "difftest", head)
-    git(repo, "commit", "-q", "-am", message)
-    return repo
 
 
 @pytest.mark.slow
