@@ -66,12 +66,15 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
 
-def repository_with_change(
-    tmp_path: Path, base: dict[str, Any], head: dict[str, Any], message: str
+def repository_with_changes(
+    directory: Path, base: dict[str, Any], changes: dict[str, tuple[dict[str, Any], str]]
 ) -> Path:
     """A git repository of this distribution's code with stack `difftest` at `base` in the
-    first commit and at `head` in the second."""
-    repo = tmp_path / "repo"
+    first commit (branch `main`, checked out) and, per entry of `changes`, a branch of that
+    name with one more commit: the stack at that environment, with that message. Reviews of
+    several branches against `HEAD~1` share one base commit, so the base-render cache renders
+    it once."""
+    repo = directory / "repo"
     repo.mkdir()
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"],
@@ -87,6 +90,18 @@ def repository_with_change(
     write_stack(repo, "difftest", base)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
-    write_stack(repo, "difftest", head)
-    git(repo, "commit", "-q", "-am", message)
+    for branch, (head, message) in changes.items():
+        git(repo, "checkout", "-q", "-b", branch, "main")
+        write_stack(repo, "difftest", head)
+        git(repo, "commit", "-q", "-am", message)
+    git(repo, "checkout", "-q", "main")
+    return repo
+
+
+def repository_with_change(
+    directory: Path, base: dict[str, Any], head: dict[str, Any], message: str
+) -> Path:
+    """`repository_with_changes` with one change, checked out (`HEAD~1` is the base)."""
+    repo = repository_with_changes(directory, base, {"head": (head, message)})
+    git(repo, "checkout", "-q", "head")
     return repo

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 from conftest import TEST_ACCOUNTS
-from review_support import DEPLOYER, git, prod_environment, repository_with_change, write_stack
+from review_support import DEPLOYER, git, prod_environment, repository_with_changes, write_stack
 from typer.testing import CliRunner
 
 from tkestack import cli, engine, report
@@ -151,22 +151,35 @@ def dev_environment(service_cidr: str = "172.20.0.0/16", version: str = "1.33") 
     }
 
 
-@pytest.mark.slow
-def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -> None:
-    repo = repository_with_change(
-        tmp_path,
-        dev_environment("172.20.0.0/16"),
-        dev_environment("172.21.0.0/16"),
-        "head: new service CIDR",
+@pytest.fixture(scope="module")
+def difftest_repo(tmp_path_factory) -> Path:
+    """One repository for the base/head diff tests: the base on `main`, each test's change a
+    branch on top of it. The tests of one worker share the base commit, so its render (a
+    fresh process at the base tree) runs once and the base-render cache answers the other."""
+    return repository_with_changes(
+        tmp_path_factory.mktemp("difftest"),
+        dev_environment(),
+        {
+            "new-service-cidr": (dev_environment("172.21.0.0/16"), "head: new service CIDR"),
+            "skip-a-minor": (dev_environment(version="1.35"), "head: straight to 1.35"),
+        },
     )
-    monkeypatch.chdir(repo)
+
+
+@pytest.mark.slow
+def test_base_diff_shows_cluster_replacement_at_the_top(
+    difftest_repo, tmp_path, monkeypatch
+) -> None:
+    git(difftest_repo, "checkout", "-q", "new-service-cidr")
+    monkeypatch.chdir(difftest_repo)
 
     # One invocation: the markdown on stdout, the JSON of the same review beside it.
+    output = tmp_path / "review.json"
     result = CliRunner().invoke(
-        cli.app, ["review", "difftest", "--base", "HEAD~1", "--json-output", "review.json"]
+        cli.app, ["review", "difftest", "--base", "HEAD~1", "--json-output", str(output)]
     )
     assert result.exit_code in (0, 1), result.output
-    changes = json.loads((repo / "review.json").read_text())["changes"]
+    changes = json.loads(output.read_text())["changes"]
     top = changes[0]
     assert top["type"] == "aws:eks/cluster:Cluster"
     assert top["kind"] == "replaced" and top["destructive"]
@@ -247,31 +260,29 @@ def test_diff_flags_control_plane_versions_the_cloud_refuses() -> None:
 
 
 @pytest.mark.slow
-def test_review_fails_on_an_upgrade_that_skips_a_minor(tmp_path, monkeypatch) -> None:
-    repo = repository_with_change(
-        tmp_path,
-        dev_environment(version="1.33"),
-        dev_environment(version="1.35"),
-        "head: straight to 1.35",
-    )
-    monkeypatch.chdir(repo)
+def test_review_fails_on_an_upgrade_that_skips_a_minor(
+    difftest_repo, tmp_path, monkeypatch
+) -> None:
+    git(difftest_repo, "checkout", "-q", "skip-a-minor")
+    monkeypatch.chdir(difftest_repo)
 
     # Markdown, JSON and SARIF of the same review from one invocation (what CI runs).
+    json_output, sarif_output = tmp_path / "review.json", tmp_path / "review.sarif"
     result = CliRunner().invoke(
         cli.app,
         [
             *("review", "difftest", "--base", "HEAD~1"),
-            *("--json-output", "review.json", "--sarif-output", "review.sarif"),
+            *("--json-output", str(json_output), "--sarif-output", str(sarif_output)),
         ],
     )
     assert result.exit_code == 1, result.output
     assert "**Changes the cloud would refuse during `pulumi up`:**" in result.stdout
     assert "`dt-use1-eks` `aws:eks/cluster:Cluster`: `version` 1.33 -> 1.35" in result.stdout
     assert "go through 1.34 first" in result.stderr
-    changes = json.loads((repo / "review.json").read_text())["changes"]
+    changes = json.loads(json_output.read_text())["changes"]
     [refused] = [c for c in changes if c["refused"]]
     assert refused["type"] == "aws:eks/cluster:Cluster"
-    sarif = json.loads((repo / "review.sarif").read_text())
+    sarif = json.loads(sarif_output.read_text())
     jsonschema.validate(sarif, json.loads(SARIF_SUBSET.read_text()))
     run = sarif["runs"][0]
     [result] = [r for r in run["results"] if r["ruleId"] == "control-plane-upgrade-refused"]
