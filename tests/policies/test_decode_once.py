@@ -101,6 +101,7 @@ def test_every_policy_case_gets_the_same_answer(servicer) -> None:
     assert any("during preview" in str(a) for a, _ in compared)
 
 
+@pytest.mark.slow
 def test_stack_policies_get_the_same_answer(servicer, rendered) -> None:
     staging = tuple(review.analyzer_resources(rendered("staging")))
     requests = [
@@ -116,6 +117,7 @@ def test_stack_policies_get_the_same_answer(servicer, rendered) -> None:
     assert len(fired) >= 10, sorted(fired)
 
 
+@pytest.mark.slow
 def test_a_shipped_environment_gets_the_same_answers(servicer, rendered) -> None:
     resources = review.analyzer_resources(rendered("prod"))
     requests = [analyze_request(resource) for resource in resources]

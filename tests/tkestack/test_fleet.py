@@ -32,6 +32,7 @@ def prod_split() -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
     return _split(stack_config(ROOT / "Pulumi.prod.yaml"))
 
 
+@pytest.mark.slow
 def test_prod_splits_into_a_shared_stack_and_one_per_cluster(prod_split) -> None:
     _, parts = prod_split
     assert sorted(parts) == [
@@ -122,6 +123,7 @@ def _fleet_config(write_stack, clusters: int) -> engine.StackConfig:
     return stack_config(write_stack(environment, "fleet", **{RECEIVER_TLS_KEY: {"secure": "v1:x"}}))
 
 
+@pytest.mark.slow
 def test_a_fleet_sharing_regional_registries_splits_without_loss(write_stack) -> None:
     # 10 clusters over 6 AWS and 5 TKE regions: two clusters share each of four regional
     # registries (the second reads the first's registry through a stack reference) and
