@@ -203,6 +203,53 @@ def bench_suite() -> None:
     )
 
 
+CI_JOB_TARGET_SECONDS = 60.0
+"""issue 21 target 6: the review CI job, checkout to comment, warm cache, per environment."""
+
+
+def bench_ci_review_job(work: Path) -> None:
+    """issue 21 target 6, the part this machine can run: what the review job does after its
+    installed environment comes back from the cache (a warm virtualenv), per environment: the
+    checkout (a local `git clone` of HEAD with its history, as `fetch-depth: 0`) and ONE
+    `tkestack review ENV --base HEAD~1` writing the markdown and the SARIF, with a cold base
+    cache (the job keeps none). Not measured: the runner's start, restoring the cached
+    .venv, setup-python, the SARIF upload and the comment (GitHub's side)."""
+    say("\n## review CI job, local equivalent (warm venv: checkout -> review markdown + SARIF)")
+    tkestack = Path(sys.executable).with_name("tkestack")
+    seconds: dict[str, float] = {}
+    for env in ENVIRONMENTS:
+        checkout = work / f"ci-checkout-{env}"
+        start = time.perf_counter()
+        subprocess.run(
+            ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(checkout)],
+            check=True,
+            capture_output=True,
+        )
+        cloned = time.perf_counter() - start
+        environment = {**os.environ, "TKESTACK_CACHE_DIR": str(work / f"ci-cache-{env}")}
+        command = [str(tkestack), "review", env, "--base", "HEAD~1", "--format", "markdown"]
+        command += ["--output", "review.md", "--sarif-output", "review.sarif"]
+        completed = subprocess.run(
+            command, cwd=checkout, env=environment, capture_output=True, text=True, check=False
+        )
+        seconds[env] = time.perf_counter() - start
+        if completed.returncode not in (0, 1) or not (checkout / "review.md").stat().st_size:
+            raise RuntimeError(f"review {env} failed:\n{completed.stderr.strip()[-3000:]}")
+        say(
+            f"  {env}: checkout {cloned:.1f} s, checkout + review {seconds[env]:.1f} s"
+            f" (load {os.getloadavg()[0]:.2f})"
+        )
+        shutil.rmtree(checkout, ignore_errors=True)
+    RESULTS["ci_review_job_local"] = seconds
+    worst = max(seconds, key=seconds.__getitem__)
+    verdict(
+        "review CI job, local part (checkout + review, warm venv), slowest environment",
+        f"{seconds[worst]:.1f} s ({worst})",
+        f"<= {CI_JOB_TARGET_SECONDS:.0f} s with the runner's own steps on top",
+        seconds[worst] <= CI_JOB_TARGET_SECONDS,
+    )
+
+
 def ci_not_measured() -> None:
     """issue 21 target 6 needs a GitHub runner and its cache: said, not guessed."""
     verdict(
@@ -739,7 +786,7 @@ def main() -> int:
         default=[],
         choices=[
             *("render", "review", "review-base", "cold-start", "critical-path", "fuzz"),
-            "suite",
+            *("suite", "ci-job"),
         ],
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -775,6 +822,8 @@ def main() -> int:
             bench_review_base("prod", args.repeat, work)
         if "suite" not in args.skip:
             bench_suite()
+        if "ci-job" not in args.skip:
+            bench_ci_review_job(work)
         ci_not_measured()
     summary(args.markdown)
     if args.json:
