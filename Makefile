@@ -29,16 +29,10 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4"
 	touch $@
 
-# pyright runs beside the suite (it is one process; the suite's tail leaves a core idle), its
-# report printed after the suite's; the target fails if either fails.
-test: $(BIN)/tkestack $(CHECKOV) ## Lint, the type checker beside the whole suite (one worker per core; slow-marked tests first, none skipped).
+test: $(BIN)/tkestack $(CHECKOV) ## Lint, the type checker and the whole suite (one worker per core; slow-marked tests first, none skipped).
 	$(BIN)/ruff check .
-	@mkdir -p build; \
-	$(BIN)/python .ci/typecheck $(BIN)/pyright >build/typecheck.log 2>&1 & types=$$!; \
-	$(BIN)/python -m pytest -n auto; suite=$$?; \
-	wait $$types; checked=$$?; \
-	echo "--- .ci/typecheck (exit $$checked)"; cat build/typecheck.log; \
-	test $$suite -eq 0 && test $$checked -eq 0
+	$(BIN)/python .ci/typecheck $(BIN)/pyright
+	$(BIN)/python -m pytest -n auto
 
 ci: test ## What CI runs (.ci/run): the tests, then the lowest-versions and wheel jobs.
 	$(MAKE) --no-print-directory lowest wheel

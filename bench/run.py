@@ -179,9 +179,9 @@ def bench_review_base(env: str, repeat: int, work: Path) -> None:
 
 
 def bench_suite() -> None:
-    """issue 21 target 5: `make test` itself (ruff, then pyright beside the whole suite, one
-    worker per core), nothing skipped; its virtualenvs taken as built (`make -o`)."""
-    say("\n## make test (ruff, pyright beside pytest -n auto)")
+    """issue 21 target 5: `make test` itself (ruff, pyright, the whole suite with one worker
+    per core), nothing skipped; its virtualenvs taken as built (`make -o`)."""
+    say("\n## make test (ruff, pyright, pytest -n auto)")
     before = os.getloadavg()[0]
     built = [str(Path(sys.executable).with_name("tkestack"))]
     checkov = os.environ.get("TKESTACK_CHECKOV")
