@@ -186,9 +186,11 @@ def bench_suite() -> None:
     built = [str(Path(sys.executable).with_name("tkestack"))]
     checkov = os.environ.get("TKESTACK_CHECKOV")
     built += [checkov] if checkov else []
+    # make names its targets relative to the Makefile's folder: --old-file must too.
+    old = [f"--old-file={os.path.relpath(path, ROOT)}" for path in built]
     start = time.perf_counter()
     completed = subprocess.run(
-        ["make", "--no-print-directory", *(f"--old-file={path}" for path in built), "test"],
+        ["make", "--no-print-directory", *old, "test"],
         cwd=ROOT,
         capture_output=True,
         text=True,
