@@ -60,19 +60,22 @@ FRESH_SEEDS = ("1", "4242")
 def fresh_renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
     """Per hash seed in FRESH_SEEDS, every shipped environment's JSON and manifests as a fresh
     process renders them: rendered once per test run, shared by the xdist workers through
-    their common temp root (the first worker renders under a lock, the others read). xdist's
-    `--dist loadgroup` would keep these tests on one worker instead, but it does not group on
-    pytest 9.2 (pytest-dev/pytest-xdist issue 1386)."""
+    their common temp root. Each seed has its own lock, and each worker starts with another
+    seed, so two workers render two seeds at once instead of one waiting for the other.
+    xdist's `--dist loadgroup` would keep these tests on one worker instead, but it does not
+    group on pytest 9.2 (pytest-dev/pytest-xdist issue 1386)."""
     import fcntl
 
     root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker:
         root = root.parent  # the run's temp root, common to every worker
     shared = root / "fresh-renders"
     shared.mkdir(exist_ok=True)
-    with (shared / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for seed in FRESH_SEEDS:
+    first = int(worker.removeprefix("gw") or 0) % len(FRESH_SEEDS)
+    for seed in FRESH_SEEDS[first:] + FRESH_SEEDS[:first]:
+        with (shared / f"seed-{seed}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
             done = shared / f"seed-{seed}.done"
             if done.exists():
                 continue

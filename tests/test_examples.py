@@ -44,6 +44,7 @@ def test_there_are_examples_of_both_kinds() -> None:
     assert python_stacks()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("example", "stack"), python_stacks(), ids=lambda v: v.name if isinstance(v, Path) else v
 )

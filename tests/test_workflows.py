@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from tkestack import review as reviewing
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "review.yml"
 
@@ -56,7 +58,8 @@ def test_preview_runs_with_the_policy_pack_and_each_clouds_credentials() -> None
 
 def test_the_review_job_caches_its_installed_environment_by_the_dependency_hash() -> None:
     review = load()["jobs"]["review"]["steps"]
-    [cache] = [s for s in review if s.get("uses", "").startswith("actions/cache@")]
+    [cache] = [s for s in review if s.get("id") == "venv"]
+    assert cache["uses"].startswith("actions/cache@")
     assert cache["with"]["path"] == ".venv"
     assert "hashFiles('constraints.txt', 'pyproject.toml')" in cache["with"]["key"]
     assert "steps.python.outputs.python-version" in cache["with"]["key"]
@@ -71,6 +74,27 @@ def test_the_review_job_does_not_cache_the_environment_on_a_bare_requirements_fi
     """The dependency hash is the pins and pyproject.toml, never a file holding only `-e ..`."""
     key = next(s["with"]["key"] for s in steps() if s.get("uses", "").startswith("actions/cache@"))
     assert "requirements" not in key
+
+
+def test_the_review_job_keeps_base_renders_between_runs_of_an_environment(monkeypatch) -> None:
+    """A pull request's next push reviews against a base rendered already: the base-render
+    cache folder is restored from the newest run of the environment (restore-keys by prefix)
+    before the review and saved after it (a new key per commit)."""
+    review = load()["jobs"]["review"]["steps"]
+    [cache] = [s for s in review if s.get("id") == "base-renders"]
+    assert cache["uses"].startswith("actions/cache@")
+    # The folder the review uses when nothing is configured (as on the runner).
+    monkeypatch.delenv(reviewing.BASE_CACHE_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    home = str(Path.home())
+    assert cache["with"]["path"] == "~" + str(reviewing.base_cache_dir()).removeprefix(home)
+    prefix = "review-base-renders-${{ runner.os }}-${{ matrix.environment }}-"
+    assert cache["with"]["key"] == prefix + "${{ github.sha }}"
+    assert cache["with"]["restore-keys"].strip().splitlines() == [prefix]
+    [run] = [s for s in review if s.get("id") == "review"]
+    assert review.index(cache) < review.index(run)
+    assert "TKESTACK_CACHE_DIR" not in run.get("env", {})  # the default folder, the cached one
+    assert "-mtime +7 -delete" in run["run"]  # the folder does not grow forever
 
 
 # --- deploy.yml: the stacks of an environment, wave by wave, each on its runner (issue 15) ---

@@ -14,7 +14,6 @@ import importlib
 import inspect
 import json
 import re
-import runpy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,12 +22,13 @@ import pulumi_aws as aws
 import pytest
 import tencentcloud_iac_pulumi as tencentcloud
 import yaml
+from cluster_support import ONPREM_KUBECONFIG
 from conftest import ROOT
+from embedding_support import hosted, run_python_example
 
 import tkestack.components as components
 from tkestack import engine
-from tkestack.components import Cluster, NodePool, Tenant, package, reference
-from tkestack.mocks import fake_kubeconfig
+from tkestack.components import Cluster, NodePool, Tenant, reference
 
 ACCOUNT = "123456789012"
 DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/acme-deployer"
@@ -366,28 +366,6 @@ def test_wrong_bring_your_own_combinations_name_the_argument(
 
 # -- the Python enterprise example -------------------------------------------------------------
 
-PYTHON_EXAMPLE = ROOT / "examples" / "python-enterprise"
-
-
-def run_python_example(
-    then: Callable[[dict[str, Any]], None] | None = None,
-) -> tuple[engine.Rendering, dict[str, Any], dict[str, Any]]:
-    """Render examples/python-enterprise with its stack config; (rendering, config values,
-    the program's module globals). `then` runs inside the program, after it, with them."""
-    project = yaml.safe_load((PYTHON_EXAMPLE / "Pulumi.yaml").read_text())["name"]
-    values = yaml.safe_load((PYTHON_EXAMPLE / "Pulumi.dev.yaml").read_text())["config"]
-    config = {key: v if isinstance(v, str) else json.dumps(v) for key, v in values.items()}
-    module: dict[str, Any] = {}
-
-    def program() -> None:
-        module.update(runpy.run_path(str(PYTHON_EXAMPLE / "__main__.py")))
-        if then is not None:
-            then(module)
-
-    rendering = engine.run_program(program, project=project, stack="dev", config=config)
-    plain = {key.split(":", 1)[1]: value for key, value in values.items()}
-    return rendering, plain, module
-
 
 @pytest.fixture(scope="module")
 def python_example() -> tuple[engine.Rendering, dict[str, Any], dict[str, Any]]:
@@ -477,12 +455,6 @@ def test_python_example_outputs_keep_the_kubeconfig_secret(
 
 # -- the package's components build what the Python components build --------------------------
 
-KUBECONFIG = fake_kubeconfig("onprem", "https://10.0.0.1:6443", "onprem")
-
-
-def hosted() -> package.PackageProvider:
-    return package.PackageProvider(version="0.0.0")
-
 
 def descendants(rendering: engine.Rendering, root_urn: str) -> dict[tuple[str, str], Any]:
     """(type, name) -> masked inputs of every custom resource under `root_urn` (providers of
@@ -513,7 +485,7 @@ def test_package_tenant_builds_what_the_python_tenant_builds() -> None:
             {
                 "cloud": "attached",
                 "kubernetes_version": "1.32",
-                "attached": {"kubeconfig": KUBECONFIG},
+                "attached": {"kubeconfig": ONPREM_KUBECONFIG},
                 "node_pools": pools,  # type: ignore[typeddict-item]
             },
         )
@@ -524,7 +496,7 @@ def test_package_tenant_builds_what_the_python_tenant_builds() -> None:
             "name": "onprem",
             "cloud": "attached",
             "kubernetesVersion": "1.32",
-            "kubeconfig": pulumi.Output.secret(KUBECONFIG),
+            "kubeconfig": pulumi.Output.secret(ONPREM_KUBECONFIG),
             "nodePools": [
                 {"name": "general", "instanceTypes": ["bare-metal"], "architecture": "x86_64"}
             ],
@@ -1163,7 +1135,7 @@ def test_package_services_build_what_the_python_services_build(
             {
                 "cloud": "attached",
                 "kubernetes_version": "1.32",
-                "attached": {"kubeconfig": KUBECONFIG},
+                "attached": {"kubeconfig": ONPREM_KUBECONFIG},
                 "node_pools": GPU_POOLS,  # type: ignore[typeddict-item]
             },
         )
@@ -1182,7 +1154,7 @@ def test_package_services_build_what_the_python_services_build(
                     "name": "onprem",
                     "cloud": "attached",
                     "kubernetesVersion": "1.32",
-                    "kubeconfig": pulumi.Output.secret(KUBECONFIG),
+                    "kubeconfig": pulumi.Output.secret(ONPREM_KUBECONFIG),
                     "nodePools": pools,
                 },
                 **package_args,

@@ -18,11 +18,10 @@ from typing import Any
 
 import pulumi
 import pytest
-from platform_clusters import cluster as platform_cluster
-from platform_clusters import pool
-from tenancy_support import cluster as tenancy_cluster
-from test_embedding import KUBECONFIG, hosted, run_python_example
-from test_registry import HARBOR_HOST, POOL, harbor_exposure, harbor_tls_bundle
+from cluster_support import ONPREM_KUBECONFIG
+from embedding_support import hosted, run_python_example
+from platform_clusters import cluster, pool
+from registry_support import HARBOR_HOST, POOL, harbor_exposure, harbor_tls_bundle
 
 from tkestack import engine
 from tkestack.components import (
@@ -114,7 +113,7 @@ class Contract:
 
 def registry_gpu_and_identity_program(contract: Contract) -> Callable[[], None]:
     def program() -> None:
-        onprem = platform_cluster(
+        onprem = cluster(
             "onprem", cloud="attached", region=None, pools=[pool("attached", "general")]
         )
         registry = Registry(
@@ -129,7 +128,7 @@ def registry_gpu_and_identity_program(contract: Contract) -> Callable[[], None]:
             )
         )
         # A TCR namespace: the one registry with a pull secret (private TCR namespaces).
-        tke = platform_cluster(
+        tke = cluster(
             "tke", cloud="tencentcloud", region="ap-guangzhou", pools=[pool("tencentcloud", "g")]
         )
         tcr = Registry(
@@ -141,22 +140,20 @@ def registry_gpu_and_identity_program(contract: Contract) -> Callable[[], None]:
                 "team-a-tke", {"cluster": tke, "tenant": "team-a", "registry": tcr.handle}
             )
         )
-        gpu_cluster = platform_cluster(
-            "gpu", pools=[pool("aws", "general"), pool("aws", "gpu", "gpu")]
-        )
+        gpu_cluster = cluster("gpu", pools=[pool("aws", "general"), pool("aws", "gpu", "gpu")])
         contract.observe(GpuStack("gpu-gpu", {"cluster": gpu_cluster, "dcgm_exporter": False}))
         # A peer cluster: the outputs of the push pipeline (push_password is a secret).
         contract.observe(
             Observability(
                 "peer-observability",
                 {
-                    "cluster": platform_cluster("peer"),
+                    "cluster": cluster("peer"),
                     "retention": RetentionSettings(3, 3, None, None),
                     "push_to": PushTarget(hostname="receivers.example.com"),
                 },
             )
         )
-        eks = tenancy_cluster("eks", cloud="aws")
+        eks = cluster("eks", cloud="aws")
         contract.observe(
             ClusterIdentity(
                 "eks-identity",
@@ -215,7 +212,7 @@ def test_a_stack_reference_reads_the_kubeconfig_as_a_secret_and_the_endpoint_in_
             {
                 "cloud": "attached",
                 "kubernetesVersion": "1.32",
-                "attached": {"kubeconfig": KUBECONFIG},
+                "attached": {"kubeconfig": ONPREM_KUBECONFIG},
                 "nodePools": [
                     {"name": "general", "instanceTypes": ["x"], "architecture": "x86_64"}
                 ],
@@ -233,7 +230,7 @@ def test_every_package_component_exports_its_schema_outputs(
         "name": "onprem",
         "cloud": "attached",
         "kubernetesVersion": "1.32",
-        "kubeconfig": KUBECONFIG,
+        "kubeconfig": ONPREM_KUBECONFIG,
         "nodePools": [{"name": "general", "instanceTypes": ["x"], "architecture": "x86_64"}],
     }
     peer = inputs == {"peer": True}

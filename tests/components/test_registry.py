@@ -8,6 +8,14 @@ import re
 import pulumi
 import pytest
 from platform_clusters import cluster, pool
+from registry_support import (
+    CERTIFICATE,
+    HARBOR_HOST,
+    INTERMEDIATE,
+    POOL,
+    PRIVATE_KEY,
+    harbor_exposure,
+)
 
 from tkestack import engine
 from tkestack.components.registry import Registry
@@ -15,25 +23,6 @@ from tkestack.components.registry_namespace import RegistryNamespace, RegistrySe
 
 PROD = RegistrySettings(keep_last_images=200, untagged_expiry_days=30, protect=True)
 TAGS = {"owner": "ml-team", "cost-center": "ml", "managed-by": "tkestack"}
-HARBOR_HOST = "registry.dc1.example.com"
-CERTIFICATE = "-----BEGIN CERTIFICATE-----\nbGVhZg==\n-----END CERTIFICATE-----"
-INTERMEDIATE = "-----BEGIN CERTIFICATE-----\naW50ZXJtZWRpYXRl\n-----END CERTIFICATE-----"
-PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\na2V5\n-----END PRIVATE KEY-----"
-POOL = {"metallb.io/address-pool": "dc-internal"}
-
-
-def harbor_tls_bundle() -> str:
-    """A PEM-shaped bundle (not a real certificate or key): leaf, intermediate, key."""
-    return f"{CERTIFICATE}\n{INTERMEDIATE}\n{PRIVATE_KEY}\n"
-
-
-def harbor_exposure() -> dict[str, object]:
-    """What an attached cluster's Harbor needs to be reachable by its nodes."""
-    return {
-        "harbor_hostname": HARBOR_HOST,
-        "harbor_tls_bundle": pulumi.Output.secret(harbor_tls_bundle()),
-        "harbor_load_balancer_annotations": POOL,
-    }
 
 
 def render(program) -> engine.Rendering:
@@ -111,7 +100,7 @@ def test_ecr_registry_with_caches_replication_kms_and_tenant_repositories():
     }
     for resource in rendering.resources:
         if resource.type.startswith("aws:"):
-            assert resource.provider.endswith("::aws-us-east-1"), resource.urn
+            assert resource.provider.endswith("::aws-us-east-1-c1"), resource.urn
 
 
 def test_ecr_creation_templates_name_the_role_ecr_creates_repositories_as():

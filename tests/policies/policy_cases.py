@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from tkestack.analyzer import AnalyzerProvider, AnalyzerResource
+from tkestack.policies.rules import evaluate
 from tkestack.policies.rules.base import Provider, Subject
 
 STACK = "test"
@@ -966,3 +967,10 @@ CASES["region-allowed"][OK] = [
     )
 ]
 CASES["spot-only-where-allowed"][OK] = [res(NODE_GROUP, "ng", node_group())]
+
+
+def findings_of(policy: str, resources: list[Subject]) -> list[str]:
+    """The messages of `policy`'s findings over `resources`, evaluated directly under the
+    policy's CONFIG (if any)."""
+    config = {policy: CONFIG[policy]} if policy in CONFIG else {}
+    return [f.message for f in evaluate(resources, config) if f.policy == policy]

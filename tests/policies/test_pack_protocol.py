@@ -61,6 +61,7 @@ def direct(resources: list[Subject], config) -> set[tuple[str, str | None, str, 
     return {(f.policy, f.urn, f.message, f.level) for f in evaluate(resources, config)}
 
 
+@pytest.mark.slow
 def test_cases_same_verdicts_over_protocol_and_direct() -> None:
     everything: list[Subject] = []
     for policy in sorted(CASES):
@@ -75,6 +76,7 @@ def test_cases_same_verdicts_over_protocol_and_direct() -> None:
     assert effective["region-allowed"]["allowedRegions"] == ["eu-central-1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env", ["dev"])
 def test_shipped_environment_same_verdicts(rendered, env: str) -> None:
     rendering = rendered(env)

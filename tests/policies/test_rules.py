@@ -7,15 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from policy_cases import BAD, CASES, CONFIG, OK, res
+from policy_cases import BAD, CASES, OK, findings_of, res
 
 from tkestack.policies.rules import BY_NAME, RULES, evaluate
 from tkestack.policies.rules.base import Stack, Subject, Unknowable, get
-
-
-def findings_of(policy: str, resources: list[Subject]) -> list[str]:
-    config = {policy: CONFIG[policy]} if policy in CONFIG else {}
-    return [f.message for f in evaluate(resources, config) if f.policy == policy]
 
 
 def test_every_policy_has_cases_and_there_are_at_least_40() -> None:

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from policy_cases import HELM, helm, res
-from test_rules import findings_of
+from policy_cases import HELM, findings_of, helm, res
 
 from tkestack import review
 from tkestack.policies.rules.clusters import STATEFUL_CHARTS, is_stateful

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from conftest import minimal_environment
+from spec_support import problems_of
 
 from tkestack import engine
 from tkestack.components import catalog
 from tkestack.mocks import fake_kubeconfig
-from tkestack.stacks.loader import SpecError, load_environment
 from tkestack.stacks.rules import tke_pod_cidr
 from tkestack.stacks.spec import NetworkSpec
 
@@ -162,17 +162,6 @@ def test_kubeconfigs_are_secret_in_outputs_and_render_json(rendered: Render, env
 
 
 # -- what the clouds cannot build -------------------------------------------------------------
-
-
-def problems_of(environment: Any) -> dict[str, str]:
-    """{dotted path: message} of every error `environment` has (must have at least one)."""
-    with pytest.raises(SpecError) as caught:
-        load_environment(environment, "Pulumi.test.yaml")
-    return {
-        item.problem.dotted: item.problem.message
-        for item in caught.value.located
-        if item.problem.severity == "error"
-    }
 
 
 TKE_CLUSTER: dict[str, Any] = {

@@ -99,7 +99,9 @@ def cluster_infos(env: Any) -> dict[str, Any]:
             )
             for pool in spec.node_pools
         ]
-        infos[spec.name] = ts.cluster(spec.name, spec.cloud, pools, spec.kubernetes_version)
+        infos[spec.name] = ts.cluster(
+            spec.name, spec.cloud, pools=pools, version=spec.kubernetes_version
+        )
     return infos
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import minimal_environment
-from test_spec import problems_of
+from spec_support import problems_of
 
 from tkestack.stacks.loader import load_environment
 

@@ -41,6 +41,7 @@ def test_help_lists_the_commands() -> None:
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_python_dash_m_tkestack_runs_the_cli() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "tkestack", "--version"], capture_output=True, text=True

@@ -27,6 +27,7 @@ def prod_split(rendered_environment) -> tuple[engine.Rendering, dict[str, engine
     return single, rendered_environment("prod").stacks
 
 
+@pytest.mark.slow
 def test_shipped_prod_renders_as_a_shared_stack_and_one_per_cluster(prod_split) -> None:
     _, parts = prod_split
     # In deploy order: the shared stack, then the waves of `rollout.waves`.

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, TEST_ACCOUNTS, TEST_DEPLOYER
+from review_support import prod_environment, repository_with_change
 
 from tkestack import engine
 from tkestack import review as reviewing
@@ -208,8 +209,6 @@ def test_a_tke_node_pool_with_deletion_protection_cannot_be_replaced() -> None:
 def test_renaming_a_prod_tenant_is_blocked_not_half_applied(tmp_path, monkeypatch) -> None:
     """The issue's case: a renamed prod tenant deletes its protected ECR repository. The
     review lists it first and exits 1 (it exited 0, and `pulumi up` stopped halfway)."""
-    from test_review import prod_environment, repository_with_change
-
     from tkestack import cli
 
     def environment(tenant: str) -> dict[str, Any]:

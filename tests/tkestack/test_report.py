@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from test_review import prod_environment, write_stack
+from review_support import prod_environment, write_stack
 from typer.testing import CliRunner
 
 from tkestack import cli

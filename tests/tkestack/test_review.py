@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
-from conftest import TEST_ACCOUNTS, TEST_DEPLOYER
+from conftest import TEST_ACCOUNTS
+from review_support import DEPLOYER, git, prod_environment, repository_with_changes, write_stack
 from typer.testing import CliRunner
 
 from tkestack import cli, engine, fleet, report
@@ -22,53 +20,6 @@ from tkestack.review import base as base_render
 ROOT = Path(__file__).resolve().parents[2]
 SARIF_SUBSET = ROOT / "tests" / "fixtures" / "sarif-2.1.0-subset.schema.json"
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
-DEPLOYER = {**TEST_DEPLOYER, "cidrs": [*TEST_DEPLOYER["cidrs"], "52.94.0.0/22"]}
-"""Runners behind the hub and on the internet: private and public endpoints are reached."""
-
-
-def prod_environment(**cluster: Any) -> dict[str, Any]:
-    """A small prod environment: one EKS cluster with a CPU and a GPU pool."""
-    spec: dict[str, Any] = {
-        "name": "prodlike",
-        "tier": "prod",
-        "identity": dict(TEST_ACCOUNTS),
-        "deployer": DEPLOYER,
-        "tags": {"owner": "platform-team", "cost-center": "platform-prod"},
-        "allowed_regions": ["us-east-1"],
-        "clusters": [
-            {
-                "name": "pl-use1",
-                "cloud": "aws",
-                "region": "us-east-1",
-                "kubernetes_version": "1.33",
-                "network": {"vpc_cidr": "10.40.0.0/16"},
-                "node_pools": [
-                    {
-                        "name": "general",
-                        "instance_types": ["m7i.xlarge"],
-                        "min_size": 1,
-                        "max_size": 3,
-                    },
-                    {
-                        "name": "gpu",
-                        "instance_types": ["g4dn.xlarge"],
-                        "min_size": 0,
-                        "max_size": 2,
-                        "accelerator": {"model": "t4"},
-                    },
-                ],
-                **cluster,
-            }
-        ],
-    }
-    return spec
-
-
-def write_stack(directory: Path, stack: str, environment: dict[str, Any]) -> Path:
-    path = directory / f"Pulumi.{stack}.yaml"
-    config = {"pulumi:disable-default-providers": ["*"], "tkestack:environment": environment}
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def with_defects(rendering: engine.Rendering) -> engine.Rendering:
@@ -213,10 +164,6 @@ def test_usage_errors_exit_2(tmp_path) -> None:
 # ---------------------------------------------------------------- base/head diff
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
-
-
 def dev_environment(service_cidr: str = "172.20.0.0/16", version: str = "1.33") -> dict[str, Any]:
     return {
         "name": "difftest",
@@ -237,48 +184,35 @@ def dev_environment(service_cidr: str = "172.20.0.0/16", version: str = "1.33") 
     }
 
 
-def repository_with_change(
-    tmp_path: Path, base: dict[str, Any], head: dict[str, Any], message: str
-) -> Path:
-    """A git repository of this distribution's code with stack `difftest` at `base` in the
-    first commit and at `head` in the second."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
-    for folder in ("tests", "docs", "bench", ".github"):
-        shutil.rmtree(repo / folder, ignore_errors=True)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "ci@example.com")
-    git(repo, "config", "user.name", "ci")
-    write_stack(repo, "difftest", base)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
-    write_stack(repo, "difftest", head)
-    git(repo, "commit", "-q", "-am", message)
-    return repo
+@pytest.fixture(scope="module")
+def difftest_repo(tmp_path_factory) -> Path:
+    """One repository for the base/head diff tests: the base on `main`, each test's change a
+    branch on top of it. The tests of one worker share the base commit, so its render (a
+    fresh process at the base tree) runs once and the base-render cache answers the other."""
+    return repository_with_changes(
+        tmp_path_factory.mktemp("difftest"),
+        dev_environment(),
+        {
+            "new-service-cidr": (dev_environment("172.21.0.0/16"), "head: new service CIDR"),
+            "skip-a-minor": (dev_environment(version="1.35"), "head: straight to 1.35"),
+        },
+    )
 
 
 @pytest.mark.slow
-def test_base_diff_shows_cluster_replacement_at_the_top(tmp_path, monkeypatch) -> None:
-    repo = repository_with_change(
-        tmp_path,
-        dev_environment("172.20.0.0/16"),
-        dev_environment("172.21.0.0/16"),
-        "head: new service CIDR",
-    )
-    monkeypatch.chdir(repo)
+def test_base_diff_shows_cluster_replacement_at_the_top(
+    difftest_repo, tmp_path, monkeypatch
+) -> None:
+    git(difftest_repo, "checkout", "-q", "new-service-cidr")
+    monkeypatch.chdir(difftest_repo)
 
     # One invocation: the markdown on stdout, the JSON of the same review beside it.
+    output = tmp_path / "review.json"
     result = CliRunner().invoke(
-        cli.app, ["review", "difftest", "--base", "HEAD~1", "--json-output", "review.json"]
+        cli.app, ["review", "difftest", "--base", "HEAD~1", "--json-output", str(output)]
     )
     assert result.exit_code in (0, 1), result.output
-    changes = json.loads((repo / "review.json").read_text())["changes"]
+    changes = json.loads(output.read_text())["changes"]
     top = changes[0]
     assert top["type"] == "aws:eks/cluster:Cluster"
     assert top["kind"] == "replaced" and top["destructive"]
@@ -359,31 +293,29 @@ def test_diff_flags_control_plane_versions_the_cloud_refuses() -> None:
 
 
 @pytest.mark.slow
-def test_review_fails_on_an_upgrade_that_skips_a_minor(tmp_path, monkeypatch) -> None:
-    repo = repository_with_change(
-        tmp_path,
-        dev_environment(version="1.33"),
-        dev_environment(version="1.35"),
-        "head: straight to 1.35",
-    )
-    monkeypatch.chdir(repo)
+def test_review_fails_on_an_upgrade_that_skips_a_minor(
+    difftest_repo, tmp_path, monkeypatch
+) -> None:
+    git(difftest_repo, "checkout", "-q", "skip-a-minor")
+    monkeypatch.chdir(difftest_repo)
 
     # Markdown, JSON and SARIF of the same review from one invocation (what CI runs).
+    json_output, sarif_output = tmp_path / "review.json", tmp_path / "review.sarif"
     result = CliRunner().invoke(
         cli.app,
         [
             *("review", "difftest", "--base", "HEAD~1"),
-            *("--json-output", "review.json", "--sarif-output", "review.sarif"),
+            *("--json-output", str(json_output), "--sarif-output", str(sarif_output)),
         ],
     )
     assert result.exit_code == 1, result.output
     assert "**Changes the cloud would refuse during `pulumi up`:**" in result.stdout
     assert "`dt-use1-eks` `aws:eks/cluster:Cluster`: `version` 1.33 -> 1.35" in result.stdout
     assert "go through 1.34 first" in result.stderr
-    changes = json.loads((repo / "review.json").read_text())["changes"]
+    changes = json.loads(json_output.read_text())["changes"]
     [refused] = [c for c in changes if c["refused"]]
     assert refused["type"] == "aws:eks/cluster:Cluster"
-    sarif = json.loads((repo / "review.sarif").read_text())
+    sarif = json.loads(sarif_output.read_text())
     jsonschema.validate(sarif, json.loads(SARIF_SUBSET.read_text()))
     run = sarif["runs"][0]
     [result] = [r for r in run["results"] if r["ruleId"] == "control-plane-upgrade-refused"]

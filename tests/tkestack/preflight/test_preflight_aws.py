@@ -250,6 +250,7 @@ def findings_of(document, check, severity=None):
 # -- a clean account --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_clean_account_passes(aws_env, project):
     create_roles()
     document, code = run(project, Account())
