@@ -106,6 +106,7 @@ def render_fleet(
     pool = (
         ProcessPoolExecutor(processes, initializer=keep_validation_memo) if processes > 1 else None
     )
+    forked = False
     try:
         with validation_memo():
             for level in levels(env):
@@ -116,8 +117,15 @@ def render_fleet(
                     if wanted is None or part.cluster is None or part.cluster in wanted
                 ]
                 level = [part for part in level if part.stack in {job[1] for job in jobs}]
-                if pool is not None and len(jobs) > 1:
-                    results: Iterable[Rendering] = pool.map(_render_one, jobs)
+                if pool is not None and len(jobs) > 1 and not forked:
+                    # The workers fork at the first submit (ProcessPoolExecutor): render one
+                    # cluster stack here first, so they inherit the modules it imported
+                    # (`lazy_sdk`) instead of each importing them again (docs/topology.md).
+                    first = _render_one(jobs[0])
+                    results: Iterable[Rendering] = [first, *pool.map(_render_one, jobs[1:])]
+                    forked = True
+                elif pool is not None and len(jobs) > 1:
+                    results = pool.map(_render_one, jobs)
                 else:
                     results = (_render_one(job) for job in jobs)
                 for part, rendering in zip(level, results, strict=True):
