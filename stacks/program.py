@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ _memo: dict[str, LoadedEnvironment] | None = None
 
 
 @contextlib.contextmanager
-def validation_memo() -> Iterator[None]:
+def validation_memo() -> Generator[None]:
     """While open, `validate` answers a call it has answered before in this process from a
     memo keyed by everything it reads (the environment value, the file name and text, the
     sibling environments), so it never serves a result for other inputs. For the offline
