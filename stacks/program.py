@@ -54,6 +54,9 @@ def _stack_file_text(stack: str) -> tuple[str, str | None]:
 # `validation_memo` turns it on: `tkestack render ENV` runs this program once per derived
 # stack of a per-cluster environment in one process, each run validating the same environment.
 _memo: dict[str, LoadedEnvironment] | None = None
+# The sibling environments the program reads beside its stack file, under the same switch,
+# keyed by the names and bytes of every `Pulumi.*.yaml` there (parsing them is the cost).
+_siblings_memo: dict[str, dict[str, Any]] | None = None
 
 
 @contextlib.contextmanager
@@ -64,22 +67,40 @@ def validation_memo() -> Generator[None]:
     engine, which runs the program once per derived stack of one environment; every real
     `pulumi up` runs the program in its own process and validates. Nested uses share one
     memo; a refused spec is not remembered (it raises again)."""
-    global _memo
-    outer = _memo
+    global _memo, _siblings_memo
+    outer, outer_siblings = _memo, _siblings_memo
     if outer is None:
-        _memo = {}
+        _memo, _siblings_memo = {}, {}
     try:
         yield
     finally:
-        _memo = outer
+        _memo, _siblings_memo = outer, outer_siblings
 
 
 def keep_validation_memo() -> None:
     """Turn the memo on for the rest of this process (a render worker process's
     initializer: the worker renders only stacks of the environment it was started for)."""
-    global _memo
+    global _memo, _siblings_memo
     if _memo is None:
-        _memo = {}
+        _memo, _siblings_memo = {}, {}
+
+
+def _siblings(path: Path) -> dict[str, Any]:
+    """`sibling_environments(path)`, from the memo while `validation_memo` is open."""
+    if _siblings_memo is None:
+        return sibling_environments(path)
+    digest = hashlib.sha256(str(path).encode())
+    for file in sorted(path.parent.glob("Pulumi.*.yaml")):
+        digest.update(file.name.encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"\0unreadable")
+        digest.update(b"\0")
+    key = digest.hexdigest()
+    if key not in _siblings_memo:
+        _siblings_memo[key] = sibling_environments(path)
+    return _siblings_memo[key]
 
 
 def _memo_key(
@@ -126,7 +147,7 @@ def main() -> None:
     config = pulumi.Config()
     try:
         path = stack_file(part.environment)
-        siblings = sibling_environments(path) if path is not None else {}
+        siblings = _siblings(path) if path is not None else {}
         loaded = validate(config.get_object("environment"), display, text, siblings=siblings)
     except SpecError as error:
         raise pulumi.RunError(error.report()) from None

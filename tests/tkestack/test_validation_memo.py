@@ -78,3 +78,33 @@ def test_a_refused_spec_is_not_remembered(monkeypatch) -> None:
             with pytest.raises(SpecError):
                 program.validate(broken, display, text, siblings=siblings)
     assert len(calls) == 2
+
+
+def test_the_sibling_files_are_parsed_once_and_again_when_one_changes(
+    tmp_path, monkeypatch
+) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(
+            f"config:\n  tkestack:environment:\n    name: {name}\n", encoding="utf-8"
+        )
+    calls: list[str] = []
+    read = program.sibling_environments
+
+    def counted(path):
+        calls.append(path.name)
+        return read(path)
+
+    monkeypatch.setattr(program, "sibling_environments", counted)
+    stack_file = tmp_path / "Pulumi.a.yaml"
+    with program.validation_memo():
+        first = program._siblings(stack_file)
+        assert program._siblings(stack_file) is first
+        assert first == {"Pulumi.b.yaml": {"name": "b"}} and len(calls) == 1
+        (tmp_path / "Pulumi.b.yaml").write_text(
+            "config:\n  tkestack:environment:\n    name: c\n", encoding="utf-8"
+        )
+        assert program._siblings(stack_file) == {"Pulumi.b.yaml": {"name": "c"}}
+        assert len(calls) == 2
+    program._siblings(stack_file)
+    program._siblings(stack_file)
+    assert len(calls) == 4  # no memo outside a render
