@@ -6,6 +6,10 @@ Pulumi SDK's mock runtime); nothing here knows which.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,68 @@ def _stack_file_text(stack: str) -> tuple[str, str | None]:
         return name, None
 
 
+# The offline engine's memo of `validate` (None: off, as under `pulumi up`). Only
+# `validation_memo` turns it on: `tkestack render ENV` runs this program once per derived
+# stack of a per-cluster environment in one process, each run validating the same environment.
+_memo: dict[str, LoadedEnvironment] | None = None
+# The sibling environments the program reads beside its stack file, under the same switch,
+# keyed by the names and bytes of every `Pulumi.*.yaml` there (parsing them is the cost).
+_siblings_memo: dict[str, dict[str, Any]] | None = None
+
+
+@contextlib.contextmanager
+def validation_memo() -> Generator[None]:
+    """While open, `validate` answers a call it has answered before in this process from a
+    memo keyed by everything it reads (the environment value, the file name and text, the
+    sibling environments), so it never serves a result for other inputs. For the offline
+    engine, which runs the program once per derived stack of one environment; every real
+    `pulumi up` runs the program in its own process and validates. Nested uses share one
+    memo; a refused spec is not remembered (it raises again)."""
+    global _memo, _siblings_memo
+    outer, outer_siblings = _memo, _siblings_memo
+    if outer is None:
+        _memo, _siblings_memo = {}, {}
+    try:
+        yield
+    finally:
+        _memo, _siblings_memo = outer, outer_siblings
+
+
+def keep_validation_memo() -> None:
+    """Turn the memo on for the rest of this process (a render worker process's
+    initializer: the worker renders only stacks of the environment it was started for)."""
+    global _memo, _siblings_memo
+    if _memo is None:
+        _memo, _siblings_memo = {}, {}
+
+
+def _siblings(path: Path) -> dict[str, Any]:
+    """`sibling_environments(path)`, from the memo while `validation_memo` is open."""
+    if _siblings_memo is None:
+        return sibling_environments(path)
+    digest = hashlib.sha256(str(path).encode())
+    for file in sorted(path.parent.glob("Pulumi.*.yaml")):
+        digest.update(file.name.encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"\0unreadable")
+        digest.update(b"\0")
+    key = digest.hexdigest()
+    if key not in _siblings_memo:
+        _siblings_memo[key] = sibling_environments(path)
+    return _siblings_memo[key]
+
+
+def _memo_key(
+    environment: Any, display: str, text: str | None, siblings: dict[str, Any] | None
+) -> str:
+    document = json.dumps(
+        [environment, display, text, siblings], sort_keys=True, default=repr, ensure_ascii=True
+    )
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
 def validate(
     environment: Any,
     display: str,
@@ -57,8 +123,13 @@ def validate(
     (`stacks/plan.py`). Raises SpecError listing every problem with file, line and key.
     `siblings`: the project's other environments (`sibling_environments`), for the
     one-account-per-environment rule."""
+    key = None if _memo is None else _memo_key(environment, display, text, siblings)
+    if _memo is not None and key is not None and key in _memo:
+        return _memo[key]
     loaded = load_environment(environment, display, text, siblings=siblings)
     refuse(loaded, [*plan_problems(loaded.spec), *topology_problems(loaded.spec)])
+    if _memo is not None and key is not None:
+        _memo[key] = loaded
     return loaded
 
 
@@ -76,7 +147,7 @@ def main() -> None:
     config = pulumi.Config()
     try:
         path = stack_file(part.environment)
-        siblings = sibling_environments(path) if path is not None else {}
+        siblings = _siblings(path) if path is not None else {}
         loaded = validate(config.get_object("environment"), display, text, siblings=siblings)
     except SpecError as error:
         raise pulumi.RunError(error.report()) from None
@@ -94,4 +165,4 @@ def main() -> None:
         pulumi.export(key, value)
 
 
-__all__ = ["ENVIRONMENT_KEY", "main", "validate"]
+__all__ = ["ENVIRONMENT_KEY", "keep_validation_memo", "main", "validate", "validation_memo"]

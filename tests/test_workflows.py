@@ -47,7 +47,9 @@ def test_one_review_run_writes_markdown_and_sarif_against_the_base() -> None:
 
 
 def test_preview_runs_with_the_policy_pack_and_each_clouds_credentials() -> None:
-    [preview] = [s for s in steps() if s.get("uses", "").startswith("pulumi/actions@")]
+    [preview] = [
+        s for s in steps() if s.get("uses", "").startswith("pulumi/actions@") and "with" in s
+    ]
     assert preview["with"]["command"] == "preview"
     assert preview["with"]["policyPacks"] == "policies"
     assert {"TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"} <= set(preview["env"])
@@ -213,3 +215,85 @@ def test_the_shared_stack_runs_first_on_the_default_runner_then_the_waves_in_ord
         assert any(s.get("uses", "").startswith("pulumi/actions@") for s in job["steps"])
         previous = name
     assert shared["environment"] == "${{ inputs.environment }}"
+
+
+def _stacks_script() -> tuple[str, str]:
+    [step] = [s for s in load()["jobs"]["stacks"]["steps"] if s.get("id") == "topology"]
+    run = step["run"]
+    script = run[run.index("<<'PY'\n") + len("<<'PY'\n") : run.rindex("PY")]
+    return run, script
+
+
+def test_the_stacks_job_lists_each_cluster_stack_of_a_per_cluster_environment(tmp_path) -> None:
+    """Issue 15: the review workflow previews every derived stack, not only the shared one.
+    The stacks job's own script runs here on `tkestack topology --json` of prod and dev."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import stack_config
+
+    from tkestack import fleet
+
+    run, script = _stacks_script()
+    assert 'tkestack topology "$env" --json > "topology-$env.json"' in run
+    for env in ("prod", "dev"):
+        spec = fleet.environment_spec(stack_config(ROOT / f"Pulumi.{env}.yaml"))
+        document = fleet.topology_document(spec)
+        (tmp_path / f"topology-{env}.json").write_text(json.dumps(document), encoding="utf-8")
+    output = tmp_path / "output"
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "ENVIRONMENTS": '["dev","prod"]', "GITHUB_OUTPUT": str(output)},
+        check=True,
+        capture_output=True,
+    )
+    [line] = output.read_text(encoding="utf-8").splitlines()
+    key, value = line.split("=", 1)
+    clusters = json.loads(value)
+    assert key == "clusters"
+    # dev is `single`: its one stack is the preview job's; prod's four cluster stacks here.
+    assert [entry["stack"] for entry in clusters] == [
+        "prod.prod-sh",
+        "prod.prod-euc1",
+        "prod.prod-onprem",
+        "prod.prod-use1",
+    ]
+    assert {entry["environment"] for entry in clusters} == {"prod"}
+    assert clusters[0]["runs_on"] == ["self-hosted", "prod-tencent-ap-shanghai"]
+    assert clusters[0]["cluster"] == "prod-sh"
+
+
+def test_each_cluster_stack_is_previewed_with_the_policy_pack_on_its_runner() -> None:
+    jobs = load()["jobs"]
+    job = jobs["preview-clusters"]
+    assert job["needs"] == "stacks"
+    assert job["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.clusters) }}"
+    assert job["strategy"]["fail-fast"] is False
+    assert job["runs-on"] == "${{ matrix.runs_on }}"
+    # Never a fork's code on the self-hosted runners.
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    [step] = [s for s in job["steps"] if "tkestack preview" in s.get("run", "")]
+    assert step["run"].split() == [
+        "tkestack",
+        "preview",
+        '"$ENVIRONMENT"',
+        "--cluster",
+        '"$CLUSTER"',
+        "--policy-pack",
+        "policies",
+        "--policy-pack-config",
+        '"$POLICY_CONFIG"',
+    ]
+    assert step["env"]["CLUSTER"] == "${{ matrix.cluster }}"
+    assert {"PULUMI_ACCESS_TOKEN", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"} <= set(
+        step["env"]
+    )
+    names = [s.get("name") for s in job["steps"]]
+    # The same credentials check as the environment's own preview, for the cluster's cloud.
+    clouds = job["steps"][names.index("Clouds this stack uses, and their credentials")]
+    assert clouds["env"]["CLUSTER"] == "${{ matrix.cluster }}"
+    assert clouds == next(s for s in jobs["preview"]["steps"] if s.get("id") == "clouds")
+    assert names.index("Install the Pulumi CLI") < names.index(step["name"])

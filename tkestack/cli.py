@@ -816,9 +816,32 @@ ParallelOption = Annotated[
     typer.Option("--parallel", min=1, help="Stacks of one wave run at once (default 1)."),
 ]
 """The --parallel option of the Automation API commands."""
+PolicyPackOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--policy-pack",
+        help="Run every stack with this policy pack folder (pulumi --policy-pack; repeatable).",
+    ),
+]
+"""The --policy-pack option of `tkestack preview|up`."""
+PolicyPackConfigOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--policy-pack-config",
+        help="The JSON config of each --policy-pack, in order (pulumi --policy-pack-config).",
+    ),
+]
+"""The --policy-pack-config option of `tkestack preview|up`."""
 
 
-def run_stacks(operation: str, env: str, cluster: str | None, parallel: int) -> None:
+def run_stacks(
+    operation: str,
+    env: str,
+    cluster: str | None,
+    parallel: int,
+    policy_packs: list[str] | None = None,
+    policy_pack_configs: list[str] | None = None,
+) -> None:
     """Run `operation` over ENV's derived stacks through the Automation API
     (`tkestack/orchestrate.py`). Exit 0: every stack ran; 1: a stack failed (the report says
     which ran, failed and were not started); 2: invalid spec or usage."""
@@ -855,7 +878,13 @@ def run_stacks(operation: str, env: str, cluster: str | None, parallel: int) -> 
         config, spec, project, on_output=lambda line: stderr.out(line, highlight=False)
     )
     try:
-        report = orchestrator.run(orchestrate.Operation(operation), cluster, parallel)
+        report = orchestrator.run(
+            orchestrate.Operation(operation),
+            cluster,
+            parallel,
+            policy_packs or (),
+            policy_pack_configs or (),
+        )
     except orchestrate.OrchestrationError as error:
         fail(f"error: {error}", EXIT_INVALID)
     except Exception as error:
@@ -868,16 +897,29 @@ def run_stacks(operation: str, env: str, cluster: str | None, parallel: int) -> 
 
 
 @app.command()
-def up(env: EnvArgument, cluster: ClusterOption = None, parallel: ParallelOption = 1) -> None:
+def up(
+    env: EnvArgument,
+    cluster: ClusterOption = None,
+    parallel: ParallelOption = 1,
+    policy_pack: PolicyPackOption = None,
+    policy_pack_config: PolicyPackConfigOption = None,
+) -> None:
     """Deploy ENV's stacks (pulumi up through the Automation API): the shared stack, then
     the cluster stacks wave by wave; stops at the first failure (exit 1)."""
-    run_stacks("up", env, cluster, parallel)
+    run_stacks("up", env, cluster, parallel, policy_pack, policy_pack_config)
 
 
 @app.command()
-def preview(env: EnvArgument, cluster: ClusterOption = None, parallel: ParallelOption = 1) -> None:
-    """Preview ENV's stacks in deploy order (pulumi preview through the Automation API)."""
-    run_stacks("preview", env, cluster, parallel)
+def preview(
+    env: EnvArgument,
+    cluster: ClusterOption = None,
+    parallel: ParallelOption = 1,
+    policy_pack: PolicyPackOption = None,
+    policy_pack_config: PolicyPackConfigOption = None,
+) -> None:
+    """Preview ENV's stacks in deploy order (pulumi preview through the Automation API),
+    each with the policy packs given (`--policy-pack policies --policy-pack-config F`)."""
+    run_stacks("preview", env, cluster, parallel, policy_pack, policy_pack_config)
 
 
 @app.command()

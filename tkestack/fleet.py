@@ -96,25 +96,40 @@ def render_fleet(
     """Every derived stack's render by stack name. `env` is `config`'s environment, validated
     (`environment_spec`). `processes` > 1 renders a level's stacks in that many worker
     processes (each render is CPU-bound Python). `clusters`: only these cluster stacks (and
-    the shared one); each must come with the clusters it reads."""
+    the shared one); each must come with the clusters it reads. Each stack's program run
+    validates the environment through one memo per process (`program.validation_memo`): the
+    environment is checked once here, not once per stack."""
+    from .stacks.program import keep_validation_memo, validation_memo
+
     wanted = None if clusters is None else set(clusters)
     rendered: dict[str, Rendering] = {}
-    pool = ProcessPoolExecutor(processes) if processes > 1 else None
+    pool = (
+        ProcessPoolExecutor(processes, initializer=keep_validation_memo) if processes > 1 else None
+    )
+    forked = False
     try:
-        for level in levels(env):
-            references = {name: r.stack_outputs for name, r in rendered.items()}
-            jobs = [
-                (config, part.stack, references)
-                for part in level
-                if wanted is None or part.cluster is None or part.cluster in wanted
-            ]
-            level = [part for part in level if part.stack in {job[1] for job in jobs}]
-            if pool is not None and len(jobs) > 1:
-                results: Iterable[Rendering] = pool.map(_render_one, jobs)
-            else:
-                results = (_render_one(job) for job in jobs)
-            for part, rendering in zip(level, results, strict=True):
-                rendered[part.stack] = rendering
+        with validation_memo():
+            for level in levels(env):
+                references = {name: r.stack_outputs for name, r in rendered.items()}
+                jobs = [
+                    (config, part.stack, references)
+                    for part in level
+                    if wanted is None or part.cluster is None or part.cluster in wanted
+                ]
+                level = [part for part in level if part.stack in {job[1] for job in jobs}]
+                if pool is not None and len(jobs) > 1 and not forked:
+                    # The workers fork at the first submit (ProcessPoolExecutor): render one
+                    # cluster stack here first, so they inherit the modules it imported
+                    # (`lazy_sdk`) instead of each importing them again (docs/topology.md).
+                    first = _render_one(jobs[0])
+                    results: Iterable[Rendering] = [first, *pool.map(_render_one, jobs[1:])]
+                    forked = True
+                elif pool is not None and len(jobs) > 1:
+                    results = pool.map(_render_one, jobs)
+                else:
+                    results = (_render_one(job) for job in jobs)
+                for part, rendering in zip(level, results, strict=True):
+                    rendered[part.stack] = rendering
     finally:
         if pool is not None:
             pool.shutdown()
@@ -318,6 +333,18 @@ def render_environment(
     answer its references (raises FleetError for a cluster the environment has not, or on a
     `single` environment). `on_register`: the registration count of a `single` render.
     Raises like `engine.render`."""
+    from .stacks.program import validation_memo
+
+    with validation_memo():  # the environment is validated here once, not once per stack
+        return _render_environment(config, processes, cluster, on_register)
+
+
+def _render_environment(
+    config: StackConfig,
+    processes: int,
+    cluster: str | None,
+    on_register: Callable[[int], None] | None,
+) -> EnvironmentRender:
     env = environment_spec(config)
     if env.topology == "single":
         if cluster is not None:

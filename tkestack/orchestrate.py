@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -53,8 +53,20 @@ class StackLike(Protocol):
     """The part of `pulumi.automation.Stack` the orchestrator calls (the test double
     implements it; tests bind every recorded call to the real method's signature)."""
 
-    def up(self, *, on_output: Callable[[str], Any] | None = None) -> Any: ...
-    def preview(self, *, on_output: Callable[[str], Any] | None = None) -> Any: ...
+    def up(
+        self,
+        *,
+        on_output: Callable[[str], Any] | None = None,
+        policy_packs: list[str] | None = None,
+        policy_pack_configs: list[str] | None = None,
+    ) -> Any: ...
+    def preview(
+        self,
+        *,
+        on_output: Callable[[str], Any] | None = None,
+        policy_packs: list[str] | None = None,
+        policy_pack_configs: list[str] | None = None,
+    ) -> Any: ...
     def refresh(self, *, on_output: Callable[[str], Any] | None = None) -> Any: ...
     def destroy(self, *, on_output: Callable[[str], Any] | None = None) -> Any: ...
     def get_all_config(self) -> MutableMapping[str, auto.ConfigValue]: ...
@@ -195,6 +207,7 @@ class Orchestrator:
         self.on_output = on_output
         self._lock = threading.Lock()
         self._generated: dict[str, auto.ConfigValue] | None = None
+        self._policy: dict[str, list[str]] = {}
 
     def _emit(self, stack: str, line: str) -> None:
         if self.on_output is not None:
@@ -221,12 +234,35 @@ class Orchestrator:
                 stack.remove_all_config(stale)
             stack.set_all_config(dict(generated))
         method = getattr(stack, operation.value)
-        method(on_output=lambda line: self._emit(name, line))
+        method(on_output=lambda line: self._emit(name, line), **self._policy)
 
-    def run(self, operation: Operation, cluster: str | None = None, parallel: int = 1) -> RunReport:
-        """Run `operation` over the planned waves; stops at the first failure."""
+    def run(
+        self,
+        operation: Operation,
+        cluster: str | None = None,
+        parallel: int = 1,
+        policy_packs: Sequence[str] = (),
+        policy_pack_configs: Sequence[str] = (),
+    ) -> RunReport:
+        """Run `operation` over the planned waves; stops at the first failure.
+        `policy_packs` (folders) and `policy_pack_configs` (JSON files), for `preview` and `up`:
+        every stack runs with them, as `pulumi preview --policy-pack P --policy-pack-config F`
+        (`Stack.preview`/`Stack.up` `policy_packs`, `policy_pack_configs`: pulumi
+        sdk/python/lib/pulumi/automation/_stack.py, 3.272.0)."""
         if parallel < 1:
             raise OrchestrationError(f"--parallel {parallel}: must be at least 1")
+        if (policy_packs or policy_pack_configs) and operation not in (
+            Operation.preview,
+            Operation.up,
+        ):
+            raise OrchestrationError(f"{operation.value} takes no policy pack")
+        if policy_pack_configs and not policy_packs:
+            raise OrchestrationError("a policy pack config without a policy pack")
+        self._policy = {}
+        if policy_packs:
+            self._policy["policy_packs"] = list(policy_packs)
+        if policy_pack_configs:
+            self._policy["policy_pack_configs"] = list(policy_pack_configs)
         report = RunReport(operation, plan(self.env, operation, cluster))
         if any(name != self.env.name for wave in report.planned for name in wave):
             self._cluster_config()  # before any stack runs: a missing secret refuses the run

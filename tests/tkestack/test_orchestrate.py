@@ -325,6 +325,42 @@ def test_parallel_below_one_is_refused() -> None:
         _run(Workspace(), Operation.up, parallel=0)
 
 
+def test_preview_with_a_policy_pack_runs_every_stack_with_it() -> None:
+    # The review workflow previews each derived stack with the pack (issue 15).
+    workspace = Workspace()
+    config, env = _environment(WAVES, "per-cluster")
+    orchestrator = Orchestrator(config, env, ROOT, factory=workspace.factory, on_output=None)
+    report = orchestrator.run(
+        Operation.preview, "prod-sh", 1, ["policies"], ["policies/config/prod.json"]
+    )
+    assert report.ok and report.ran == ["prod.prod-sh"]
+    [(name, _, args, kwargs)] = [c for c in workspace.calls if c[1] == "preview"]
+    assert name == "prod.prod-sh"
+    assert kwargs["policy_packs"] == ["policies"]
+    assert kwargs["policy_pack_configs"] == ["policies/config/prod.json"]
+    # The real `Stack.preview` (pulumi 3.272.0) takes exactly these keywords.
+    inspect.signature(auto.Stack.preview).bind(object(), *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("operation", "packs", "configs", "message"),
+    [
+        (Operation.refresh, ["policies"], [], "refresh takes no policy pack"),
+        (Operation.destroy, ["policies"], [], "destroy takes no policy pack"),
+        (Operation.preview, [], ["c.json"], "config without a policy pack"),
+    ],
+)
+def test_policy_pack_refusals(
+    operation: Operation, packs: list[str], configs: list[str], message: str
+) -> None:
+    workspace = Workspace()
+    config, env = _environment(WAVES, "per-cluster")
+    orchestrator = Orchestrator(config, env, ROOT, factory=workspace.factory, on_output=None)
+    with pytest.raises(OrchestrationError, match=message):
+        orchestrator.run(operation, None, 1, packs, configs)
+    assert workspace.calls == []
+
+
 # --- the double against the real Automation API -------------------------------------------
 
 
@@ -425,6 +461,18 @@ def test_cli_preview_of_every_stack_exits_0(monkeypatch, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "preview: 5 of 5 ran" in result.stdout
     assert {project for _, project, _ in workspace.created} == {ROOT}
+
+
+def test_cli_preview_passes_the_policy_pack_to_the_cluster_stack(monkeypatch, tmp_path) -> None:
+    workspace = Workspace()
+    monkeypatch.setattr(orchestrate, "automation_stack", workspace.factory)
+    monkeypatch.chdir(ROOT)
+    arguments = ["preview", str(_per_cluster_file(tmp_path)), "--cluster", "prod-sh"]
+    arguments += ["--policy-pack", "policies", "--policy-pack-config", "p.json"]
+    result = runner.invoke(cli.app, arguments)
+    assert result.exit_code == 0, result.output
+    [kwargs] = [c[3] for c in workspace.calls if c[1] == "preview"]
+    assert kwargs["policy_packs"] == ["policies"] and kwargs["policy_pack_configs"] == ["p.json"]
 
 
 def test_cli_unknown_cluster_is_a_usage_error(monkeypatch, tmp_path) -> None:
