@@ -37,6 +37,8 @@ from typing import Any, cast
 
 from pulumi_policy import policy as _library
 
+from .library_surface import LIBRARY_INTERNALS, SERVICER_HELPERS
+
 # Why Any: this module reaches pulumi_policy's internals (its proto module, decoding helpers,
 # private exceptions), which the package does not export; each is listed in
 # tkestack/sdk_internals.py and checked present by `supported()`.
@@ -48,30 +50,13 @@ LIBRARY_LOOP_ENV = "TKESTACK_PACK_LIBRARY_LOOP"
 _INSTALLED_MARK = "_tkestack_once_per_call"
 _PRIVATE = "_PolicyAnalyzerServicer__"  # the servicer's name-mangled private attributes
 _NEEDED = (
-    "ResourceValidationArgs",
     "ResourceValidationPolicy",
-    "StackValidationArgs",
     "StackValidationPolicy",
-    "PolicyResource",
     "EnforcementLevel",
     "UnknownValueError",
-    "_NotApplicableError",
-    "deserialize_properties",
-    "unknown_checking_proxy",
-    "json_format",
-    "proto",
+    *LIBRARY_INTERNALS,
 )
-_SERVICER_METHODS = (
-    "Analyze",
-    "AnalyzeStack",
-    "_configure_runtime_settings",
-    "_get_enforcement_level",
-    "_create_report_violation",
-    "_map_enforcement_level",
-    "_get_resource_options",
-    "_get_provider_resource",
-    "_get_policy_config",
-)
+_SERVICER_METHODS = ("Analyze", "AnalyzeStack", *SERVICER_HELPERS)
 
 
 def _private(servicer: Any, name: str) -> Any:

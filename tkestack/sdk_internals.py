@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .policies.library_surface import LIBRARY_INTERNALS, SERVICER_HELPERS
+
 
 @dataclass(frozen=True)
 class Internal:
@@ -134,15 +136,7 @@ INTERNALS: tuple[Internal, ...] = (
             "policies/servicer.py",
             "the library's per-policy handling",
         )
-        for method in (
-            "_configure_runtime_settings",
-            "_get_enforcement_level",
-            "_create_report_violation",
-            "_map_enforcement_level",
-            "_get_resource_options",
-            "_get_provider_resource",
-            "_get_policy_config",
-        )
+        for method in SERVICER_HELPERS
     ),
     *(
         Internal(
@@ -151,16 +145,7 @@ INTERNALS: tuple[Internal, ...] = (
             "policies/servicer.py",
             "the library's own types and decoding",
         )
-        for name in (
-            "ResourceValidationArgs",
-            "StackValidationArgs",
-            "PolicyResource",
-            "_NotApplicableError",
-            "deserialize_properties",
-            "unknown_checking_proxy",
-            "json_format",
-            "proto",
-        )
+        for name in LIBRARY_INTERNALS
     ),
     Internal(
         "pulumi_policy.proxy",
