@@ -34,9 +34,10 @@ from typing import Any, Protocol
 
 import yaml
 
+from . import cache as caches
 from . import engine
 from .components import catalog
-from .review import BASE_CACHE_ENV, HELM_RELEASE
+from .review import HELM_RELEASE
 
 DIGEST_PREFIX = "sha256:"
 HOOK_ANNOTATION = "helm.sh/hook"
@@ -156,11 +157,7 @@ def cache_dir() -> Path | None:
     """The chart cache: `$TKESTACK_CACHE_DIR/charts` (the base-render cache's root), else
     `$XDG_CACHE_HOME/tkestack/charts`, else `~/.cache/tkestack/charts`; None when
     `TKESTACK_CACHE_DIR` is set empty (caches off)."""
-    configured = os.environ.get(BASE_CACHE_ENV)
-    if configured is not None:
-        return Path(configured) / "charts" if configured else None
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(home) / "tkestack" / "charts"
+    return caches.cache_dir("charts")
 
 
 def _source_folder(repository: str) -> str:

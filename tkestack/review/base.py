@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..cache import CACHE_ENV, cache_dir
 from .model import ReviewError
 
 
@@ -100,19 +101,14 @@ def _import_root(tree: Path) -> list[str]:
     return names
 
 
-BASE_CACHE_ENV = "TKESTACK_CACHE_DIR"
-"""Where base renders are cached (default `$XDG_CACHE_HOME/tkestack`, else `~/.cache/tkestack`);
-`TKESTACK_CACHE_DIR=` (empty) turns the cache off."""
+BASE_CACHE_ENV = CACHE_ENV
+"""Where base renders are cached (`tkestack.cache`)."""
 _CACHE_FORMAT = "base-render-1"
 
 
 def base_cache_dir() -> Path | None:
     """The base-render cache folder, or None when `TKESTACK_CACHE_DIR` is set empty."""
-    configured = os.environ.get(BASE_CACHE_ENV)
-    if configured is not None:
-        return Path(configured) / "base-renders" if configured else None
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(home) / "tkestack" / "base-renders"
+    return cache_dir("base-renders")
 
 
 def _render_distributions() -> list[str]:
