@@ -63,6 +63,7 @@ def spec_change(tmp_path, monkeypatch) -> Path:
 def test_a_spec_change_renders_the_base_as_the_checkout_does(spec_change, monkeypatch) -> None:
     base = base_render._Base("HEAD~1", "difftest", spec_change)
     assert base_render._runs_this_code(base)
+    assert base_render.renders_forked("HEAD~1", "difftest", spec_change)
     checkout = base_render._render_commit(
         base.repo_root, base.commit, "HEAD~1", "difftest", base.relative, 600
     )

@@ -224,6 +224,15 @@ def render_at_ref(ref: str, env: str, project_dir: Path) -> dict[str, Any]:
     return start_base_render(ref, env, project_dir).result()
 
 
+def renders_forked(ref: str, env: str, project_dir: Path) -> bool:
+    """Whether the base at `ref` would be rendered by this code in a forked process (its
+    commit runs this code, on Linux) rather than at a checkout of it."""
+    try:
+        return _can_fork() and _runs_this_code(_Base(ref, env, project_dir))
+    except ReviewError:
+        return False
+
+
 def _finished(
     document: dict[str, Any] | None = None, error: ReviewError | None = None
 ) -> Future[dict[str, Any]]:
