@@ -186,6 +186,18 @@ def bench_review_base(env: str, repeat: int, work: Path) -> None:
         reviews.append(timed(command, environment))
         warm.append(timed(command, environment))
     ratio = median(reviews) / median(render)
+    from tkestack.review.base import renders_forked
+
+    forked = renders_forked("HEAD", env, ROOT)
+    say(
+        "  the base "
+        + (
+            "runs this code: its stack files render in a forked process"
+            if forked
+            else "is rendered at a checkout of HEAD (the working tree's code differs from it)"
+        )
+    )
+    RESULTS["review_base_forked"] = forked
     say(
         f"  render {median(render):.2f} s, review --base (cold cache) {median(reviews):.2f} s,"
         f" warm cache {median(warm):.2f} s (medians of {repeat}; load {os.getloadavg()[0]:.2f})"

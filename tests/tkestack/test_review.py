@@ -335,7 +335,7 @@ def test_base_renders_while_the_head_renders(monkeypatch) -> None:
 
     base_started, head_started = threading.Event(), threading.Event()
 
-    def base_render_stub(ref: str, env: str, project: Path) -> dict[str, Any]:
+    def base_render_stub(base: Any) -> dict[str, Any]:
         base_started.set()
         assert head_started.wait(60), "the head render never started while the base rendered"
         return {"resources": [], "outputs": {}}
@@ -346,7 +346,11 @@ def test_base_renders_while_the_head_renders(monkeypatch) -> None:
         raise typer.Exit(7)  # stop here: the order is what this test is about
 
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(base_render, "render_at_ref", base_render_stub)
+    monkeypatch.setenv("TKESTACK_CACHE_DIR", "")
+    # The checkout's path (a thread waiting on a subprocess); the forked path of a base that
+    # runs this code is in test_review_base.py.
+    monkeypatch.setattr(base_render, "_runs_this_code", lambda base: False)
+    monkeypatch.setattr(base_render, "_render_checkout", base_render_stub)
     monkeypatch.setattr(cli, "run_render_environment", head_render)
     result = CliRunner().invoke(cli.app, ["review", "dev", "--base", "HEAD"])
     assert result.exit_code == 7, result.output

@@ -1,24 +1,35 @@
 """The base render of `review --base REF`: the base ref's own code renders the environment.
 
-The ref is checked out with `git worktree add` into a temporary directory, and `python -m
-tkestack.cli render ENV --format json` runs there with an import path that resolves every
-`tkestack.*` package to that checkout (never to the installed head code); the subprocess
-verifies this before rendering. `start_base_render` starts it in the background so the head
-render runs meanwhile (the CLI waits on both), and a finished base render is cached by
-commit, environment and installed SDK versions (`base_cache_dir`): a commit's tree fixes its
-spec and lockfile, the installed SDKs are the head's.
+Two ways, the same document (tests/tkestack/test_review_base.py renders a change both ways):
+
+- When the base commit's code is byte for byte the code this process runs (the package
+  folders of its `[tool.setuptools.package-dir]`, and the project's `Pulumi.yaml`), only
+  its stack files can differ: a PR that changes an environment, not the program. The base's
+  `Pulumi.*.yaml` files are written to a temporary folder and rendered by this code in a
+  forked process (Linux), which inherits the modules already imported (issue 21, target 1).
+- Otherwise the ref is checked out with `git worktree add` into a temporary directory, and
+  `python -m tkestack.cli render ENV --format json` runs there with an import path that
+  resolves every `tkestack.*` package to that checkout (never to the installed head code);
+  the subprocess verifies this before rendering.
+
+`start_base_render` starts it in the background so the head render runs meanwhile (the CLI
+waits on both), and a finished base render is cached by commit, environment and installed
+SDK versions (`base_cache_dir`): a commit's tree fixes its spec and lockfile, the installed
+SDKs are the head's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import tomllib
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -163,34 +174,230 @@ def _cache_write(path: Path | None, document: dict[str, Any]) -> None:
         pass  # a read-only or full cache folder costs a render next time, never the review
 
 
+class _Base:
+    """Where a base render comes from: the repository, the commit, the project folder in it
+    and the cache file (None: cache off)."""
+
+    def __init__(self, ref: str, env: str, project_dir: Path) -> None:
+        repo_root = _git(project_dir, "rev-parse", "--show-toplevel")
+        if repo_root is None:
+            raise ReviewError(f"{project_dir} is not inside a git repository (needed for --base)")
+        self.ref, self.env, self.project_dir = ref, env, project_dir
+        self.repo_root = Path(repo_root)
+        self.relative = project_dir.resolve().relative_to(self.repo_root.resolve())
+        commit = _git(self.repo_root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        if commit is None:
+            raise ReviewError(f"git ref {ref!r} does not name a commit in {repo_root}")
+        self.commit = commit
+        folder = base_cache_dir()
+        self.cached_at = (
+            folder / f"{_cache_key(commit, env, self.relative)}.json" if folder else None
+        )
+
+
 def start_base_render(ref: str, env: str, project_dir: Path) -> Future[dict[str, Any]]:
-    """`render_at_ref` in a background thread (the render itself is a subprocess, so the
-    caller's own render runs meanwhile on the other core); `.result()` raises its
-    ReviewError."""
+    """The base render, started in the background; `.result()` is the `render --format json`
+    document of ENV as the code at `ref` renders it, or raises its ReviewError.
+
+    Call it before this process renders anything: when the base commit runs this process's
+    own code, the base renders in a process forked here (the caller's render runs meanwhile
+    on the other core); otherwise in a subprocess at a checkout of the ref, waited for on a
+    thread. A cached render answers at once."""
+    try:
+        base = _Base(ref, env, project_dir)
+    except ReviewError as error:
+        return _finished(error=error)
+    cached = _cache_read(base.cached_at)
+    if cached is not None:
+        return _finished(cached)
+    if _can_fork() and _runs_this_code(base):
+        return _render_forked(base)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tkestack-base")
-    future = executor.submit(render_at_ref, ref, env, project_dir)
+    future = executor.submit(_render_checkout, base)
     executor.shutdown(wait=False)
     return future
 
 
-def render_at_ref(ref: str, env: str, project_dir: Path, timeout: float = 600) -> dict[str, Any]:
+def render_at_ref(ref: str, env: str, project_dir: Path) -> dict[str, Any]:
     """The `render --format json` document of ENV as the code at `ref` renders it (from the
     base-render cache when the same commit was rendered with the same SDKs before)."""
-    repo_root = _git(project_dir, "rev-parse", "--show-toplevel")
-    if repo_root is None:
-        raise ReviewError(f"{project_dir} is not inside a git repository (needed for --base)")
-    relative = project_dir.resolve().relative_to(Path(repo_root).resolve())
-    commit = _git(Path(repo_root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if commit is None:
-        raise ReviewError(f"git ref {ref!r} does not name a commit in {repo_root}")
-    folder = base_cache_dir()
-    cached_at = folder / f"{_cache_key(commit, env, relative)}.json" if folder else None
-    cached = _cache_read(cached_at)
-    if cached is not None:
-        return cached
-    document = _render_commit(Path(repo_root), commit, ref, env, relative, timeout)
-    _cache_write(cached_at, document)
+    return start_base_render(ref, env, project_dir).result()
+
+
+def renders_forked(ref: str, env: str, project_dir: Path) -> bool:
+    """Whether the base at `ref` would be rendered by this code in a forked process (its
+    commit runs this code, on Linux) rather than at a checkout of it."""
+    try:
+        return _can_fork() and _runs_this_code(_Base(ref, env, project_dir))
+    except ReviewError:
+        return False
+
+
+def _finished(
+    document: dict[str, Any] | None = None, error: ReviewError | None = None
+) -> Future[dict[str, Any]]:
+    future: Future[dict[str, Any]] = Future()
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(document or {})
+    return future
+
+
+def _render_checkout(base: _Base, timeout: float = 600) -> dict[str, Any]:
+    document = _render_commit(
+        base.repo_root, base.commit, base.ref, base.env, base.relative, timeout
+    )
+    _cache_write(base.cached_at, document)
     return document
+
+
+# ---------------------------------------------------------------- the base runs this code
+
+
+def _can_fork() -> bool:
+    # fork() keeps the imported modules; other start methods import everything again, which
+    # is what the checkout's subprocess does anyway. Linux only: macOS's system frameworks
+    # are not fork-safe (Python's own default there is spawn).
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _blob_id(data: bytes) -> str:
+    """The git object id of a file's content (`git hash-object`)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _package_folders(base: _Base) -> dict[str, str] | None:
+    """The base tree's package -> folder mapping (`[tool.setuptools.package-dir]`, as
+    `_import_root` lays it out), or None when its pyproject.toml cannot be read."""
+    text = _git(base.repo_root, "show", f"{base.commit}:pyproject.toml")
+    if text is None:
+        return None
+    try:
+        found = tomllib.loads(text).get("tool", {}).get("setuptools", {}).get("package-dir", {})
+    except tomllib.TOMLDecodeError:
+        return None
+    mapping = {"tkestack": "tkestack"}
+    mapping.update({str(k): str(v) for k, v in found.items() if isinstance(v, str)})
+    return mapping
+
+
+def _running_files(folder: Path) -> dict[str, str]:
+    """Every file under a running package's folder (bytecode caches aside) by path relative
+    to it, with its git object id."""
+    found = {}
+    for path in folder.rglob("*"):
+        if "__pycache__" in path.parts or path.suffix == ".pyc" or not path.is_file():
+            continue
+        found[path.relative_to(folder).as_posix()] = _blob_id(path.read_bytes())
+    return found
+
+
+def _tree_files(base: _Base, folder: str) -> dict[str, str]:
+    """Every file of `folder` in the base commit by path relative to it, with its object id."""
+    listing = _git(base.repo_root, "ls-tree", "-r", "--full-tree", base.commit, "--", folder)
+    found = {}
+    for line in (listing or "").splitlines():
+        meta, _, path = line.partition("\t")
+        mode, kind, oid = meta.split()
+        if kind == "blob" and mode != "120000":  # a symlink's blob is its target's name
+            found[path.removeprefix(folder.rstrip("/") + "/")] = oid
+    return found
+
+
+def _runs_this_code(base: _Base) -> bool:
+    """Whether the base commit's program is this process's, byte for byte: each package
+    folder of the base tree holds exactly the files the running package's folder holds, and
+    the project's `Pulumi.yaml` (its name is in every URN) is the same. Anything else (a
+    changed, added or removed module or catalog file, an unreadable pyproject.toml, a
+    running package that is not one folder) goes through the checkout."""
+    mapping = _package_folders(base)
+    if mapping is None:
+        return False
+    for package, folder in mapping.items():
+        spec = importlib.util.find_spec(package)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        if len(locations) != 1:
+            return False
+        tree = _tree_files(base, folder)
+        if not tree or tree != _running_files(Path(locations[0])):
+            return False
+    project_file = base.project_dir / "Pulumi.yaml"
+    at_base = _git_bytes(base.repo_root, "show", f"{base.commit}:{_in_tree(base, 'Pulumi.yaml')}")
+    return project_file.is_file() and at_base == project_file.read_bytes()
+
+
+def _in_tree(base: _Base, name: str) -> str:
+    return (base.relative / name).as_posix() if base.relative.parts else name
+
+
+def _git_bytes(repo: Path, *args: str) -> bytes | None:
+    completed = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    return completed.stdout if completed.returncode == 0 else None
+
+
+def _render_forked(base: _Base) -> Future[dict[str, Any]]:
+    """Render the base's stack files with this code in a process forked now."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    forked = pool.submit(_render_stack_files, base)  # the fork happens here, in this thread
+    pool.shutdown(wait=False)
+    result: Future[dict[str, Any]] = Future()
+
+    def finish(done: Future[tuple[str, str]]) -> None:
+        try:
+            kind, text = done.result()
+        except Exception as error:  # the process died (BrokenProcessPool) or did not start
+            result.set_exception(
+                ReviewError(f"rendering {base.env} at {base.ref} failed: {error!r}")
+            )
+            return
+        if kind == "error":
+            result.set_exception(ReviewError(f"rendering {base.env} at {base.ref} failed:\n{text}"))
+            return
+        document = json.loads(text)
+        _cache_write(base.cached_at, document)
+        result.set_result(document)
+
+    forked.add_done_callback(finish)
+    return result
+
+
+def _render_stack_files(base: _Base) -> tuple[str, str]:
+    """In the forked process: the base commit's `Pulumi.*.yaml` files of the project folder,
+    written to a temporary folder, rendered as `render ENV --format json` renders them.
+    Returns ("document", JSON text) or ("error", the message the CLI would print)."""
+    # Imported here: the review imports neither the fleet nor the stack loader otherwise.
+    from .. import engine, fleet
+    from ..stacks.loader import SpecError
+
+    prefix = _in_tree(base, "")
+    listing = _git(base.repo_root, "ls-tree", "--name-only", base.commit, "--", prefix or ".")
+    names = [
+        line.removeprefix(prefix)
+        for line in (listing or "").splitlines()
+        if line.removeprefix(prefix).startswith("Pulumi.")
+        and line.endswith((".yaml", ".yml"))
+        and line.removeprefix(prefix) != "Pulumi.yaml"
+    ]
+    with tempfile.TemporaryDirectory(prefix="tkestack-base-") as folder:
+        for name in names:
+            data = _git_bytes(base.repo_root, "show", f"{base.commit}:{prefix}{name}")
+            if data is not None:
+                (Path(folder) / name).write_bytes(data)
+        stack_file = Path(folder) / f"Pulumi.{base.env}.yaml"
+        if not stack_file.is_file():
+            return "document", json.dumps({"resources": [], "outputs": {}, "missing": True})
+        os.chdir(folder)  # messages name `Pulumi.ENV.yaml`, as the checkout's render does
+        try:
+            config = engine.read_stack_config(stack_file, base.project_dir)
+            rendered = fleet.render_environment(config)
+        except SpecError as error:
+            return "error", error.report()
+        except (engine.ProgramError, engine.RenderError, fleet.FleetError) as error:
+            return "error", f"error: {error}"
+        if rendered.topology == "single":
+            return "document", engine.render_json(rendered.whole)
+        return "document", fleet.environment_json(rendered)
 
 
 def _render_commit(
