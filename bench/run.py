@@ -1126,7 +1126,9 @@ def bench_review_vs_checkov(
             )
         return
     for label, argument, stack_file, target in cases:
-        rendering = engine.render(engine.read_stack_config(stack_file, ROOT))
+        # Every derived stack of a per-cluster environment (prod): what the review judges;
+        # `engine.render` alone renders only its shared stack (no Kubernetes object at all).
+        rendering = fleet_render(engine.read_stack_config(stack_file, ROOT)).whole
         directory = work / f"checkov-{label}"
         directory.mkdir(exist_ok=True)
         (directory / "objects.yaml").write_text(engine.render_manifests(rendering), "utf-8")
