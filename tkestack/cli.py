@@ -566,99 +566,104 @@ def review(
         config=config,
     )
     rendering = rendered.whole
-    base_document = None
-    if pending is not None:
-        try:
-            with (
-                stderr.status(f"rendering {rendering.stack} at {base}", spinner="dots")
-                if progress and not pending.done()
-                else contextlib.nullcontext()
-            ):
-                base_document = pending.result()
-        except reviewing.ReviewError as error:
-            fail(f"error: --base {base}: {error}", EXIT_INVALID)
-    allowed_regions = None
-    if policy_config is None and program is None:
-        # The environment's own allowlist, not the shipped environments' (issue 17); an
-        # embedding program (--program) has no environment spec to read it from.
-        from .stacks.loader import ENVIRONMENT_KEY, load_environment
+    # The review allocates over renderings it keeps to its end: leave them (and what their
+    # render left for the collector) out of the collections it triggers.
+    with reviewing.renderings_kept():
+        base_document = None
+        if pending is not None:
+            try:
+                with (
+                    stderr.status(f"rendering {rendering.stack} at {base}", spinner="dots")
+                    if progress and not pending.done()
+                    else contextlib.nullcontext()
+                ):
+                    base_document = pending.result()
+            except reviewing.ReviewError as error:
+                fail(f"error: --base {base}: {error}", EXIT_INVALID)
+        allowed_regions = None
+        if policy_config is None and program is None:
+            # The environment's own allowlist, not the shipped environments' (issue 17); an
+            # embedding program (--program) has no environment spec to read it from.
+            from .stacks.loader import ENVIRONMENT_KEY, load_environment
 
-        loaded = load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
-        allowed_regions = list(loaded.spec.allowed_regions)
-    try:
-        artifact = str(stack_file.resolve().relative_to(project.resolve()))
-    except ValueError:
-        artifact = stack_file.name
-    locate = spec_locator(config, artifact)
-    # A per-cluster environment: one review per derived stack (what each `pulumi up` judges).
-    results: dict[str, reviewing.Review] = {}
-    for name, part in rendered.stacks.items():
-        per_cluster = rendered.topology == "per-cluster"
+            loaded = load_environment(
+                config.values.get(ENVIRONMENT_KEY), config.display, config.text
+            )
+            allowed_regions = list(loaded.spec.allowed_regions)
         try:
-            results[name] = reviewing.review(
-                part,
-                base=(
-                    fleet.base_for_stack(base_document, rendered, name)
-                    if per_cluster and base_document is not None
-                    else base_document
-                ),
-                base_ref=base,
-                config_file=policy_config
-                or (
-                    reviewing.config_file_for(
-                        rendered.environment, reviewing.tier_of(part), project
-                    )
-                    if per_cluster
-                    else None
-                ),
-                allowed_regions=allowed_regions,
-                project=project,
-                protocol=protocol,
-            )
-        except (PolicyPackError, reviewing.ReviewError) as error:
-            fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
-        results[name].provenance = locate(part)
-    if rendered.topology == "per-cluster":
-        from . import fleet_report
+            artifact = str(stack_file.resolve().relative_to(project.resolve()))
+        except ValueError:
+            artifact = stack_file.name
+        locate = spec_locator(config, artifact)
+        # A per-cluster environment: one review per derived stack (what each `pulumi up` judges).
+        results: dict[str, reviewing.Review] = {}
+        for name, part in rendered.stacks.items():
+            per_cluster = rendered.topology == "per-cluster"
+            try:
+                results[name] = reviewing.review(
+                    part,
+                    base=(
+                        fleet.base_for_stack(base_document, rendered, name)
+                        if per_cluster and base_document is not None
+                        else base_document
+                    ),
+                    base_ref=base,
+                    config_file=policy_config
+                    or (
+                        reviewing.config_file_for(
+                            rendered.environment, reviewing.tier_of(part), project
+                        )
+                        if per_cluster
+                        else None
+                    ),
+                    allowed_regions=allowed_regions,
+                    project=project,
+                    protocol=protocol,
+                )
+            except (PolicyPackError, reviewing.ReviewError) as error:
+                fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
+            results[name].provenance = locate(part)
+        if rendered.topology == "per-cluster":
+            from . import fleet_report
 
-        moved = base_document is not None and fleet.moved_base(base_document, rendered)
-        if format is ReviewFormat.json:
-            text = fleet_report.as_json(rendered, results)
-        elif format is ReviewFormat.sarif:
-            text = fleet_report.sarif(rendered, results, artifact)
+            moved = base_document is not None and fleet.moved_base(base_document, rendered)
+            if format is ReviewFormat.json:
+                text = fleet_report.as_json(rendered, results)
+            elif format is ReviewFormat.sarif:
+                text = fleet_report.sarif(rendered, results, artifact)
+            else:
+                text = fleet_report.markdown(rendered, results, moved_base=moved)
+            write_output(text, output)
+            if json_output is not None:
+                write_output(fleet_report.as_json(rendered, results), json_output)
+            if sarif_output is not None:
+                write_output(fleet_report.sarif(rendered, results, artifact), sarif_output)
         else:
-            text = fleet_report.markdown(rendered, results, moved_base=moved)
-        write_output(text, output)
-        if json_output is not None:
-            write_output(fleet_report.as_json(rendered, results), json_output)
-        if sarif_output is not None:
-            write_output(fleet_report.sarif(rendered, results, artifact), sarif_output)
-    else:
-        [result] = results.values()
-        if format is ReviewFormat.json:
-            text = report.as_json(result)
-        elif format is ReviewFormat.sarif:
-            text = report.sarif(result, artifact)
-        else:
-            text = report.markdown(result)
-        write_output(text, output)
-        if json_output is not None:
-            write_output(report.as_json(result), json_output)
-        if sarif_output is not None:
-            write_output(report.sarif(result, artifact), sarif_output)
-    failed = False
-    for name, result in results.items():
-        if result.mandatory:
-            stderr.print(
-                f"{len(result.mandatory)} mandatory policy violation(s) in {name}", style="red"
-            )
-        for change in result.refused:
-            stderr.print(f"{change.name}: {change.refused}", style="red")
-        for change in result.blocked:
-            stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
-        failed = failed or bool(result.mandatory or result.refused or result.blocked)
-    if failed:
-        raise typer.Exit(EXIT_VIOLATIONS)
+            [result] = results.values()
+            if format is ReviewFormat.json:
+                text = report.as_json(result)
+            elif format is ReviewFormat.sarif:
+                text = report.sarif(result, artifact)
+            else:
+                text = report.markdown(result)
+            write_output(text, output)
+            if json_output is not None:
+                write_output(report.as_json(result), json_output)
+            if sarif_output is not None:
+                write_output(report.sarif(result, artifact), sarif_output)
+        failed = False
+        for name, result in results.items():
+            if result.mandatory:
+                stderr.print(
+                    f"{len(result.mandatory)} mandatory policy violation(s) in {name}", style="red"
+                )
+            for change in result.refused:
+                stderr.print(f"{change.name}: {change.refused}", style="red")
+            for change in result.blocked:
+                stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
+            failed = failed or bool(result.mandatory or result.refused or result.blocked)
+        if failed:
+            raise typer.Exit(EXIT_VIOLATIONS)
 
 
 charts_app = typer.Typer(
