@@ -56,6 +56,15 @@ def with_defects(rendering: engine.Rendering) -> engine.Rendering:
     return dataclasses.replace(rendering, resources=resources)
 
 
+def render_with_defects(monkeypatch: pytest.MonkeyPatch, rendering: engine.Rendering) -> None:
+    """The CLI's render answers with `rendering` `with_defects` (no render runs)."""
+    monkeypatch.setattr(
+        cli,
+        "run_render_environment",
+        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
+    )
+
+
 @pytest.fixture(scope="module")
 def public_prod(tmp_path_factory) -> tuple[Path, engine.Rendering]:
     directory = tmp_path_factory.mktemp("prodlike")
@@ -71,11 +80,7 @@ def test_prod_with_public_endpoint_untainted_gpu_and_wildcard_role_exits_1(
     public_prod, monkeypatch
 ) -> None:
     stack_file, rendering = public_prod
-    monkeypatch.setattr(
-        cli,
-        "run_render_environment",
-        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
-    )
+    render_with_defects(monkeypatch, rendering)
     result = CliRunner().invoke(cli.app, ["review", str(stack_file), "--format", "json"])
     assert result.exit_code == 1, result.output
     document = json.loads(result.stdout)
@@ -96,11 +101,7 @@ def test_the_renderings_are_out_of_the_collections_while_the_review_runs_and_onl
     policies run, unfrozen when the command ends, a failing one (exit 1) included, so a
     process that goes on (this one) collects them."""
     stack_file, rendering = public_prod
-    monkeypatch.setattr(
-        cli,
-        "run_render_environment",
-        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
-    )
+    render_with_defects(monkeypatch, rendering)
     frozen = []
     judge = reviewing.review
 
@@ -126,11 +127,7 @@ def test_protocol_runs_the_pack_over_its_protocol_and_reports_the_same(
     """`--protocol` drives the pack as `pulumi preview` does; the default evaluates its rules
     in process: the same document either way."""
     stack_file, rendering = public_prod
-    monkeypatch.setattr(
-        cli,
-        "run_render_environment",
-        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
-    )
+    render_with_defects(monkeypatch, rendering)
     over_protocol = []
     run_pack = reviewing.run_pack
 
