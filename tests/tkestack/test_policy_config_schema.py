@@ -22,7 +22,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tkestack.analyzer.config import _schema_document, _surely_valid, _validate_against_schema
+from tkestack.analyzer.config import (
+    _ANNOTATIONS,
+    _schema_document,
+    _surely_valid,
+    _validate_against_schema,
+)
 from tkestack.review.pack import POLICY_DIR, rule_infos
 
 SAMPLES: list[Any] = [
@@ -138,6 +143,13 @@ def test_other_keywords_get_jsonschemas_answer(schema, props) -> None:
     if _surely_valid(document, props):
         assert expected == []
     assert _validate_against_schema(schema, props) == expected
+
+
+def test_the_keywords_passed_over_never_refuse_a_value_in_jsonschema() -> None:
+    """`_ANNOTATIONS` are skipped by the quick check: jsonschema's Draft 7 validator has no
+    validator for them; the ones it reads are validators there."""
+    assert not _ANNOTATIONS & set(jsonschema.Draft7Validator.VALIDATORS)
+    assert {"type", "properties", "required", "items"} <= set(jsonschema.Draft7Validator.VALIDATORS)
 
 
 def test_minimum_is_left_to_jsonschema() -> None:

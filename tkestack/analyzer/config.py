@@ -46,8 +46,8 @@ def load_policy_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> di
 
 
 _ANNOTATIONS = frozenset({"default", "description", "title", "$comment", "examples"})
-"""Draft 7 keywords that never refuse a value: the annotations (draft-07 validation spec,
-section 10: title, description, default, examples) and comments (core spec, `$comment`)."""
+"""Draft 7 keywords that never refuse a value (annotations and comments): jsonschema 4.26's
+`Draft7Validator.VALIDATORS` has no validator for any of them."""
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
     # jsonschema 4.26 `jsonschema/_types.py`, `draft7_type_checker` (Draft 6's "integer": an
