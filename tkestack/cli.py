@@ -10,13 +10,15 @@ a blocking finding; `up` and the others: 1 a stack failed).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import json
 import os
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -127,16 +129,19 @@ def run_render_environment(
     bootstrap: bool = False,
     cluster: str | None = None,
     parallel: int = 1,
+    config: engine.StackConfig | None = None,
 ) -> fleet.EnvironmentRender:
     """Render ENV's stacks (`fleet.render_environment`: the one stack, or every derived stack
     of a per-cluster environment; `cluster`: only `<env>.<cluster>`, `parallel`: worker
     processes), turning every failure into its exit code (`internal_code` for failures
     that are not the spec's fault). `program`: a Pulumi project folder whose own Python
     program runs instead of the shipped stack program; `bootstrap`: the environment's
-    bootstrap program (bootstrap/) instead."""
+    bootstrap program (bootstrap/) instead; `config`: ENV's stack config when the caller has
+    read it already (`read_config`)."""
     stack_file, project = resolve_stack(env, program)
-    try:
-        config = engine.read_stack_config(stack_file, project)
+    exit_without_collecting()
+    with render_failures(internal_code):
+        config = config or engine.read_stack_config(stack_file, project)
         if bootstrap:
             return fleet.EnvironmentRender.single(engine.render_bootstrap(config))
 
@@ -158,6 +163,20 @@ def run_render_environment(
                     task, description=f"rendering {config.stack}: {count} resources"
                 )
             )
+
+
+def read_config(stack_file: Path, project: Path, internal_code: int) -> engine.StackConfig:
+    """`engine.read_stack_config`, its failures turned into exit codes as a render's are."""
+    with render_failures(internal_code):
+        return engine.read_stack_config(stack_file, project)
+
+
+@contextlib.contextmanager
+def render_failures(internal_code: int) -> Iterator[None]:
+    """Turn a failure of reading or rendering a stack into its exit code (`internal_code` for
+    failures that are not the spec's fault)."""
+    try:
+        yield
     except SpecError as error:
         fail(error.report(), EXIT_INVALID)
     except (engine.ProgramError, fleet.FleetError) as error:
@@ -339,6 +358,19 @@ def cli(
     """TKEStack as code: render and review environments offline, without cloud credentials."""
 
 
+def exit_without_collecting() -> None:
+    """Leave what an offline render built to the operating system when the process ends.
+    The interpreter's shutdown runs full garbage collections over every object still alive,
+    and a command keeps its rendering alive to the end: ~0.6 s CPU of a cold `render prod`
+    or `review prod` (issue 21) spent freeing memory the process gives back whole as it
+    exits. `gc.freeze` from an `atexit` hook (after the command, before the interpreter
+    clears its modules) puts them out of those collections' reach. Registered by every
+    command that renders (`run_render_environment`); callers that go on running (tests
+    invoking the CLI in process) collect as before until their own exit."""
+    atexit.unregister(gc.freeze)  # once, however many commands run in this process
+    atexit.register(gc.freeze)
+
+
 @app.command()
 def render(
     env: EnvArgument,
@@ -436,14 +468,21 @@ def spec_locations(
     rendering: engine.Rendering, stack_file: Path, project: Path, artifact: str
 ) -> dict[str, Any]:
     """Per URN, the spec key it came from and its line in the stack file (`provenance`)."""
-    from .provenance import locate
+    return spec_locator(engine.read_stack_config(stack_file, project), artifact)(rendering)
+
+
+def spec_locator(
+    config: engine.StackConfig, artifact: str
+) -> Callable[[engine.Rendering], dict[str, Any]]:
+    """`spec_locations` of `config`'s stack file for any number of its renderings (the derived
+    stacks of a per-cluster environment): the file is read and indexed once."""
+    from .provenance import locator
     from .stacks.loader import ENVIRONMENT_KEY
 
-    config = engine.read_stack_config(stack_file, project)
     environment = config.values.get(ENVIRONMENT_KEY)
     if environment is None:
-        return {}  # an embedding program (--program) has no environment spec to point at
-    return locate(rendering, environment, artifact, config.text, cluster_owners)
+        return lambda rendering: {}  # an embedding program (--program) has no environment spec
+    return locator(environment, artifact, config.text, cluster_owners)
 
 
 @app.command()
@@ -518,107 +557,114 @@ def review(
     # one render's wall time for both (issue 21), and none at all when the base is cached.
     stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
     pending = None if base is None else reviewing.start_base_render(base, stack, project)
+    config = read_config(stack_file, project, EXIT_REVIEW_INTERNAL)  # read once, used thrice
     rendered = run_render_environment(
         env,
         show_progress=progress,
         internal_code=EXIT_REVIEW_INTERNAL,
         program=program,
         cluster=cluster,
+        config=config,
     )
     rendering = rendered.whole
-    base_document = None
-    if pending is not None:
-        try:
-            with (
-                stderr.status(f"rendering {rendering.stack} at {base}", spinner="dots")
-                if progress and not pending.done()
-                else contextlib.nullcontext()
-            ):
-                base_document = pending.result()
-        except reviewing.ReviewError as error:
-            fail(f"error: --base {base}: {error}", EXIT_INVALID)
-    allowed_regions = None
-    if policy_config is None and program is None:
-        # The environment's own allowlist, not the shipped environments' (issue 17); an
-        # embedding program (--program) has no environment spec to read it from.
-        from .stacks.loader import ENVIRONMENT_KEY, load_environment
+    # The review allocates over renderings it keeps to its end: leave them (and what their
+    # render left for the collector) out of the collections it triggers.
+    with reviewing.renderings_kept():
+        base_document = None
+        if pending is not None:
+            try:
+                with (
+                    stderr.status(f"rendering {rendering.stack} at {base}", spinner="dots")
+                    if progress and not pending.done()
+                    else contextlib.nullcontext()
+                ):
+                    base_document = pending.result()
+            except reviewing.ReviewError as error:
+                fail(f"error: --base {base}: {error}", EXIT_INVALID)
+        allowed_regions = None
+        if policy_config is None and program is None:
+            # The environment's own allowlist, not the shipped environments' (issue 17); an
+            # embedding program (--program) has no environment spec to read it from.
+            from .stacks.loader import ENVIRONMENT_KEY, load_environment
 
-        config = engine.read_stack_config(stack_file, project)
-        loaded = load_environment(config.values.get(ENVIRONMENT_KEY), config.display, config.text)
-        allowed_regions = list(loaded.spec.allowed_regions)
-    try:
-        artifact = str(stack_file.resolve().relative_to(project.resolve()))
-    except ValueError:
-        artifact = stack_file.name
-    # A per-cluster environment: one review per derived stack (what each `pulumi up` judges).
-    results: dict[str, reviewing.Review] = {}
-    for name, part in rendered.stacks.items():
-        per_cluster = rendered.topology == "per-cluster"
+            loaded = load_environment(
+                config.values.get(ENVIRONMENT_KEY), config.display, config.text
+            )
+            allowed_regions = list(loaded.spec.allowed_regions)
         try:
-            results[name] = reviewing.review(
-                part,
-                base=(
-                    fleet.base_for_stack(base_document, rendered, name)
-                    if per_cluster and base_document is not None
-                    else base_document
-                ),
-                base_ref=base,
-                config_file=policy_config
-                or (
-                    reviewing.config_file_for(
-                        rendered.environment, reviewing.tier_of(part), project
-                    )
-                    if per_cluster
-                    else None
-                ),
-                allowed_regions=allowed_regions,
-                project=project,
-                protocol=protocol,
-            )
-        except (PolicyPackError, reviewing.ReviewError) as error:
-            fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
-        results[name].provenance = spec_locations(part, stack_file, project, artifact)
-    if rendered.topology == "per-cluster":
-        from . import fleet_report
+            artifact = str(stack_file.resolve().relative_to(project.resolve()))
+        except ValueError:
+            artifact = stack_file.name
+        locate = spec_locator(config, artifact)
+        # A per-cluster environment: one review per derived stack (what each `pulumi up` judges).
+        results: dict[str, reviewing.Review] = {}
+        for name, part in rendered.stacks.items():
+            per_cluster = rendered.topology == "per-cluster"
+            try:
+                results[name] = reviewing.review(
+                    part,
+                    base=(
+                        fleet.base_for_stack(base_document, rendered, name)
+                        if per_cluster and base_document is not None
+                        else base_document
+                    ),
+                    base_ref=base,
+                    config_file=policy_config
+                    or (
+                        reviewing.config_file_for(
+                            rendered.environment, reviewing.tier_of(part), project
+                        )
+                        if per_cluster
+                        else None
+                    ),
+                    allowed_regions=allowed_regions,
+                    project=project,
+                    protocol=protocol,
+                )
+            except (PolicyPackError, reviewing.ReviewError) as error:
+                fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
+            results[name].provenance = locate(part)
+        if rendered.topology == "per-cluster":
+            from . import fleet_report
 
-        moved = base_document is not None and fleet.moved_base(base_document, rendered)
-        if format is ReviewFormat.json:
-            text = fleet_report.as_json(rendered, results)
-        elif format is ReviewFormat.sarif:
-            text = fleet_report.sarif(rendered, results, artifact)
+            moved = base_document is not None and fleet.moved_base(base_document, rendered)
+            if format is ReviewFormat.json:
+                text = fleet_report.as_json(rendered, results)
+            elif format is ReviewFormat.sarif:
+                text = fleet_report.sarif(rendered, results, artifact)
+            else:
+                text = fleet_report.markdown(rendered, results, moved_base=moved)
+            write_output(text, output)
+            if json_output is not None:
+                write_output(fleet_report.as_json(rendered, results), json_output)
+            if sarif_output is not None:
+                write_output(fleet_report.sarif(rendered, results, artifact), sarif_output)
         else:
-            text = fleet_report.markdown(rendered, results, moved_base=moved)
-        write_output(text, output)
-        if json_output is not None:
-            write_output(fleet_report.as_json(rendered, results), json_output)
-        if sarif_output is not None:
-            write_output(fleet_report.sarif(rendered, results, artifact), sarif_output)
-    else:
-        [result] = results.values()
-        if format is ReviewFormat.json:
-            text = report.as_json(result)
-        elif format is ReviewFormat.sarif:
-            text = report.sarif(result, artifact)
-        else:
-            text = report.markdown(result)
-        write_output(text, output)
-        if json_output is not None:
-            write_output(report.as_json(result), json_output)
-        if sarif_output is not None:
-            write_output(report.sarif(result, artifact), sarif_output)
-    failed = False
-    for name, result in results.items():
-        if result.mandatory:
-            stderr.print(
-                f"{len(result.mandatory)} mandatory policy violation(s) in {name}", style="red"
-            )
-        for change in result.refused:
-            stderr.print(f"{change.name}: {change.refused}", style="red")
-        for change in result.blocked:
-            stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
-        failed = failed or bool(result.mandatory or result.refused or result.blocked)
-    if failed:
-        raise typer.Exit(EXIT_VIOLATIONS)
+            [result] = results.values()
+            if format is ReviewFormat.json:
+                text = report.as_json(result)
+            elif format is ReviewFormat.sarif:
+                text = report.sarif(result, artifact)
+            else:
+                text = report.markdown(result)
+            write_output(text, output)
+            if json_output is not None:
+                write_output(report.as_json(result), json_output)
+            if sarif_output is not None:
+                write_output(report.sarif(result, artifact), sarif_output)
+        failed = False
+        for name, result in results.items():
+            if result.mandatory:
+                stderr.print(
+                    f"{len(result.mandatory)} mandatory policy violation(s) in {name}", style="red"
+                )
+            for change in result.refused:
+                stderr.print(f"{change.name}: {change.refused}", style="red")
+            for change in result.blocked:
+                stderr.print(f"{change.name} would be {change.kind}: {change.blocked}", style="red")
+            failed = failed or bool(result.mandatory or result.refused or result.blocked)
+        if failed:
+            raise typer.Exit(EXIT_VIOLATIONS)
 
 
 charts_app = typer.Typer(

@@ -56,14 +56,23 @@ def locate(
 ) -> dict[str, SpecLocation]:
     """{URN: SpecLocation} for every resource of `rendering`, `environment` being the stack
     file's `tkestack:environment` value and `text` the file's text (for lines)."""
+    return locator(environment, file, text, owner_of)(rendering)
+
+
+def locator(
+    environment: Any,
+    file: str,
+    text: str | None,
+    owner_of: Callable[[engine.Rendering], Mapping[str, str | None]],
+) -> Callable[[engine.Rendering], dict[str, SpecLocation]]:
+    """`locate` for any number of renderings of one stack file (the derived stacks of a
+    per-cluster environment): the file's line index and the spec's names are read once."""
     layer = stack_layer(environment, file, text)
     lines = layer.lines
     spec = environment if isinstance(environment, Mapping) else {}
     clusters = _index(spec.get("clusters"))
     tenants = _index(spec.get("tenants"))
     pools = {name: _index(spec["clusters"][i].get("node_pools")) for name, i in clusters.items()}
-    owners = owner_of(rendering)
-    by_urn = rendering.by_urn()
 
     def own_path(resource: engine.RenderedResource) -> tuple[Any, ...] | None:
         labels = recorded_labels(engine.revealed(resource.inputs))
@@ -78,29 +87,34 @@ def locate(
             return ("clusters", clusters[cluster])
         return None
 
-    paths: dict[str, tuple[Any, ...]] = {}
+    def locate_in(rendering: engine.Rendering) -> dict[str, SpecLocation]:
+        owners = owner_of(rendering)
+        by_urn = rendering.by_urn()
+        paths: dict[str, tuple[Any, ...]] = {}
 
-    def path_of(urn: str) -> tuple[Any, ...]:
-        if urn in paths:
-            return paths[urn]
-        resource = by_urn[urn]
-        found = own_path(resource)
-        if found is None and resource.parent in by_urn:
-            found = path_of(resource.parent)
-        if not found:
-            owner = owners.get(urn)
-            found = ("clusters", clusters[owner]) if owner in clusters else ()
-        paths[urn] = found
-        return found
+        def path_of(urn: str) -> tuple[Any, ...]:
+            if urn in paths:
+                return paths[urn]
+            resource = by_urn[urn]
+            found = own_path(resource)
+            if found is None and resource.parent in by_urn:
+                found = path_of(resource.parent)
+            if not found:
+                owner = owners.get(urn)
+                found = ("clusters", clusters[owner]) if owner in clusters else ()
+            paths[urn] = found
+            return found
 
-    result = {}
-    for resource in rendering.resources:
-        path = path_of(resource.urn)
-        written = path
-        while written and written not in lines:
-            written = written[:-1]
-        result[resource.urn] = SpecLocation(file, lines.get(written, 1), format_path(path))
-    return result
+        result = {}
+        for resource in rendering.resources:
+            path = path_of(resource.urn)
+            written = path
+            while written and written not in lines:
+                written = written[:-1]
+            result[resource.urn] = SpecLocation(file, lines.get(written, 1), format_path(path))
+        return result
+
+    return locate_in
 
 
 class ExplainError(Exception):

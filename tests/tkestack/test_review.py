@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,15 @@ def with_defects(rendering: engine.Rendering) -> engine.Rendering:
     return dataclasses.replace(rendering, resources=resources)
 
 
+def render_with_defects(monkeypatch: pytest.MonkeyPatch, rendering: engine.Rendering) -> None:
+    """The CLI's render answers with `rendering` `with_defects` (no render runs)."""
+    monkeypatch.setattr(
+        cli,
+        "run_render_environment",
+        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
+    )
+
+
 @pytest.fixture(scope="module")
 def public_prod(tmp_path_factory) -> tuple[Path, engine.Rendering]:
     directory = tmp_path_factory.mktemp("prodlike")
@@ -70,11 +80,7 @@ def test_prod_with_public_endpoint_untainted_gpu_and_wildcard_role_exits_1(
     public_prod, monkeypatch
 ) -> None:
     stack_file, rendering = public_prod
-    monkeypatch.setattr(
-        cli,
-        "run_render_environment",
-        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
-    )
+    render_with_defects(monkeypatch, rendering)
     result = CliRunner().invoke(cli.app, ["review", str(stack_file), "--format", "json"])
     assert result.exit_code == 1, result.output
     document = json.loads(result.stdout)
@@ -88,17 +94,40 @@ def test_prod_with_public_endpoint_untainted_gpu_and_wildcard_role_exits_1(
     assert ("rbac-no-wildcards", "pl-use1-wildcard-operator") in mandatory
 
 
+def test_the_renderings_are_out_of_the_collections_while_the_review_runs_and_only_then(
+    public_prod, monkeypatch
+) -> None:
+    """`review.renderings_kept`: the rendering (and its render's garbage) frozen while the
+    policies run, unfrozen when the command ends, a failing one (exit 1) included, so a
+    process that goes on (this one) collects them."""
+    stack_file, rendering = public_prod
+    render_with_defects(monkeypatch, rendering)
+    frozen = []
+    judge = reviewing.review
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(reviewing, "review", spy)
+    assert gc.get_freeze_count() == 0
+    result = CliRunner().invoke(cli.app, ["review", str(stack_file), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert len(frozen) == 1 and frozen[0] > 0
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), reviewing.renderings_kept():
+        assert gc.get_freeze_count() > 0
+        raise RuntimeError
+    assert gc.get_freeze_count() == 0
+
+
 def test_protocol_runs_the_pack_over_its_protocol_and_reports_the_same(
     public_prod, monkeypatch
 ) -> None:
     """`--protocol` drives the pack as `pulumi preview` does; the default evaluates its rules
     in process: the same document either way."""
     stack_file, rendering = public_prod
-    monkeypatch.setattr(
-        cli,
-        "run_render_environment",
-        lambda *args, **kwargs: fleet.EnvironmentRender.single(with_defects(rendering)),
-    )
+    render_with_defects(monkeypatch, rendering)
     over_protocol = []
     run_pack = reviewing.run_pack
 
