@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import subprocess
 import sys
@@ -32,6 +33,21 @@ def base_render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TKESTACK_CACHE_DIR", str(folder))
         yield folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kubernetes_schemas_parsed_once() -> Iterator[None]:
+    """kubernetes-validate reads and parses its schema files on every `validate` call: the
+    kind's schema and the version's whole `_definitions.json` (1.4 MB) for each object
+    (kubernetes_validate/utils.py, `validate` calls `schema_contents` twice). The suite
+    validates hundreds of objects, so each file is parsed once per session instead (a cache
+    over `schema_contents`, keyed by file; a missing file still raises). The same files, the
+    library's own validation."""
+    from kubernetes_validate import utils
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(utils, "schema_contents", functools.cache(utils.schema_contents))
+        yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
