@@ -29,10 +29,17 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4"
 	touch $@
 
+# pyright checks on one thread for ~25 s: it runs beside the suite (its report printed after the
+# suite's) instead of before it with a core idle; either failing fails the target.
 test: $(BIN)/tkestack $(CHECKOV) ## Lint, the type checker and the whole suite (one worker per core; slow-marked tests first, none skipped).
 	$(BIN)/ruff check .
-	$(BIN)/python .ci/typecheck $(BIN)/pyright
-	$(BIN)/python -m pytest -n auto
+	@report=$$(mktemp); \
+	echo "$(BIN)/python .ci/typecheck $(BIN)/pyright  (beside the suite)"; \
+	$(BIN)/python .ci/typecheck $(BIN)/pyright > $$report 2>&1 & typecheck=$$!; \
+	echo "$(BIN)/python -m pytest -n auto"; \
+	$(BIN)/python -m pytest -n auto; tests=$$?; \
+	wait $$typecheck; typed=$$?; cat $$report; rm -f $$report; \
+	test $$tests -eq 0 -a $$typed -eq 0
 
 ci: test ## What CI runs (.ci/run): the tests, then the lowest-versions and wheel jobs.
 	$(MAKE) --no-print-directory lowest wheel

@@ -194,10 +194,13 @@ def argument_fields(args: type) -> list[Field]:
     return result
 
 
-def _typed_dict_lineage(typed_dict: type) -> list[type]:
+@cache
+def _typed_dict_lineage(typed_dict: type) -> tuple[type, ...]:
     """`typed_dict` after the TypedDicts it extends, bases first. At runtime a TypedDict
     keeps no trace of its bases (its `__mro__` is itself, dict, object), so they are read
-    from the class statement and looked up in its module."""
+    from the class statement and looked up in its module. Cached like `_class_body`: on
+    Python 3.11 `inspect.getsource` of a class parses its whole module, and the package
+    provider's schema asks for every arguments type's fields many times."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(typed_dict)))
     statement = next(node for node in tree.body if isinstance(node, ast.ClassDef))
     module = sys.modules[typed_dict.__module__]
@@ -206,7 +209,7 @@ def _typed_dict_lineage(typed_dict: type) -> list[type]:
         found = getattr(module, base.id, None) if isinstance(base, ast.Name) else None
         if found is not None and typing.is_typeddict(found):
             lineage += [known for known in _typed_dict_lineage(found) if known not in lineage]
-    return [*lineage, typed_dict]
+    return (*lineage, typed_dict)
 
 
 def _required(typed_dict: type, annotation: str) -> bool:

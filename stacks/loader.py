@@ -104,6 +104,16 @@ class LoadedEnvironment:
 
 def _line_index(text: str, prefix: KeyPath = ()) -> dict[KeyPath, int]:
     """Map every key path in a YAML text to its 1-based line; {} when it does not parse."""
+    index = _whole_line_index(text)
+    strip = len(prefix)
+    return {path[strip:]: line for path, line in index.items() if path[:strip] == prefix}
+
+
+@functools.lru_cache(maxsize=32)
+def _whole_line_index(text: str) -> dict[KeyPath, int]:
+    """`_line_index` of the whole text, kept for the last texts indexed (read-only: callers
+    get a new dict). One environment's files are indexed once per stack and validation
+    (prod: five stacks), and the tests index the shipped files hundreds of times."""
     try:
         root: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
@@ -123,8 +133,7 @@ def _line_index(text: str, prefix: KeyPath = ()) -> dict[KeyPath, int]:
 
     if root is not None:
         walk(root, ())
-    strip = len(prefix)
-    return {path[strip:]: line for path, line in index.items() if path[:strip] == prefix}
+    return index
 
 
 def read_yaml_file(path: Path, display: str) -> tuple[Any, str]:
@@ -145,7 +154,7 @@ def read_yaml_file(path: Path, display: str) -> tuple[Any, str]:
             ]
         ) from None
     try:
-        return yaml.safe_load(text), text
+        return copy.deepcopy(_parsed(text)), text
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         reason = getattr(error, "problem", None) or str(error)
@@ -153,6 +162,15 @@ def read_yaml_file(path: Path, display: str) -> tuple[Any, str]:
         raise SpecError(
             [Located(Problem((), f"not valid YAML: {reason}"), display, line, "")]
         ) from None
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> Any:
+    """`yaml.safe_load(text)`, kept for the last texts parsed (the same pure-Python parser:
+    user input, whose error messages and marks the spec errors quote; an error is raised
+    again, never kept). Read-only: `read_yaml_file` hands out a deep copy. The same base,
+    tier and sibling files are read for every stack and validation of an environment."""
+    return yaml.safe_load(text)
 
 
 def _whole_file(display: str, message: str) -> Located:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import subprocess
 import sys
@@ -34,6 +35,21 @@ def base_render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         yield folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kubernetes_schemas_parsed_once() -> Iterator[None]:
+    """kubernetes-validate reads and parses its schema files on every `validate` call: the
+    kind's schema and the version's whole `_definitions.json` (1.4 MB) for each object
+    (kubernetes_validate/utils.py, `validate` calls `schema_contents` twice). The suite
+    validates hundreds of objects, so each file is parsed once per session instead (a cache
+    over `schema_contents`, keyed by file; a missing file still raises). The same files, the
+    library's own validation."""
+    from kubernetes_validate import utils
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(utils, "schema_contents", functools.cache(utils.schema_contents))
+        yield
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `slow` run first (stable order otherwise): xdist hands tests out in
     collection order, so a slow test collected last would run alone on one core at the end.
@@ -41,58 +57,76 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+HASH_PROBE = "tkestack"
+"""A string whose `hash()` tells two processes' hash seeds apart."""
+
 FRESH_RENDER = """
+import runpy
 import sys
 from pathlib import Path
-from tkestack import engine, fleet
 out = Path(sys.argv[1])
-for env in sys.argv[2:]:
+probe, *environments = sys.argv[2:]
+(out / "hash-probe").write_text(str(hash(probe)))
+# `python -m tkestack.cli render dev -f json -o FILE`: the module run as `-m` runs it.
+sys.argv = ["tkestack", "render", "dev", "-f", "json", "-o", str(out / "cli-dev.json")]
+try:
+    runpy.run_module("tkestack.cli", run_name="__main__", alter_sys=True)
+except SystemExit as done:
+    if done.code:
+        raise
+from tkestack import engine, fleet
+for env in environments:
     config = engine.read_stack_config(Path(f"Pulumi.{env}.yaml"), Path("."))
     rendered = fleet.render_environment(config)
     (out / f"{env}.json").write_text(fleet.environment_json(rendered))
     (out / f"{env}.yaml").write_text(engine.render_manifests(rendered.whole))
 """
-FRESH_SEEDS = ("1", "4242")
-"""The hash seeds of `fresh_renders`: two fresh processes, each rendering every environment."""
+
+FRESH_SEED = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+"""The hash seed of the fresh process of `fresh_renders`: never this run's own fixed seed, if
+it has one (without PYTHONHASHSEED every process draws a random seed; the tests compare the
+hash probe's values, so a clash cannot pass unnoticed)."""
 
 
 @pytest.fixture(scope="session")
-def fresh_renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
-    """Per hash seed in FRESH_SEEDS, every shipped environment's JSON and manifests as a fresh
-    process renders them: rendered once per test run, shared by the xdist workers through
-    their common temp root. Each seed has its own lock, and each worker starts with another
-    seed, so two workers render two seeds at once instead of one waiting for the other.
-    xdist's `--dist loadgroup` would keep these tests on one worker instead, but it does not
-    group on pytest 9.2 (pytest-dev/pytest-xdist issue 1386)."""
+def fresh_renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """What ONE fresh process under the hash seed FRESH_SEED writes, by file name: every
+    shipped environment's JSON (`ENV.json`) and manifests (`ENV.yaml`) as `tkestack render`
+    renders them, dev's JSON as `python -m tkestack.cli render dev -f json -o FILE` writes it
+    (`cli-dev.json`, run first), and `hash-probe`: `hash(HASH_PROBE)` there. The tests
+    compare these with this process's own renders (`rendered_environment`), made under
+    another hash seed after whatever the session rendered before. Rendered once per test
+    run, shared by the xdist workers through their common temp root (a lock: the first
+    worker to ask renders). xdist's `--dist loadgroup` would keep these tests on one worker
+    instead, but it does not group on pytest 9.2 (pytest-dev/pytest-xdist issue 1386)."""
     import fcntl
 
     root = tmp_path_factory.getbasetemp()
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if worker:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's temp root, common to every worker
     shared = root / "fresh-renders"
     shared.mkdir(exist_ok=True)
-    first = int(worker.removeprefix("gw") or 0) % len(FRESH_SEEDS)
-    for seed in FRESH_SEEDS[first:] + FRESH_SEEDS[:first]:
-        with (shared / f"seed-{seed}.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            done = shared / f"seed-{seed}.done"
-            if done.exists():
-                continue
-            directory = shared / f"seed-{seed}"
+    directory = shared / f"seed-{FRESH_SEED}"
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "done"
+        if not done.exists():
             directory.mkdir(exist_ok=True)
             subprocess.run(
-                [sys.executable, "-c", FRESH_RENDER, str(directory), *ENVIRONMENTS],
+                [sys.executable, "-c", FRESH_RENDER, str(directory), HASH_PROBE, *ENVIRONMENTS],
                 cwd=ROOT,
-                env={**os.environ, "PYTHONHASHSEED": seed},
+                env={**os.environ, "PYTHONHASHSEED": FRESH_SEED},
                 check=True,
                 capture_output=True,
             )
             done.touch()
-    return {
-        seed: {path.name: path.read_bytes() for path in sorted((shared / f"seed-{seed}").iterdir())}
-        for seed in FRESH_SEEDS
-    }
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+def another_hash_seed(fresh: dict[str, bytes]) -> None:
+    """Assert that the fresh process of `fresh_renders` ran under another hash seed than
+    this one."""
+    assert fresh["hash-probe"] != str(hash(HASH_PROBE)).encode(), "the same hash seed twice"
 
 
 @pytest.fixture(scope="session")

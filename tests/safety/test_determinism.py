@@ -1,31 +1,37 @@
 """The same spec renders byte-identical results, across runs and Python hash seeds.
 
-Both tests read `fresh_renders` (conftest): every environment rendered in two fresh processes
-with different hash seeds, once per test run (shared by the xdist workers).
+Both tests read `fresh_renders` (conftest): every environment rendered in ONE fresh process
+under another hash seed than this process's (once per test run, shared by the xdist workers),
+and compare it with this process's own renders.
 """
 
 from __future__ import annotations
 
 import pytest
-from conftest import ENVIRONMENTS, FRESH_SEEDS
+from conftest import ENVIRONMENTS, ROOT, another_hash_seed, stack_config
+
+from tkestack import engine, fleet
 
 
 @pytest.mark.slow
-def test_every_environment_renders_byte_identical_across_hash_seeds(fresh_renders) -> None:
-    first, second = (fresh_renders[seed] for seed in FRESH_SEEDS)
-    assert len(first) == 2 * len(ENVIRONMENTS)
-    assert all(first.values())
-    for name, content in first.items():
-        assert second[name] == content, f"{name} differs between hash seeds"
+def test_every_environment_renders_byte_identical_across_hash_seeds(
+    rendered_environment, fresh_renders
+) -> None:
+    """Every environment's JSON (prod's holds every one of its derived stacks:
+    `fleet.environment_json`) and manifests, rendered in this process (after whatever the
+    session rendered before) and in a fresh process under another hash seed: the same bytes."""
+    another_hash_seed(fresh_renders)
+    for env in ENVIRONMENTS:
+        rendered = rendered_environment(env)
+        assert fresh_renders[f"{env}.json"], env
+        assert fleet.environment_json(rendered).encode() == fresh_renders[f"{env}.json"], env
+        assert engine.render_manifests(rendered.whole).encode() == fresh_renders[f"{env}.yaml"]
 
 
 @pytest.mark.slow
 def test_in_process_renders_match_a_fresh_process(rendered_environment, fresh_renders) -> None:
-    """Rendering again in the same process (state left by earlier renders) changes nothing;
-    prod's document holds every one of its derived stacks (`fleet.environment_json`)."""
-    from tkestack import fleet
-
-    fresh = fresh_renders[FRESH_SEEDS[0]]
-    for env in ENVIRONMENTS:
-        document = fleet.environment_json(rendered_environment(env))
-        assert document.encode() == fresh[f"{env}.json"]
+    """Rendering again in the same process (state left by earlier renders, this environment's
+    own included) changes nothing."""
+    again = fleet.render_environment(stack_config(ROOT / "Pulumi.dev.yaml"))
+    assert again is not rendered_environment("dev")
+    assert fleet.environment_json(again).encode() == fresh_renders["dev.json"]

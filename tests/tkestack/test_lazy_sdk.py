@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 from tkestack import lazy_sdk
@@ -29,13 +30,29 @@ PACKAGES = (
 NAMES = """
 import importlib, json, sys
 lazy = sys.argv[1] == "lazy"
+result = {}
 if lazy:
     from tkestack import engine  # installs the finder
+    # Naming one class loads its module, not the whole service (before anything else loads).
+    import pulumi_aws as aws
+    import pulumi_aws.ec2.vpc as vpc_module
+    assert aws.ec2.Vpc is vpc_module.Vpc
+    assert aws.ec2.LaunchTemplateBlockDeviceMappingArgs.__module__ == "pulumi_aws.ec2._inputs"
+    try:
+        aws.ec2.NoSuchThing
+    except AttributeError as error:
+        assert "NoSuchThing" in str(error)
+    else:
+        raise AssertionError("an unknown name resolved")
+    result["ec2 modules loaded"] = sorted(m for m in sys.modules if m.startswith("pulumi_aws.ec2."))
 else:
+    import tkestack.stacks.program  # what stacks/__main__.py imports under `pulumi up`
     from tkestack import lazy_sdk
     assert not lazy_sdk.installed()
+    import pulumi_aws
+    assert pulumi_aws.ec2.Vpc
+    result["ec2 loader"] = type(pulumi_aws.ec2.__spec__.loader).__name__
 wanted = json.loads(sys.stdin.read() or "{}")
-result = {}
 for name in json.loads(sys.argv[2]):
     package = importlib.import_module(name)
     package.outputs  # a lazy module (the SDK's lazy_import) loads on its first attribute
@@ -49,6 +66,9 @@ for name in json.loads(sys.argv[2]):
     result[name + " listed"] = sorted(public)
 print(json.dumps(result))
 """
+"""Run by two fresh interpreters: `eager` loads the packages as shipped, after importing what
+the `pulumi up` program imports (which must leave the SDKs as shipped); `lazy` loads them
+through the engine's finder, first naming single classes, then every name `eager` found."""
 
 
 def _names(mode: str, wanted: dict[str, list[str]] | None = None) -> dict:
@@ -64,41 +84,36 @@ def _names(mode: str, wanted: dict[str, list[str]] | None = None) -> dict:
     return json.loads(completed.stdout)
 
 
-def test_every_name_resolves_to_the_object_the_package_binds() -> None:
+@pytest.fixture(scope="module")
+def eager() -> dict:
+    """The packages' names as shipped, in a fresh interpreter (the `pulumi up` program's
+    imports first)."""
+    return _names("eager")
+
+
+@pytest.fixture(scope="module")
+def lazy(eager) -> dict:
+    """The same names looked up on the lazily loaded packages, in another fresh interpreter."""
+    return _names("lazy", {package: sorted(eager[package]) for package in PACKAGES})
+
+
+@pytest.mark.slow
+def test_every_name_resolves_to_the_object_the_package_binds(eager, lazy) -> None:
     """Every public name of each package loaded as shipped, looked up on the lazily loaded
     package in another fresh interpreter: the same object (module and qualified name); and
     what the lazy package lists is a subset (the `_inputs` names are listed once loaded)."""
-    eager = _names("eager")
-    lazy = _names("lazy", {package: sorted(eager[package]) for package in PACKAGES})
     for package in PACKAGES:
         assert len(eager[package]) > 10  # really compared
         assert lazy[package] == eager[package], package
         assert set(lazy[package + " listed"]) <= set(eager[package + " listed"]), package
 
 
-def test_naming_one_class_loads_its_module_not_the_whole_service() -> None:
-    program = """
-import sys
-from tkestack import engine
-import pulumi_aws as aws
-import pulumi_aws.ec2.vpc as vpc_module
-assert aws.ec2.Vpc is vpc_module.Vpc
-assert aws.ec2.LaunchTemplateBlockDeviceMappingArgs.__module__ == "pulumi_aws.ec2._inputs"
-try:
-    aws.ec2.NoSuchThing
-except AttributeError as error:
-    assert "NoSuchThing" in str(error)
-else:
-    raise AssertionError("an unknown name resolved")
-loaded = sorted(m for m in sys.modules if m.startswith("pulumi_aws.ec2."))
-print(len(loaded))
-"""
-    completed = subprocess.run(
-        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+@pytest.mark.slow
+def test_naming_one_class_loads_its_module_not_the_whole_service(lazy) -> None:
+    # (the lookups are asserted in the lazy interpreter, before it loads anything else)
     # vpc, _enums, _inputs, outputs and what they import: a handful, not EC2's ~180.
-    assert int(completed.stdout) < 10
+    assert "pulumi_aws.ec2.vpc" in lazy["ec2 modules loaded"]
+    assert len(lazy["ec2 modules loaded"]) < 10
 
 
 def test_a_package_of_another_shape_is_not_loaded_lazily(tmp_path: Path) -> None:
@@ -124,18 +139,7 @@ def test_a_package_of_another_shape_is_not_loaded_lazily(tmp_path: Path) -> None
     }
 
 
-def test_the_pulumi_up_program_loads_the_sdks_as_shipped() -> None:
-    program = """
-import tkestack.stacks.program  # what stacks/__main__.py imports under `pulumi up`
-from tkestack import lazy_sdk
-assert not lazy_sdk.installed()
-import pulumi_aws
-assert pulumi_aws.ec2.Vpc
-assert type(pulumi_aws.ec2.__spec__.loader).__name__ != "_ModuleByModuleLoader"
-print("ok")
-"""
-    completed = subprocess.run(
-        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert completed.stdout.strip() == "ok"
+@pytest.mark.slow
+def test_the_pulumi_up_program_loads_the_sdks_as_shipped(eager) -> None:
+    # (the eager interpreter asserts that the program's imports leave the finder uninstalled)
+    assert eager["ec2 loader"] != "_ModuleByModuleLoader"

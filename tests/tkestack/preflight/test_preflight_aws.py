@@ -49,16 +49,39 @@ QUOTA_NAMES = {
 }
 
 
-@pytest.fixture
-def aws_env(monkeypatch):
-    """moto for every AWS call, fake credentials, no profile of the user's."""
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials, no profile or config file of the user's."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+
+@pytest.fixture(scope="module")
+def aws_session():
+    """One boto3 session for the module's clients, made under the fake credentials: botocore
+    reads each service's model (EC2's is megabytes of JSON) once per session, and moto starts
+    every test with a new default session otherwise (its `reset_boto3_session`). It holds no
+    AWS state: moto's backends are still reset per test (`aws_env`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        fake_credentials(patch)
+        session = boto3.Session()
+        session.client("sts", region_name="us-east-1")  # credentials and config read now
+    return session
+
+
+@pytest.fixture
+def aws_env(monkeypatch, aws_session):
+    """moto for every AWS call (a fresh account per test), fake credentials, no profile of the
+    user's; `boto3.client` answers from the module's session."""
+    fake_credentials(monkeypatch)
+    # moto builds tens of thousands of default AMIs in each region's EC2 backend on its first
+    # use (moto/ec2/models/amis.py, `ec2_load_default_amis`); no check reads an image.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
+        boto3.DEFAULT_SESSION = aws_session  # moto set None; its stop() restores the original
         yield
 
 
