@@ -733,7 +733,7 @@ def run_program(
     loop.set_exception_handler(handler)
     try:
         asyncio.set_event_loop(loop)
-        with _fewer_collections(), sdk_internals.no_stack_traces():
+        with _fewer_collections(), sdk_internals.offline_replacements():
             loop.run_until_complete(run_in_stack(lambda: _run_and_settle(program)))
     except pulumi.RunError as error:
         handler.program_failed = True
