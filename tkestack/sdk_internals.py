@@ -48,29 +48,31 @@ class Internal:
         return f"{self.module}:{self.attribute}" if self.attribute else self.module
 
 
-def _reachable(from_resource: Any, to_resource: Any) -> bool:
-    """`pulumi.runtime.resource_cycle_breaker._reachable` without its recursive generators:
-    whether `to_resource` is `from_resource` or among its transitive dependencies (the
-    `_direct_computed_dependencies` the SDK records, read through its own `_deps`). The
-    SDK's walk yields every visited resource through a chain of nested generators, one per
-    level (1.5M generator steps in a 3,000-resource render); the answer does not depend on
-    the order of the walk, which this one does with a list."""
-    direct = _cycle_breaker()._deps
-    visited: set[Any] = set()
-    pending = [from_resource]
-    while pending:
-        resource = pending.pop()
-        if resource in visited:
-            continue
-        visited.add(resource)
-        if resource == to_resource:
-            return True
-        pending.extend(direct(resource))
-    return False
+def _reachable_factory() -> Callable[[Any, Any], bool]:
+    attribute = importlib.import_module(
+        "pulumi.runtime.resource_cycle_breaker"
+    )._DEPENDENCIES_PROPERTY
 
+    def _reachable(from_resource: Any, to_resource: Any) -> bool:
+        """`pulumi.runtime.resource_cycle_breaker._reachable` without its recursive
+        generators: whether `to_resource` is `from_resource` or among its transitive
+        dependencies (the attribute the SDK's `_deps` reads, an empty set when absent). The
+        SDK's walk yields every visited resource through a chain of nested generators, one
+        per level (1.5M generator steps in a 3,000-resource render); the answer does not
+        depend on the order of the walk, which this one does with a list."""
+        visited: set[Any] = set()
+        pending = [from_resource]
+        while pending:
+            resource = pending.pop()
+            if resource in visited:
+                continue
+            visited.add(resource)
+            if resource == to_resource:
+                return True
+            pending.extend(getattr(resource, attribute, ()))
+        return False
 
-def _cycle_breaker() -> Any:
-    return importlib.import_module("pulumi.runtime.resource_cycle_breaker")
+    return _reachable
 
 
 def _contains_unknowns_factory() -> Callable[[Any], bool]:
@@ -154,7 +156,7 @@ REPLACEMENTS: tuple[Replacement, ...] = (
         "pulumi.runtime.resource_cycle_breaker",
         "_reachable",
         "a recursive generator walk of the dependency graph for every dependency",
-        lambda: _reachable,
+        _reachable_factory,
         (
             (
                 "pulumi.runtime.resource_cycle_breaker:_reachable",
@@ -183,6 +185,18 @@ REPLACEMENTS: tuple[Replacement, ...] = (
             (
                 "pulumi.runtime.known_types:is_unknown",
                 "e80e80f526585c927d86afbbd5464d4e02251699bc50237c83f2a3f19c7c96fb",
+            ),
+        ),
+    ),
+    Replacement(
+        "pulumi.output",
+        "contains_unknowns",
+        "the same, called through a wrapper that looks up `rpc.contains_unknowns`",
+        _contains_unknowns_factory,
+        (
+            (
+                "pulumi.output:contains_unknowns",
+                "7a62cfc4a045e138d98eaf1df1ea44a99574cc34031ec686233946b4471a62bf",
             ),
         ),
     ),
@@ -270,9 +284,9 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         "pulumi.runtime.resource_cycle_breaker",
-        "_deps",
+        "_DEPENDENCIES_PROPERTY",
         "tkestack/sdk_internals.py",
-        "a resource's direct dependencies, read by the faster reachability walk",
+        "the attribute holding a resource's direct dependencies (read as the SDK's `_deps`)",
     ),
     Internal("pulumi.output", "Unknown", "tkestack/sdk_internals.py", "what `is_unknown` tests"),
     Internal("pulumi.runtime.sync_await", "_sync_await", "tkestack/engine.py", "sync await"),

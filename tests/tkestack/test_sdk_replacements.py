@@ -127,9 +127,10 @@ def _values() -> list[Any]:
 
 
 @pytest.mark.parametrize("index", range(len(_values())))
-def test_contains_unknowns_is_the_sdks(index: int) -> None:
-    original = SDK_FUNCTIONS[("pulumi.runtime.rpc", "contains_unknowns")]
-    replacement = _replacement("pulumi.runtime.rpc", "contains_unknowns")
+@pytest.mark.parametrize("module", ["pulumi.runtime.rpc", "pulumi.output"])
+def test_contains_unknowns_is_the_sdks(module: str, index: int) -> None:
+    original = SDK_FUNCTIONS[(module, "contains_unknowns")]
+    replacement = _replacement(module, "contains_unknowns")
     value = _values()[index]
     assert replacement(value) is original(value)
 
