@@ -83,7 +83,8 @@ def _contains_unknowns_factory() -> Callable[[Any], bool]:
         value: whether `val`, or any value reachable through dictionaries (`val[key]` for
         each key) and lists, is an `Unknown` (`known_types.is_unknown`); each container is
         descended into once (by `id`, as the SDK's `seen_ids`). The SDK calls it for every
-        Output's value when the value is set and again when it is read (7% of a render)."""
+        Output's value when the value is set and again when it is read (7% of a profiled
+        render)."""
         if isinstance(val, Unknown):
             return True
         if not isinstance(val, (dict, list)):
@@ -146,7 +147,7 @@ class Replacement:
     """`(module:function, SHA-256 of its source)` of the SDK function and of the helpers
     its equivalent mirrors, as verified (`inspect.getsource`; identical in the pulumi wheels
     3.260.0 and 3.272.0, the range pyproject.toml allows; upstream pulumi/pulumi
-    sdk/python/lib/pulumi). tests/tkestack/test_sdk_internals.py fails, naming the
+    sdk/python/lib/pulumi). tests/tkestack/test_sdk_replacements.py fails, naming the
     function, when an installed SDK's source differs: an upgrade that changes one is
     looked at, not inherited."""
 
@@ -394,8 +395,9 @@ def offline_replacements() -> Iterator[None]:
     """Within this block the SDK captures no stack traces (`no_stack_traces`) and runs the
     faster equivalents in `REPLACEMENTS`; every original is restored on exit, also when the
     program fails. Only the offline engine (`engine.run_program`) enters it: `pulumi up`
-    runs the SDK's own functions (tests/tkestack/test_engine_runtime.py checks both, and
-    tests/tkestack/test_sdk_internals.py that each replacement answers as the SDK does)."""
+    runs the SDK's own functions (tests/tkestack/test_engine_runtime.py and
+    tests/tkestack/test_sdk_replacements.py check both, the latter also that each
+    replacement answers as the SDK's function does)."""
     modules: list[tuple[Any, str, Any]] = []
     with no_stack_traces():
         try:
