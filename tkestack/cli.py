@@ -10,9 +10,7 @@ a blocking finding; `up` and the others: 1 a stack failed).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import gc
 import json
 import os
 import sys
@@ -139,7 +137,6 @@ def run_render_environment(
     bootstrap program (bootstrap/) instead; `config`: ENV's stack config when the caller has
     read it already (`read_config`)."""
     stack_file, project = resolve_stack(env, program)
-    exit_without_collecting()
     with render_failures(internal_code):
         config = config or engine.read_stack_config(stack_file, project)
         if bootstrap:
@@ -356,19 +353,6 @@ def cli(
     ] = False,
 ) -> None:
     """TKEStack as code: render and review environments offline, without cloud credentials."""
-
-
-def exit_without_collecting() -> None:
-    """Leave what an offline render built to the operating system when the process ends.
-    The interpreter's shutdown runs full garbage collections over every object still alive,
-    and a command keeps its rendering alive to the end: ~0.6 s CPU of a cold `render prod`
-    or `review prod` (issue 21) spent freeing memory the process gives back whole as it
-    exits. `gc.freeze` from an `atexit` hook (after the command, before the interpreter
-    clears its modules) puts them out of those collections' reach. Registered by every
-    command that renders (`run_render_environment`); callers that go on running (tests
-    invoking the CLI in process) collect as before until their own exit."""
-    atexit.unregister(gc.freeze)  # once, however many commands run in this process
-    atexit.register(gc.freeze)
 
 
 @app.command()

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from .. import catalog
 from ..addon import AddonSpec, PodGroup
 
 STORAGE_CLASS_NAME = "gp3"
@@ -81,12 +79,7 @@ def gp3_storage_class_args() -> dict[str, Any]:
 
 @functools.cache
 def _autoscaler_image_tags() -> dict[str, str]:
-    text = (
-        resources.files(f"{__package__.rsplit('.', 1)[0]}.catalog")
-        .joinpath("charts.yaml")
-        .read_text("utf-8")
-    )
-    tags = yaml.safe_load(text)[AUTOSCALER_ADDON]["image_tags"]
+    tags = catalog.chart_entries()[AUTOSCALER_ADDON]["image_tags"]
     return {str(minor): str(tag) for minor, tag in tags.items()}
 
 

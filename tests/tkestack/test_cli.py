@@ -50,28 +50,6 @@ def test_python_dash_m_tkestack_runs_the_cli() -> None:
     assert completed.stdout.strip() == f"tkestack {tkestack.__version__}"
 
 
-@pytest.mark.slow
-def test_a_command_leaves_its_objects_out_of_the_exit_collections() -> None:
-    """A command that renders freezes what is alive when the process exits
-    (`exit_without_collecting`), so the interpreter's shutdown collections do not walk the
-    rendering: the hook runs after everything else (a hook registered before the command
-    runs after it and sees the objects frozen), and nothing is frozen while the process goes
-    on (tests invoking the CLI)."""
-    script = (
-        "import atexit, gc\n"
-        "atexit.register(lambda: print(gc.get_freeze_count() > 0))\n"
-        "from tkestack.cli import app\n"
-        "from typer.testing import CliRunner\n"
-        "assert CliRunner().invoke(app, ['render', 'dev', '-f', 'json']).exit_code == 0\n"
-        "print(gc.get_freeze_count() == 0)\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.split() == ["True", "True"]
-
-
 def test_render_program_renders_the_python_enterprise_example() -> None:
     result = runner.invoke(app, ["render", "--program", str(EXAMPLE), "dev", "-f", "json"])
     assert result.exit_code == 0, result.output

@@ -111,11 +111,19 @@ import tkestack.stacks.program  # what stacks/__main__.py imports under `pulumi 
 from tkestack import engine  # importing the engine changes nothing either
 assert r._get_stack_trace.__module__ == "pulumi.runtime.resource", r._get_stack_trace
 assert r._get_stack_trace.__qualname__ == "_get_stack_trace", r._get_stack_trace
+# ...nor the functions the engine replaces while it runs (sdk_internals.REPLACEMENTS).
+import importlib
+from tkestack.sdk_internals import REPLACEMENTS
+for replaced in REPLACEMENTS:
+    function = getattr(importlib.import_module(replaced.module), replaced.function)
+    assert function.__module__ == replaced.module, function
+    assert function.__qualname__ == replaced.function, function
 print("ok")
 """
 
 
 def test_the_pulumi_up_program_keeps_the_sdk_stack_trace_capture() -> None:
+    """...and the SDK's own functions where the engine replaces them while it runs."""
     completed = subprocess.run(
         [sys.executable, "-c", PULUMI_UP_PROCESS],
         cwd=ROOT,

@@ -127,9 +127,13 @@ def test_a_package_of_another_shape_is_not_loaded_lazily(tmp_path: Path) -> None
     )
     assert lazy_sdk.star_imported(init) == ["a", "b"]
     (tmp_path / "a.py").write_text("__all__ = ['A', 'AArgs']\n", encoding="utf-8")
-    (tmp_path / "b.py").write_text("A = 1\n", encoding="utf-8")  # no __all__
     assert lazy_sdk.exported_names(tmp_path / "a.py") == ["A", "AArgs"]
+    # No __all__ and a statement whose bindings are not known without running it: the
+    # package runs its own __init__.py.
+    (tmp_path / "b.py").write_text("import os\nif os.name:\n    A = 1\n", encoding="utf-8")
     assert lazy_sdk.name_index(tmp_path, ["a", "b"]) is None
+    for unknowable in ("from os import *\n", "A.b = 1\n", "x, y = 1, 2\n", "for i in []: pass\n"):
+        assert lazy_sdk.bound_names(unknowable) is None, unknowable
     (tmp_path / "b.py").write_text("__all__ = [\n    'A',\n    'b_function',\n]\n", "utf-8")
     # The later star import wins, as in the package's own __init__.py.
     assert lazy_sdk.name_index(tmp_path, ["a", "b"]) == {
@@ -137,6 +141,26 @@ def test_a_package_of_another_shape_is_not_loaded_lazily(tmp_path: Path) -> None
         "AArgs": "a",
         "b_function": "b",
     }
+
+
+def test_a_module_without_all_exports_what_a_star_import_binds(tmp_path: Path) -> None:
+    """Its public top-level bindings (pulumi_kubernetes' `helm/v3/helm.py` has no
+    `__all__`): compared with what `from module import *` really binds."""
+    source = (
+        '"""Doc."""\nimport json\nimport os.path\nimport typing as t\n'
+        "from collections import OrderedDict as OD, deque\nfrom . import _private\n"
+        "X: int = 1\nY: int\nZ = W = 2\nZ += 1\n_hidden = 3\n"
+        "class Chart:\n    inner = 1\n\n\ndef chart(): pass\n"
+        "async def _helper(): pass\n"
+    )
+    names = lazy_sdk.bound_names(source)
+    runnable = source.replace("from . import _private\n", "")
+    namespace: dict = {}
+    exec(compile(runnable, "m", "exec"), namespace)
+    star = {name for name in namespace if not name.startswith("_")}
+    assert names is not None and set(names) == star
+    (tmp_path / "b.py").write_text(source, encoding="utf-8")
+    assert lazy_sdk.exported_names(tmp_path / "b.py") == names
 
 
 @pytest.mark.slow

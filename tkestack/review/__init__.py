@@ -92,7 +92,7 @@ def renderings_kept() -> Iterator[None]:
     collection the render defers: ~1 M objects and ~1.7 s CPU after a 50-cluster render) is
     out of the collector's generations (`gc.freeze`), so what the review allocates never has
     them walked. Back in them afterwards (`gc.unfreeze`): a process that goes on collects
-    them as before; the CLI exits without collecting them (`cli.exit_without_collecting`)."""
+    them as before; a process that ends freezes them at exit (`engine._no_collection_at_exit`)."""
     gc.freeze()
     try:
         yield
