@@ -295,22 +295,28 @@ def test_a_cached_archive_with_another_digest_is_refused_by_the_review(
 @pytest.mark.slow
 @pytest.mark.skipif(not CHECKOV.exists(), reason="checkov not installed (make test installs it)")
 def test_workload_policy_and_checkov_find_a_privileged_chart_container(seeded, repository) -> None:
-    rendering = release_program(repository, web={"privileged": True})
+    """A privileged release and a calm one (not privileged) side by side in one review, so
+    checkov starts once: findings are attributed per release, so the calm one's are its own."""
+    rendering = release_program(repository, web={"privileged": True}, calm={})
+    urns = {release.name: release.urn for release in charts.releases(rendering)}
+    web, calm = urns["web"], urns["calm"]
     result = chart_review.review_charts(rendering, PROD_CONFIG, cache=seeded, checkov=CHECKOV)
+    assert sorted(result.expansion.expanded) == sorted([web, calm])
     privileged = [f for f in result.findings if f.policy == "pod-no-privileged"]
     assert len(privileged) == 1
-    assert privileged[0].urn == rendering.resources[0].urn  # attributed to the release
+    assert privileged[0].urn == web  # attributed to the release
     assert privileged[0].resource_name == "web: Deployment apps/web"
     assert "runs privileged" in privileged[0].message
-    checkov = {f.policy for f in result.findings if f.group == "checkov"}
+    checkov = {f.policy for f in result.findings if f.group == "checkov" and f.urn == web}
     assert "CKV_K8S_16" in checkov  # checkov: "Container should not be privileged"
     assert result.checkov.startswith("checkov: ")
     assert {p.name for p in result.policies} >= {"CKV_K8S_16"}
     # Not privileged: neither flags it.
-    calm = chart_review.review_charts(
-        release_program(repository, web={}), PROD_CONFIG, cache=seeded, checkov=CHECKOV
-    )
-    assert not [f for f in calm.findings if f.policy in ("pod-no-privileged", "CKV_K8S_16")]
+    assert not [
+        f
+        for f in result.findings
+        if f.urn == calm and f.policy in ("pod-no-privileged", "CKV_K8S_16")
+    ]
 
 
 # ---------------------------------------------------------------- prod, end to end
