@@ -249,11 +249,16 @@ def _release_name(resource: RenderedResource) -> str | None:
 class _Graph:
     """The rendered resources with ancestry lookups."""
 
-    def __init__(self, rendering: Rendering, table: DurationTable) -> None:
+    def __init__(
+        self,
+        rendering: Rendering,
+        table: DurationTable,
+        owners: Mapping[str, str | None] | None = None,
+    ) -> None:
         self.table = table
         self.by_urn = rendering.by_urn()
         self.resources = rendering.resources
-        self.owners = cluster_owners(rendering)
+        self.owners = cluster_owners(rendering) if owners is None else owners
 
     def cluster_of(self, resource: RenderedResource) -> str | None:
         """The name of the cluster a resource belongs to (`ownership.cluster_owners`)."""
@@ -425,10 +430,15 @@ def _longest_chain(
     return finish[last], tuple(step for step in steps if step.end > step.start)
 
 
-def estimate(rendering: Rendering, table: DurationTable | None = None) -> DeploymentEstimate:
-    """The deployment estimate of a rendered environment."""
+def estimate(
+    rendering: Rendering,
+    table: DurationTable | None = None,
+    owners: Mapping[str, str | None] | None = None,
+) -> DeploymentEstimate:
+    """The deployment estimate of a rendered environment. `owners`:
+    `ownership.cluster_owners(rendering)` when the caller has it already (else computed)."""
     table = table or load_durations()
-    graph = _Graph(rendering, table)
+    graph = _Graph(rendering, table, owners)
     seconds: dict[str, float] = {}
     unlisted: set[str] = set()
     for resource in rendering.resources:
