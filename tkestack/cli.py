@@ -455,17 +455,17 @@ def spec_locations(
     return spec_locator(engine.read_stack_config(stack_file, project), artifact)(rendering)
 
 
-def spec_locator(
-    config: engine.StackConfig, artifact: str
-) -> Callable[[engine.Rendering], dict[str, Any]]:
+def spec_locator(config: engine.StackConfig, artifact: str) -> Callable[..., dict[str, Any]]:
     """`spec_locations` of `config`'s stack file for any number of its renderings (the derived
-    stacks of a per-cluster environment): the file is read and indexed once."""
+    stacks of a per-cluster environment): the file is read and indexed once. The locator
+    takes a rendering and, optionally, its `cluster_owners` when the caller has them."""
     from .provenance import locator
     from .stacks.loader import ENVIRONMENT_KEY
 
     environment = config.values.get(ENVIRONMENT_KEY)
     if environment is None:
-        return lambda rendering: {}  # an embedding program (--program) has no environment spec
+        # An embedding program (--program) has no environment spec.
+        return lambda rendering, owners=None: {}
     return locator(environment, artifact, config.text, cluster_owners)
 
 
@@ -584,6 +584,8 @@ def review(
         results: dict[str, reviewing.Review] = {}
         for name, part in rendered.stacks.items():
             per_cluster = rendered.topology == "per-cluster"
+            # Once per stack, for both the deployment estimate and the provenance.
+            owners = cluster_owners(part)
             try:
                 results[name] = reviewing.review(
                     part,
@@ -604,10 +606,11 @@ def review(
                     allowed_regions=allowed_regions,
                     project=project,
                     protocol=protocol,
+                    owners=owners,
                 )
             except (PolicyPackError, reviewing.ReviewError) as error:
                 fail(f"error: the policy pack could not run: {error}", EXIT_REVIEW_INTERNAL)
-            results[name].provenance = locate(part)
+            results[name].provenance = locate(part, owners)
         if rendered.topology == "per-cluster":
             from . import fleet_report
 

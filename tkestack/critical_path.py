@@ -141,12 +141,15 @@ class ApiReach:
         return f"{self.cluster} ({self.exposure}): {how}{made}"
 
 
-def api_reach(rendering: Rendering) -> tuple[tuple[str, ...], tuple[ApiReach, ...]]:
+def api_reach(
+    rendering: Rendering, owners: Mapping[str, str | None] | None = None
+) -> tuple[tuple[str, ...], tuple[ApiReach, ...]]:
     """The deployer's CIDRs and every cluster's API reach, from the `deployer` stack output
-    the program records and the path resources it created."""
+    the program records and the path resources it created. `owners`:
+    `ownership.cluster_owners(rendering)` when the caller has it already (else computed)."""
     outputs = rendering.stack_outputs if isinstance(rendering.stack_outputs, dict) else {}
     deployer = outputs.get("deployer") if isinstance(outputs.get("deployer"), dict) else {}
-    graph = _Graph(rendering, DurationTable(0.0, {}, {}, {}, {}))
+    graph = _Graph(rendering, DurationTable(0.0, {}, {}, {}, {}), owners)
     made: dict[str, list[str]] = {}
     for resource in rendering.resources:
         if resource.type in DEPLOYER_PATH_TYPES:
@@ -249,11 +252,24 @@ def _release_name(resource: RenderedResource) -> str | None:
 class _Graph:
     """The rendered resources with ancestry lookups."""
 
-    def __init__(self, rendering: Rendering, table: DurationTable) -> None:
+    def __init__(
+        self,
+        rendering: Rendering,
+        table: DurationTable,
+        owners: Mapping[str, str | None] | None = None,
+    ) -> None:
         self.table = table
         self.by_urn = rendering.by_urn()
         self.resources = rendering.resources
-        self.owners = cluster_owners(rendering)
+        self.owners = cluster_owners(rendering) if owners is None else owners
+        self._data: dict[str, set[str]] = {}
+
+    def data_edges(self, resource: RenderedResource) -> set[str]:
+        """`_data_edges(resource)`, computed once per resource (do not modify the set)."""
+        found = self._data.get(resource.urn)
+        if found is None:
+            found = self._data[resource.urn] = _data_edges(resource)
+        return found
 
     def cluster_of(self, resource: RenderedResource) -> str | None:
         """The name of the cluster a resource belongs to (`ownership.cluster_owners`)."""
@@ -299,7 +315,7 @@ class _Graph:
         if b.type in ROLE_GRANTS:
             # A role's policies are attached before what assumes the role is created (EKS
             # validates the cluster role; nodes join only with the worker policies).
-            return bool(_data_edges(a) & _data_edges(b))
+            return bool(self.data_edges(a) & self.data_edges(b))
         if (
             a.type.startswith(("kubernetes:", "pulumi:providers:kubernetes"))
             and b.type in EKS_ACCESS
@@ -425,10 +441,15 @@ def _longest_chain(
     return finish[last], tuple(step for step in steps if step.end > step.start)
 
 
-def estimate(rendering: Rendering, table: DurationTable | None = None) -> DeploymentEstimate:
-    """The deployment estimate of a rendered environment."""
+def estimate(
+    rendering: Rendering,
+    table: DurationTable | None = None,
+    owners: Mapping[str, str | None] | None = None,
+) -> DeploymentEstimate:
+    """The deployment estimate of a rendered environment. `owners`:
+    `ownership.cluster_owners(rendering)` when the caller has it already (else computed)."""
     table = table or load_durations()
-    graph = _Graph(rendering, table)
+    graph = _Graph(rendering, table, owners)
     seconds: dict[str, float] = {}
     unlisted: set[str] = set()
     for resource in rendering.resources:
@@ -443,7 +464,7 @@ def estimate(rendering: Rendering, table: DurationTable | None = None) -> Deploy
     floor_edges: dict[str, set[str]] = {}
     false: list[FalseDependency] = []
     for resource in rendering.resources:
-        data = _data_edges(resource)
+        data = graph.data_edges(resource)
         structural = set(data)
         if resource.provider:
             structural.add(resource.provider)
@@ -465,7 +486,7 @@ def estimate(rendering: Rendering, table: DurationTable | None = None) -> Deploy
         floor_edges[resource.urn] = {urn for urn in needed if urn in graph.by_urn}
     total, path = _longest_chain(rendering.resources, all_edges, seconds)
     floor, floor_path = _longest_chain(rendering.resources, floor_edges, seconds)
-    cidrs, reach = api_reach(rendering)
+    cidrs, reach = api_reach(rendering, graph.owners)
     return DeploymentEstimate(
         deployer_cidrs=cidrs,
         reach=reach,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from . import engine
 from .components.ownership import (
@@ -59,12 +59,21 @@ def locate(
     return locator(environment, file, text, owner_of)(rendering)
 
 
+class Locate(Protocol):
+    """What `locator` returns: the spec location of every resource of a rendering.
+    `owners`: `ownership.cluster_owners(rendering)` when the caller has it already."""
+
+    def __call__(
+        self, rendering: engine.Rendering, owners: Mapping[str, str | None] | None = None
+    ) -> dict[str, SpecLocation]: ...
+
+
 def locator(
     environment: Any,
     file: str,
     text: str | None,
     owner_of: Callable[[engine.Rendering], Mapping[str, str | None]],
-) -> Callable[[engine.Rendering], dict[str, SpecLocation]]:
+) -> Locate:
     """`locate` for any number of renderings of one stack file (the derived stacks of a
     per-cluster environment): the file's line index and the spec's names are read once."""
     layer = stack_layer(environment, file, text)
@@ -87,8 +96,10 @@ def locator(
             return ("clusters", clusters[cluster])
         return None
 
-    def locate_in(rendering: engine.Rendering) -> dict[str, SpecLocation]:
-        owners = owner_of(rendering)
+    def locate_in(
+        rendering: engine.Rendering, owners: Mapping[str, str | None] | None = None
+    ) -> dict[str, SpecLocation]:
+        owners = owner_of(rendering) if owners is None else owners
         by_urn = rendering.by_urn()
         paths: dict[str, tuple[Any, ...]] = {}
 

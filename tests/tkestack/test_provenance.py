@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tkestack import cli, engine, provenance
+from tkestack import cli, critical_path, engine, provenance
+from tkestack.ownership import cluster_owners
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGING = ROOT / "Pulumi.staging.yaml"
@@ -32,6 +33,18 @@ def test_every_resource_has_a_spec_location(staging) -> None:
     assert all(
         where.file == "Pulumi.staging.yaml" and where.line >= 1 for where in locations.values()
     )
+
+
+def test_owners_computed_once_give_the_same_locations_and_estimate(staging) -> None:
+    """`tkestack review` computes `cluster_owners` once per stack and hands it to both the
+    provenance and the deployment estimate: the same result as each computing its own."""
+    rendering, locations = staging
+    owners = cluster_owners(rendering)
+    assert any(owners.values())  # staging's resources do belong to clusters
+    config = engine.read_stack_config(STAGING, ROOT)
+    locate = cli.spec_locator(config, STAGING.name)
+    assert locate(rendering, owners) == locations
+    assert critical_path.estimate(rendering, owners=owners) == critical_path.estimate(rendering)
 
 
 def test_node_pools_tenants_and_clusters_point_at_their_own_keys(staging) -> None:

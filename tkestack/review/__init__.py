@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,7 @@ def review(
     allowed_regions: list[str] | None = None,
     project: Path | None = None,
     protocol: bool = False,
+    owners: Mapping[str, str | None] | None = None,
 ) -> Review:
     """Build the review of a rendered environment (and its diff against a base render).
 
@@ -117,7 +118,9 @@ def review(
     itself, not by those of the shipped environments; None or empty keeps the config's.
     `protocol` runs the pack as its own process over the analyzer protocol, as `pulumi
     preview --policy-pack` runs it (`run_pack`); by default its rules are evaluated in this
-    process (`evaluate_pack`), with the same config and the same findings."""
+    process (`evaluate_pack`), with the same config and the same findings. `owners`:
+    `ownership.cluster_owners(rendering)` when the caller has it already (the CLI computes
+    it once for the deployment estimate and the provenance), else computed here."""
     from ..graph import mermaid  # local: graph imports nothing of review, keep it one-way
 
     tier = tier_of(rendering)
@@ -142,7 +145,7 @@ def review(
         policies=policy_metadata(infos, config_file) + charts.policies,
         findings=findings,
         mermaid=mermaid(rendering),
-        deployment=estimate_deployment(rendering),
+        deployment=estimate_deployment(rendering, owners=owners),
         helm_releases=sum(1 for r in rendering.resources if r.type == HELM_RELEASE),
         charts=charts,
     )
