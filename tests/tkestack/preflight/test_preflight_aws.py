@@ -78,7 +78,10 @@ def aws_env(monkeypatch, aws_session):
     user's; `boto3.client` answers from the module's session."""
     fake_credentials(monkeypatch)
     # moto builds tens of thousands of default AMIs in each region's EC2 backend on its first
-    # use (moto/ec2/models/amis.py, `ec2_load_default_amis`); no check reads an image.
+    # use (moto 5.2.6, the constraints.txt pin: moto/ec2/models/amis.py asks
+    # moto/settings.py `ec2_load_default_amis`, which reads MOTO_EC2_LOAD_DEFAULT_AMIS); no
+    # preflight check reads an image. An older moto without the
+    # switch only runs slower.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         boto3.DEFAULT_SESSION = aws_session  # moto set None; its stop() restores the original
