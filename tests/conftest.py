@@ -57,29 +57,70 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, produce: Callable[[Path], None]
+) -> Path:
+    """The folder `name` that `produce(folder)` filled, ONCE per test run: shared by the
+    xdist workers through their common temp root (a lock: the first worker to ask produces,
+    the others wait and read). A `produce` that raises marks nothing done, so every asker
+    fails alike. Each run starts empty (pytest's temp root is per run): nothing is carried
+    from one run to the next. xdist's `--dist loadgroup` would keep the tests of one such
+    result on one worker instead, but it does not group on pytest 9.2 (pytest-dev/pytest-xdist
+    issue 1386)."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's temp root, common to every worker
+    folder = root / name
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / f"{name}.done"
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            produce(folder)
+            done.touch()
+    return folder
+
+
 HASH_PROBE = "tkestack"
 """A string whose `hash()` tells two processes' hash seeds apart."""
 
 FRESH_RENDER = """
+import contextlib
+import io
 import runpy
 import sys
 from pathlib import Path
 out = Path(sys.argv[1])
 probe, *environments = sys.argv[2:]
 (out / "hash-probe").write_text(str(hash(probe)))
-# `python -m tkestack.cli render dev -f json -o FILE`: the module run as `-m` runs it.
-sys.argv = ["tkestack", "render", "dev", "-f", "json", "-o", str(out / "cli-dev.json")]
-try:
-    runpy.run_module("tkestack.cli", run_name="__main__", alter_sys=True)
-except SystemExit as done:
-    if done.code:
-        raise
+
+
+# `python -m MODULE ARGS`: runpy runs the module as `-m` does; returns its exit status.
+def run_module(module, *args):
+    sys.argv = ["tkestack", *args]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as done:
+        return 0 if done.code is None else done.code if isinstance(done.code, int) else 1
+    return 0
+
+
+# `python -m tkestack.cli render dev -f json -o FILE`, first.
+if run_module("tkestack.cli", "render", "dev", "-f", "json", "-o", str(out / "cli-dev.json")):
+    raise SystemExit("tkestack.cli render dev failed")
 from tkestack import engine, fleet
 for env in environments:
     config = engine.read_stack_config(Path(f"Pulumi.{env}.yaml"), Path("."))
     rendered = fleet.render_environment(config)
     (out / f"{env}.json").write_text(fleet.environment_json(rendered))
     (out / f"{env}.yaml").write_text(engine.render_manifests(rendered.whole))
+# `python -m tkestack --version` (tkestack/__main__.py, which no render imports): its exit
+# status, then what it printed.
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    status = run_module("tkestack", "--version")
+(out / "python-m-tkestack-version").write_text(f"{status}\\n{printed.getvalue()}")
 """
 
 FRESH_SEED = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
@@ -93,33 +134,23 @@ def fresh_renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """What ONE fresh process under the hash seed FRESH_SEED writes, by file name: every
     shipped environment's JSON (`ENV.json`) and manifests (`ENV.yaml`) as `tkestack render`
     renders them, dev's JSON as `python -m tkestack.cli render dev -f json -o FILE` writes it
-    (`cli-dev.json`, run first), and `hash-probe`: `hash(HASH_PROBE)` there. The tests
-    compare these with this process's own renders (`rendered_environment`), made under
-    another hash seed after whatever the session rendered before. Rendered once per test
-    run, shared by the xdist workers through their common temp root (a lock: the first
-    worker to ask renders). xdist's `--dist loadgroup` would keep these tests on one worker
-    instead, but it does not group on pytest 9.2 (pytest-dev/pytest-xdist issue 1386)."""
-    import fcntl
+    (`cli-dev.json`, run first), `hash-probe`: `hash(HASH_PROBE)` there, and, last,
+    `python-m-tkestack-version`: the exit status and output of `python -m tkestack
+    --version` (tests/tkestack/test_cli.py; one interpreter start fewer than its own). The
+    tests compare these with this process's own renders (`rendered_environment`), made under
+    another hash seed after whatever the session rendered before. Rendered once per test run
+    (`once_per_run`)."""
 
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the run's temp root, common to every worker
-    shared = root / "fresh-renders"
-    shared.mkdir(exist_ok=True)
-    directory = shared / f"seed-{FRESH_SEED}"
-    with (shared / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = shared / "done"
-        if not done.exists():
-            directory.mkdir(exist_ok=True)
-            subprocess.run(
-                [sys.executable, "-c", FRESH_RENDER, str(directory), HASH_PROBE, *ENVIRONMENTS],
-                cwd=ROOT,
-                env={**os.environ, "PYTHONHASHSEED": FRESH_SEED},
-                check=True,
-                capture_output=True,
-            )
-            done.touch()
+    def produce(directory: Path) -> None:
+        subprocess.run(
+            [sys.executable, "-c", FRESH_RENDER, str(directory), HASH_PROBE, *ENVIRONMENTS],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": FRESH_SEED},
+            check=True,
+            capture_output=True,
+        )
+
+    directory = once_per_run(tmp_path_factory, f"fresh-renders-seed-{FRESH_SEED}", produce)
     return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import inspect
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -42,12 +40,12 @@ def test_help_lists_the_commands() -> None:
 
 
 @pytest.mark.slow
-def test_python_dash_m_tkestack_runs_the_cli() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tkestack", "--version"], capture_output=True, text=True
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == f"tkestack {tkestack.__version__}"
+def test_python_dash_m_tkestack_runs_the_cli(fresh_renders) -> None:
+    """`python -m tkestack --version`, run in the fresh interpreter of conftest's
+    `fresh_renders` (as `-m` runs a module: `runpy`), exits 0 printing the version."""
+    status, printed = fresh_renders["python-m-tkestack-version"].decode().split("\n", 1)
+    assert status == "0", printed
+    assert printed.strip() == f"tkestack {tkestack.__version__}"
 
 
 def test_render_program_renders_the_python_enterprise_example() -> None:
