@@ -154,6 +154,25 @@ def fresh_renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
 
+@pytest.fixture(scope="session")
+def pulumi_up_interpreter(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What ONE fresh interpreter finds that imports what the `pulumi up` program imports
+    (`sdk_support.NAMES`, mode `eager`): every public name of the SDK service packages as
+    shipped (`sdk_support.PACKAGES`), the loader of `pulumi_aws.ec2`, and, after it imports
+    the engine too, where the SDK functions the engine replaces while it runs come from
+    (tests/tkestack/test_lazy_sdk.py, tests/tkestack/test_engine_runtime.py). Once per test
+    run (`once_per_run`)."""
+    import json
+
+    from sdk_support import names
+
+    def produce(directory: Path) -> None:
+        (directory / "eager.json").write_text(json.dumps(names("eager")), encoding="utf-8")
+
+    folder = once_per_run(tmp_path_factory, "pulumi-up-interpreter", produce)
+    return json.loads((folder / "eager.json").read_text(encoding="utf-8"))
+
+
 def another_hash_seed(fresh: dict[str, bytes]) -> None:
     """Assert that the fresh process of `fresh_renders` ran under another hash seed than
     this one."""

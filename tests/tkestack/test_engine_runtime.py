@@ -7,15 +7,12 @@ exactly as shipped (checked in a fresh interpreter below)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from typing import Any
 
 import pulumi
 import pulumi.runtime.resource as sdk_resource
 import pytest
-from conftest import ROOT
 
 from tkestack import engine, sdk_internals
 
@@ -105,34 +102,17 @@ def test_a_monitor_error_reaches_the_program_as_before(monkeypatch: pytest.Monke
 
 ORIGINAL_REGISTER = engine.RecordingMonitor.RegisterResource
 
-PULUMI_UP_PROCESS = """
-import pulumi.runtime.resource as r
-import tkestack.stacks.program  # what stacks/__main__.py imports under `pulumi up`
-from tkestack import engine  # importing the engine changes nothing either
-assert r._get_stack_trace.__module__ == "pulumi.runtime.resource", r._get_stack_trace
-assert r._get_stack_trace.__qualname__ == "_get_stack_trace", r._get_stack_trace
-# ...nor the functions the engine replaces while it runs (sdk_internals.REPLACEMENTS).
-import importlib
-from tkestack.sdk_internals import REPLACEMENTS
-for replaced in REPLACEMENTS:
-    function = getattr(importlib.import_module(replaced.module), replaced.function)
-    assert function.__module__ == replaced.module, function
-    assert function.__qualname__ == replaced.function, function
-print("ok")
-"""
 
-
-def test_the_pulumi_up_program_keeps_the_sdk_stack_trace_capture() -> None:
-    """...and the SDK's own functions where the engine replaces them while it runs."""
-    completed = subprocess.run(
-        [sys.executable, "-c", PULUMI_UP_PROCESS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "ok"
+def test_the_pulumi_up_program_keeps_the_sdk_stack_trace_capture(pulumi_up_interpreter) -> None:
+    """...and the SDK's own functions where the engine replaces them while it runs, in a
+    fresh interpreter that imports what `stacks/__main__.py` imports under `pulumi up`, then
+    the engine (conftest's `pulumi_up_interpreter`)."""
+    functions = pulumi_up_interpreter["sdk functions"]
+    where = ["pulumi.runtime.resource:_get_stack_trace"]
+    where += [f"{replaced.module}:{replaced.function}" for replaced in sdk_internals.REPLACEMENTS]
+    assert sorted(functions) == sorted(where)
+    for name, found in functions.items():
+        assert found == name, f"{name} is {found} after the program's and the engine's imports"
 
 
 def test_the_stack_trace_hook_is_an_internal_checked_against_the_installed_sdk() -> None:

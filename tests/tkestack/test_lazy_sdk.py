@@ -4,97 +4,33 @@ name resolves to the object the package's own `__init__.py` binds (tkestack/lazy
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import once_per_run
+from sdk_support import PACKAGES, names
 
 from tkestack import lazy_sdk
 
-# Service packages the shipped environments use (prod renders all of them).
-PACKAGES = (
-    "pulumi_aws.ec2",
-    "pulumi_aws.eks",
-    "pulumi_aws.iam",
-    "pulumi_aws.cloudwatch",
-    "pulumi_kubernetes.core.v1",
-    "pulumi_kubernetes.rbac.v1",
-    "pulumi_kubernetes.networking.v1",
-    "pulumi_kubernetes.helm.v3",
-    "tencentcloud_iac_pulumi.kubernetes",
-    "tencentcloud_iac_pulumi.cam",
-)
 
-NAMES = """
-import importlib, json, sys
-lazy = sys.argv[1] == "lazy"
-result = {}
-if lazy:
-    from tkestack import engine  # installs the finder
-    # Naming one class loads its module, not the whole service (before anything else loads).
-    import pulumi_aws as aws
-    import pulumi_aws.ec2.vpc as vpc_module
-    assert aws.ec2.Vpc is vpc_module.Vpc
-    assert aws.ec2.LaunchTemplateBlockDeviceMappingArgs.__module__ == "pulumi_aws.ec2._inputs"
-    try:
-        aws.ec2.NoSuchThing
-    except AttributeError as error:
-        assert "NoSuchThing" in str(error)
-    else:
-        raise AssertionError("an unknown name resolved")
-    result["ec2 modules loaded"] = sorted(m for m in sys.modules if m.startswith("pulumi_aws.ec2."))
-else:
-    import tkestack.stacks.program  # what stacks/__main__.py imports under `pulumi up`
-    from tkestack import lazy_sdk
-    assert not lazy_sdk.installed()
-    import pulumi_aws
-    assert pulumi_aws.ec2.Vpc
-    result["ec2 loader"] = type(pulumi_aws.ec2.__spec__.loader).__name__
-wanted = json.loads(sys.stdin.read() or "{}")
-for name in json.loads(sys.argv[2]):
-    package = importlib.import_module(name)
-    package.outputs  # a lazy module (the SDK's lazy_import) loads on its first attribute
-    public = [n for n in dir(package) if not n.startswith("_") and n != "typing"]
-    names = sorted(wanted.get(name, public))
-    result[name] = {
-        n: f"{getattr(getattr(package, n), '__module__', '')}:"
-        f"{getattr(getattr(package, n), '__qualname__', getattr(package, n).__class__.__name__)}"
-        for n in names
-    }
-    result[name + " listed"] = sorted(public)
-print(json.dumps(result))
-"""
-"""Run by two fresh interpreters: `eager` loads the packages as shipped, after importing what
-the `pulumi up` program imports (which must leave the SDKs as shipped); `lazy` loads them
-through the engine's finder, first naming single classes, then every name `eager` found."""
-
-
-def _names(mode: str, wanted: dict[str, list[str]] | None = None) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-c", NAMES, mode, json.dumps(PACKAGES)],
-        cwd=ROOT,
-        input=json.dumps(wanted or {}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout)
-
-
-@pytest.fixture(scope="module")
-def eager() -> dict:
+@pytest.fixture(scope="session")
+def eager(pulumi_up_interpreter) -> dict:
     """The packages' names as shipped, in a fresh interpreter (the `pulumi up` program's
-    imports first)."""
-    return _names("eager")
+    imports first: conftest's `pulumi_up_interpreter`)."""
+    return pulumi_up_interpreter
 
 
-@pytest.fixture(scope="module")
-def lazy(eager) -> dict:
-    """The same names looked up on the lazily loaded packages, in another fresh interpreter."""
-    return _names("lazy", {package: sorted(eager[package]) for package in PACKAGES})
+@pytest.fixture(scope="session")
+def lazy(eager, tmp_path_factory) -> dict:
+    """The same names looked up on the lazily loaded packages, in another fresh interpreter
+    (once per test run: conftest's `once_per_run`)."""
+
+    def produce(directory: Path) -> None:
+        found = names("lazy", {package: sorted(eager[package]) for package in PACKAGES})
+        (directory / "lazy.json").write_text(json.dumps(found), encoding="utf-8")
+
+    folder = once_per_run(tmp_path_factory, "lazy-sdk-interpreter", produce)
+    return json.loads((folder / "lazy.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow
