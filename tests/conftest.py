@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -173,21 +174,57 @@ def pulumi_up_interpreter(tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     return json.loads((folder / "eager.json").read_text(encoding="utf-8"))
 
 
+RENDERED_UNDER: dict[str, str] = {}
+"""Each `shared_render` this process holds, by name: `hash(HASH_PROBE)` in the process that
+rendered it (this one, or the test worker of this run that asked first)."""
+
+
 def another_hash_seed(fresh: dict[str, bytes]) -> None:
-    """Assert that the fresh process of `fresh_renders` ran under another hash seed than
-    this one."""
-    assert fresh["hash-probe"] != str(hash(HASH_PROBE)).encode(), "the same hash seed twice"
+    """Assert that the fresh process of `fresh_renders` ran under another hash seed than this
+    one and than the processes that made the shared renders this one holds (`RENDERED_UNDER`).
+    The test workers of a run share one fixed PYTHONHASHSEED or each draw a random one, so a
+    render another worker makes later is under another seed than the fresh process too."""
+    probes = {str(hash(HASH_PROBE)), *RENDERED_UNDER.values()}
+    assert fresh["hash-probe"].decode() not in probes, "the same hash seed twice"
+
+
+Made = TypeVar("Made")
+
+
+def shared_render(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[], Made]
+) -> Made:
+    """`make()`'s render, made once per test run (`once_per_run`): the test worker that asks
+    first renders it, then pickles it for the run's other workers, which read it back as
+    `render --parallel` reads the renders of its worker processes (`fleet.render_fleet`).
+    Records the rendering process's hash probe in RENDERED_UNDER."""
+    made: list[Made] = []
+
+    def produce(folder: Path) -> None:
+        made.append(make())
+        (folder / "render.pickle").write_bytes(pickle.dumps(made[0], pickle.HIGHEST_PROTOCOL))
+        (folder / "hash-probe").write_text(str(hash(HASH_PROBE)), encoding="utf-8")
+
+    folder = once_per_run(tmp_path_factory, f"render-{name}", produce)
+    RENDERED_UNDER[name] = (folder / "hash-probe").read_text(encoding="utf-8")
+    return made[0] if made else pickle.loads((folder / "render.pickle").read_bytes())
 
 
 @pytest.fixture(scope="session")
-def rendered_environment() -> Callable[[str], fleet.EnvironmentRender]:
-    """Render every stack of a shipped environment (`dev`, `staging`, `prod`) once per test
-    session, as `tkestack render` does (`fleet.render_environment`)."""
+def rendered_environment(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str], fleet.EnvironmentRender]:
+    """Every stack of a shipped environment (`dev`, `staging`, `prod`) rendered as `tkestack
+    render` does (`fleet.render_environment`), once per test run: by the first test worker
+    that asks, the others reading its render (`shared_render`)."""
     cache: dict[str, fleet.EnvironmentRender] = {}
 
     def get(env: str) -> fleet.EnvironmentRender:
         if env not in cache:
-            cache[env] = fleet.render_environment(stack_config(ROOT / f"Pulumi.{env}.yaml"))
+            config = stack_config(ROOT / f"Pulumi.{env}.yaml")
+            cache[env] = shared_render(
+                tmp_path_factory, f"environment-{env}", lambda: fleet.render_environment(config)
+            )
         return cache[env]
 
     return get

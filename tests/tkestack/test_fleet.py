@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, stack_config
+from conftest import ROOT, shared_render, stack_config
 
 from tkestack import engine, fleet
 
@@ -21,10 +21,13 @@ from fleet import scaled_tenants, write_fleet
 
 
 @pytest.fixture(scope="module")
-def prod_split(rendered_environment) -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
-    """The single-stack render of prod, and the shipped prod's derived stacks as `tkestack
-    render prod` renders them."""
-    single = engine.render(fleet.with_topology(stack_config(ROOT / "Pulumi.prod.yaml"), "single"))
+def prod_split(
+    rendered_environment, tmp_path_factory
+) -> tuple[engine.Rendering, dict[str, engine.Rendering]]:
+    """The single-stack render of prod (once per test run: conftest's `shared_render`), and
+    the shipped prod's derived stacks as `tkestack render prod` renders them."""
+    config = fleet.with_topology(stack_config(ROOT / "Pulumi.prod.yaml"), "single")
+    single = shared_render(tmp_path_factory, "prod-single", lambda: engine.render(config))
     return single, rendered_environment("prod").stacks
 
 

@@ -170,13 +170,13 @@ def test_the_replacements_are_in_effect_only_while_a_program_runs() -> None:
 
 
 def test_a_render_is_the_same_with_the_sdks_own_functions(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, rendered
 ) -> None:
-    """dev rendered with the replacements and with the SDK's own functions (the latter also
-    recording every type the render asks `unwrap_type` about, each then answered by the
-    replacement as by the SDK)."""
+    """dev rendered with the replacements (the session's render: conftest `rendered`) and
+    with the SDK's own functions (the latter also recording every type the render asks
+    `unwrap_type` about, each then answered by the replacement as by the SDK)."""
     config = engine.read_stack_config(ROOT / "Pulumi.dev.yaml", ROOT)
-    faster = engine.render_json(engine.render(config))
+    faster = engine.render_json(rendered("dev"))
     original = SDK_FUNCTIONS[("pulumi._types", "unwrap_type")]
     asked: list[Any] = []
 
