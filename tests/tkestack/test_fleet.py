@@ -141,7 +141,7 @@ instance and `tke-08` reads it (a TCR handle); `eks-01` (us-west-2) and `tke-04`
 (ap-singapore) give each cloud a second region, so both registry owners replicate (an ECR
 replication configuration, TCR replications). The four other clusters only repeat those
 cases (eks-07 and tke-09 read their region's owner as tke-08 does; eks-02 and eks-05 own a
-registry as eks-01 does), at about 0.3 CPU-s per cluster per render."""
+registry as eks-01 does), and each would cost two more renders of a five-pool cluster."""
 
 
 def _registry_sharing_fleet(path: Path) -> Path:
@@ -159,8 +159,8 @@ def _registry_sharing_fleet(path: Path) -> Path:
 
 @pytest.mark.slow
 def test_a_fleet_sharing_regional_registries_splits_without_loss(tmp_path) -> None:
-    """Clusters over two AWS and two TKE regions: two clusters share each cloud's first
-    registry (the second reads the first's registry through a stack reference), tenants'
+    """Clusters over two AWS and two TKE regions: two clusters share a registry on each
+    cloud (one reads the other's registry through a stack reference), tenants'
     registry namespaces live with their first cluster on that registry, and the central
     cluster reads its peers. The same calls as `make bench` makes for the 50-cluster fleet
     (bench/run.py, bench_fleet_topology), on the six clusters of SHARING_CLUSTERS."""
