@@ -20,6 +20,7 @@ on every run: its plain keys (`tkestack:environment`, the provider keys such as
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -209,6 +210,12 @@ class Orchestrator:
         self._generated: dict[str, auto.ConfigValue] | None = None
         self._policy: dict[str, list[str]] = {}
 
+    @functools.cached_property
+    def _secrets_provider(self) -> str | None:
+        """`secrets_provider` of the environment file, parsed once: every stack of the run
+        is created with it."""
+        return secrets_provider(self.config)
+
     def _emit(self, stack: str, line: str) -> None:
         if self.on_output is not None:
             with self._lock:  # lines of stacks running in parallel never interleave mid-line
@@ -220,13 +227,13 @@ class Orchestrator:
             shared: Mapping[str, auto.ConfigValue] = {}
             if self.config.secrets:
                 shared = self.factory(
-                    self.env.name, self.project, secrets_provider(self.config)
+                    self.env.name, self.project, self._secrets_provider
                 ).get_all_config()
             self._generated = derived_config(self.config, shared)
         return self._generated
 
     def _run_one(self, operation: Operation, name: str) -> None:
-        stack = self.factory(name, self.project, secrets_provider(self.config))
+        stack = self.factory(name, self.project, self._secrets_provider)
         if name != self.env.name:
             generated = self._cluster_config()
             stale = sorted(set(stack.get_all_config()) - set(generated))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import inspect
 import itertools
 import json
@@ -139,13 +140,24 @@ class FakeStack:
 
 
 def _environment(waves: list[list[str]] | None, topology: str = "per-cluster") -> Any:
+    """The shipped prod's config in `topology` with `waves`, and its validated spec: built
+    once per (waves, topology) and shared by the tests (the config is a frozen dataclass and
+    the spec a frozen model; nothing here or in the orchestrator changes them)."""
+    frozen = None if waves is None else tuple(tuple(wave) for wave in waves)
+    return _validated_environment(frozen, topology)
+
+
+@functools.cache
+def _validated_environment(
+    waves: tuple[tuple[str, ...], ...] | None, topology: str
+) -> tuple[engine.StackConfig, Any]:
     config = fleet.with_topology(stack_config(ROOT / "Pulumi.prod.yaml"), topology)
     if topology == "per-cluster":
         # `waves` replaces the shipped prod's rollout.waves; None: no waves (dependency levels).
         values = copy.deepcopy(config.values)
         values["tkestack:environment"].pop("rollout", None)
         if waves is not None:
-            values["tkestack:environment"]["rollout"] = {"waves": waves}
+            values["tkestack:environment"]["rollout"] = {"waves": [list(w) for w in waves]}
         config = dataclasses.replace(config, values=values)
     env = validate(config.values["tkestack:environment"], config.display, config.text).spec
     return config, env
@@ -423,6 +435,26 @@ def test_the_secrets_provider_comes_from_the_environment_file() -> None:
     assert orchestrate.secrets_provider(dataclasses.replace(config, text=text)) == (
         "awskms://alias/tkestack"
     )
+
+
+def test_a_run_reads_the_secrets_provider_once_for_every_stack(monkeypatch) -> None:
+    """Every stack of a run (the shared one, then each cluster stack) is created with the
+    file's `secretsprovider`, parsed from the file once per run, not once per stack."""
+    config, env = _environment(WAVES)
+    config = dataclasses.replace(config, text="secretsprovider: awskms://alias/x\n" + config.text)
+    reads: list[str | None] = []
+    original = orchestrate.secrets_provider
+
+    def counting(read: Any) -> str | None:
+        reads.append(original(read))
+        return reads[-1]
+
+    monkeypatch.setattr(orchestrate, "secrets_provider", counting)
+    workspace = Workspace()
+    report = Orchestrator(config, env, ROOT, factory=workspace.factory).run(Operation.up, None, 2)
+    assert report.ok and len(report.ran) == 5
+    assert {provider for _, _, provider in workspace.created} == {"awskms://alias/x"}
+    assert reads == ["awskms://alias/x"]
 
 
 # --- the command line ------------------------------------------------------------------------

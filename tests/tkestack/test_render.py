@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, another_hash_seed, minimal_environment
+from conftest import ROOT, another_hash_seed, minimal_environment, stack_config
 from typer.testing import CliRunner
 
 from tkestack import fleet
@@ -15,7 +15,31 @@ from tkestack.cli import app
 runner = CliRunner()
 
 
-def test_render_json_shape(rendered) -> None:
+@pytest.fixture
+def dev_rendered_once(monkeypatch, rendered_environment):
+    """`tkestack render` of the shipped dev answers with the session's render of that same
+    file (conftest `rendered_environment`: `fleet.render_environment` of an equal stack
+    config), so the tests using this check the command's own work (its arguments, formats
+    and output file) without rendering dev once more each. Any other config renders as
+    usual. That the command's render is the library's, byte for byte, in a fresh process:
+    `test_render_is_byte_identical_across_runs_and_hash_seeds`. Yields the configs answered
+    from the session (a test asserts the shortcut was taken)."""
+    original = fleet.render_environment
+    shipped = stack_config(ROOT / "Pulumi.dev.yaml")
+    dev = rendered_environment("dev")  # rendered (or taken from the session) before the patch
+    answered: list[object] = []
+
+    def render_environment(config, processes=1, cluster=None, on_register=None):
+        if config == shipped and cluster is None:
+            answered.append(config)
+            return dev
+        return original(config, processes, cluster, on_register)
+
+    monkeypatch.setattr(fleet, "render_environment", render_environment)
+    return answered
+
+
+def test_render_json_shape(dev_rendered_once) -> None:
     document = json.loads(
         runner.invoke(app, ["render", str(ROOT / "Pulumi.dev.yaml"), "-f", "json"]).stdout
     )
@@ -31,6 +55,7 @@ def test_render_json_shape(rendered) -> None:
         assert resource["urn"].endswith(f"::{resource['name']}")
         # The root stack type never appears in a URN's type chain (as in the real engine).
         assert "pulumi:pulumi:Stack" not in resource["urn"]
+    assert dev_rendered_once, "answered from the session's render of the same file"
 
 
 def test_child_urns_carry_the_parent_type_chain(rendered) -> None:
@@ -62,18 +87,20 @@ def test_render_is_byte_identical_across_runs_and_hash_seeds(
     assert written == fleet.environment_json(rendered_environment("dev")).encode()
 
 
-def test_table_format_lists_clouds_and_clusters() -> None:
+def test_table_format_lists_clouds_and_clusters(dev_rendered_once) -> None:
     result = runner.invoke(app, ["render", "dev"])
     assert result.exit_code == 0, result.output
     assert "dev (dev)" in result.stdout
     assert "resources" in result.stdout
+    assert dev_rendered_once, "answered from the session's render of the same file"
 
 
-def test_output_file(tmp_path: Path) -> None:
+def test_output_file(tmp_path: Path, dev_rendered_once) -> None:
     target = tmp_path / "out" / "dev.json"
     result = runner.invoke(app, ["render", "dev", "-f", "json", "-o", str(target)])
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.stderr
     assert json.loads(target.read_text())["environment"]["stack"] == "dev"
+    assert dev_rendered_once, "answered from the session's render of the same file"
 
 
 def test_invalid_spec_exits_2_naming_key_and_file() -> None:

@@ -9,6 +9,7 @@ its data tables (moto/ec2/models/instance_types.py, availability_zones_and_regio
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -99,8 +100,23 @@ def project(tmp_path):
     return tmp_path / "Pulumi.dev.yaml"
 
 
+@functools.cache
+def _client(session, service, region):
+    return session.client(service, region_name=region)
+
+
+def shared_client(service, region):
+    """The module session's client for `service` in `region`, made once and reused by every
+    test, for the clients no Stubber is attached to. A client holds no AWS state (moto's
+    backends hold it, reset per test by `aws_env`), only its service model, endpoint and the
+    session's fake credentials; building one is the costly part (botocore builds the class
+    and a method per operation, EC2 has hundreds: botocore/client.py `_create_methods`).
+    Stubbed clients stay fresh per test: a Stubber registers on its client's events."""
+    return _client(boto3.DEFAULT_SESSION, service, region)
+
+
 def create_roles(names=DEV_ROLES):
-    iam = boto3.client("iam", region_name="us-east-1")
+    iam = shared_client("iam", "us-east-1")
     trust = json.dumps(
         {
             "Version": "2012-10-17",
@@ -179,7 +195,10 @@ class Account:
     def __call__(self, service, region):
         if (service, region) in self.clients:
             return self.clients[(service, region)]
-        client = boto3.client(service, region_name=region)
+        if service in ("service-quotas", "ecr") or (service == "sts" and self.sts is not None):
+            client = boto3.client(service, region_name=region)  # a Stubber attaches below
+        else:
+            client = shared_client(service, region)
         if service == "service-quotas":
             stubber = self._stub(client)
             for code in sorted(self.quotas):
@@ -507,10 +526,10 @@ def test_other_environment_in_same_account_is_refused_before_any_call(aws_env, p
 
 
 def create_cluster(name="dev-use1"):
-    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ec2 = shared_client("ec2", "us-east-1")
     vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.10.0.0/24")["Subnet"]["SubnetId"]
-    boto3.client("eks", region_name="us-east-1").create_cluster(
+    shared_client("eks", "us-east-1").create_cluster(
         name=name,
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/cluster",
         resourcesVpcConfig={"subnetIds": [subnet]},
