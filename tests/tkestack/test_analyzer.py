@@ -243,20 +243,29 @@ def test_provider_and_options_are_accepted(runner):
 # ------------------------------------------------------------------------------------ config
 
 
-def test_config_disables_and_overrides_levels(tmp_path):
-    config_file = tmp_path / "policy-config.json"
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory):
+    """The minipack under a config file that disables, re-levels (the remediate level
+    included) and sets properties: one process for the tests of these settings, which
+    each look at their own policies."""
+    config_file = tmp_path_factory.mktemp("configured") / "policy-config.json"
     config_file.write_text(
         json.dumps(
             {
                 "s3-bucket-tags": "disabled",
                 "stack-bucket-count": {"enforcementLevel": "advisory", "maxBuckets": 0},
                 "rds-password-length": {"minLength": 4},
+                "bucket-acl-private": "remediate",
             }
         )
     )
     with PolicyPackRunner(MINIPACK, config=config_file) as r:
-        assert r.effective_config["s3-bucket-tags"]["enforcementLevel"] == "disabled"
-        violations = r.analyze([bucket("bare"), database("db", Secret("hunter2"))])
+        yield r
+
+
+def test_config_disables_and_overrides_levels(configured):
+    assert configured.effective_config["s3-bucket-tags"]["enforcementLevel"] == "disabled"
+    violations = configured.analyze([bucket("bare"), database("db", Secret("hunter2"))])
     assert by_policy(violations, "s3-bucket-tags") == []  # disabled: not run at all
     assert by_policy(violations, "rds-password-length") == []  # minLength 4 from config
     (stack,) = by_policy(violations, "stack-bucket-count")
@@ -272,16 +281,17 @@ def test_config_all_and_policy_properties():
     assert v.message.endswith("bucket is missing required tags: cost-center")
 
 
-def test_remediate_level_is_reported_as_mandatory_without_remediating(runner):
+def test_remediate_level_is_reported_as_mandatory_without_remediating(runner, configured):
     """The driver sends no `Remediate` (the tkestack pack has no remediations); pulumi_policy
     reports a policy at the remediate level as mandatory."""
     resource = bucket("public", tags=TAGGED, acl="public-read", kmsKey=Secret("k-123"))
     (advisory,) = by_policy(runner.analyze([resource]), "bucket-acl-private")
     assert advisory.enforcement_level == "advisory"
 
-    with PolicyPackRunner(MINIPACK, config={"bucket-acl-private": "remediate"}) as r:
-        report = r.analyze_report([resource])
-        assert r.calls[-2:] == ["Analyze", "AnalyzeStack"] and "Remediate" not in r.calls
+    assert configured.effective_config["bucket-acl-private"]["enforcementLevel"] == "remediate"
+    report = configured.analyze_report([resource])
+    assert configured.calls[-2:] == ["Analyze", "AnalyzeStack"]
+    assert "Remediate" not in configured.calls
     (mandatory,) = by_policy(report.violations, "bucket-acl-private")
     assert mandatory.enforcement_level == "mandatory"
 
