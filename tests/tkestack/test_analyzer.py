@@ -339,27 +339,34 @@ STEALING_PACK = """\
 import signal
 import threading
 
-from pulumi_policy import PolicyPack, ResourceValidationPolicy
+from pulumi_policy import PolicyPack, StackValidationPolicy
 
-analyzed = threading.Event()
+analyzed, interrupted = threading.Event(), threading.Event()
 
 
 def take_signals() -> None:
     analyzed.wait()
-    while True:  # glibc blocks and restores the signal mask around every thread it starts
+    while not interrupted.is_set():  # as glibc does around every thread it starts
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
+def on_interrupt(signum, frame):
+    interrupted.set()
+    raise KeyboardInterrupt  # what CPython's default SIGINT handler raises
+
+
+signal.signal(signal.SIGINT, on_interrupt)
 threading.Thread(target=take_signals, daemon=True).start()
-PolicyPack("steal", [ResourceValidationPolicy("seen", "Sees.", lambda args, report: analyzed.set())])
+PolicyPack("steal", [StackValidationPolicy("seen", "Sees.", lambda args, report: analyzed.set())])
 """
-"""A pack with a thread that keeps unblocking SIGINT once a resource was analyzed: each
-unblock makes the kernel hand it a SIGINT pending for the process, before the main thread
-(where pulumi_policy waits for `KeyboardInterrupt`) takes it. Without the runner's interrupt
-of the main thread (`process._interrupt_main_thread`) 5 of 8 such packs were killed after
-the grace period (exit -9): what made this test fail on a loaded machine with the minipack,
-whose gRPC threads change their signal masks now and then."""
+"""A pack with a thread that keeps unblocking SIGINT from its analysis until the main thread
+is interrupted: each unblock makes the kernel hand that thread a SIGINT pending for the
+process before the main thread (where pulumi_policy waits for `KeyboardInterrupt`) takes it.
+Before the runner interrupted the main thread (`process._interrupt_main_thread`), 4 runs of
+4 of this test were killed after the grace period (exit -9) on a 2-core machine: what made it
+fail under load with the minipack, whose gRPC threads change their signal masks now and
+then."""
 
 
 def test_process_and_threads_are_gone_after_exit(tmp_path):
