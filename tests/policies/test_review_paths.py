@@ -62,9 +62,9 @@ def both(rendering: engine.Rendering, config: Path) -> list[Finding]:
 @pytest.mark.slow
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_a_shipped_environment_gets_the_same_findings(rendered, env) -> None:
-    """Also the verdicts of the rules' own entry point (`rules.evaluate` under the config
-    file as read), from the same pack run: the protocol run of tests/policies/
-    test_pack_protocol.py's shipped environment, which would start a pack of its own."""
+    """The protocol's findings are also those of the rules' own entry point
+    (`rules.evaluate` under the config file as read): compared on the same pack run, where
+    tests/policies/test_pack_protocol.py started a pack of its own for dev."""
     rendering = rendered(env)
     config = config_file_for(env, tier_of(rendering))
     found = both(rendering, config)
