@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import random
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -30,6 +32,7 @@ from tkestack.analyzer import (
     Unknown,
     decode_properties,
     encode_properties,
+    process,
 )
 
 MINIPACK = Path(__file__).resolve().parents[1] / "fixtures" / "minipack"
@@ -391,6 +394,41 @@ def write_pack(directory: Path, main: str, policy_yaml: str = "runtime: python\n
     (directory / "PulumiPolicy.yaml").write_text(policy_yaml)
     (directory / "__main__.py").write_text(main)
     return directory
+
+
+def test_the_interrupt_goes_to_the_main_thread_else_to_the_process_group(monkeypatch):
+    sent: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(os, "killpg", lambda pid, sig: sent.append(("killpg", pid, sig)))
+
+    def tgkill(result: int):
+        return lambda tgid, tid, sig: sent.append(("tgkill", tid, sig)) or result
+
+    monkeypatch.setattr(process, "_tgkill", lambda: tgkill(0))
+    process._interrupt_main_thread(4321)
+    assert sent == [("tgkill", 4321, signal.SIGINT)]  # the pid is its main thread's id
+    sent.clear()
+    monkeypatch.setattr(process, "_tgkill", lambda: tgkill(-1))  # e.g. ESRCH
+    process._interrupt_main_thread(4321)
+    assert sent == [("tgkill", 4321, signal.SIGINT), ("killpg", 4321, signal.SIGINT)]
+    sent.clear()
+    monkeypatch.setattr(process, "_tgkill", lambda: None)  # not Linux, or no glibc 2.30
+    process._interrupt_main_thread(4321)
+    assert sent == [("killpg", 4321, signal.SIGINT)]
+
+
+def test_tgkill_is_found_where_the_c_library_exports_it():
+    """glibc exports `tgkill` from 2.30 on: the symbol is versioned GLIBC_2.30 (`objdump -T`
+    of Debian 12's libc.so.6, glibc 2.36)."""
+    if not sys.platform.startswith("linux"):
+        assert process._tgkill() is None
+        return
+    import ctypes
+
+    exported = hasattr(ctypes.CDLL(None), "tgkill")
+    assert (process._tgkill() is not None) == exported
+    name, version = platform.libc_ver()
+    if name == "glibc":
+        assert exported == (tuple(int(part) for part in version.split(".")[:2]) >= (2, 30))
 
 
 def test_pack_crashing_at_startup_reports_stderr(tmp_path):

@@ -175,7 +175,8 @@ def _interrupt_main_thread(pid: int) -> None:
 
 @functools.cache
 def _tgkill() -> Callable[[int, int, int], int] | None:
-    """glibc's (2.30+) ``tgkill``, or ``None`` off Linux or without it."""
+    """The C library's ``tgkill`` (glibc's from 2.30 on: its symbol is versioned GLIBC_2.30,
+    ``objdump -T`` of Debian 12's glibc 2.36), or ``None`` off Linux or without it."""
     if not sys.platform.startswith("linux"):
         return None
     import ctypes
