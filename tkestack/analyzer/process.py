@@ -1,5 +1,6 @@
 """The policy pack's process: launched like the ``pulumi-analyzer-policy-python`` shim, its
-output collected, and shut down (``SIGINT``, then ``SIGKILL``) and reaped.
+output collected, and shut down (``SIGINT`` to its main thread, then ``SIGKILL`` to its
+process group) and reaped.
 
 The pack runs as ``<python> -u -m pulumi.policy <engine-address> .`` with the pack directory
 as working directory, in its own process group, with ``PULUMI_CONFIG``/``PULUMI_PROJECT``/
