@@ -81,6 +81,7 @@ def assert_gone(pid: int) -> None:
 def runner():
     with PolicyPackRunner(MINIPACK, stack_tags={"team": "platform"}) as r:
         yield r
+    assert r.returncode == 0  # the runner's SIGINT stopped it (see the lifecycle tests)
 
 
 TAGGED = {"owner": "sre", "env": "dev"}
@@ -264,6 +265,7 @@ def configured(tmp_path_factory):
     )
     with PolicyPackRunner(MINIPACK, config=config_file) as r:
         yield r
+    assert r.returncode == 0
 
 
 def test_config_disables_and_overrides_levels(configured):
