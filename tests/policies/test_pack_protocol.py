@@ -1,20 +1,17 @@
 """The pack over its real analyzer protocol returns the same verdicts as the rules called
-directly, on the policy cases and on a shipped environment."""
+directly, on the policy cases (every shipped environment: tests/policies/
+test_review_paths.py, from the same pack run as its protocol path)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from policy_cases import BAD, CASES, CONFIG, OK, to_wire
 
-from tkestack.analyzer import AnalyzerProvider, AnalyzerResource, PolicyPackRunner
+from tkestack.analyzer import AnalyzerProvider, AnalyzerResource, PolicyPackRunner, Unknown
 from tkestack.policies.rules import BY_NAME, PACK_NAME, evaluate
 from tkestack.policies.rules.base import Provider, Subject
-from tkestack.review import POLICY_DIR, analyzer_resources, subjects
+from tkestack.review import POLICY_DIR
 from tkestack.review.pack import strip_description
-
-CONFIG_DIR = POLICY_DIR / "config"
 
 
 def isolate(key: str, resources: list[Subject]) -> list[Subject]:
@@ -43,56 +40,25 @@ def isolate(key: str, resources: list[Subject]) -> list[Subject]:
     return result
 
 
-def verdicts_over_protocol(resources: list[AnalyzerResource], config, stack: str = "test"):
-    with PolicyPackRunner(POLICY_DIR, config=config, stack=stack) as pack:
-        name, infos = pack.info()
-        violations = pack.analyze(resources)
-        effective = pack.effective_config
+def verdicts_over_protocol(pack: PolicyPackRunner, resources: list[AnalyzerResource]):
+    name, infos = pack.info()
+    violations = pack.analyze(resources)
     assert name == PACK_NAME
     assert sorted(info.name for info in infos) == sorted(BY_NAME)
     found = {
         (v.policy_name, v.urn, strip_description(v.message, v.description), v.enforcement_level)
         for v in violations
     }
-    return found, effective
+    return found, pack.effective_config
 
 
 def direct(resources: list[Subject], config) -> set[tuple[str, str | None, str, str]]:
     return {(f.policy, f.urn, f.message, f.level) for f in evaluate(resources, config)}
 
 
-@pytest.mark.slow
-def test_cases_same_verdicts_over_protocol_and_direct() -> None:
-    everything: list[Subject] = []
-    for policy in sorted(CASES):
-        for kind in (OK, BAD):
-            everything.extend(isolate(f"{policy}-{kind}", CASES[policy][kind]))
-    config = {name: {"enforcementLevel": "mandatory", **values} for name, values in CONFIG.items()}
-    over_protocol, effective = verdicts_over_protocol([to_wire(s) for s in everything], config)
-    expected = direct(everything, config)
-    assert over_protocol == expected
-    # every policy fired somewhere, so the comparison covers the whole pack
-    assert {policy for policy, *_ in expected} == set(BY_NAME)
-    assert effective["region-allowed"]["allowedRegions"] == ["eu-central-1"]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("env", ["dev"])
-def test_shipped_environment_same_verdicts(rendered, env: str) -> None:
-    rendering = rendered(env)
-    config_file = CONFIG_DIR / f"{env}.json"
-    over_protocol, _ = verdicts_over_protocol(analyzer_resources(rendering), config_file, stack=env)
-    import json
-
-    expected = direct(subjects(rendering), json.loads(Path(config_file).read_text()))
-    assert over_protocol == expected
-    assert over_protocol, "the shipped environment should trip at least its advisory policies"
-
-
-def test_unknown_values_make_policies_not_applicable_over_protocol() -> None:
-    from tkestack.analyzer import Unknown
-
-    cluster = AnalyzerResource(
+def preview_cluster() -> AnalyzerResource:
+    """An EKS cluster as a preview sees it: its role, network and access config unknown."""
+    return AnalyzerResource(
         urn="urn:pulumi:test::tkestack::aws:eks/cluster:Cluster::preview",
         type="aws:eks/cluster:Cluster",
         name="preview",
@@ -109,10 +75,33 @@ def test_unknown_values_make_policies_not_applicable_over_protocol() -> None:
             {"region": "us-east-1"},
         ),
     )
-    with PolicyPackRunner(POLICY_DIR, stack="test") as pack:
-        report = pack.analyze_report([cluster])
-    fired = {v.policy_name for v in report.violations}
-    skipped = {n.policy_name for n in report.not_applicable}
+
+
+@pytest.mark.slow
+def test_cases_same_verdicts_over_protocol_and_direct() -> None:
+    """Every policy's cases over the protocol and directly; then, in the same pack process,
+    a preview's unknown values over the protocol. Its config raises levels and sets
+    properties but disables no policy (checked), and a level other than `disabled` does not
+    decide whether a policy applies, so the unknown values are judged as under the default
+    config."""
+    everything: list[Subject] = []
+    for policy in sorted(CASES):
+        for kind in (OK, BAD):
+            everything.extend(isolate(f"{policy}-{kind}", CASES[policy][kind]))
+    config = {name: {"enforcementLevel": "mandatory", **values} for name, values in CONFIG.items()}
+    with PolicyPackRunner(POLICY_DIR, config=config, stack="test") as pack:
+        over_protocol, effective = verdicts_over_protocol(pack, [to_wire(s) for s in everything])
+        preview = pack.analyze_report([preview_cluster()])
+    expected = direct(everything, config)
+    assert over_protocol == expected
+    # every policy fired somewhere, so the comparison covers the whole pack
+    assert {policy for policy, *_ in expected} == set(BY_NAME)
+    assert effective["region-allowed"]["allowedRegions"] == ["eu-central-1"]
+    assert all(level != "disabled" for level in (v["enforcementLevel"] for v in effective.values()))
+
+    # Unknown values make policies not applicable over the protocol.
+    fired = {v.policy_name for v in preview.violations}
+    skipped = {n.policy_name for n in preview.not_applicable}
     assert {"cluster-endpoint-private", "cluster-no-creator-admin"} <= skipped
     assert not fired & {
         "cluster-endpoint-private",

@@ -3,7 +3,7 @@ analyzer protocol, as `pulumi preview --policy-pack` runs it (`run_pack`), and i
 this process under the same reconciled config (`evaluate_pack`, the default).
 
 Compared on every shipped environment under its own config and under a config that raises,
-disables and re-levels policies (the `all` key included), and on a generated fleet (3
+disables and re-levels policies (the `all` key included), and on a generated fleet (2
 clusters here; `bench/run.py` measures the 50-cluster one): the same policies with the same
 metadata, and the same findings (policy, URN, message, enforcement level, severity, and the
 report fields derived from them).
@@ -20,8 +20,15 @@ from conftest import ROOT, stack_config
 
 from tkestack import engine
 from tkestack.analyzer import PolicyPackError
-from tkestack.policies.rules import RULES
-from tkestack.review import Finding, config_file_for, evaluate_pack, run_pack, tier_of
+from tkestack.policies.rules import BY_NAME, PACK_NAME, RULES, evaluate
+from tkestack.review import (
+    Finding,
+    config_file_for,
+    evaluate_pack,
+    run_pack,
+    subjects,
+    tier_of,
+)
 
 sys.path.insert(0, str(ROOT / "bench"))
 from fleet import write_fleet
@@ -30,6 +37,8 @@ from fleet import write_fleet
 def both(rendering: engine.Rendering, config: Path) -> list[Finding]:
     """Assert that both paths judge `rendering` alike under `config`; the findings."""
     name, version, infos, findings = run_pack(rendering, config)
+    assert name == PACK_NAME
+    assert sorted(info.name for info in infos) == sorted(BY_NAME)
     document = engine.render_json(rendering)
     fast_name, fast_version, fast_infos, fast_findings = evaluate_pack(rendering, config)
     # The rules read the rendering's own maps (secrets revealed, nothing copied): they leave
@@ -53,9 +62,17 @@ def both(rendering: engine.Rendering, config: Path) -> list[Finding]:
 @pytest.mark.slow
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_a_shipped_environment_gets_the_same_findings(rendered, env) -> None:
+    """The protocol's findings are also those of the rules' own entry point
+    (`rules.evaluate` under the config file as read): compared on the same pack run, where
+    tests/policies/test_pack_protocol.py started a pack of its own for dev."""
     rendering = rendered(env)
-    found = both(rendering, config_file_for(env, tier_of(rendering)))
+    config = config_file_for(env, tier_of(rendering))
+    found = both(rendering, config)
     assert found or env == "prod"  # prod is clean under its own config
+    direct = evaluate(subjects(rendering), json.loads(config.read_text(encoding="utf-8")))
+    assert {(f.policy, f.urn, f.message, f.level) for f in found} == {
+        (f.policy, f.urn, f.message, f.level) for f in direct
+    }
 
 
 @pytest.mark.slow
@@ -78,7 +95,11 @@ def test_a_reconfigured_pack_gets_the_same_findings(rendered, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_a_fleet_gets_the_same_findings(tmp_path) -> None:
-    stack_file = write_fleet(tmp_path / "Pulumi.fleet.yaml", clusters=3, tenants=2)
+    """Two clusters: the smallest fleet with what a fleet adds to the shipped environments,
+    a peer cluster shipping its metrics and logs to the central one and tenants placed on
+    more than one cluster (`bench/fleet.py` places each tenant on both); a third cluster of
+    `write_fleet` is one more EKS cluster of the same kind (clusters 0-2 are all on AWS)."""
+    stack_file = write_fleet(tmp_path / "Pulumi.fleet.yaml", clusters=2, tenants=2)
     rendering = engine.render(stack_config(stack_file))
     assert both(rendering, config_file_for("prod", "prod"))
 

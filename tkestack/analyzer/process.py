@@ -1,5 +1,6 @@
 """The policy pack's process: launched like the ``pulumi-analyzer-policy-python`` shim, its
-output collected, and shut down (``SIGINT``, then ``SIGKILL``) and reaped.
+output collected, and shut down (``SIGINT`` to its main thread, then ``SIGKILL`` to its
+process group) and reaped.
 
 The pack runs as ``<python> -u -m pulumi.policy <engine-address> .`` with the pack directory
 as working directory, in its own process group, with ``PULUMI_CONFIG``/``PULUMI_PROJECT``/
@@ -10,6 +11,7 @@ as working directory, in its own process group, with ``PULUMI_CONFIG``/``PULUMI_
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -20,7 +22,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,47 @@ def _wait_exited(pid: int, timeout: float) -> bool:
         time.sleep(0.01)
 
 
+def _interrupt_main_thread(pid: int) -> None:
+    """SIGINT to the pack's main thread, falling back to its process group.
+
+    The engine interrupts the pack's process group (`cmdutil.InterruptChildren`, pulumi/pulumi
+    sdk/go/common/util/cmdutil/child_unix.go: ``syscall.Kill(-pid, syscall.SIGINT)``): a
+    process-wide signal, which the kernel hands to whichever of the pack's threads takes it
+    first. pulumi_policy 1.21 (`policy.py`, `PolicyPack.__init__`) stops its server when
+    ``time.sleep`` in the main thread raises ``KeyboardInterrupt``, but CPython runs Python
+    handlers in the main thread only and its ``time.sleep`` resumes unless the main thread
+    itself is interrupted (Doc/library/signal.rst, "Signals and threads"). A gRPC thread of
+    the pack that changes its signal mask at that moment (glibc does around every thread it
+    starts) takes the signal instead, the main thread sleeps on, and the pack is killed after
+    the grace period (exit -9) instead of stopping: seen on a loaded machine. Sent to the main
+    thread (Linux ``tgkill``; its thread id is the pid), the interrupt wakes that sleep. Where
+    ``tgkill`` is unavailable, the process group is interrupted as the engine does. Other
+    processes of the pack's group, if any, are killed once the pack has exited.
+    """
+    tgkill = _tgkill()
+    if tgkill is not None and tgkill(pid, pid, signal.SIGINT) == 0:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGINT)
+
+
+@functools.cache
+def _tgkill() -> Callable[[int, int, int], int] | None:
+    """The C library's ``tgkill`` (glibc's from 2.30 on: its symbol is versioned GLIBC_2.30,
+    ``objdump -T`` of Debian 12's glibc 2.36), or ``None`` off Linux or without it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).tgkill
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
+    function.restype = ctypes.c_int
+    return function
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Last-resort cleanup (garbage collection / interpreter exit) for a forgotten pack."""
     if proc.poll() is None:
@@ -256,8 +299,8 @@ class PackProcess:
         return code
 
     def stop(self, grace: float) -> None:
-        """Interrupt the pack's process group, kill it after `grace` seconds, reap it and
-        close its pipes.
+        """Interrupt the pack (`_interrupt_main_thread`), kill its process group after `grace`
+        seconds, reap it and close its pipes.
 
         The leader is waited for without being reaped (``WNOWAIT``) so its zombie keeps the
         process-group id reserved while leftover children of the pack are killed.
@@ -266,8 +309,7 @@ class PackProcess:
         if proc is None:
             return
         if proc.returncode is None:  # not reaped yet (it may have crashed during startup)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGINT)  # like cmdutil.InterruptChildren
+            _interrupt_main_thread(proc.pid)
             if not _wait_exited(proc.pid, grace):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
