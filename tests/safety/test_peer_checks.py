@@ -7,7 +7,9 @@ policies/checkov-waivers.yaml; a waiver that no longer matches anything fails as
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,24 +48,113 @@ def is_sentinel(finding: safety.CheckovFinding) -> bool:
 
 FRAMEWORK_FILES = {"kubernetes": "*.yaml", "secrets": "*.json"}
 """What each checkov framework is given: the Kubernetes checks the manifests (the JSON holds
-no Kubernetes object, yet checkov's Kubernetes runner parses every `.json`, ~3 CPU-s for the
-2.2 MB of renders: checkov/kubernetes/kubernetes_utils.py K8_POSSIBLE_ENDINGS), the secrets
-checks the JSON, which carries every input the manifests carry and more. Run both ways once
-(checkov 3.2, dev+staging+prod at 75f772b): both frameworks over every file and this split
-gave the same failed checks (18 kubernetes, 6 secrets, none of them in a manifest) and the
-same passed counts."""
+no Kubernetes object, yet checkov's Kubernetes runner parses every `.json` that mentions
+`apiVersion` and `kind`, ~3 CPU-s for the 2.2 MB of renders: checkov 3.3.30
+checkov/kubernetes/kubernetes_utils.py K8_POSSIBLE_ENDINGS, kubernetes/parser/k8_json.py
+`load`), the secrets checks the JSON, which carries every input the manifests carry and
+more. Run both ways once (checkov 3.2, dev+staging+prod at 75f772b): both frameworks over
+every file and this split gave the same failed checks (18 kubernetes, 6 secrets, none of
+them in a manifest) and the same passed counts. One process for both frameworks over both
+kinds of file costs more CPU than the two (checkov 3.3.30 at 32b905a: ~10 CPU-s against
+~9.5, the JSON parse outweighing one start-up)."""
+
+DOCUMENT_SEPARATOR = "---\n"
+"""Between two documents of `render --format manifests` (engine.render_manifests)."""
+
+
+def distinct_manifests(manifests: dict[str, str]) -> dict[str, str]:
+    """Each environment's `render --format manifests` text keeping only the documents whose
+    object (all but the `# URN` comment line above it) no earlier document of any
+    environment had. prod's clusters and the three environments install the same tenant
+    Roles, NetworkPolicies, quotas and rules: 275 documents, 82 distinct objects (checkov's
+    run, start-up included, ~3.3 CPU-s before, ~2.6 after). checkov's Kubernetes checks judge an
+    object by its content (its id is `Kind.namespace.name`, part of it), and its graph
+    checks connect objects by their names and labels, which a kept copy carries the same
+    (checkov 3.3.30 checkov/kubernetes/runner.py, graph_builder/): a repeated object can
+    only repeat its first copy's findings, under the same resource id. Run both ways
+    (checkov 3.3.30 at 32b905a): the same failed checks (check, resource, lines)."""
+    seen: set[str] = set()
+    kept: dict[str, str] = {}
+    for env, text in manifests.items():
+        documents = text.split(DOCUMENT_SEPARATOR)
+        assert DOCUMENT_SEPARATOR.join(documents) == text
+        new = []
+        for document in documents:
+            comment, body = document.split("\n", 1)
+            assert comment.startswith("# urn:pulumi:"), comment
+            if body not in seen:
+                seen.add(body)
+                new.append(document)
+        kept[env] = DOCUMENT_SEPARATOR.join(new)
+    return kept
+
+
+def manifest_objects(texts: Iterable[str]) -> set[str]:
+    """Every distinct object (a document less its `# URN` line) of these manifests."""
+    return {
+        document.split("\n", 1)[1] for text in texts for document in text.split(DOCUMENT_SEPARATOR)
+    }
+
+
+REPEATED_PARTS = ("dependencies", "inputs", "options", "propertyDependencies")
+"""The parts of a rendered resource (engine.RenderedResource.to_json) that resources share
+byte for byte: prod's clusters install the same add-ons and tenants with the same inputs,
+and resources of a cluster depend on the same few others."""
+
+
+def distinct_json(documents: dict[str, str]) -> dict[str, str]:
+    """Each environment's `render --format json` document, formatted as `render_json`
+    formats it, less every resource's REPEATED_PARTS entry (`"inputs": {...}` with its key)
+    that is identical to one already kept, in this or an earlier environment. Every
+    resource keeps its urn, name, type, parent and provider, so the document stays whole
+    and the later keys keep their commas. 50,838 lines become ~27,300; checkov's secrets
+    scan runs every plugin on every line (bc-detect-secrets 1.5.52,
+    detect_secrets/core/scan.py `_process_line_based_plugins`), ~0.13 ms a line: ~9 CPU-s
+    before, ~6.5 after, start-up included.
+
+    Enough because the secrets checks read a line at a time, with the five lines either
+    side as context (detect_secrets/util/code_snippet.py `get_code_snippet`): the scan
+    still sees every distinct line of the renders (asserted), and each left-out entry as a
+    whole, its key above its values, in the kept copy. What differs is only which lines
+    stand next to a copy's first and last five; a repeated line's findings would repeat the
+    kept copy's, and waivers match a finding's line, not its place. Run both ways (checkov
+    3.3.30 at 32b905a): the same failed checks (check, secret hash, flagged line)."""
+    seen: set[str] = set()
+    kept: dict[str, str] = {}
+    for env, text in documents.items():
+        document = json.loads(text)
+        for resource in document["resources"]:
+            for part in REPEATED_PARTS:
+                entry = json.dumps({part: resource[part]}, sort_keys=True)
+                if entry in seen:
+                    del resource[part]
+                else:
+                    seen.add(entry)
+        kept[env] = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return kept
+
+
+def lines(texts: Iterable[str]) -> set[str]:
+    """The distinct lines of these texts, as the secrets scan reads them (stripped)."""
+    return {line.strip() for text in texts for line in text.splitlines()}
 
 
 @pytest.fixture(scope="module")
 def scan(rendered, tmp_path_factory) -> list[safety.CheckovFinding]:
     """Every failed check of checkov's Kubernetes checks over every environment's manifests
-    and the sentinel pod beside them, and of its secrets checks over every environment's
-    JSON: two checkov processes side by side, one per framework and its files."""
+    (`distinct_manifests`) and the sentinel pod beside them, and of its secrets checks over
+    every environment's JSON (`distinct_json`): two checkov processes side by side, one per
+    framework and its files."""
+    manifests = {env: engine.render_manifests(rendered(env)) for env in ENVIRONMENTS}
+    documents = {env: engine.render_json(rendered(env)) for env in ENVIRONMENTS}
+    scanned = {"kubernetes": distinct_manifests(manifests), "secrets": distinct_json(documents)}
+    # Not one object, not one line the renders carry is left out of the scan.
+    assert manifest_objects(scanned["kubernetes"].values()) == manifest_objects(manifests.values())
+    assert lines(scanned["secrets"].values()) == lines(documents.values())
     directories = {name: tmp_path_factory.mktemp(f"renders-{name}") for name in FRAMEWORK_FILES}
     for env in ENVIRONMENTS:
-        rendering = rendered(env)
-        (directories["kubernetes"] / f"{env}.yaml").write_text(engine.render_manifests(rendering))
-        (directories["secrets"] / f"{env}.json").write_text(engine.render_json(rendering))
+        (directories["kubernetes"] / f"{env}.yaml").write_text(scanned["kubernetes"][env])
+        (directories["secrets"] / f"{env}.json").write_text(scanned["secrets"][env])
     sentinel = "# urn:pulumi:x::y::z::bad\n" + yaml.safe_dump(SENTINEL_POD)
     (directories["kubernetes"] / "sentinel.yaml").write_text(sentinel)
     for name, pattern in FRAMEWORK_FILES.items():
