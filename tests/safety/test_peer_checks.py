@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +46,16 @@ def is_sentinel(finding: safety.CheckovFinding) -> bool:
     return f".{SENTINEL_NAMESPACE}." in finding.resource
 
 
-FRAMEWORK_FILES = {"kubernetes": "*.yaml", "secrets": "*.json"}
-"""What each checkov framework is given: the Kubernetes checks the manifests (the JSON holds
-no Kubernetes object, yet checkov's Kubernetes runner parses every `.json` that mentions
-`apiVersion` and `kind`, ~3 CPU-s for the 2.2 MB of renders: checkov 3.3.30
+FRAMEWORKS = ("kubernetes", "secrets")
+"""checkov's checks run over the renders, in ONE checkov process over one folder (its
+start-up, ~2.6 CPU-s, is most of a small scan's cost): the Kubernetes checks read the
+manifests, and parse every `.json` that mentions `apiVersion` and `kind` (checkov 3.3.30
 checkov/kubernetes/kubernetes_utils.py K8_POSSIBLE_ENDINGS, kubernetes/parser/k8_json.py
-`load`), the secrets checks the JSON, which carries every input the manifests carry and
-more. Run both ways once (checkov 3.2, dev+staging+prod at 75f772b): both frameworks over
-every file and this split gave the same failed checks (18 kubernetes, 6 secrets, none of
-them in a manifest) and the same passed counts. One process for both frameworks over both
-kinds of file costs more CPU than the two (checkov 3.3.30 at 32b905a: ~10 CPU-s against
-~9.5, the JSON parse outweighing one start-up)."""
+`load`), finding no Kubernetes object in our JSON; the secrets checks read both, the JSON
+carrying every input the manifests carry and more. Over the full renders that parse cost
+~3 CPU-s, more than a start-up, so the two ran apart; over `distinct_json`'s third of the
+lines it costs less (checkov 3.3.30 at 32b905a: ~5.5 CPU-s for one process against ~8 for
+two, with the same failed checks and passed counts)."""
 
 DOCUMENT_SEPARATOR = "---\n"
 """Between two documents of `render --format manifests` (engine.render_manifests)."""
@@ -148,35 +146,21 @@ def lines(texts: Iterable[str]) -> set[str]:
 def scan(rendered, tmp_path_factory) -> list[safety.CheckovFinding]:
     """Every failed check of checkov's Kubernetes checks over every environment's manifests
     (`distinct_manifests`) and the sentinel pod beside them, and of its secrets checks over
-    every environment's JSON (`distinct_json`): two checkov processes side by side, one per
-    framework and its files."""
+    every environment's JSON (`distinct_json`), and the other framework's over each:
+    one checkov process (FRAMEWORKS)."""
     manifests = {env: engine.render_manifests(rendered(env)) for env in ENVIRONMENTS}
     documents = {env: engine.render_json(rendered(env)) for env in ENVIRONMENTS}
     scanned = {"kubernetes": distinct_manifests(manifests), "secrets": distinct_json(documents)}
     # Not one object, not one line the renders carry is left out of the scan.
     assert manifest_objects(scanned["kubernetes"].values()) == manifest_objects(manifests.values())
     assert lines(scanned["secrets"].values()) == lines(documents.values())
-    directories = {name: tmp_path_factory.mktemp(f"renders-{name}") for name in FRAMEWORK_FILES}
+    directory = tmp_path_factory.mktemp("renders")
     for env in ENVIRONMENTS:
-        (directories["kubernetes"] / f"{env}.yaml").write_text(scanned["kubernetes"][env])
-        (directories["secrets"] / f"{env}.json").write_text(scanned["secrets"][env])
+        (directory / f"{env}.yaml").write_text(scanned["kubernetes"][env])
+        (directory / f"{env}.json").write_text(scanned["secrets"][env])
     sentinel = "# urn:pulumi:x::y::z::bad\n" + yaml.safe_dump(SENTINEL_POD)
-    (directories["kubernetes"] / "sentinel.yaml").write_text(sentinel)
-    for name, pattern in FRAMEWORK_FILES.items():
-        assert {path.name for path in directories[name].iterdir()} == {
-            path.name for path in directories[name].glob(pattern)
-        }
-    with ThreadPoolExecutor(len(FRAMEWORK_FILES)) as pool:
-        runs = dict(
-            zip(
-                FRAMEWORK_FILES,
-                pool.map(
-                    lambda name: safety.run_checkov(CHECKOV, directories[name], name),
-                    FRAMEWORK_FILES,
-                ),
-                strict=True,
-            )
-        )
+    (directory / "sentinel.yaml").write_text(sentinel)
+    runs = safety.run_checkov_frameworks(CHECKOV, directory, FRAMEWORKS)
     found: list[safety.CheckovFinding] = []
     for framework, (passed, failed) in runs.items():
         assert passed or failed, f"checkov ran no {framework} check over our renders"
