@@ -31,7 +31,7 @@ import yaml
 from conftest import ROOT
 from typer.testing import CliRunner
 
-from tkestack import chart_review, charts, cli, engine, report
+from tkestack import chart_review, charts, cli, engine, fleet, report
 from tkestack.policies.rules import effective_config
 from tkestack.review import review
 
@@ -376,7 +376,21 @@ def test_with_a_chart_cache_the_review_of_prod_includes_the_charts_objects(
 
 
 @pytest.mark.slow
-def test_render_prod_manifests_with_stand_in_charts(prod_stand_in_cache, monkeypatch) -> None:
+def test_render_prod_manifests_with_stand_in_charts(
+    rendered_environment, prod_stand_in_cache, monkeypatch
+) -> None:
+    """`tkestack render prod --format manifests` expands prod's releases from the cache. The
+    command's render of prod is the session's (`rendered_environment`: the same
+    `fleet.render_environment` of the same Pulumi.prod.yaml, rendered once per session), so
+    this test pays for the expansion, not for a second render of prod."""
+    prod = rendered_environment("prod")
+    calls: list[tuple[engine.StackConfig, tuple[Any, ...]]] = []
+
+    def session_render(config: engine.StackConfig, *args: Any, **kwargs: Any) -> Any:
+        calls.append((config, args))
+        return prod
+
+    monkeypatch.setattr(fleet, "render_environment", session_render)
     monkeypatch.setenv("TKESTACK_CACHE_DIR", str(prod_stand_in_cache))
     monkeypatch.setattr(charts.shutil, "which", lambda name: None)
     monkeypatch.chdir(ROOT)
@@ -384,6 +398,10 @@ def test_render_prod_manifests_with_stand_in_charts(prod_stand_in_cache, monkeyp
     assert result.exit_code == 0, result.output
     assert "chart loki 17.1.7: loki/templates/deployment.yaml" in result.stdout
     assert "chart kube-prometheus-stack 88.2.0:" in result.stdout
+    # The command asked for prod's whole environment, from the file the session rendered.
+    assert [(config.file.resolve(), args) for config, args in calls] == [
+        ((ROOT / "Pulumi.prod.yaml").resolve(), (1, None))
+    ]
 
 
 @pytest.mark.skipif(shutil.which("helm") is None, reason="no helm binary on the PATH")
