@@ -391,6 +391,31 @@ def test_process_and_threads_are_gone_after_exit(tmp_path):
         r.analyze([])
 
 
+PLAIN_PACK = """\
+from pulumi_policy import PolicyPack, StackValidationPolicy
+
+PolicyPack("plain", [StackValidationPolicy("seen", "Sees.", lambda args, report: None)])
+"""
+"""A pack that leaves SIGINT's handling to CPython, as packs do."""
+
+
+def test_a_pack_launched_with_sigint_ignored_still_stops_on_the_interrupt(tmp_path):
+    """A runner in a process that ignores SIGINT (a shell's `cmd &` without job control, as a
+    CI script may start the suite or `tkestack review`): the pack inherits nothing of that and
+    stops on the runner's interrupt (exit 0), not on the SIGKILL after the grace period."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert process.pack_argv("python3", "127.0.0.1:1")[2] == "-c"
+        with PolicyPackRunner(write_pack(tmp_path / "plain", PLAIN_PACK)) as r:
+            pid = r.pid
+            r.analyze([bucket("x", tags=TAGGED)])
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert process.pack_argv("python3", "127.0.0.1:1")[2:4] == ["-m", "pulumi.policy"]
+    assert_gone(pid)
+    assert r.returncode == 0
+
+
 def write_pack(directory: Path, main: str, policy_yaml: str = "runtime: python\n") -> Path:
     directory.mkdir()
     (directory / "PulumiPolicy.yaml").write_text(policy_yaml)

@@ -2,10 +2,10 @@
 output collected, and shut down (``SIGINT`` to its main thread, then ``SIGKILL`` to its
 process group) and reaped.
 
-The pack runs as ``<python> -u -m pulumi.policy <engine-address> .`` with the pack directory
-as working directory, in its own process group, with ``PULUMI_CONFIG``/``PULUMI_PROJECT``/
-``PULUMI_STACK``/``PULUMI_DRY_RUN``/``PULUMI_ORGANIZATION`` set as the engine's
-``constructEnv`` does. Its first stdout line is the analyzer's port.
+The pack runs as ``<python> -u -m pulumi.policy <engine-address> .`` (`pack_argv`) with the
+pack directory as working directory, in its own process group, with ``PULUMI_CONFIG``/
+``PULUMI_PROJECT``/``PULUMI_STACK``/``PULUMI_DRY_RUN``/``PULUMI_ORGANIZATION`` set as the
+engine's ``constructEnv`` does. Its first stdout line is the analyzer's port.
 """
 
 from __future__ import annotations
@@ -191,6 +191,37 @@ def _tgkill() -> Callable[[int, int, int], int] | None:
     return function
 
 
+_INTERRUPTIBLE_PACK = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('pulumi.policy', run_name='__main__', alter_sys=True)"
+)
+"""`-m pulumi.policy` with SIGINT raising `KeyboardInterrupt`, for a pack whose parent ignores
+SIGINT (see `pack_argv`)."""
+
+
+def pack_argv(python: str, engine_address: str) -> list[str]:
+    """The pack's command line: the ``pulumi-analyzer-policy-python`` shim's
+    ``<python> -u -m pulumi.policy <engine-address> .`` (program ".", run in the pack's
+    directory).
+
+    Unless this process ignores SIGINT (a job started with ``&`` by a shell without job
+    control, ``nohup``): an ignored signal stays ignored across ``exec``, CPython then installs
+    no ``KeyboardInterrupt`` handler, and the pack, which stops only on that exception
+    (pulumi_policy 1.21 `policy.py`, `PolicyPack.__init__`), would sleep on until killed.
+    Under ``pulumi preview`` it starts with SIGINT at its default: the CLI asks for SIGINT
+    (`signal.Notify(c.sigint, os.Interrupt, syscall.SIGTERM)`, pulumi/pulumi
+    pkg/backend/cancellation_scope.go), which un-ignores it ("If the program was started with
+    SIGHUP or SIGINT ignored, and Notify is called for either signal, a signal handler will be
+    installed for that signal and it will no longer be ignored", golang/go
+    src/os/signal/doc.go), and a caught signal is reset to its default by ``exec``. So here the
+    pack's module runs from a ``-c`` line that sets the handler first, as CPython does at
+    start-up for a SIGINT left at its default (`runpy.run_module` with ``alter_sys``: the
+    same ``__main__`` and ``sys.argv[1:]``)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return [python, "-u", "-c", _INTERRUPTIBLE_PACK, engine_address, "."]
+    return [python, "-u", "-m", "pulumi.policy", engine_address, "."]
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Last-resort cleanup (garbage collection / interpreter exit) for a forgotten pack."""
     if proc.poll() is None:
@@ -229,9 +260,7 @@ class PackProcess:
     ) -> None:
         """Start the pack and wait (at most `timeout` seconds) for the port it reports;
         `extra_environment` is set on top of the stack's."""
-        # pulumi-analyzer-policy-python: `python -u -m pulumi.policy <engine> <program>`,
-        # run with the policy pack directory as working directory and program ".".
-        argv = [python, "-u", "-m", "pulumi.policy", engine_address, "."]
+        argv = pack_argv(python, engine_address)
         try:
             proc = subprocess.Popen(
                 argv,
