@@ -34,8 +34,8 @@ test: $(BIN)/tkestack $(CHECKOV) ## Lint and the whole suite (one worker per cor
 	$(BIN)/python -m pytest -n auto
 
 # The type checker is not part of `make test`: pyright spends ~25 CPU-s on one thread parsing
-# the typed SDKs, which on 2 cores beside the suite added ~13 s to every test run (issue 21,
-# target 5). CI still runs it on every change, beside the lowest-versions job (mostly package
+# the typed SDKs; beside the suite on 2 cores it made every test run ~20 s longer (issue 21,
+# target 5: 77 s against 56 s, medians of 3 paired runs, docs/benchmarks.md). CI still runs it on every change, beside the lowest-versions job (mostly package
 # downloads and installs), each job's output printed whole when it ends.
 check: test typecheck ## The suite, then the type checker: what CI checks about the code.
 
