@@ -80,7 +80,9 @@ def test_render_is_byte_identical_across_runs_and_hash_seeds(
 ) -> None:
     """`python -m tkestack.cli render dev -f json -o FILE` in a fresh process (conftest
     `fresh_renders`: under another hash seed than this process's) writes the same bytes as
-    that process's library render and as this process's render of dev."""
+    that process's library render and as the session's render of dev (`rendered_environment`:
+    this worker's, or another xdist worker's handed over; either checked by
+    `another_hash_seed` to be under another seed than the fresh process's)."""
     another_hash_seed(fresh_renders)
     written = fresh_renders["cli-dev.json"]
     assert written and written == fresh_renders["dev.json"]
