@@ -541,6 +541,11 @@ def review(
     # one render's wall time for both (issue 21), and none at all when the base is cached.
     stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
     pending = None if base is None else reviewing.start_base_render(base, stack, project)
+    if pending is not None and pending.done():
+        # A ref that resolves to no commit fails at once: no head render before saying so.
+        refused = pending.exception()
+        if isinstance(refused, reviewing.ReviewError):
+            fail(f"error: --base {base}: {refused}", EXIT_INVALID)
     config = read_config(stack_file, project, EXIT_REVIEW_INTERNAL)  # read once, used thrice
     rendered = run_render_environment(
         env,

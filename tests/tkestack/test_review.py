@@ -262,10 +262,14 @@ def test_base_diff_shows_cluster_replacement_at_the_top(
 
 
 def test_base_ref_that_does_not_exist_is_a_usage_error(tmp_path, monkeypatch) -> None:
+    """Refused before the head is rendered: the user waits for no render to learn of a typo."""
     monkeypatch.chdir(ROOT)
+    heads: list[str] = []
+    monkeypatch.setattr(cli, "run_render_environment", lambda env, **_: heads.append(env))
     result = CliRunner().invoke(cli.app, ["review", "dev", "--base", "no-such-ref-xyz"])
     assert result.exit_code == 2
     assert "no-such-ref-xyz" in result.output
+    assert heads == []
 
 
 def test_diff_classifies_changes() -> None:
