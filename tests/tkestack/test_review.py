@@ -110,15 +110,30 @@ def test_the_renderings_are_out_of_the_collections_while_the_review_runs_and_onl
         return judge(*args, **kwargs)
 
     monkeypatch.setattr(reviewing, "review", spy)
-    assert gc.get_freeze_count() == 0
-    result = CliRunner().invoke(cli.app, ["review", str(stack_file), "--format", "json"])
-    assert result.exit_code == 1, result.output
-    assert len(frozen) == 1 and frozen[0] > 0
-    assert gc.get_freeze_count() == 0
-    with pytest.raises(RuntimeError), reviewing.renderings_kept():
-        assert gc.get_freeze_count() > 0
-        raise RuntimeError
-    assert gc.get_freeze_count() == 0
+    # The suite freezes what its collection built (tests/conftest.py): start unfrozen, as the
+    # command does, and leave the suite's freeze as it was after.
+    suite_frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    try:
+        result = CliRunner().invoke(cli.app, ["review", str(stack_file), "--format", "json"])
+        assert result.exit_code == 1, result.output
+        assert len(frozen) == 1 and frozen[0] > 0
+        assert gc.get_freeze_count() == 0
+        with pytest.raises(RuntimeError), reviewing.renderings_kept():
+            assert gc.get_freeze_count() > 0
+            raise RuntimeError
+        assert gc.get_freeze_count() == 0
+        # A freeze made before the review is not undone by it (only added to).
+        gc.freeze()
+        before = gc.get_freeze_count()
+        with reviewing.renderings_kept():
+            pass
+        assert gc.get_freeze_count() >= before > 0
+    finally:
+        if suite_frozen:
+            gc.freeze()
+        else:
+            gc.unfreeze()
 
 
 def test_protocol_runs_the_pack_over_its_protocol_and_reports_the_same(

@@ -92,12 +92,16 @@ def renderings_kept() -> Iterator[None]:
     collection the render defers: ~1 M objects and ~1.7 s CPU after a 50-cluster render) is
     out of the collector's generations (`gc.freeze`), so what the review allocates never has
     them walked. Back in them afterwards (`gc.unfreeze`): a process that goes on collects
-    them as before; a process that ends freezes them at exit (`engine._no_collection_at_exit`)."""
+    them as before; a process that ends freezes them at exit (`engine._no_collection_at_exit`).
+    A process that had frozen objects before is left as it was, with these frozen too:
+    `gc.unfreeze` cannot tell the two apart, and unfreezing would undo a freeze not ours."""
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if frozen_before == 0:
+            gc.unfreeze()
 
 
 def review(
