@@ -47,18 +47,6 @@ def _index(items: Any) -> dict[str, int]:
     }
 
 
-def locate(
-    rendering: engine.Rendering,
-    environment: Any,
-    file: str,
-    text: str | None,
-    owner_of: Callable[[engine.Rendering], Mapping[str, str | None]],
-) -> dict[str, SpecLocation]:
-    """{URN: SpecLocation} for every resource of `rendering`, `environment` being the stack
-    file's `tkestack:environment` value and `text` the file's text (for lines)."""
-    return locator(environment, file, text, owner_of)(rendering)
-
-
 class Locate(Protocol):
     """What `locator` returns: the spec location of every resource of a rendering.
     `owners`: `ownership.cluster_owners(rendering)` when the caller has it already."""
@@ -74,8 +62,10 @@ def locator(
     text: str | None,
     owner_of: Callable[[engine.Rendering], Mapping[str, str | None]],
 ) -> Locate:
-    """`locate` for any number of renderings of one stack file (the derived stacks of a
-    per-cluster environment): the file's line index and the spec's names are read once."""
+    """{URN: SpecLocation} for every resource of any number of renderings of one stack file
+    (the derived stacks of a per-cluster environment), `environment` being the file's
+    `tkestack:environment` value and `text` its text (for lines): the file's line index and
+    the spec's names are read once."""
     layer = stack_layer(environment, file, text)
     lines = layer.lines
     spec = environment if isinstance(environment, Mapping) else {}

@@ -30,13 +30,12 @@ def test_every_environment_renders_byte_identical_across_hash_seeds(
 
 
 @pytest.mark.slow
-def test_in_process_renders_match_a_fresh_process(rendered_environment, fresh_renders) -> None:
+def test_in_process_renders_match_a_fresh_process(fresh_renders) -> None:
     """Rendering again in the same process (state left by earlier renders, this environment's
     own included) changes nothing."""
     config = stack_config(ROOT / "Pulumi.dev.yaml")
     first = fleet.render_environment(config)
     again = fleet.render_environment(config)
-    assert again is not first and again is not rendered_environment("dev")
     assert fleet.environment_json(first).encode() == fresh_renders["dev.json"]
     assert fleet.environment_json(again).encode() == fresh_renders["dev.json"]
     another_hash_seed(fresh_renders)

@@ -55,11 +55,6 @@ def test_each_replaced_sdk_function_is_the_source_it_was_verified_against(
     )
 
 
-def test_every_replaced_function_is_listed_as_an_internal() -> None:
-    listed = {(internal.module, internal.attribute) for internal in sdk_internals.INTERNALS}
-    assert {(r.module, r.function) for r in REPLACEMENTS} <= listed
-
-
 class _Node:
     """Stands in for a Resource: hashable by identity, dependencies set by the SDK's own
     `_add_dep` (the attribute `_direct_computed_dependencies`)."""

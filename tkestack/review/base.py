@@ -210,7 +210,7 @@ def start_base_render(ref: str, env: str, project_dir: Path) -> Future[dict[str,
     cached = _cache_read(base.cached_at)
     if cached is not None:
         return _finished(cached)
-    if _can_fork() and _runs_this_code(base):
+    if _forks(base):
         return _render_forked(base)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tkestack-base")
     future = executor.submit(_render_checkout, base)
@@ -228,9 +228,14 @@ def renders_forked(ref: str, env: str, project_dir: Path) -> bool:
     """Whether the base at `ref` would be rendered by this code in a forked process (its
     commit runs this code, on Linux) rather than at a checkout of it."""
     try:
-        return _can_fork() and _runs_this_code(_Base(ref, env, project_dir))
+        return _forks(_Base(ref, env, project_dir))
     except ReviewError:
         return False
+
+
+def _forks(base: _Base) -> bool:
+    """The one condition for rendering `base` in a forked process (`start_base_render`)."""
+    return _can_fork() and _runs_this_code(base)
 
 
 def _finished(
